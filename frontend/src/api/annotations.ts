@@ -1,0 +1,27 @@
+import { getJson, request } from "./http";
+import type { Annotation, AnnotationFields } from "./types";
+
+export function listAnnotations(imageId: number, signal?: AbortSignal): Promise<Annotation[]> {
+  return getJson(`/api/images/${imageId}/annotations/`, signal);
+}
+
+export async function createAnnotation(
+  imageId: number,
+  body: Partial<AnnotationFields> & { client_key: string; label_class: number; box: AnnotationFields["box"] },
+): Promise<Annotation> {
+  return (await request<Annotation>(`/api/images/${imageId}/annotations/`, { method: "POST", body })).data;
+}
+
+export async function patchAnnotation(id: number, version: number, patch: Partial<AnnotationFields>): Promise<Annotation> {
+  return (
+    await request<Annotation>(`/api/annotations/${id}/`, {
+      method: "PATCH",
+      body: patch,
+      headers: { "If-Match": `"${version}"` },
+    })
+  ).data;
+}
+
+export async function deleteAnnotation(id: number, version: number): Promise<void> {
+  await request(`/api/annotations/${id}/`, { method: "DELETE", headers: { "If-Match": `"${version}"` } });
+}

@@ -1,0 +1,27 @@
+import { getJson, query, request } from "./http";
+import type { ImageDetail, ImageListItem, ImageStatus, Page, WorklistQuery } from "./types";
+
+export function listImages(slug: string, q: WorklistQuery, signal?: AbortSignal): Promise<Page<ImageListItem>> {
+  return getJson(`/api/projects/${encodeURIComponent(slug)}/images/${query({ ...q })}`, signal);
+}
+
+export function getImage(id: number, signal?: AbortSignal): Promise<ImageDetail> {
+  return getJson(`/api/images/${id}/`, signal);
+}
+
+export async function setImageStatus(id: number, status: Extract<ImageStatus, "in_progress" | "done">) {
+  return (await request<ImageDetail>(`/api/images/${id}/`, { method: "PATCH", body: { status } })).data;
+}
+
+export async function putTags(id: number, labelClassIds: number[]) {
+  return (await request(`/api/images/${id}/tags/`, { method: "PUT", body: { label_class_ids: labelClassIds } })).data;
+}
+
+export async function postActivity(id: number, seconds: number, keepalive = false) {
+  await request(`/api/images/${id}/activity/`, { method: "POST", body: { seconds }, keepalive });
+}
+
+/** Absolute URL of an image's DICOM, as the wadouri loader wants it. */
+export function dicomUrl(id: number): string {
+  return new URL(`/api/images/${id}/dicom/`, location.origin).href;
+}
