@@ -1,0 +1,192 @@
+"""Annotations. Saves name the version they edit (``If-Match: "<version>"`` or ``version``)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.access import LABELLERS, annotation_get_for_user, image_get_for_user
+from annotator.exceptions import ApplicationError, VersionConflictError
+from annotator.models import Annotation, AnnotationStatus
+from annotator.services import annotations
+
+
+class RleField(serializers.Serializer):
+    size = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=2, max_length=2
+    )
+    counts = serializers.CharField(max_length=16 * 1024 * 1024, trim_whitespace=False)
+
+
+class AnnotationOutput(serializers.ModelSerializer):
+    box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
+    mask = RleField(allow_null=True)
+    model_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id",
+            "image",
+            "client_key",
+            "label_class",
+            "box",
+            "mask",
+            "score",
+            "source",
+            "status",
+            "model_version",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_model_version(self, annotation: Annotation) -> int | None:
+        return getattr(annotation, "model_version_id", None)
+
+
+def _respond(annotation: Annotation, code: int = 200) -> Response:
+    response = Response(AnnotationOutput(annotation).data, status=code)
+    response["ETag"] = f'"{annotation.version}"'
+    return response
+
+
+class AnnotationListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        client_key = serializers.UUIDField()
+        label_class = serializers.IntegerField()
+        box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
+        mask = RleField(required=False, allow_null=True)
+        status = serializers.ChoiceField(
+            choices=[AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED],
+            default=AnnotationStatus.ACCEPTED,
+        )
+
+    @extend_schema(responses=AnnotationOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user)
+        return Response(AnnotationOutput(image.annotations.order_by("id"), many=True).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: AnnotationOutput, 200: AnnotationOutput}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotation, created = annotations.annotation_create(
+            image=image, actor=request.user, **data.validated_data
+        )
+        return _respond(annotation, 201 if created else 200)
+
+
+def _expected_version(request: Request) -> tuple[int, int]:
+    """The version a save edits and the status a stale one gets: 412 for If-Match, else 409."""
+    if_match = request.headers.get("If-Match")
+    if if_match:
+        value = if_match.strip().removeprefix("W/").strip('"')
+        if not value.isdigit():
+            raise ApplicationError(
+                'If-Match is the quoted version, e.g. "3".', code="invalid_if_match"
+            )
+        return int(value), 412
+    version = request.data.get("version") if hasattr(request.data, "get") else None
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version, 409
+    raise ApplicationError(
+        'Send If-Match: "<version>" (or "version") with every save.',
+        code="version_required",
+        status=428,
+    )
+
+
+def _conflict(error: VersionConflictError, code: int) -> Response:
+    current = error.extra["current"]
+    response = Response(
+        {"code": error.code, "detail": error.detail, "current": AnnotationOutput(current).data},
+        status=code,
+    )
+    response["ETag"] = f'"{current.version}"'
+    return response
+
+
+class AnnotationDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(required=False)
+        label_class = serializers.IntegerField(required=False)
+        box = serializers.ListField(
+            child=serializers.FloatField(), min_length=4, max_length=4, required=False
+        )
+        mask = RleField(required=False, allow_null=True)
+        status = serializers.ChoiceField(choices=AnnotationStatus.choices, required=False)
+
+    @extend_schema(responses=AnnotationOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return _respond(annotation_get_for_user(annotation_id=pk, user=request.user))
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=AnnotationOutput,
+        parameters=[OpenApiParameter("If-Match", location="header")],
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        annotation = annotation_get_for_user(annotation_id=pk, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expected, stale_status = _expected_version(request)
+        changes = {k: v for k, v in data.validated_data.items() if k != "version"}
+        try:
+            annotation = annotations.annotation_update(
+                annotation=annotation, actor=request.user, expected_version=expected, **changes
+            )
+        except VersionConflictError as error:
+            return _conflict(error, stale_status)
+        return _respond(annotation)
+
+    @extend_schema(
+        responses={204: None}, parameters=[OpenApiParameter("If-Match", location="header")]
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        annotation = annotation_get_for_user(annotation_id=pk, user=request.user)
+        expected, stale_status = _expected_version(request)
+        try:
+            annotations.annotation_delete(
+                annotation=annotation, actor=request.user, expected_version=expected
+            )
+        except VersionConflictError as error:
+            return _conflict(error, stale_status)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnnotationBulkApi(APIView):
+    """Accept or reject proposals of one image: the given ids, else every proposal."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=["accept", "reject"])
+        ids = serializers.ListField(
+            child=serializers.IntegerField(), required=False, max_length=10_000
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        updated = AnnotationOutput(many=True)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        updated = annotations.annotations_bulk_set_status(
+            image=image,
+            actor=request.user,
+            action=data.validated_data["action"],
+            ids=data.validated_data.get("ids"),
+        )
+        return Response({"updated": AnnotationOutput(updated, many=True).data})

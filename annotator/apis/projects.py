@@ -1,0 +1,336 @@
+"""Projects, label classes, members, splits, uploads and the audit trail."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.access import (
+    ADMINS,
+    label_class_get_for_user,
+    membership_get_for_user,
+    project_get_for_user,
+    projects_for_user,
+    role_for,
+)
+from annotator.apis.pagination import Pagination
+from annotator.models import AuditEvent, LabelClass, LabelKind, Membership, Role
+from annotator.selectors.images import project_counts
+from annotator.services import datasets, projects, studies
+
+
+class LabelClassOutput(serializers.ModelSerializer):
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "color", "kind", "order", "is_active"]
+
+
+class LabelClassInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", max_length=7)
+    kind = serializers.ChoiceField(choices=LabelKind.choices, default=LabelKind.INSTANCE)
+    order = serializers.IntegerField(min_value=0, max_value=32767, default=0)
+
+
+class SplitRatios(serializers.Serializer):
+    train = serializers.IntegerField(min_value=0, max_value=100)
+    val = serializers.IntegerField(min_value=0, max_value=100)
+    test = serializers.IntegerField(min_value=0, max_value=100)
+
+
+class ProjectOutput(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    role = serializers.CharField()
+    split_ratios = SplitRatios()
+    retrain_threshold = serializers.IntegerField()
+
+
+class ProjectListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        slug = serializers.SlugField(max_length=64)
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        split_ratios = SplitRatios(required=False)
+        retrain_threshold = serializers.IntegerField(min_value=1, required=False)
+        label_classes = LabelClassInput(many=True, required=False)
+
+    @extend_schema(responses=ProjectOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(projects_for_user(user=request.user), request, self)
+        data = [_project_data(p, request.user) for p in page]
+        return paginator.get_paginated_response(ProjectOutput(data, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ProjectOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = projects.project_create(creator=request.user, **data.validated_data)
+        return Response(ProjectOutput(_project_data(project, request.user)).data, status=201)
+
+
+def _project_data(project, user) -> dict:  # noqa: ANN001
+    return {
+        "slug": project.slug,
+        "name": project.name,
+        "description": project.description,
+        "role": role_for(project=project, user=user),
+        "split_ratios": project.split_ratios,
+        "retrain_threshold": project.retrain_threshold,
+    }
+
+
+class ProjectDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(ProjectOutput):
+        label_classes = LabelClassOutput(many=True)
+        counts = serializers.DictField()
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        retrain_threshold = serializers.IntegerField(min_value=1, required=False)
+
+    def _output(self, project, user) -> dict:  # noqa: ANN001
+        role = role_for(project=project, user=user)
+        return self.OutputSerializer(
+            {
+                **_project_data(project, user),
+                "label_classes": project.label_classes.filter(is_active=True),
+                "counts": project_counts(project=project, role=role),
+            }
+        ).data
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user)
+        return Response(self._output(project, request.user))
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def patch(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        projects.project_update(project=project, actor=request.user, **data.validated_data)
+        return Response(self._output(project, request.user))
+
+
+class LabelClassListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=LabelClassOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user)
+        return Response(LabelClassOutput(project.label_classes.all(), many=True).data)
+
+    @extend_schema(request=LabelClassInput, responses={201: LabelClassOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = LabelClassInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        label_class = projects.label_class_create(
+            project=project, actor=request.user, **data.validated_data
+        )
+        return Response(LabelClassOutput(label_class).data, status=201)
+
+
+class LabelClassDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def _get(self, request: Request, slug: str, pk: int) -> LabelClass:
+        project = project_get_for_user(slug=slug, user=request.user)
+        return label_class_get_for_user(project=project, label_class_id=pk, user=request.user)
+
+    @extend_schema(request=LabelClassInput, responses=LabelClassOutput)
+    def patch(self, request: Request, slug: str, pk: int) -> Response:
+        label_class = self._get(request, slug, pk)
+        data = LabelClassInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        label_class = projects.label_class_update(
+            label_class=label_class, actor=request.user, **data.validated_data
+        )
+        return Response(LabelClassOutput(label_class).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str, pk: int) -> Response:
+        projects.label_class_delete(label_class=self._get(request, slug, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembershipOutput(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+
+
+class MemberListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(responses=MembershipOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user)
+        members = project.memberships.select_related("user").order_by("id")
+        return Response(MembershipOutput(members, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: MembershipOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = projects.membership_create(
+            project=project, actor=request.user, **data.validated_data
+        )
+        return Response(MembershipOutput(membership).data, status=201)
+
+
+class MemberDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    def _get(self, request: Request, slug: str, pk: int) -> Membership:
+        project = project_get_for_user(slug=slug, user=request.user)
+        return membership_get_for_user(project=project, membership_id=pk, user=request.user)
+
+    @extend_schema(request=InputSerializer, responses=MembershipOutput)
+    def patch(self, request: Request, slug: str, pk: int) -> Response:
+        membership = self._get(request, slug, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = projects.membership_update(
+            membership=membership, actor=request.user, role=data.validated_data["role"]
+        )
+        return Response(MembershipOutput(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str, pk: int) -> Response:
+        projects.membership_delete(membership=self._get(request, slug, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SplitRebalanceApi(APIView):
+    """Reassign every patient by new ratios (and optionally a new seed). Audited."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        split_ratios = SplitRatios()
+        seed = serializers.CharField(max_length=64, required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        moved = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = datasets.splits_rebalance(
+            project=project,
+            actor=request.user,
+            ratios=data.validated_data["split_ratios"],
+            seed=data.validated_data.get("seed"),
+        )
+        return Response(result)
+
+
+class UploadApi(APIView):
+    """Upload DICOM files and zips (multipart field ``files``); a per-file report comes back.
+
+    201 when every file was stored (or already was), the failing file's status when the only
+    file failed, 207 when some files failed and others were stored.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        stored = serializers.IntegerField()
+        already_stored = serializers.IntegerField()
+        failed = serializers.IntegerField()
+        files = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+        responses={201: OutputSerializer, 207: OutputSerializer},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        uploaded = request.FILES.getlist("files")
+        if not uploaded:
+            return Response(
+                {"code": "no_files", "detail": "Send files in the field 'files'."}, status=400
+            )
+        outcomes = studies.upload_ingest(
+            project=project, actor=request.user, files=[(f.name, f) for f in uploaded]
+        )
+        failed = [o for o in outcomes if not o.ok]
+        body = {
+            "stored": sum(o.code == "stored" for o in outcomes),
+            "already_stored": sum(o.code == "already_stored" for o in outcomes),
+            "failed": len(failed),
+            "files": [o.as_dict() for o in outcomes],
+        }
+        if not failed:
+            code = 201
+        elif len(failed) == len(outcomes):
+            code = failed[0].status if len({o.status for o in failed}) == 1 else 400
+            body = {
+                "code": failed[0].code,
+                "detail": f"{failed[0].name}: {failed[0].detail}",
+                **body,
+            }
+        else:
+            code = 207
+        return Response(body, status=code)
+
+
+class AuditEventOutput(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+        ]
+
+
+class AuditListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=AuditEventOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        queryset = AuditEvent.objects.filter(project=project).select_related("actor")
+        if action := request.query_params.get("action"):
+            queryset = queryset.filter(action=action)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset.order_by("-id"), request, self)
+        return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)

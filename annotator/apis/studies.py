@@ -1,0 +1,348 @@
+"""Patients, studies and images: listing, files for the viewer, tags and time on task."""
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.access import (
+    ADMINS,
+    LABELLERS,
+    image_get_for_user,
+    patient_get_for_user,
+    project_get_for_user,
+    role_for,
+    study_get_for_user,
+)
+from annotator.apis.pagination import Pagination
+from annotator.models import Image, ImageStatus, Patient, Split, Study
+from annotator.selectors.images import (
+    ORDERINGS,
+    image_active_seconds,
+    image_list,
+    image_listing_facts,
+    series_image_ids,
+)
+from annotator.services import annotations, datasets, studies
+
+
+class PatientOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = ["id", "pseudonym", "split", "split_manual", "created_at"]
+
+
+class PatientListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses=PatientOutput(many=True),
+        parameters=[OpenApiParameter("split", enum=Split.values)],
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user)
+        queryset = Patient.objects.filter(project=project).order_by("pseudonym")
+        if split := request.query_params.get("split"):
+            queryset = queryset.filter(split=split)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, self)
+        return paginator.get_paginated_response(PatientOutput(page, many=True).data)
+
+
+class PatientDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        split = serializers.ChoiceField(choices=Split.choices)
+
+    @extend_schema(responses=PatientOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(PatientOutput(patient_get_for_user(patient_id=pk, user=request.user)).data)
+
+    @extend_schema(request=InputSerializer, responses=PatientOutput)
+    def patch(self, request: Request, pk: int) -> Response:
+        patient = patient_get_for_user(patient_id=pk, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = datasets.patient_set_split(
+            patient=patient, actor=request.user, split=data.validated_data["split"]
+        )
+        return Response(PatientOutput(patient).data)
+
+
+class StudyOutput(serializers.ModelSerializer):
+    patient = serializers.CharField(source="patient.pseudonym")
+    split = serializers.CharField(source="patient.split")
+    series = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Study
+        fields = ["id", "study_uid", "patient", "split", "series", "created_at"]
+
+    def get_series(self, study: Study) -> list[dict]:
+        return [
+            {
+                "id": s.id,
+                "series_uid": s.series_uid,
+                "modality": s.modality,
+                "series_number": s.series_number,
+                "images": s.images.count(),
+            }
+            for s in study.series.all()
+        ]
+
+
+class StudyListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=StudyOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user)
+        queryset = (
+            Study.objects.filter(project=project)
+            .select_related("patient")
+            .prefetch_related("series")
+            .order_by("id")
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, self)
+        return paginator.get_paginated_response(StudyOutput(page, many=True).data)
+
+
+class StudyDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=StudyOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(StudyOutput(study_get_for_user(study_id=pk, user=request.user)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        study = study_get_for_user(study_id=pk, user=request.user, roles=ADMINS)
+        studies.study_delete(study=study, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ImageListItem(serializers.Serializer):
+    id = serializers.IntegerField()
+    study_id = serializers.IntegerField(source="series.study_id")
+    series_id = serializers.IntegerField()
+    patient = serializers.CharField(source="series.study.patient.pseudonym")
+    split = serializers.CharField(source="series.study.patient.split")
+    modality = serializers.CharField(source="series.modality")
+    status = serializers.CharField()
+    instance_number = serializers.IntegerField(source="instance.instance_number", allow_null=True)
+    frame_number = serializers.IntegerField()
+    rows = serializers.IntegerField()
+    columns = serializers.IntegerField()
+    uncertainty = serializers.FloatField(allow_null=True)
+    max_score = serializers.FloatField(allow_null=True)
+    quarantined = serializers.BooleanField()
+    classes = serializers.ListField(child=serializers.IntegerField())
+    proposed_count = serializers.IntegerField()
+    accepted_count = serializers.IntegerField()
+
+
+def _list_item(image: Image, facts: dict) -> dict:
+    return {
+        **{
+            f: getattr(image, f)
+            for f in (
+                "id",
+                "series_id",
+                "status",
+                "frame_number",
+                "rows",
+                "columns",
+                "uncertainty",
+                "max_score",
+                "quarantined",
+                "series",
+                "instance",
+            )
+        },
+        **facts,
+    }
+
+
+class ImageListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses=ImageListItem(many=True),
+        parameters=[
+            OpenApiParameter("status", enum=ImageStatus.values),
+            OpenApiParameter("split", enum=Split.values),
+            OpenApiParameter("modality"),
+            OpenApiParameter("label_class", int),
+            OpenApiParameter("series", int),
+            OpenApiParameter("study", int),
+            OpenApiParameter("ordering", enum=list(ORDERINGS)),
+        ],
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user)
+        role = role_for(project=project, user=request.user)
+        filters = {k: v for k, v in request.query_params.items() if k not in ("page", "page_size")}
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            image_list(project=project, role=role, filters=filters), request, self
+        )
+        facts = image_listing_facts(page)
+        data = [_list_item(image, facts[image.pk]) for image in page]
+        return paginator.get_paginated_response(ImageListItem(data, many=True).data)
+
+
+class ImageDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(ImageListItem):
+        window_center = serializers.FloatField(allow_null=True)
+        window_width = serializers.FloatField(allow_null=True)
+        pixel_spacing = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+        photometric = serializers.CharField()
+        series = serializers.DictField()
+        dicom_url = serializers.CharField()
+        preview_url = serializers.CharField()
+        tags = serializers.ListField(child=serializers.IntegerField())
+        active_seconds = serializers.FloatField()
+
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=[ImageStatus.IN_PROGRESS, ImageStatus.DONE, ImageStatus.REVIEWED]
+        )
+
+    def _output(self, image: Image, role: str) -> dict:
+        facts = image_listing_facts([image])[image.pk]
+        series = image.series
+        data = {
+            **_list_item(image, facts),
+            "window_center": image.window_center,
+            "window_width": image.window_width,
+            "pixel_spacing": (
+                [image.pixel_spacing_row, image.pixel_spacing_col]
+                if image.pixel_spacing_row is not None
+                else None
+            ),
+            "photometric": image.photometric,
+            "dicom_url": f"/api/images/{image.pk}/dicom/",
+            "preview_url": f"/api/images/{image.pk}/preview.png",
+            "tags": sorted(image.tags.values_list("pk", flat=True)),
+            "active_seconds": image_active_seconds(image=image),
+        }
+        output = self.OutputSerializer(data).data
+        output["series"] = {
+            "id": series.pk,
+            "modality": series.modality,
+            "series_number": series.series_number,
+            "image_ids": series_image_ids(image=image, role=role),
+        }
+        return output
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user)
+        return Response(self._output(image, role_for(project=image.project, user=request.user)))
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        role = role_for(project=image.project, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotations.image_set_status(
+            image=image, actor=request.user, status=data.validated_data["status"], role=role
+        )
+        return Response(self._output(image, role))
+
+
+def _file_response(request: Request, path: str, etag: str, content_type: str) -> HttpResponse:
+    """An authenticated, revalidated, never-sniffed file download."""
+    quoted = f'"{etag}"'
+    if request.headers.get("If-None-Match") == quoted:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = FileResponse(default_storage.open(path, "rb"), content_type=content_type)
+        response["Content-Disposition"] = "inline"
+    response["ETag"] = quoted
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+class ImageDicomApi(APIView):
+    """The de-identified Part-10 file of the image's instance (all frames), for the viewer."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/dicom"): bytes})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        image = image_get_for_user(image_id=pk, user=request.user)
+        return _file_response(
+            request, image.instance.file, image.instance.sha256, "application/dicom"
+        )
+
+
+class ImagePreviewApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "image/png"): bytes})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        image = image_get_for_user(image_id=pk, user=request.user)
+        return _file_response(
+            request, image.preview, f"{image.instance.sha256}-{image.pk}", "image/png"
+        )
+
+
+class ImageTagsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        label_class_ids = serializers.ListField(child=serializers.IntegerField(), max_length=100)
+
+    @extend_schema(request=InputSerializer, responses=InputSerializer)
+    def put(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotations.image_set_tags(image=image, actor=request.user, **data.validated_data)
+        return Response({"label_class_ids": sorted(image.tags.values_list("pk", flat=True))})
+
+
+class ImageActivityApi(APIView):
+    """Add active seconds spent on the image (time on task) for the current user."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        seconds = serializers.FloatField()
+
+    class OutputSerializer(serializers.Serializer):
+        seconds = serializers.FloatField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        seconds = annotations.image_activity_add(
+            image=image, user=request.user, seconds=data.validated_data["seconds"]
+        )
+        return Response({"seconds": seconds})
+
+
+class ImageReleaseApi(APIView):
+    """Release a quarantined image (burned-in annotation) to annotators. Audited."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=ADMINS)
+        studies.image_release_quarantine(image=image, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

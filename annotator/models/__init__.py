@@ -1,0 +1,32 @@
+from annotator.models.annotations import Annotation, AnnotationStatus, ImageActivity, Source
+from annotator.models.audit import AuditEvent
+from annotator.models.projects import LabelClass, LabelKind, Membership, Project, Role
+from annotator.models.studies import (
+    Image,
+    ImageStatus,
+    Instance,
+    Patient,
+    Series,
+    Split,
+    Study,
+)
+
+__all__ = [
+    "Annotation",
+    "AnnotationStatus",
+    "AuditEvent",
+    "Image",
+    "ImageActivity",
+    "ImageStatus",
+    "Instance",
+    "LabelClass",
+    "LabelKind",
+    "Membership",
+    "Patient",
+    "Project",
+    "Role",
+    "Series",
+    "Source",
+    "Split",
+    "Study",
+]

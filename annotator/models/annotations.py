@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.db import models
+
+from annotator.models.projects import LabelClass, Project
+from annotator.models.studies import Image
+
+
+class Source(models.TextChoices):
+    MODEL = "model", "Model"
+    HUMAN = "human", "Human"
+
+
+class AnnotationStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Annotation(models.Model):
+    """A box and optional mask on one image. ``version`` guards every save against lost updates."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
+    label_class = models.ForeignKey(LabelClass, on_delete=models.PROTECT, related_name="+")
+    client_key = models.UUIDField(help_text="Idempotency key chosen by the client.")
+    box_x = models.FloatField()
+    box_y = models.FloatField()
+    box_w = models.FloatField()
+    box_h = models.FloatField()
+    mask = models.JSONField(null=True, blank=True, help_text="COCO compressed RLE.")
+    score = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    status = models.CharField(max_length=10, choices=AnnotationStatus.choices)
+    touched_by_human = models.BooleanField(
+        default=False,
+        help_text="A person accepted, edited or rejected it: proposals never replace it.",
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["image", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "client_key"], name="annotation_unique_client_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(box_w__gte=0) & models.Q(box_h__gte=0),
+                name="annotation_box_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"annotation {self.pk} v{self.version}"
+
+    @property
+    def box(self) -> list[float]:
+        return [self.box_x, self.box_y, self.box_w, self.box_h]
+
+
+class ImageActivity(models.Model):
+    """Active seconds a user spent on an image (time on task)."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="activity")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seconds = models.FloatField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "image activity"
+        constraints = [
+            models.UniqueConstraint(fields=["image", "user"], name="activity_unique_user")
+        ]

@@ -1,0 +1,92 @@
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+
+class Project(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Keys the per-project HMACs of de-identification; never leaves the server.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    split_seed = models.CharField(max_length=64, default="radlabel")
+    split_train = models.PositiveSmallIntegerField(default=70, validators=[MaxValueValidator(100)])
+    split_val = models.PositiveSmallIntegerField(default=15, validators=[MaxValueValidator(100)])
+    split_test = models.PositiveSmallIntegerField(default=15, validators=[MaxValueValidator(100)])
+    retrain_threshold = models.PositiveIntegerField(
+        default=50, help_text="Accepted labels since the last model version that start a retrain."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(split_train__gte=0)
+                & models.Q(split_val__gte=0)
+                & models.Q(split_test__gte=0),
+                name="project_split_non_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def split_ratios(self) -> dict[str, int]:
+        return {"train": self.split_train, "val": self.split_val, "test": self.split_test}
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.project_id}:{self.role}"
+
+
+class LabelKind(models.TextChoices):
+    INSTANCE = "instance", "Instance (box and mask)"
+    TAG = "tag", "Image-level tag"
+
+
+class LabelClass(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_classes")
+    name = models.CharField(max_length=100)
+    color = models.CharField(
+        max_length=7, validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb.")]
+    )
+    kind = models.CharField(max_length=16, choices=LabelKind.choices, default=LabelKind.INSTANCE)
+    order = models.PositiveSmallIntegerField(default=0, validators=[MinValueValidator(0)])
+    # Classes in use are retired, never deleted, so no label loses its class.
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                condition=models.Q(is_active=True),
+                name="labelclass_unique_active_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

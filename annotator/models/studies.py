@@ -1,0 +1,143 @@
+from django.db import models
+
+from annotator.models.projects import LabelClass, Project
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    VAL = "val", "Validation"
+    TEST = "test", "Test"
+
+
+class Patient(models.Model):
+    """A pseudonymous patient; the split is per patient so no patient spans two splits."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="patients")
+    pseudonym = models.CharField(max_length=32)
+    split = models.CharField(max_length=8, choices=Split.choices)
+    split_manual = models.BooleanField(
+        default=False, help_text="Set by an admin's rebalance rather than the seeded hash."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pseudonym"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "pseudonym"], name="patient_unique_pseudonym"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+class Study(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="studies")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="studies")
+    study_uid = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "study_uid"], name="study_unique_uid")
+        ]
+
+    def __str__(self) -> str:
+        return self.study_uid
+
+
+class Series(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="series")
+    series_uid = models.CharField(max_length=64)
+    modality = models.CharField(max_length=16)
+    series_number = models.IntegerField(null=True, blank=True)
+    body_part = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name_plural = "series"
+        ordering = ["series_number", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "series_uid"], name="series_unique_uid")
+        ]
+
+    def __str__(self) -> str:
+        return self.series_uid
+
+
+class Instance(models.Model):
+    """One stored, de-identified DICOM file (possibly multi-frame)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="instances")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="instances")
+    sop_uid = models.CharField(max_length=64)
+    sop_class_uid = models.CharField(max_length=64)
+    transfer_syntax_uid = models.CharField(max_length=64)
+    instance_number = models.IntegerField(null=True, blank=True)
+    number_of_frames = models.PositiveIntegerField(default=1)
+    file = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["instance_number", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "sop_uid"], name="instance_unique_sop_uid")
+        ]
+
+    def __str__(self) -> str:
+        return self.sop_uid
+
+
+class ImageStatus(models.TextChoices):
+    UNLABELLED = "unlabelled", "Unlabelled"
+    PROPOSED = "proposed", "Proposed"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class Image(models.Model):
+    """One frame: the unit a radiologist labels."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="images")
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="images")
+    frame_number = models.PositiveIntegerField(default=1)
+    rows = models.PositiveIntegerField()
+    columns = models.PositiveIntegerField()
+    pixel_spacing_row = models.FloatField(null=True, blank=True)
+    pixel_spacing_col = models.FloatField(null=True, blank=True)
+    photometric = models.CharField(max_length=16)
+    window_center = models.FloatField(null=True, blank=True)
+    window_width = models.FloatField(null=True, blank=True)
+    position = models.FloatField(
+        null=True, blank=True, help_text="Slice position along the stack, for ordering."
+    )
+    preview = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=16, choices=ImageStatus.choices, default=ImageStatus.UNLABELLED
+    )
+    uncertainty = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(null=True, blank=True)
+    quarantined = models.BooleanField(
+        default=False, help_text="Burned-in annotation: hidden from annotators until released."
+    )
+    tags = models.ManyToManyField(LabelClass, blank=True, related_name="tagged_images")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["project", "status"]),
+            models.Index(fields=["project", "uncertainty"]),
+            models.Index(fields=["series", "position"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "frame_number"], name="image_unique_frame")
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.pk}"

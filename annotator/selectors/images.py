@@ -1,0 +1,108 @@
+"""Reads of images, scoped to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from annotator.exceptions import ApplicationError
+from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, Project, Role
+
+ORDERINGS = {
+    "id": ("id",),
+    "-id": ("-id",),
+    "uncertainty": ("uncertainty", "id"),
+    "-uncertainty": ("-uncertainty", "id"),
+    "status": ("status", "id"),
+    "-status": ("-status", "id"),
+    "position": ("series_id", "position", "id"),
+}
+FILTERS = {"status", "split", "modality", "label_class", "series", "study", "quarantined"}
+
+
+def image_list(*, project: Project, role: str, filters: dict[str, str]) -> QuerySet[Image]:
+    """Images of a project with their listing facts; only allowlisted filters and orderings."""
+    unknown = set(filters) - FILTERS - {"ordering"}
+    if unknown:
+        raise ApplicationError(
+            f"Unknown filter field(s): {', '.join(sorted(unknown))}.", code="unknown_filter_field"
+        )
+    ordering = filters.get("ordering", "id")
+    if ordering not in ORDERINGS:
+        raise ApplicationError(
+            f"Unknown ordering {ordering!r}; use one of {', '.join(ORDERINGS)}.",
+            code="unknown_filter_field",
+        )
+    queryset = Image.objects.filter(project=project)
+    if role != Role.ADMIN:
+        queryset = queryset.filter(quarantined=False)
+    elif "quarantined" in filters:
+        queryset = queryset.filter(quarantined=filters["quarantined"] in ("1", "true"))
+    if "status" in filters:
+        if filters["status"] not in ImageStatus.values:
+            raise ApplicationError(f"Unknown status {filters['status']!r}.", code="invalid_filter")
+        queryset = queryset.filter(status=filters["status"])
+    if "split" in filters:
+        queryset = queryset.filter(series__study__patient__split=filters["split"])
+    if "modality" in filters:
+        queryset = queryset.filter(series__modality=filters["modality"])
+    for name, lookup in (
+        ("label_class", "annotations__label_class"),
+        ("series", "series"),
+        ("study", "series__study"),
+    ):
+        if name in filters:
+            if not filters[name].isdigit():
+                raise ApplicationError(f"{name} is an id.", code="invalid_filter")
+            queryset = queryset.filter(**{lookup: int(filters[name])})
+    if "label_class" in filters:
+        queryset = queryset.distinct()
+    return queryset.select_related("series__study__patient", "instance").order_by(
+        *ORDERINGS[ordering]
+    )
+
+
+def image_listing_facts(images: list[Image]) -> dict[int, dict[str, object]]:
+    """Per image: classes present and proposal/accepted counts, in one query for a page."""
+    facts: dict[int, dict[str, object]] = {
+        image.pk: {"classes": [], "proposed_count": 0, "accepted_count": 0} for image in images
+    }
+    rows = (
+        Annotation.objects.filter(image_id__in=facts)
+        .values("image_id", "label_class_id")
+        .annotate(
+            proposed=Count("id", filter=Q(status=AnnotationStatus.PROPOSED)),
+            accepted=Count("id", filter=Q(status=AnnotationStatus.ACCEPTED)),
+        )
+    )
+    for row in rows:
+        fact = facts[row["image_id"]]
+        if row["proposed"] or row["accepted"]:
+            fact["classes"].append(row["label_class_id"])  # type: ignore[union-attr]
+        fact["proposed_count"] += row["proposed"]  # type: ignore[operator]
+        fact["accepted_count"] += row["accepted"]  # type: ignore[operator]
+    return facts
+
+
+def series_image_ids(*, image: Image, role: str) -> list[int]:
+    queryset = Image.objects.filter(series_id=image.series_id)
+    if role != Role.ADMIN:
+        queryset = queryset.filter(quarantined=False)
+    return list(
+        queryset.order_by(
+            "position", "instance__instance_number", "frame_number", "id"
+        ).values_list("id", flat=True)
+    )
+
+
+def image_active_seconds(*, image: Image) -> float:
+    return image.activity.aggregate(total=Sum("seconds"))["total"] or 0.0
+
+
+def project_counts(*, project: Project, role: str) -> dict[str, object]:
+    queryset = Image.objects.filter(project=project)
+    if role != Role.ADMIN:
+        queryset = queryset.filter(quarantined=False)
+    by_status = dict.fromkeys(ImageStatus.values, 0)
+    for row in queryset.values("status").annotate(n=Count("id")):
+        by_status[row["status"]] = row["n"]
+    return {"images": sum(by_status.values()), "by_status": by_status}

@@ -1,0 +1,308 @@
+"""Annotations: every save names the version it edits, so no update is ever silently lost."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from pycocotools import mask as mask_utils
+
+from annotator.exceptions import ApplicationError, ConflictError, VersionConflictError
+from annotator.models import (
+    Annotation,
+    AnnotationStatus,
+    Image,
+    ImageActivity,
+    ImageStatus,
+    LabelClass,
+    LabelKind,
+    Source,
+)
+from annotator.services.audit import audit_record
+
+EDITABLE_IMAGE_STATUSES = {ImageStatus.UNLABELLED, ImageStatus.PROPOSED}
+
+
+def annotation_state(annotation: Annotation) -> dict[str, Any]:
+    return {
+        "image": annotation.image_id,
+        "label_class": annotation.label_class_id,
+        "box": annotation.box,
+        "mask": annotation.mask,
+        "score": annotation.score,
+        "source": annotation.source,
+        "status": annotation.status,
+        "version": annotation.version,
+    }
+
+
+def _label_class(image: Image, label_class_id: int) -> LabelClass:
+    label_class = LabelClass.objects.filter(
+        pk=label_class_id, project_id=image.project_id, is_active=True, kind=LabelKind.INSTANCE
+    ).first()
+    if label_class is None:
+        raise ApplicationError(
+            f"Label class {label_class_id} is not an active instance class of this project.",
+            code="invalid_label_class",
+        )
+    return label_class
+
+
+def _box(image: Image, box: list[float]) -> list[float]:
+    if len(box) != 4 or not all(isinstance(v, int | float) and math.isfinite(v) for v in box):
+        raise ApplicationError("A box is four finite numbers [x, y, w, h].", code="invalid_box")
+    x, y, w, h = (float(v) for v in box)
+    if w < 0 or h < 0 or x < 0 or y < 0 or x + w > image.columns or y + h > image.rows:
+        raise ApplicationError(
+            f"The box {box} is outside the {image.columns}x{image.rows} image.", code="invalid_box"
+        )
+    return [x, y, w, h]
+
+
+def _mask(image: Image, mask: dict[str, Any] | None) -> dict[str, Any] | None:
+    if mask is None:
+        return None
+    size, counts = mask.get("size"), mask.get("counts")
+    if size != [image.rows, image.columns] or not isinstance(counts, str) or not counts.isascii():
+        raise ApplicationError(
+            f"A mask is COCO RLE {{size: [{image.rows}, {image.columns}], counts: string}}.",
+            code="invalid_mask",
+        )
+    rle = {"size": size, "counts": counts.encode()}
+    try:
+        area = int(mask_utils.area(rle))
+    except (ValueError, TypeError) as error:
+        raise ApplicationError(
+            "The mask's RLE counts do not decode.", code="invalid_mask"
+        ) from error
+    if not 0 <= area <= image.rows * image.columns:
+        raise ApplicationError("The mask's RLE counts do not match its size.", code="invalid_mask")
+    return {"size": size, "counts": counts}
+
+
+def _image_touched(image: Image) -> None:
+    Image.objects.filter(pk=image.pk, status__in=EDITABLE_IMAGE_STATUSES).update(
+        status=ImageStatus.IN_PROGRESS
+    )
+
+
+def annotation_create(
+    *,
+    image: Image,
+    actor: AbstractBaseUser,
+    client_key: uuid.UUID,
+    label_class: int,
+    box: list[float],
+    mask: dict[str, Any] | None = None,
+    status: str = AnnotationStatus.ACCEPTED,
+) -> tuple[Annotation, bool]:
+    """Create a human annotation. A retry with the same client key returns the first row."""
+    existing = Annotation.objects.filter(project_id=image.project_id, client_key=client_key).first()
+    if existing is not None:
+        return _same_image(existing, image), False
+    if status not in (AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED):
+        raise ApplicationError("A new annotation is accepted or proposed.", code="invalid_status")
+    annotation = Annotation(
+        project_id=image.project_id,
+        image=image,
+        label_class=_label_class(image, label_class),
+        client_key=client_key,
+        mask=_mask(image, mask),
+        source=Source.HUMAN,
+        status=status,
+        touched_by_human=True,
+        created_by=actor,
+        updated_by=actor,
+    )
+    annotation.box_x, annotation.box_y, annotation.box_w, annotation.box_h = _box(image, box)
+    try:
+        with transaction.atomic():
+            annotation.save()
+            audit_record(
+                actor=actor,
+                project=image.project,
+                action="annotation.created",
+                obj=annotation,
+                after=annotation_state(annotation),
+            )
+            _image_touched(image)
+    except IntegrityError:
+        existing = Annotation.objects.filter(
+            project_id=image.project_id, client_key=client_key
+        ).first()
+        if existing is None:
+            raise
+        return _same_image(existing, image), False
+    return annotation, True
+
+
+def _same_image(annotation: Annotation, image: Image) -> Annotation:
+    if annotation.image_id != image.pk:
+        raise ConflictError("This client key was used for another image.", code="client_key_reused")
+    return annotation
+
+
+def _locked(annotation: Annotation, expected_version: int) -> Annotation:
+    current = Annotation.objects.select_for_update().select_related("image").get(pk=annotation.pk)
+    if current.version != expected_version:
+        raise VersionConflictError(
+            f"Version {expected_version} is stale: the annotation is at version {current.version}.",
+            extra={"current": current},
+        )
+    return current
+
+
+@transaction.atomic
+def annotation_update(
+    *, annotation: Annotation, actor: AbstractBaseUser, expected_version: int, **changes: Any
+) -> Annotation:
+    current = _locked(annotation, expected_version)
+    before = annotation_state(current)
+    if "label_class" in changes:
+        current.label_class = _label_class(current.image, changes["label_class"])
+    if "box" in changes:
+        current.box_x, current.box_y, current.box_w, current.box_h = _box(
+            current.image, changes["box"]
+        )
+    if "mask" in changes:
+        current.mask = _mask(current.image, changes["mask"])
+    if "status" in changes:
+        if changes["status"] not in AnnotationStatus.values:
+            raise ApplicationError(f"Unknown status {changes['status']!r}.", code="invalid_status")
+        current.status = changes["status"]
+    current.version = F("version") + 1
+    current.touched_by_human = True
+    current.updated_by = actor
+    current.save()
+    current.refresh_from_db()
+    audit_record(
+        actor=actor,
+        project=current.image.project,
+        action="annotation.updated",
+        obj=current,
+        before=before,
+        after=annotation_state(current),
+    )
+    _image_touched(current.image)
+    return current
+
+
+@transaction.atomic
+def annotation_delete(
+    *, annotation: Annotation, actor: AbstractBaseUser, expected_version: int
+) -> None:
+    current = _locked(annotation, expected_version)
+    audit_record(
+        actor=actor,
+        project=current.image.project,
+        action="annotation.deleted",
+        obj=current,
+        before=annotation_state(current),
+    )
+    _image_touched(current.image)
+    current.delete()
+
+
+@transaction.atomic
+def annotations_bulk_set_status(
+    *, image: Image, actor: AbstractBaseUser, action: str, ids: list[int] | None = None
+) -> list[Annotation]:
+    """Accept or reject proposals of one image (all of them when no ids are given)."""
+    status = {"accept": AnnotationStatus.ACCEPTED, "reject": AnnotationStatus.REJECTED}.get(action)
+    if status is None:
+        raise ApplicationError("The action is accept or reject.", code="invalid_action")
+    queryset = Annotation.objects.select_for_update().filter(image=image)
+    if ids is None:
+        queryset = queryset.filter(status=AnnotationStatus.PROPOSED)
+    else:
+        queryset = queryset.filter(pk__in=ids)
+        found = set(queryset.values_list("pk", flat=True))
+        missing = sorted(set(ids) - found)
+        if missing:
+            raise ApplicationError(f"No annotations {missing} on this image.", code="unknown_ids")
+    updated = []
+    for annotation in queryset.order_by("pk"):
+        if annotation.status == status:
+            continue
+        before = annotation_state(annotation)
+        annotation.status = status
+        annotation.version += 1
+        annotation.touched_by_human = True
+        annotation.updated_by = actor
+        annotation.save(
+            update_fields=["status", "version", "touched_by_human", "updated_by", "updated_at"]
+        )
+        audit_record(
+            actor=actor,
+            project=image.project,
+            action=f"annotation.{action}ed",
+            obj=annotation,
+            before=before,
+            after=annotation_state(annotation),
+        )
+        updated.append(annotation)
+    if updated:
+        _image_touched(image)
+    return updated
+
+
+def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role: str) -> Image:
+    allowed = {ImageStatus.IN_PROGRESS, ImageStatus.DONE}
+    if role in ("admin", "reviewer"):
+        allowed.add(ImageStatus.REVIEWED)
+    if status not in allowed:
+        raise ApplicationError(f"You cannot set the status {status!r}.", code="invalid_status")
+    with transaction.atomic():
+        before = image.status
+        Image.objects.filter(pk=image.pk).update(status=status)
+        image.status = status
+        audit_record(
+            actor=actor,
+            project=image.project,
+            action="image.status_changed",
+            obj=image,
+            before={"status": before},
+            after={"status": status},
+        )
+    return image
+
+
+@transaction.atomic
+def image_set_tags(*, image: Image, actor: AbstractBaseUser, label_class_ids: list[int]) -> Image:
+    classes = list(
+        LabelClass.objects.filter(
+            project_id=image.project_id, pk__in=label_class_ids, kind=LabelKind.TAG, is_active=True
+        )
+    )
+    if len(classes) != len(set(label_class_ids)):
+        raise ApplicationError(
+            "Tags must be active tag classes of this project.", code="invalid_label_class"
+        )
+    before = sorted(image.tags.values_list("pk", flat=True))
+    image.tags.set(classes)
+    after = sorted(c.pk for c in classes)
+    if before != after:
+        audit_record(
+            actor=actor,
+            project=image.project,
+            action="image.tags_changed",
+            obj=image,
+            before={"tags": before},
+            after={"tags": after},
+        )
+        _image_touched(image)
+    return image
+
+
+def image_activity_add(*, image: Image, user: AbstractBaseUser, seconds: float) -> float:
+    if not math.isfinite(seconds) or not 0 < seconds <= 3600:
+        raise ApplicationError("Seconds must be between 0 and 3600.", code="invalid_seconds")
+    with transaction.atomic():
+        activity, _ = ImageActivity.objects.get_or_create(image=image, user=user)
+        ImageActivity.objects.filter(pk=activity.pk).update(seconds=F("seconds") + seconds)
+    activity.refresh_from_db()
+    return activity.seconds

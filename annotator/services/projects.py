@@ -1,0 +1,259 @@
+"""Projects, label classes and members: all writes, each audited where the design asks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from annotator.exceptions import ApplicationError, ConflictError, ForbiddenError
+from annotator.models import Annotation, LabelClass, LabelKind, Membership, Project, Role
+from annotator.services.audit import audit_record
+from annotator.services.datasets import split_ratios_validate
+
+
+def _label_class_state(label_class: LabelClass) -> dict[str, Any]:
+    return {
+        "name": label_class.name,
+        "color": label_class.color,
+        "kind": label_class.kind,
+        "order": label_class.order,
+        "is_active": label_class.is_active,
+    }
+
+
+@transaction.atomic
+def project_create(
+    *,
+    creator: AbstractBaseUser,
+    slug: str,
+    name: str,
+    description: str = "",
+    split_ratios: dict[str, int] | None = None,
+    label_classes: list[dict[str, Any]] | None = None,
+    retrain_threshold: int | None = None,
+) -> Project:
+    if not (creator.is_superuser or creator.is_staff):
+        raise ForbiddenError("Only server administrators create projects.")
+    ratios = split_ratios_validate(split_ratios or {"train": 70, "val": 15, "test": 15})
+    project = Project(
+        slug=slug,
+        name=name,
+        description=description,
+        split_train=ratios["train"],
+        split_val=ratios["val"],
+        split_test=ratios["test"],
+    )
+    if retrain_threshold is not None:
+        project.retrain_threshold = retrain_threshold
+    project.full_clean()
+    try:
+        with transaction.atomic():
+            project.save()
+    except IntegrityError as error:
+        raise ConflictError(f"A project with slug {slug!r} exists.", code="slug_taken") from error
+    audit_record(
+        actor=creator,
+        project=project,
+        action="project.created",
+        obj=project,
+        after={"slug": slug, "name": name, "split_ratios": ratios},
+    )
+    membership_create(project=project, actor=creator, user=creator, role=Role.ADMIN)
+    for order, spec in enumerate(label_classes or []):
+        label_class_create(project=project, actor=creator, order=order, **spec)
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *,
+    project: Project,
+    actor: AbstractBaseUser,
+    name: str | None = None,
+    description: str | None = None,
+    retrain_threshold: int | None = None,
+) -> Project:
+    before = {
+        "name": project.name,
+        "description": project.description,
+        "retrain_threshold": project.retrain_threshold,
+    }
+    if name is not None:
+        project.name = name
+    if description is not None:
+        project.description = description
+    if retrain_threshold is not None:
+        project.retrain_threshold = retrain_threshold
+    project.full_clean()
+    project.save()
+    audit_record(
+        actor=actor,
+        project=project,
+        action="project.updated",
+        obj=project,
+        before=before,
+        after={
+            "name": project.name,
+            "description": project.description,
+            "retrain_threshold": project.retrain_threshold,
+        },
+    )
+    return project
+
+
+def label_class_create(
+    *,
+    project: Project,
+    actor: AbstractBaseUser,
+    name: str,
+    color: str,
+    kind: str = LabelKind.INSTANCE,
+    order: int = 0,
+) -> LabelClass:
+    label_class = LabelClass(project=project, name=name, color=color, kind=kind, order=order)
+    label_class.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            label_class.save()
+            audit_record(
+                actor=actor,
+                project=project,
+                action="label_class.created",
+                obj=label_class,
+                after=_label_class_state(label_class),
+            )
+    except IntegrityError as error:
+        raise ConflictError(f"A label class named {name!r} exists.", code="name_taken") from error
+    return label_class
+
+
+def label_class_update(
+    *, label_class: LabelClass, actor: AbstractBaseUser, **changes: Any
+) -> LabelClass:
+    before = _label_class_state(label_class)
+    if (
+        "kind" in changes
+        and changes["kind"] != label_class.kind
+        and (
+            Annotation.objects.filter(label_class=label_class).exists()
+            or label_class.tagged_images.exists()
+        )
+    ):
+        raise ConflictError(
+            "The class is in use; its kind cannot change.", code="label_class_in_use"
+        )
+    for field in ("name", "color", "kind", "order"):
+        if field in changes:
+            setattr(label_class, field, changes[field])
+    label_class.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            label_class.save()
+            audit_record(
+                actor=actor,
+                project=label_class.project,
+                action="label_class.updated",
+                obj=label_class,
+                before=before,
+                after=_label_class_state(label_class),
+            )
+    except IntegrityError as error:
+        raise ConflictError("A label class with that name exists.", code="name_taken") from error
+    return label_class
+
+
+@transaction.atomic
+def label_class_delete(*, label_class: LabelClass, actor: AbstractBaseUser) -> None:
+    """Delete an unused class; a class in use is retired so no label loses its class."""
+    before = _label_class_state(label_class)
+    in_use = (
+        Annotation.objects.filter(label_class=label_class).exists()
+        or label_class.tagged_images.exists()
+    )
+    audit_record(
+        actor=actor,
+        project=label_class.project,
+        action="label_class.retired" if in_use else "label_class.deleted",
+        obj=label_class,
+        before=before,
+    )
+    if in_use:
+        label_class.is_active = False
+        label_class.save(update_fields=["is_active"])
+    else:
+        label_class.delete()
+
+
+def _admin_count(project: Project) -> int:
+    return Membership.objects.filter(project=project, role=Role.ADMIN).count()
+
+
+def membership_create(
+    *,
+    project: Project,
+    actor: AbstractBaseUser,
+    user: AbstractBaseUser | None = None,
+    username: str | None = None,
+    role: str,
+) -> Membership:
+    if user is None:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise ApplicationError(f"No user named {username!r}.", code="unknown_user")
+    if role not in Role.values:
+        raise ApplicationError(f"Unknown role {role!r}.", code="invalid_role")
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(project=project, user=user, role=role)
+            audit_record(
+                actor=actor,
+                project=project,
+                action="membership.created",
+                obj=membership,
+                after={"user": user.get_username(), "role": role},
+            )
+    except IntegrityError as error:
+        raise ConflictError("That user is already a member.", code="already_member") from error
+    return membership
+
+
+@transaction.atomic
+def membership_update(*, membership: Membership, actor: AbstractBaseUser, role: str) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError(f"Unknown role {role!r}.", code="invalid_role")
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if (
+        membership.role == Role.ADMIN
+        and role != Role.ADMIN
+        and _admin_count(membership.project) <= 1
+    ):
+        raise ConflictError("A project keeps at least one admin.", code="last_admin")
+    before = {"user": membership.user.get_username(), "role": membership.role}
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        actor=actor,
+        project=membership.project,
+        action="membership.updated",
+        obj=membership,
+        before=before,
+        after={**before, "role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, membership: Membership, actor: AbstractBaseUser) -> None:
+    if membership.role == Role.ADMIN and _admin_count(membership.project) <= 1:
+        raise ConflictError("A project keeps at least one admin.", code="last_admin")
+    audit_record(
+        actor=actor,
+        project=membership.project,
+        action="membership.deleted",
+        obj=membership,
+        before={"user": membership.user.get_username(), "role": membership.role},
+    )
+    membership.delete()

@@ -1,0 +1,329 @@
+"""DICOM in: validate, de-identify, store, and index one file at a time, all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from annotator import dicom
+from annotator.models import Image, Instance, Patient, Project, Series, Study
+from annotator.services.audit import audit_record
+from annotator.services.datasets import split_for
+
+logger = logging.getLogger(__name__)
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class FileOutcome:
+    name: str
+    status: int
+    code: str
+    detail: str
+    image_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "code": self.code,
+            "detail": self.detail,
+            "image_ids": self.image_ids,
+        }
+
+
+def project_deid_secret(project: Project) -> bytes:
+    """The key of a project's pseudonyms and UID remapping, derived from the server's key."""
+    return hmac.new(settings.RADLABEL_DEID_KEY.encode(), project.uid.bytes, hashlib.sha256).digest()
+
+
+def _safe_name(name: str) -> str:
+    """A client file name for reports only: never used to build a path."""
+    return name.replace("\x00", "").split("/")[-1].split("\\")[-1][:200] or "upload"
+
+
+def instance_ingest(*, project: Project, name: str, data: bytes) -> FileOutcome:
+    """Ingest one Part-10 file. Nothing is stored unless every step succeeds."""
+    try:
+        dataset = dicom.read_validated(
+            data=data, filename=name, max_bytes=settings.RADLABEL_MAX_FILE_BYTES
+        )
+        result = dicom.deidentify(dataset, project_secret=project_deid_secret(project))
+        existing = Instance.objects.filter(project=project, sop_uid=result.sop_uid).first()
+        if existing is not None:
+            return FileOutcome(
+                name,
+                200,
+                "already_stored",
+                "This instance is already stored.",
+                list(existing.images.values_list("id", flat=True)),
+            )
+        frames = []
+        for index in range(int(result.dataset.get("NumberOfFrames") or 1)):
+            pixels = dicom.frame_pixels(result.dataset, index)
+            window = dicom.default_window(result.dataset, pixels)
+            frames.append((window, dicom.render_preview(pixels, window)))
+        payload = dicom.dataset_to_bytes(result.dataset)
+    except dicom.DicomRejected as rejected:
+        return FileOutcome(name, rejected.status, rejected.code, rejected.detail)
+    return _store(project=project, name=name, result=result, payload=payload, frames=frames)
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """The non-identifying attributes the index keeps, read off the de-identified dataset."""
+
+    modality: str
+    series_number: int | None
+    body_part: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    instance_number: int | None
+    number_of_frames: int
+    rows: int
+    columns: int
+    photometric: str
+    pixel_spacing: tuple[float, float] | None
+    slice_position: float | None
+
+    @classmethod
+    def read(cls, ds) -> _Indexed:  # noqa: ANN001 - a pydicom Dataset
+        spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+        position = ds.get("ImagePositionPatient")
+        return cls(
+            modality=str(ds.get("Modality", "OT"))[:16],
+            series_number=_int(ds.get("SeriesNumber")),
+            body_part=str(ds.get("BodyPartExamined", ""))[:64],
+            sop_class_uid=str(ds.SOPClassUID),
+            transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
+            instance_number=_int(ds.get("InstanceNumber")),
+            number_of_frames=_int(ds.get("NumberOfFrames")) or 1,
+            rows=int(ds.Rows),
+            columns=int(ds.Columns),
+            photometric=str(ds.PhotometricInterpretation),
+            pixel_spacing=(float(spacing[0]), float(spacing[1])) if spacing else None,
+            slice_position=float(position[2]) if position and len(position) == 3 else None,
+        )
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _store(
+    *, project: Project, name: str, result: dicom.DeidResult, payload: bytes, frames: list
+) -> FileOutcome:
+    meta = _Indexed.read(result.dataset)
+    base = f"projects/{project.pk}"
+    written: list[str] = []
+    try:
+        file_name = default_storage.save(
+            f"{base}/instances/{result.sop_uid}.dcm", ContentFile(payload)
+        )
+        written.append(file_name)
+        previews = []
+        for number, (_, png) in enumerate(frames, start=1):
+            preview = default_storage.save(
+                f"{base}/previews/{result.sop_uid}_{number}.png", ContentFile(png)
+            )
+            written.append(preview)
+            previews.append(preview)
+        with transaction.atomic():
+            patient = _patient_get_or_create(project=project, pseudonym=result.patient_pseudonym)
+            study, _ = Study.objects.get_or_create(
+                project=project, study_uid=result.study_uid, defaults={"patient": patient}
+            )
+            series, _ = Series.objects.get_or_create(
+                study=study,
+                series_uid=result.series_uid,
+                defaults={
+                    "modality": meta.modality,
+                    "series_number": meta.series_number,
+                    "body_part": meta.body_part,
+                },
+            )
+            instance = Instance.objects.create(
+                project=project,
+                series=series,
+                sop_uid=result.sop_uid,
+                sop_class_uid=meta.sop_class_uid,
+                transfer_syntax_uid=meta.transfer_syntax_uid,
+                instance_number=meta.instance_number,
+                number_of_frames=meta.number_of_frames,
+                file=file_name,
+                sha256=hashlib.sha256(payload).hexdigest(),
+                size=len(payload),
+            )
+            spacing = meta.pixel_spacing or (None, None)
+            images = Image.objects.bulk_create(
+                Image(
+                    project=project,
+                    series=series,
+                    instance=instance,
+                    frame_number=number,
+                    rows=meta.rows,
+                    columns=meta.columns,
+                    pixel_spacing_row=spacing[0],
+                    pixel_spacing_col=spacing[1],
+                    photometric=meta.photometric,
+                    window_center=window[0] if window else None,
+                    window_width=window[1] if window else None,
+                    position=_position(meta, number),
+                    preview=preview,
+                    quarantined=result.burned_in_annotation,
+                )
+                for number, ((window, _), preview) in enumerate(
+                    zip(frames, previews, strict=True), 1
+                )
+            )
+    except IntegrityError:
+        for path in written:
+            default_storage.delete(path)
+        existing = Instance.objects.filter(project=project, sop_uid=result.sop_uid).first()
+        if existing is None:
+            raise
+        return FileOutcome(
+            name,
+            200,
+            "already_stored",
+            "This instance is already stored.",
+            list(existing.images.values_list("id", flat=True)),
+        )
+    except BaseException:
+        for path in written:
+            default_storage.delete(path)
+        raise
+    logger.info(
+        "stored instance %s of project %s (%d frames)", instance.pk, project.pk, len(images)
+    )
+    return FileOutcome(
+        name,
+        201,
+        "stored",
+        "Quarantined: burned-in annotation." if result.burned_in_annotation else "Stored.",
+        [image.pk for image in images],
+    )
+
+
+def _position(meta: _Indexed, frame_number: int) -> float | None:
+    if meta.number_of_frames > 1:
+        return float(frame_number)
+    if meta.slice_position is not None:
+        return meta.slice_position
+    return float(meta.instance_number) if meta.instance_number is not None else None
+
+
+def _patient_get_or_create(*, project: Project, pseudonym: str) -> Patient:
+    patient = Patient.objects.filter(project=project, pseudonym=pseudonym).first()
+    if patient is not None:
+        return patient
+    patient, _ = Patient.objects.get_or_create(
+        project=project,
+        pseudonym=pseudonym,
+        defaults={
+            "split": split_for(
+                pseudonym=pseudonym, seed=project.split_seed, ratios=project.split_ratios
+            )
+        },
+    )
+    return patient
+
+
+def _expand(name: str, stream: BinaryIO) -> Iterable[tuple[str, bytes | dicom.DicomRejected]]:
+    head = stream.read(4)
+    stream.seek(0)
+    if head != ZIP_MAGIC:
+        limit = settings.RADLABEL_MAX_FILE_BYTES
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            yield (
+                name,
+                dicom.DicomRejected("file_too_large", f"The file exceeds {limit} bytes.", 413),
+            )
+        else:
+            yield name, data
+        return
+    try:
+        members = list(dicom.iter_archive(stream))
+    except dicom.DicomRejected as rejected:
+        yield name, rejected
+        return
+    for member, data in members:
+        yield f"{name}/{member}", data
+
+
+def upload_ingest(
+    *, project: Project, actor: AbstractBaseUser, files: Iterable[tuple[str, BinaryIO]]
+) -> list[FileOutcome]:
+    """Ingest an upload of files and zips; each file stands or falls on its own."""
+    outcomes = []
+    for raw_name, stream in files:
+        for name, item in _expand(_safe_name(raw_name), stream):
+            if isinstance(item, dicom.DicomRejected):
+                outcomes.append(FileOutcome(name, item.status, item.code, item.detail))
+            else:
+                outcomes.append(instance_ingest(project=project, name=name, data=item))
+    stored = sum(1 for outcome in outcomes if outcome.code == "stored")
+    if stored:
+        audit_record(
+            actor=actor,
+            project=project,
+            action="upload.ingested",
+            obj=project,
+            after={"stored": stored, "failed": sum(not o.ok for o in outcomes)},
+        )
+    return outcomes
+
+
+@transaction.atomic
+def study_delete(*, study: Study, actor: AbstractBaseUser) -> None:
+    files = list(Instance.objects.filter(series__study=study).values_list("file", flat=True))
+    files += list(Image.objects.filter(series__study=study).values_list("preview", flat=True))
+    audit_record(
+        actor=actor,
+        project=study.project,
+        action="study.deleted",
+        obj=study,
+        before={
+            "study_uid": study.study_uid,
+            "patient": study.patient.pseudonym,
+            "files": len(files),
+        },
+    )
+    study.delete()
+    transaction.on_commit(lambda: [default_storage.delete(path) for path in files])
+
+
+@transaction.atomic
+def image_release_quarantine(*, image: Image, actor: AbstractBaseUser) -> Image:
+    image = Image.objects.select_for_update().get(pk=image.pk)
+    if image.quarantined:
+        image.quarantined = False
+        image.save(update_fields=["quarantined"])
+        audit_record(
+            actor=actor,
+            project=image.project,
+            action="image.quarantine_released",
+            obj=image,
+            before={"quarantined": True},
+            after={"quarantined": False},
+        )
+    return image

@@ -1,0 +1,61 @@
+from django.urls import path
+
+from annotator.apis import annotations, auth, projects, studies, system
+
+urlpatterns = [
+    path("health/", system.HealthApi.as_view(), name="health"),
+    path("auth/csrf/", auth.CsrfApi.as_view(), name="auth-csrf"),
+    path("auth/login/", auth.LoginApi.as_view(), name="auth-login"),
+    path("auth/logout/", auth.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/me/", auth.MeApi.as_view(), name="auth-me"),
+    path("auth/token/", auth.TokenApi.as_view(), name="auth-token"),
+    path("projects/", projects.ProjectListApi.as_view(), name="project-list"),
+    path("projects/<slug:slug>/", projects.ProjectDetailApi.as_view(), name="project-detail"),
+    path(
+        "projects/<slug:slug>/label-classes/",
+        projects.LabelClassListApi.as_view(),
+        name="label-class-list",
+    ),
+    path(
+        "projects/<slug:slug>/label-classes/<int:pk>/",
+        projects.LabelClassDetailApi.as_view(),
+        name="label-class-detail",
+    ),
+    path("projects/<slug:slug>/members/", projects.MemberListApi.as_view(), name="member-list"),
+    path(
+        "projects/<slug:slug>/members/<int:pk>/",
+        projects.MemberDetailApi.as_view(),
+        name="member-detail",
+    ),
+    path(
+        "projects/<slug:slug>/splits/rebalance/",
+        projects.SplitRebalanceApi.as_view(),
+        name="split-rebalance",
+    ),
+    path("projects/<slug:slug>/uploads/", projects.UploadApi.as_view(), name="upload"),
+    path("projects/<slug:slug>/audit/", projects.AuditListApi.as_view(), name="audit-list"),
+    path("projects/<slug:slug>/patients/", studies.PatientListApi.as_view(), name="patient-list"),
+    path("projects/<slug:slug>/studies/", studies.StudyListApi.as_view(), name="study-list"),
+    path("projects/<slug:slug>/images/", studies.ImageListApi.as_view(), name="image-list"),
+    path("patients/<int:pk>/", studies.PatientDetailApi.as_view(), name="patient-detail"),
+    path("studies/<int:pk>/", studies.StudyDetailApi.as_view(), name="study-detail"),
+    path("images/<int:pk>/", studies.ImageDetailApi.as_view(), name="image-detail"),
+    path("images/<int:pk>/dicom/", studies.ImageDicomApi.as_view(), name="image-dicom"),
+    path("images/<int:pk>/preview.png", studies.ImagePreviewApi.as_view(), name="image-preview"),
+    path("images/<int:pk>/tags/", studies.ImageTagsApi.as_view(), name="image-tags"),
+    path("images/<int:pk>/activity/", studies.ImageActivityApi.as_view(), name="image-activity"),
+    path("images/<int:pk>/release/", studies.ImageReleaseApi.as_view(), name="image-release"),
+    path(
+        "images/<int:pk>/annotations/",
+        annotations.AnnotationListApi.as_view(),
+        name="annotation-list",
+    ),
+    path(
+        "images/<int:pk>/annotations/bulk/",
+        annotations.AnnotationBulkApi.as_view(),
+        name="annotation-bulk",
+    ),
+    path(
+        "annotations/<int:pk>/", annotations.AnnotationDetailApi.as_view(), name="annotation-detail"
+    ),
+]

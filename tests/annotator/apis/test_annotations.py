@@ -1,0 +1,129 @@
+import uuid
+
+import pytest
+from pycocotools import mask as mask_utils
+
+from annotator.models import Annotation, AnnotationStatus, AuditEvent, ImageStatus
+from tests import factories
+
+
+def _rle(rows: int, cols: int) -> dict:
+    import numpy as np
+
+    mask = np.zeros((rows, cols), dtype=np.uint8, order="F")
+    mask[10:20, 5:15] = 1
+    rle = mask_utils.encode(mask)
+    return {"size": [rows, cols], "counts": rle["counts"].decode()}
+
+
+@pytest.fixture
+def image(world):
+    return factories.ImageFactory(instance__series__study__patient__project=world.project)
+
+
+def test_create_then_retry_with_same_client_key_returns_one_row(world, image):
+    client = world.client(world.annotator)
+    body = {
+        "client_key": str(uuid.uuid4()),
+        "label_class": world.instance_class.pk,
+        "box": [1, 2, 30, 40],
+        "mask": _rle(64, 64),
+    }
+    first = client.post(f"/api/images/{image.pk}/annotations/", body, format="json")
+    retry = client.post(f"/api/images/{image.pk}/annotations/", body, format="json")
+    assert first.status_code == 201, first.data
+    assert retry.status_code == 200
+    assert retry.data["id"] == first.data["id"]
+    assert Annotation.objects.filter(image=image).count() == 1
+    assert first["ETag"] == '"1"'
+    image.refresh_from_db()
+    assert image.status == ImageStatus.IN_PROGRESS
+
+
+def test_stale_if_match_gets_412_with_the_current_state(world, image):
+    annotation = factories.AnnotationFactory(image=image, label_class=world.instance_class)
+    a, b = world.client(world.annotator), world.client(world.reviewer)
+    first = a.patch(
+        f"/api/annotations/{annotation.pk}/",
+        {"box": [0, 0, 5, 5]},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    second = b.patch(
+        f"/api/annotations/{annotation.pk}/",
+        {"box": [9, 9, 5, 5]},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    assert first.status_code == 200 and first.data["version"] == 2
+    assert second.status_code == 412
+    assert second.data["code"] == "version_conflict"
+    assert second.data["current"]["box"] == [0, 0, 5, 5]
+    assert second.data["current"]["version"] == 2
+    annotation.refresh_from_db()
+    assert annotation.box == [0, 0, 5, 5]
+
+
+def test_stale_body_version_gets_409_and_missing_version_428(world, image):
+    annotation = factories.AnnotationFactory(
+        image=image, label_class=world.instance_class, version=3
+    )
+    client = world.client(world.annotator)
+    stale = client.patch(
+        f"/api/annotations/{annotation.pk}/", {"version": 2, "status": "accepted"}, format="json"
+    )
+    missing = client.patch(
+        f"/api/annotations/{annotation.pk}/", {"status": "accepted"}, format="json"
+    )
+    assert stale.status_code == 409 and stale.data["current"]["version"] == 3
+    assert missing.status_code == 428 and missing.data["code"] == "version_required"
+
+
+def test_bulk_accept_changes_only_proposals_and_audits_each(world, image):
+    proposals = factories.AnnotationFactory.create_batch(
+        3, image=image, label_class=world.instance_class
+    )
+    rejected = factories.AnnotationFactory(
+        image=image, label_class=world.instance_class, status=AnnotationStatus.REJECTED
+    )
+    response = world.client(world.annotator).post(
+        f"/api/images/{image.pk}/annotations/bulk/", {"action": "accept"}, format="json"
+    )
+    assert response.status_code == 200
+    assert sorted(a["id"] for a in response.data["updated"]) == sorted(p.pk for p in proposals)
+    rejected.refresh_from_db()
+    assert rejected.status == AnnotationStatus.REJECTED
+    assert AuditEvent.objects.filter(action="annotation.accepted").count() == 3
+
+
+def test_invalid_shapes_are_refused_with_a_code(world, image):
+    client = world.client(world.annotator)
+    base = {"client_key": str(uuid.uuid4()), "label_class": world.instance_class.pk}
+    outside = client.post(
+        f"/api/images/{image.pk}/annotations/", {**base, "box": [60, 60, 10, 10]}, format="json"
+    )
+    bad_mask = client.post(
+        f"/api/images/{image.pk}/annotations/",
+        {**base, "box": [1, 1, 2, 2], "mask": {"size": [32, 32], "counts": "x"}},
+        format="json",
+    )
+    tag = client.post(
+        f"/api/images/{image.pk}/annotations/",
+        {**base, "label_class": world.tag_class.pk, "box": [1, 1, 2, 2]},
+        format="json",
+    )
+    assert (outside.status_code, outside.data["code"]) == (400, "invalid_box")
+    assert (bad_mask.status_code, bad_mask.data["code"]) == (400, "invalid_mask")
+    assert (tag.status_code, tag.data["code"]) == (400, "invalid_label_class")
+    assert not Annotation.objects.exists()
+
+
+def test_delete_needs_the_current_version_and_keeps_history(world, image):
+    annotation = factories.AnnotationFactory(image=image, label_class=world.instance_class)
+    client = world.client(world.annotator)
+    stale = client.delete(f"/api/annotations/{annotation.pk}/", HTTP_IF_MATCH='"7"')
+    ok = client.delete(f"/api/annotations/{annotation.pk}/", HTTP_IF_MATCH='"1"')
+    assert stale.status_code == 412
+    assert ok.status_code == 204
+    event = AuditEvent.objects.get(action="annotation.deleted")
+    assert event.before["box"] == annotation.box

@@ -1,0 +1,59 @@
+"""Shared fixtures: real PostgreSQL (from DATABASE_URL), a media folder per test, role clients."""
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from annotator.models import Role
+from tests import factories
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@dataclass
+class World:
+    """Two projects and one user per actor of the permission matrix."""
+
+    project: object
+    other_project: object
+    admin: object
+    annotator: object
+    reviewer: object
+    outsider: object
+    instance_class: object
+    tag_class: object
+
+    def client(self, user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+
+@pytest.fixture
+def world(db) -> World:
+    project = factories.ProjectFactory(slug="chest")
+    other = factories.ProjectFactory(slug="other")
+    users = {}
+    for role in (Role.ADMIN, Role.ANNOTATOR, Role.REVIEWER):
+        users[role] = factories.UserFactory(username=f"{role}-user")
+        factories.MembershipFactory(project=project, user=users[role], role=role)
+    outsider = factories.UserFactory(username="outsider")
+    factories.MembershipFactory(project=other, user=outsider, role=Role.ADMIN)
+    return World(
+        project=project,
+        other_project=other,
+        admin=users[Role.ADMIN],
+        annotator=users[Role.ANNOTATOR],
+        reviewer=users[Role.REVIEWER],
+        outsider=outsider,
+        instance_class=factories.LabelClassFactory(project=project, name="nodule"),
+        tag_class=factories.LabelClassFactory(project=project, name="normal", kind="tag"),
+    )
