@@ -17,6 +17,7 @@ from annotator.access import (
 )
 from annotator.apis.pagination import Pagination
 from annotator.models import AuditEvent, LabelClass, LabelKind, Membership, Role
+from annotator.permissions import IsServerAdmin, ReadOnly
 from annotator.selectors.images import project_counts
 from annotator.services import datasets, projects, studies
 
@@ -50,7 +51,7 @@ class ProjectOutput(serializers.Serializer):
 
 
 class ProjectListApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated & (ReadOnly | IsServerAdmin)]
 
     class InputSerializer(serializers.Serializer):
         slug = serializers.SlugField(max_length=64)

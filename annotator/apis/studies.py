@@ -219,8 +219,8 @@ class ImageDetailApi(APIView):
     def _output(self, image: Image, role: str) -> dict:
         facts = image_listing_facts([image])[image.pk]
         series = image.series
-        data = {
-            **_list_item(image, facts),
+        return {
+            **ImageListItem(_list_item(image, facts)).data,
             "window_center": image.window_center,
             "window_width": image.window_width,
             "pixel_spacing": (
@@ -229,19 +229,17 @@ class ImageDetailApi(APIView):
                 else None
             ),
             "photometric": image.photometric,
+            "series": {
+                "id": series.pk,
+                "modality": series.modality,
+                "series_number": series.series_number,
+                "image_ids": series_image_ids(image=image, role=role),
+            },
             "dicom_url": f"/api/images/{image.pk}/dicom/",
             "preview_url": f"/api/images/{image.pk}/preview.png",
             "tags": sorted(image.tags.values_list("pk", flat=True)),
             "active_seconds": image_active_seconds(image=image),
         }
-        output = self.OutputSerializer(data).data
-        output["series"] = {
-            "id": series.pk,
-            "modality": series.modality,
-            "series_number": series.series_number,
-            "image_ids": series_image_ids(image=image, role=role),
-        }
-        return output
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, pk: int) -> Response:

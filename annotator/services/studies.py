@@ -271,7 +271,7 @@ def _expand(name: str, stream: BinaryIO) -> Iterable[tuple[str, bytes | dicom.Di
 
 
 def upload_ingest(
-    *, project: Project, actor: AbstractBaseUser, files: Iterable[tuple[str, BinaryIO]]
+    *, project: Project, actor: AbstractBaseUser | None, files: Iterable[tuple[str, BinaryIO]]
 ) -> list[FileOutcome]:
     """Ingest an upload of files and zips; each file stands or falls on its own."""
     outcomes = []

@@ -1,0 +1,105 @@
+"""Run web + one Celery worker + celery beat in the foreground; Ctrl-C stops all three."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the web server, one Celery worker (queues cpu and gpu) and celery beat."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--web-workers", type=int, default=2)
+
+    def handle(self, *args: Any, bind: str, web_workers: int, **options: Any) -> None:
+        python = sys.executable
+        beat_schedule = str(settings.CELERY_BEAT_SCHEDULE_FILENAME)
+        commands = {
+            "web": [
+                python,
+                "-m",
+                "gunicorn",
+                "backend.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                str(web_workers),
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "worker",
+                "--queues",
+                "cpu,gpu",
+                "--concurrency",
+                "1",
+                "--prefetch-multiplier",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "embedded@%h",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                beat_schedule,
+            ],
+        }
+        processes = {
+            name: subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
+            for name, command in commands.items()
+        }
+        self.stdout.write(f"RadLabel is running on http://{bind}/ (Ctrl-C stops it)")
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        exit_code = 0
+        while not stopping:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    self.stderr.write(f"{name} exited with {process.returncode}; stopping")
+                    exit_code = process.returncode or 1
+                    stopping = True
+            time.sleep(0.3)
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.stdout.write("RadLabel stopped.")
+        if exit_code:
+            raise SystemExit(exit_code)

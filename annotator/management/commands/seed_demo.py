@@ -1,0 +1,98 @@
+"""Create the demo project from real DICOM shipped in the pydicom-data wheel (idempotent)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from annotator.models import Project, Role
+from annotator.services import projects
+from annotator.services.studies import upload_ingest
+
+DEMO_FILES = [
+    "693_UNCI.dcm",  # CT 512x512
+    "693_J2KR.dcm",  # the same CT slice, JPEG 2000 lossless
+    "MR2_J2KR.dcm",  # MR 1024x1024, JPEG 2000
+    "RG1_J2KI.dcm",  # chest CR 1955x1841, MONOCHROME1
+    "emri_small_RLE.dcm",  # multi-frame MR, RLE
+    "eCT_Supplemental.dcm",  # multi-frame CT
+    "US1_J2KR.dcm",  # ultrasound, colour
+]
+LABEL_CLASSES = [
+    {"name": "nodule_solid", "color": "#e6194b", "kind": "instance"},
+    {"name": "nodule_ggo", "color": "#3cb44b", "kind": "instance"},
+    {"name": "normal", "color": "#4363d8", "kind": "tag"},
+    {"name": "artefact", "color": "#f58231", "kind": "tag"},
+]
+
+
+def demo_data_folder() -> Path:
+    spec = importlib.util.find_spec("data_store")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("The pydicom-data wheel is not installed.")
+    return Path(spec.origin).parent / "data"
+
+
+class Command(BaseCommand):
+    help = "Create demo users and a demo project filled with real DICOM (safe to run again)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--slug", default="demo")
+
+    def handle(self, *args: Any, slug: str, **options: Any) -> None:
+        credentials = self._users()
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            admin = get_user_model().objects.get(username="admin")
+            with transaction.atomic():
+                project = projects.project_create(
+                    creator=admin,
+                    slug=slug,
+                    name="Demo: chest and head imaging",
+                    description="Real DICOM from the pydicom-data collection, de-identified.",
+                    label_classes=LABEL_CLASSES,
+                )
+                projects.membership_create(
+                    project=project,
+                    actor=admin,
+                    user=get_user_model().objects.get(username="radiologist"),
+                    role=Role.ANNOTATOR,
+                )
+            folder = demo_data_folder()
+            files = [(name, (folder / name).open("rb")) for name in DEMO_FILES]
+            try:
+                outcomes = upload_ingest(project=project, actor=admin, files=files)
+            finally:
+                for _, stream in files:
+                    stream.close()
+            stored = sum(o.code == "stored" for o in outcomes)
+            self.stdout.write(f"Demo project {slug!r}: {stored} files stored.")
+        for username, password in credentials.items():
+            self.stdout.write(f"  demo login: {username} / {password}")
+
+    def _users(self) -> dict[str, str]:
+        """Create the two demo users once; their random passwords live in var/ (untracked)."""
+        path = Path(settings.MEDIA_ROOT).parent / "demo_credentials.json"
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        user_model = get_user_model()
+        for username, superuser in (("admin", True), ("radiologist", False)):
+            if user_model.objects.filter(username=username).exists() and username in stored:
+                continue
+            password = secrets.token_urlsafe(9)
+            user, _ = user_model.objects.get_or_create(username=username)
+            user.is_superuser = user.is_staff = superuser
+            user.set_password(password)
+            user.save()
+            stored[username] = password
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+        return stored
