@@ -1,0 +1,340 @@
+"""De-identification on ingest: PS3.15 Annex E Basic Profile with deterministic UIDs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID_dictionary
+
+from annotator.dicom.profile import ACTIONS, PROFILE_NAME
+from annotator.dicom.reader import number_of_frames
+
+DEIDENTIFICATION_METHOD = "RadLabel PS3.15 E.1 Basic Profile"
+IMPLEMENTATION_VERSION_NAME = "RADLABEL_1"
+BASIC_PROFILE_CODE = ("113100", "DCM", "Basic Application Confidentiality Profile")
+
+# Modalities whose pixels commonly carry burned-in text (screen captures, video,
+# ultrasound and angiography overlays). Without an explicit BurnedInAnnotation=NO
+# these are flagged as at risk.
+BURNED_IN_RISK_MODALITIES = frozenset({"US", "XA", "RF", "ES", "XC", "OT", "SC", "DOC", "GM"})
+SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
+
+_DUMMY_TEXT = "ANONYMIZED"
+_DUMMY_BY_VR: dict[str, object] = {
+    "AE": "ANONYMIZED",
+    "AS": "000Y",
+    "CS": "ANONYMIZED",
+    "DA": "19000101",
+    "DS": "0",
+    "DT": "19000101000000",
+    "FD": 0.0,
+    "FL": 0.0,
+    "IS": "0",
+    "LO": _DUMMY_TEXT,
+    "LT": _DUMMY_TEXT,
+    "PN": _DUMMY_TEXT,
+    "SH": _DUMMY_TEXT,
+    "SL": 0,
+    "SS": 0,
+    "ST": _DUMMY_TEXT,
+    "SV": 0,
+    "TM": "000000",
+    "UC": _DUMMY_TEXT,
+    "UL": 0,
+    "US": 0,
+    "UT": _DUMMY_TEXT,
+    "UV": 0,
+}
+_FREE_TEXT_VRS = frozenset({"ST", "LT", "UT"})
+_TEMPORAL_VRS = frozenset({"DA", "DT", "TM"})
+_FREE_TEXT_KEYWORD_PARTS = ("Comment", "Description")
+
+
+def remap_uid(uid: str, *, project_secret: bytes) -> str:
+    """Map a source UID to ``2.25.<int>`` with HMAC-SHA256 keyed by the project secret.
+
+    The new UID is the decimal value of the first 16 bytes (128 bits) of
+    ``HMAC-SHA256(project_secret, uid)``, under the ``2.25`` UUID-derived root, so it
+    is at most 44 characters. The same source UID always maps to the same new UID
+    within a project, across uploads and processes, so references between instances
+    (study, series, frame of reference, referenced SOP instances) stay consistent
+    without any mapping table to store, encrypt or leak; a different secret (another
+    project) gives unrelated UIDs, and without the secret the mapping cannot be
+    reversed or recomputed.
+    """
+    digest = hmac.new(project_secret, uid.encode("ascii"), hashlib.sha256).digest()
+    return "2.25." + str(int.from_bytes(digest[:16], "big"))
+
+
+def patient_pseudonym(ds: Dataset, *, project_secret: bytes) -> str:
+    """``P-`` and 12 hex characters of an HMAC of the patient's identity.
+
+    Keyed on PatientID; when that is empty, on PatientName and PatientBirthDate; when
+    all are empty, on StudyInstanceUID (an unidentified patient is one patient per
+    study rather than every anonymous upload merging into one).
+    """
+    patient_id = str(ds.get("PatientID") or "").strip()
+    if patient_id:
+        key = "id\x00" + patient_id
+    else:
+        name = str(ds.get("PatientName") or "").strip()
+        birth = str(ds.get("PatientBirthDate") or "").strip()
+        if name or birth:
+            key = "name\x00" + name + "\x00" + birth
+        else:
+            key = "study\x00" + str(ds.get("StudyInstanceUID") or "")
+    digest = hmac.new(project_secret, b"patient\x00" + key.encode("utf-8"), hashlib.sha256)
+    return "P-" + digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class DeidResult:
+    """A de-identified copy of a data set and the non-identifying facts the DB keeps.
+
+    ``burned_in_annotation`` is True when the pixels may carry burned-in text:
+    BurnedInAnnotation (0028,0301) is YES, or it is absent (or not NO) on a modality
+    or SOP class where burned-in text is common (``BURNED_IN_RISK_MODALITIES``,
+    secondary capture). Metadata cleaning cannot remove such text; callers keep these
+    instances away from exports until pixel data is cleaned (PS3.15 E.3.1).
+
+    Descriptions (study, series, protocol) are deliberately absent: they often hold
+    names. ``pixel_spacing`` is (row, column) in mm from PixelSpacing, the shared
+    functional groups, or ImagerPixelSpacing, in that order.
+    """
+
+    dataset: Dataset
+    patient_pseudonym: str
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    frame_of_reference_uid: str | None
+    burned_in_annotation: bool
+    modality: str
+    sop_class_uid: str
+    rows: int
+    columns: int
+    number_of_frames: int
+    pixel_spacing: tuple[float, float] | None
+    photometric: str
+    body_part_examined: str
+    series_number: int | None
+    instance_number: int | None
+    slice_location: float | None
+    image_position_patient: tuple[float, float, float] | None
+    deidentification_codes: tuple[str, ...]
+
+
+class _Cleaner:
+    def __init__(self, project_secret: bytes) -> None:
+        self.secret = project_secret
+        self.uids: dict[str, str] = {}
+
+    def uid(self, value: str) -> str:
+        new = self.uids.get(value)
+        if new is None:
+            new = self.uids[value] = remap_uid(value, project_secret=self.secret)
+        return new
+
+    def uid_value(self, value: object) -> object:
+        if isinstance(value, (list, MultiValue)):
+            return [self.uid(str(v)) for v in value if v]
+        return self.uid(str(value)) if value else value
+
+    def dataset(self, src: Dataset) -> Dataset:
+        out = Dataset()
+        for elem in src:
+            new = self.element(elem)
+            if new is not None:
+                out.add(new)
+        return out
+
+    def element(self, elem: DataElement) -> DataElement | None:
+        tag = elem.tag
+        group = tag.group
+        if group & 1 or tag.element == 0:
+            return None  # private attributes and their creators; group lengths
+        if 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x60FF:
+            return None  # curves and overlays (Overlay Data X; Clean Graphics not offered)
+        vr = elem.VR
+        action = ACTIONS.get(int(tag)) or self.default_action(elem)
+        if action == "K":
+            if vr == "SQ":
+                return DataElement(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
+            return DataElement(tag, vr, elem.value)
+        if action == "X":
+            return None
+        if action == "Z" or (action == "D" and vr == "SQ"):
+            return DataElement(tag, vr, Sequence() if vr == "SQ" else None)
+        if action == "U":
+            if vr == "SQ":
+                return DataElement(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
+            if vr == "UI":
+                return DataElement(tag, vr, self.uid_value(elem.value))
+            return None
+        # D: a dummy value of the element's VR, or zero length where none fits.
+        if vr == "UI":
+            return DataElement(tag, vr, self.uid_value(elem.value))
+        return DataElement(tag, vr, _DUMMY_BY_VR.get(vr))
+
+    @staticmethod
+    def default_action(elem: DataElement) -> str:
+        """Action for standard attributes Table E.1-1 does not list.
+
+        Stricter than the table: person names, dates and times are emptied, free text
+        (ST, LT, UT, and any comment or description attribute) and elements of unknown
+        VR (UN) removed, and UIDs that are not well-known (SOP classes, transfer
+        syntaxes, coding schemes) replaced.
+        """
+        vr = elem.VR
+        if vr == "SQ":
+            return "K"
+        if vr == "UI":
+            value = elem.value
+            values = value if isinstance(value, (list, MultiValue)) else [value]
+            if all((not v) or str(v) in UID_dictionary for v in values):
+                return "K"
+            return "U"
+        if vr == "UN":
+            return "X"  # an element of unknown meaning cannot be shown to be safe
+        if vr == "PN" or vr in _TEMPORAL_VRS:
+            return "Z"
+        if vr in _FREE_TEXT_VRS:
+            return "X"
+        keyword = keyword_for_tag(elem.tag)
+        if any(part in keyword for part in _FREE_TEXT_KEYWORD_PARTS):
+            return "X"
+        return "K"
+
+
+def deidentify(ds: Dataset, *, project_secret: bytes) -> DeidResult:
+    """Return a de-identified copy of ``ds`` (a data set from ``read_validated``).
+
+    Walks the data set recursively, applying Table E.1-1 (``annotator.dicom.profile``)
+    at every level, removing all private attributes, overlays and curves, and
+    replacing every instance UID with ``remap_uid``. PatientName and PatientID become
+    the pseudonym. Dates and times are zeroed or removed as the table says (no date
+    shift), so LongitudinalTemporalInformationModified is REMOVED. Pixel Data is
+    carried over untouched (same bytes, same transfer syntax); burned-in text is not
+    cleaned, only flagged. The source data set is not modified.
+    """
+    if not project_secret:
+        raise ValueError("project_secret must not be empty")
+    cleaner = _Cleaner(project_secret)
+    pseudonym = patient_pseudonym(ds, project_secret=project_secret)
+    out = cleaner.dataset(ds)
+
+    out.PatientName = pseudonym
+    out.PatientID = pseudonym
+    out.PatientIdentityRemoved = "YES"
+    out.DeidentificationMethod = DEIDENTIFICATION_METHOD
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = BASIC_PROFILE_CODE
+    out.DeidentificationMethodCodeSequence = Sequence([code])
+    out.LongitudinalTemporalInformationModified = "REMOVED"
+
+    src_meta = ds.file_meta
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
+    meta.TransferSyntaxUID = src_meta.TransferSyntaxUID
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    out.file_meta = meta
+    out.preamble = b"\x00" * 128
+
+    return DeidResult(
+        dataset=out,
+        patient_pseudonym=pseudonym,
+        study_uid=str(out.StudyInstanceUID),
+        series_uid=str(out.SeriesInstanceUID),
+        sop_uid=str(out.SOPInstanceUID),
+        frame_of_reference_uid=str(out.FrameOfReferenceUID)
+        if out.get("FrameOfReferenceUID")
+        else None,
+        burned_in_annotation=burned_in_annotation_risk(ds),
+        modality=str(ds.get("Modality") or ""),
+        sop_class_uid=str(ds.SOPClassUID),
+        rows=int(ds.Rows),
+        columns=int(ds.Columns),
+        number_of_frames=number_of_frames(ds),
+        pixel_spacing=_pixel_spacing(ds),
+        photometric=str(ds.PhotometricInterpretation),
+        body_part_examined=str(ds.get("BodyPartExamined") or ""),
+        series_number=_int_or_none(ds.get("SeriesNumber")),
+        instance_number=_int_or_none(ds.get("InstanceNumber")),
+        slice_location=_float_or_none(ds.get("SliceLocation")),
+        image_position_patient=_triple(ds.get("ImagePositionPatient")),
+        deidentification_codes=(BASIC_PROFILE_CODE[0],),
+    )
+
+
+def burned_in_annotation_risk(ds: Dataset) -> bool:
+    """True when the pixels may carry burned-in text (see ``DeidResult``)."""
+    value = str(ds.get("BurnedInAnnotation") or "").strip().upper()
+    if value == "YES":
+        return True
+    if value == "NO":
+        return False
+    modality = str(ds.get("Modality") or "").upper()
+    sop_class = str(ds.get("SOPClassUID") or "")
+    return modality in BURNED_IN_RISK_MODALITIES or sop_class.startswith(SECONDARY_CAPTURE_PREFIX)
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or_none(value: object) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _pair(value: object) -> tuple[float, float] | None:
+    if isinstance(value, (list, MultiValue)) and len(value) == 2:
+        try:
+            pair = (float(value[0]), float(value[1]))
+        except (TypeError, ValueError):
+            return None
+        if pair[0] > 0 and pair[1] > 0:
+            return pair
+    return None
+
+
+def _triple(value: object) -> tuple[float, float, float] | None:
+    if isinstance(value, (list, MultiValue)) and len(value) == 3:
+        try:
+            return (float(value[0]), float(value[1]), float(value[2]))
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
+    spacing = _pair(ds.get("PixelSpacing"))
+    if spacing is None:
+        for group in ds.get("SharedFunctionalGroupsSequence") or []:
+            for measures in group.get("PixelMeasuresSequence") or []:
+                spacing = spacing or _pair(measures.get("PixelSpacing"))
+    return spacing or _pair(ds.get("ImagerPixelSpacing"))
+
+
+__all__ = [
+    "PROFILE_NAME",
+    "DeidResult",
+    "burned_in_annotation_risk",
+    "deidentify",
+    "patient_pseudonym",
+    "remap_uid",
+]
