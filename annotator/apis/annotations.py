@@ -12,6 +12,8 @@ from annotator.exceptions import ApplicationError, VersionConflictError
 from annotator.models import Annotation, AnnotationStatus
 from annotator.services import annotations
 
+NEW_ANNOTATION_STATUS = [AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED]
+
 
 class RleField(serializers.Serializer):
     size = serializers.ListField(
@@ -62,8 +64,7 @@ class AnnotationListApi(APIView):
         box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
         mask = RleField(required=False, allow_null=True)
         status = serializers.ChoiceField(
-            choices=[AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED],
-            default=AnnotationStatus.ACCEPTED,
+            choices=NEW_ANNOTATION_STATUS, default=AnnotationStatus.ACCEPTED
         )
 
     @extend_schema(responses=AnnotationOutput(many=True))

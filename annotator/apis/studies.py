@@ -29,6 +29,8 @@ from annotator.selectors.images import (
 )
 from annotator.services import annotations, datasets, studies
 
+IMAGE_PROGRESS = [ImageStatus.IN_PROGRESS, ImageStatus.DONE, ImageStatus.REVIEWED]
+
 
 class PatientOutput(serializers.ModelSerializer):
     class Meta:
@@ -212,9 +214,7 @@ class ImageDetailApi(APIView):
         active_seconds = serializers.FloatField()
 
     class InputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(
-            choices=[ImageStatus.IN_PROGRESS, ImageStatus.DONE, ImageStatus.REVIEWED]
-        )
+        status = serializers.ChoiceField(choices=IMAGE_PROGRESS)
 
     def _output(self, image: Image, role: str) -> dict:
         facts = image_listing_facts([image])[image.pk]

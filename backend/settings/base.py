@@ -138,7 +138,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "annotator.apis.pagination.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "annotator.apis.schema.AutoSchema",
     "EXCEPTION_HANDLER": "annotator.exception_handlers.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env.str("RADLABEL_LOGIN_RATE", default="10/min")},
 }
@@ -152,6 +152,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ImageStatusEnum": "annotator.models.ImageStatus",
+        "AnnotationStatusEnum": "annotator.models.AnnotationStatus",
+        "ImageProgressEnum": "annotator.apis.studies.IMAGE_PROGRESS",
+        "NewAnnotationStatusEnum": "annotator.apis.annotations.NEW_ANNOTATION_STATUS",
+    },
 }
 
 CACHES = {

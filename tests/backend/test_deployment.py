@@ -1,0 +1,117 @@
+"""Deployment files stay correct without Docker: parse them and check what they point at."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+OUR_SERVICES = [
+    name
+    for name, spec in COMPOSE["services"].items()
+    if spec.get("build") or "<<" in spec or spec.get("image") == "radlabel:latest"
+]
+
+
+def test_compose_has_the_production_services():
+    services = COMPOSE["services"]
+    assert {"postgres", "redis", "web", "worker-cpu", "worker-gpu", "beat", "orthanc"} <= set(
+        services
+    )
+    assert services["orthanc"]["profiles"] == ["pacs"]
+    devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
+    assert {"web", "worker-cpu", "worker-gpu", "beat", "migrate"} <= set(OUR_SERVICES)
+
+
+@pytest.mark.parametrize("service", ["web", "worker-cpu", "worker-gpu", "beat", "migrate"])
+def test_each_service_command_exists_in_the_project(service):
+    command = COMPOSE["services"][service]["command"]
+    program = command[0]
+    if program == "gunicorn":
+        module, attribute = command[1].split(":")
+        check = f"import {module}; assert callable({module}.{attribute})"
+    elif program == "celery":
+        app = command[command.index("-A") + 1]
+        queues = command[command.index("--queues") + 1] if "--queues" in command else ""
+        check = (
+            f"import {app}; from {app} import celery_app; "
+            f"assert celery_app.main == 'radlabel'; assert {queues!r} in ('', 'cpu', 'gpu')"
+        )
+        assert command[command.index("-A") + 2] in ("worker", "beat")
+    elif command[:2] == ["python", "manage.py"]:
+        check = (
+            "import django; django.setup(); from django.core.management import get_commands; "
+            f"assert {command[2]!r} in get_commands()"
+        )
+    else:
+        pytest.fail(f"unknown program {program} in {service}")
+    subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        check=True,
+        env={
+            "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+            "PATH": "/usr/bin",
+            "RADLABEL_VAR_DIR": "/tmp/radlabel-compose-check",
+        },
+    )
+
+
+def test_dockerfile_builds_frontend_and_installs_requirements():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "npm run build" in dockerfile
+    assert "USER radlabel" in dockerfile
+
+
+def test_every_setting_is_documented_in_env_example():
+    read = set()
+    for path in [ROOT / "backend/env.py", *(ROOT / "backend/settings").glob("*.py")]:
+        read |= set(re.findall(r"env\.\w+\(\s*\"([A-Z_]+)\"", path.read_text()))
+        read |= set(re.findall(r"local_secret\(\"\w+\", \"([A-Z_]+)\"\)", path.read_text()))
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read, "no settings found"
+    assert read <= documented, read - documented
+
+
+def test_check_deploy_passes_with_production_settings(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "DJANGO_SECRET_KEY": "x7#kq" + "A9z" * 20,
+        "RADLABEL_DEID_KEY": "d" * 50,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+        "DJANGO_ALLOWED_HOSTS": "radlabel.example.org",
+        "RADLABEL_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_embedded_default_generates_an_untracked_secret(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "RADLABEL_VAR_DIR": str(tmp_path)}
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    run = [sys.executable, "-c", f"import django; django.setup(); {code}"]
+    env["DJANGO_SETTINGS_MODULE"] = "backend.settings.base"
+    first = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    key = first.stdout.strip()
+    assert len(key) >= 50 and key == second.stdout.strip()
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert key not in "".join(
+        (ROOT / f).read_text(errors="ignore")
+        for f in tracked.split()
+        if (ROOT / f).is_file() and (ROOT / f).stat().st_size < 10**6
+    )
