@@ -74,9 +74,9 @@ def instance_ingest(*, project: Project, name: str, data: bytes) -> FileOutcome:
                 list(existing.images.values_list("id", flat=True)),
             )
         frames = []
-        for index in range(int(result.dataset.get("NumberOfFrames") or 1)):
-            pixels = dicom.frame_pixels(result.dataset, index)
-            window = dicom.default_window(result.dataset, pixels)
+        for index in range(result.number_of_frames):
+            pixels = dicom.frame_pixels(dataset, index)
+            window = dicom.default_window(dataset, pixels, index=index)
             frames.append((window, dicom.render_preview(pixels, window)))
         payload = dicom.dataset_to_bytes(result.dataset)
     except dicom.DicomRejected as rejected:
@@ -84,54 +84,9 @@ def instance_ingest(*, project: Project, name: str, data: bytes) -> FileOutcome:
     return _store(project=project, name=name, result=result, payload=payload, frames=frames)
 
 
-@dataclass(frozen=True)
-class _Indexed:
-    """The non-identifying attributes the index keeps, read off the de-identified dataset."""
-
-    modality: str
-    series_number: int | None
-    body_part: str
-    sop_class_uid: str
-    transfer_syntax_uid: str
-    instance_number: int | None
-    number_of_frames: int
-    rows: int
-    columns: int
-    photometric: str
-    pixel_spacing: tuple[float, float] | None
-    slice_position: float | None
-
-    @classmethod
-    def read(cls, ds) -> _Indexed:  # noqa: ANN001 - a pydicom Dataset
-        spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
-        position = ds.get("ImagePositionPatient")
-        return cls(
-            modality=str(ds.get("Modality", "OT"))[:16],
-            series_number=_int(ds.get("SeriesNumber")),
-            body_part=str(ds.get("BodyPartExamined", ""))[:64],
-            sop_class_uid=str(ds.SOPClassUID),
-            transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
-            instance_number=_int(ds.get("InstanceNumber")),
-            number_of_frames=_int(ds.get("NumberOfFrames")) or 1,
-            rows=int(ds.Rows),
-            columns=int(ds.Columns),
-            photometric=str(ds.PhotometricInterpretation),
-            pixel_spacing=(float(spacing[0]), float(spacing[1])) if spacing else None,
-            slice_position=float(position[2]) if position and len(position) == 3 else None,
-        )
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
 def _store(
     *, project: Project, name: str, result: dicom.DeidResult, payload: bytes, frames: list
 ) -> FileOutcome:
-    meta = _Indexed.read(result.dataset)
     base = f"projects/{project.pk}"
     written: list[str] = []
     try:
@@ -147,7 +102,7 @@ def _store(
             written.append(preview)
             previews.append(preview)
         with transaction.atomic():
-            patient = _patient_get_or_create(project=project, pseudonym=result.patient_pseudonym)
+            patient = patient_get_or_create(project=project, pseudonym=result.patient_pseudonym)
             study, _ = Study.objects.get_or_create(
                 project=project, study_uid=result.study_uid, defaults={"patient": patient}
             )
@@ -155,38 +110,38 @@ def _store(
                 study=study,
                 series_uid=result.series_uid,
                 defaults={
-                    "modality": meta.modality,
-                    "series_number": meta.series_number,
-                    "body_part": meta.body_part,
+                    "modality": result.modality,
+                    "series_number": result.series_number,
+                    "body_part": result.body_part_examined,
                 },
             )
             instance = Instance.objects.create(
                 project=project,
                 series=series,
                 sop_uid=result.sop_uid,
-                sop_class_uid=meta.sop_class_uid,
-                transfer_syntax_uid=meta.transfer_syntax_uid,
-                instance_number=meta.instance_number,
-                number_of_frames=meta.number_of_frames,
+                sop_class_uid=result.sop_class_uid,
+                transfer_syntax_uid=str(result.dataset.file_meta.TransferSyntaxUID),
+                instance_number=result.instance_number,
+                number_of_frames=result.number_of_frames,
                 file=file_name,
                 sha256=hashlib.sha256(payload).hexdigest(),
                 size=len(payload),
             )
-            spacing = meta.pixel_spacing or (None, None)
+            spacing = result.pixel_spacing or (None, None)
             images = Image.objects.bulk_create(
                 Image(
                     project=project,
                     series=series,
                     instance=instance,
                     frame_number=number,
-                    rows=meta.rows,
-                    columns=meta.columns,
+                    rows=result.rows,
+                    columns=result.columns,
                     pixel_spacing_row=spacing[0],
                     pixel_spacing_col=spacing[1],
-                    photometric=meta.photometric,
+                    photometric=result.photometric,
                     window_center=window[0] if window else None,
                     window_width=window[1] if window else None,
-                    position=_position(meta, number),
+                    position=_position(result, number),
                     preview=preview,
                     quarantined=result.burned_in_annotation,
                 )
@@ -223,15 +178,18 @@ def _store(
     )
 
 
-def _position(meta: _Indexed, frame_number: int) -> float | None:
-    if meta.number_of_frames > 1:
+def _position(result: dicom.DeidResult, frame_number: int) -> float | None:
+    """Where a frame sits in its stack: frame order, else z position, else instance number."""
+    if result.number_of_frames > 1:
         return float(frame_number)
-    if meta.slice_position is not None:
-        return meta.slice_position
-    return float(meta.instance_number) if meta.instance_number is not None else None
+    if result.image_position_patient is not None:
+        return result.image_position_patient[2]
+    if result.slice_location is not None:
+        return result.slice_location
+    return float(result.instance_number) if result.instance_number is not None else None
 
 
-def _patient_get_or_create(*, project: Project, pseudonym: str) -> Patient:
+def patient_get_or_create(*, project: Project, pseudonym: str) -> Patient:
     patient = Patient.objects.filter(project=project, pseudonym=pseudonym).first()
     if patient is not None:
         return patient
