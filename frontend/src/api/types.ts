@@ -105,6 +105,8 @@ export interface WorklistQuery {
   split?: string;
   modality?: string;
   label_class?: string;
+  /** the backend's series filter: used to learn the frame numbers of a stack */
+  series?: string;
   ordering?: string;
   page?: string;
   page_size?: string;

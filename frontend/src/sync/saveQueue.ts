@@ -271,11 +271,11 @@ export class SaveQueue {
         return;
       }
       case "annotation":
-        return this.sendAnnotation(op, rev, done);
+        return this.sendAnnotation(op, done);
     }
   }
 
-  private async sendAnnotation(op: AnnotationOp, rev: number, done: () => void): Promise<void> {
+  private async sendAnnotation(op: AnnotationOp, done: () => void): Promise<void> {
     if (op.want === "deleted") {
       if (!op.server) return done();
       try {

@@ -1,0 +1,83 @@
+/** The annotate page's toolbar: buttons that run named commands, plus brush and window controls. */
+import type { WindowPreset } from "../viewer/presets";
+import { describeKey, type CommandRegistry } from "../viewer/commands";
+import { h } from "./dom";
+
+export interface ToolbarState {
+  mode: string;
+  brushRadius: number;
+  threshold: { enabled: boolean; lower: number; upper: number };
+  showProposals: boolean;
+  showAccepted: boolean;
+  canUndo: boolean;
+  canRedo: boolean;
+}
+
+export interface Toolbar {
+  el: HTMLElement;
+  update(s: ToolbarState): void;
+}
+
+export function toolbar(
+  commands: CommandRegistry,
+  presets: WindowPreset[],
+  handlers: {
+    brushRadius(r: number): void;
+    threshold(t: { enabled: boolean; lower: number; upper: number }): void;
+    preset(p: WindowPreset): void;
+  },
+): Toolbar {
+  const buttons = new Map<string, HTMLButtonElement>();
+  const button = (id: string, text: string) => {
+    const cmd = commands.list().find((c) => c.id === id);
+    const keys = cmd?.keys.map(describeKey).join(" / ");
+    const b = h("button", { type: "button", "data-command": id, title: keys ? `${cmd!.label} (${keys})` : text }, text);
+    b.addEventListener("click", () => commands.run(id));
+    buttons.set(id, b);
+    return b;
+  };
+  const radius = h("input", { type: "range", min: 1, max: 40, step: 1, "aria-label": "Brush size" });
+  const radiusText = h("span", { class: "brush-size" });
+  radius.addEventListener("input", () => handlers.brushRadius(Number(radius.value)));
+  const thrOn = h("input", { type: "checkbox", "aria-label": "Threshold brush" });
+  const lower = h("input", { type: "number", step: 10, class: "hu", "aria-label": "Lower HU" });
+  const upper = h("input", { type: "number", step: 10, class: "hu", "aria-label": "Upper HU" });
+  const thr = () => handlers.threshold({ enabled: thrOn.checked, lower: Number(lower.value), upper: Number(upper.value) });
+  for (const i of [thrOn, lower, upper]) i.addEventListener("change", thr);
+  const preset = h("select", { "aria-label": "Window preset" }, h("option", { value: "" }, "W/L preset…"));
+  presets.forEach((p, i) => preset.appendChild(h("option", { value: i }, `${p.label} (${p.center}/${p.width})`)));
+  preset.addEventListener("change", () => {
+    const p = presets[Number(preset.value)];
+    if (p) handlers.preset(p);
+    preset.value = "";
+    preset.blur();
+  });
+  const el = h(
+    "div",
+    { class: "toolbar", role: "toolbar" },
+    h("div", { class: "group" }, button("mode.select", "Select"), button("mode.box", "Box"), button("mode.brush", "Brush"), button("mode.eraser", "Eraser")),
+    h("div", { class: "group" }, h("label", {}, "Size ", radius, radiusText)),
+    h("div", { class: "group" }, h("label", { title: "Threshold brush (T)" }, thrOn, " HU "), lower, h("span", {}, "–"), upper),
+    h("div", { class: "group" }, preset, button("view.invert", "Invert"), button("view.reset", "Reset")),
+    h("div", { class: "group" }, button("toggle.proposals", "Proposals"), button("toggle.accepted", "Accepted")),
+    h("div", { class: "group" }, button("edit.undo", "Undo"), button("edit.redo", "Redo")),
+    h("div", { class: "group" }, button("label.acceptAll", "Accept all"), button("image.done", "Done"), button("image.next", "Next"), button("help", "?")),
+  );
+  return {
+    el,
+    update(s) {
+      for (const m of ["select", "box", "brush", "eraser"]) buttons.get(`mode.${m}`)?.classList.toggle("active", s.mode === m);
+      if (document.activeElement !== radius) radius.value = String(s.brushRadius);
+      radiusText.textContent = `${s.brushRadius}px`;
+      thrOn.checked = s.threshold.enabled;
+      if (document.activeElement !== lower) lower.value = String(s.threshold.lower);
+      if (document.activeElement !== upper) upper.value = String(s.threshold.upper);
+      buttons.get("toggle.proposals")?.classList.toggle("active", s.showProposals);
+      buttons.get("toggle.accepted")?.classList.toggle("active", s.showAccepted);
+      buttons.get("toggle.proposals")?.setAttribute("aria-pressed", String(s.showProposals));
+      buttons.get("toggle.accepted")?.setAttribute("aria-pressed", String(s.showAccepted));
+      buttons.get("edit.undo")!.disabled = !s.canUndo;
+      buttons.get("edit.redo")!.disabled = !s.canRedo;
+    },
+  };
+}

@@ -1,0 +1,560 @@
+/**
+ * The annotate page: the image's series in a stack viewport, its proposals and
+ * labels over it, editing tools, and saving that loses nothing.
+ */
+import type { AppContext } from "../app";
+import { listAnnotations } from "../api/annotations";
+import { getImage, listImages } from "../api/images";
+import { getProject } from "../api/projects";
+import type { Annotation, AnnotationFields, ImageDetail, ImageListItem, LabelClass } from "../api/types";
+import { conflictPanel } from "../components/ConflictPanel";
+import { clear, h, type Unmount } from "../components/dom";
+import { helpOverlay } from "../components/HelpOverlay";
+import { labelPicker } from "../components/LabelPicker";
+import { toolbar } from "../components/Toolbar";
+import { topBar } from "../components/TopBar";
+import { EditController, type EditMode } from "../editing/controller";
+import { AnnotationDoc, fromServer, newKey, type Change, type LocalAnnotation } from "../editing/document";
+import { imagePath, worklistPath } from "../router";
+import { ActivityTracker } from "../sync/activity";
+import type { AnnotationOp } from "../sync/ops";
+import type { SaveState } from "../sync/saveQueue";
+import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
+import { wadouriImageIds } from "../viewer/imageIds";
+import { initCornerstone } from "../viewer/init";
+import { presetsFor, type WindowPreset } from "../viewer/presets";
+import { decodeRle, type Mask } from "../viewer/rle";
+import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
+import { StackView, ViewerEvents } from "../viewer/viewports";
+import { nextImageId } from "./StudyListPage";
+
+/** Lay unsent local edits over what the server returned. */
+export function applyPending(server: LocalAnnotation[], ops: AnnotationOp[]): LocalAnnotation[] {
+  const byKey = new Map(server.map((a) => [a.key, a]));
+  for (const op of ops) {
+    if (op.want === "deleted") {
+      byKey.delete(op.key);
+      continue;
+    }
+    const f = op.fields as Partial<AnnotationFields>;
+    const base: LocalAnnotation = byKey.get(op.key) ?? {
+      key: op.key,
+      id: null,
+      version: null,
+      label_class: f.label_class ?? 0,
+      box: f.box ?? [0, 0, 0, 0],
+      mask: null,
+      status: f.status ?? "accepted",
+      score: null,
+      source: "human",
+      model_version: null,
+    };
+    byKey.set(op.key, {
+      ...base,
+      ...(f.label_class !== undefined && { label_class: f.label_class }),
+      ...(f.box !== undefined && { box: f.box }),
+      ...(f.status !== undefined && { status: f.status }),
+      ...(f.mask !== undefined && { mask: f.mask ? decodeRle(f.mask) : null }),
+      id: op.server?.id ?? null,
+      version: op.server?.version ?? null,
+    });
+  }
+  return [...byKey.values()];
+}
+
+export function mountAnnotatePage(
+  root: HTMLElement,
+  ctx: AppContext,
+  slug: string,
+  imageId: number,
+  query: URLSearchParams,
+): Unmount {
+  const abort = new AbortController();
+  const cleanups: (() => void)[] = [];
+  const queue = ctx.queue;
+
+  // ---- skeleton ----
+  const crumbs = h(
+    "nav",
+    { class: "crumbs" },
+    h("a", { href: "/", "data-link": true }, "Projects"),
+    " / ",
+    h("a", { href: worklistPath(slug, query), "data-link": true, "data-testid": "back-to-worklist" }, "Worklist"),
+    " / ",
+    h("span", {}, `Image ${imageId}`),
+  );
+  const saveStatus = h("span", { class: "save-status", "data-testid": "save-status", role: "status" }, "");
+  const viewportEl = h("div", { class: "viewport" });
+  viewportEl.addEventListener("contextmenu", (e) => e.preventDefault());
+  const corners = {
+    tl: h("div", { class: "corner tl", "data-testid": "overlay-tl" }),
+    tr: h("div", { class: "corner tr", "data-testid": "overlay-tr" }),
+    bl: h("div", { class: "corner bl", "data-testid": "overlay-bl" }),
+    br: h("div", { class: "corner br", "data-testid": "overlay-br" }),
+  };
+  const notice = h("div", { class: "viewer-notice" });
+  const wrap = h("div", { class: "viewer-wrap", "data-testid": "viewer" }, viewportEl, corners.tl, corners.tr, corners.bl, corners.br, notice);
+  const toolbarSlot = h("div", { class: "toolbar-slot" });
+  const pickerSlot = h("div", {});
+  const annList = h("ul", { class: "ann-list", "data-testid": "annotation-list" });
+  const tagsBox = h("div", { class: "tags", "data-testid": "tags" });
+  const conflictSlot = h("div", {});
+  const errorSlot = h("div", {});
+  const sidebar = h(
+    "aside",
+    { class: "sidebar" },
+    conflictSlot,
+    errorSlot,
+    h("h2", {}, "Class for new labels"),
+    pickerSlot,
+    h("h2", {}, "Labels on this image"),
+    annList,
+    h("h2", {}, "Image tags"),
+    tagsBox,
+  );
+  const page = h(
+    "div",
+    { class: "page annotate" },
+    topBar(ctx, crumbs, saveStatus),
+    toolbarSlot,
+    h("main", { class: "stage" }, wrap, sidebar),
+  );
+  root.appendChild(page);
+  const status = (text: string) => (notice.textContent = text);
+  status("Loading…");
+
+  // ---- state ----
+  let image: ImageDetail | null = null;
+  let view: StackView | null = null;
+  let overlay: AnnotationOverlay | null = null;
+  let annotatedIndex = 0;
+  let classes = new Map<number, LabelClass>();
+  let mode: EditMode = "select";
+  let selectedKey: string | null = null;
+  let activeClass: number | null = null;
+  let brushRadius = 6;
+  const threshold = { enabled: false, lower: -500, upper: 500 };
+  let showProposals = true;
+  let showAccepted = true;
+  let cursor: OverlayState["cursor"] = null;
+  let draft: OverlayState["draft"] = null;
+  let presets: WindowPreset[] = [];
+  let presetIndex = -1;
+  let helpEl: HTMLElement | null = null;
+  let tb: ReturnType<typeof toolbar> | null = null;
+  let picker: ReturnType<typeof labelPicker> | null = null;
+  let rendered = false;
+
+  const doc = new AnnotationDoc(imageId, (change: Change, d) => {
+    if (change.kind === "annotation") {
+      queue.recordAnnotation(imageId, change.key, change.before, change.after);
+      if (d.status === "unlabelled" || d.status === "proposed") {
+        d.status = "in_progress";
+        queue.recordStatus(imageId, "in_progress");
+      }
+    } else if (change.kind === "tags") {
+      queue.recordTags(imageId, change.after);
+    } else {
+      queue.recordStatus(imageId, change.after === "done" ? "done" : "in_progress");
+    }
+  });
+  queue.setOnSaved((key, saved: Annotation | null) => doc.acknowledge(key, saved?.id ?? null, saved?.version ?? null));
+  cleanups.push(() => queue.setOnSaved(undefined));
+
+  const activity = new ActivityTracker();
+  const commitActivity = () => queue.addActivity(imageId, activity.take());
+  const activityTimer = setInterval(commitActivity, 15_000);
+  cleanups.push(() => {
+    clearInterval(activityTimer);
+    commitActivity();
+    activity.stop();
+  });
+
+  // ---- rendering ----
+  const visible = (a: LocalAnnotation) => isVisible(a, { showProposals, showAccepted });
+  let frame = 0;
+  function render() {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      renderNow();
+    });
+  }
+  function renderNow() {
+    if (!overlay || !view) return;
+    const onSlice = view.index === annotatedIndex;
+    overlay.render({
+      affine: onSlice ? view.pixelToCanvas() : null,
+      annotations: doc.list(),
+      classes,
+      selectedKey,
+      showProposals,
+      showAccepted,
+      cursor,
+      draft,
+    });
+    notice.textContent = onSlice ? "" : `Labels are on slice ${annotatedIndex + 1}`;
+  }
+
+  function renderCorners() {
+    if (!view || !image) return;
+    corners.tl.textContent = `${image.series.modality || image.modality} · Series ${image.series.series_number ?? "—"}`;
+    corners.tr.textContent = `Slice ${view.index + 1}/${view.count}`;
+    const w = view.getWindow();
+    corners.bl.textContent = w ? `W ${Math.round(w.width)} / L ${Math.round(w.center)}` : "";
+    corners.br.textContent = `${image.patient} · ${image.split} · ${doc.status.replace("_", " ")}`;
+  }
+
+  function renderSidebar() {
+    clear(annList);
+    const list = doc.list().filter((a) => a.status !== "rejected");
+    list.sort((a, b) => (b.score ?? 2) - (a.score ?? 2));
+    for (const a of list) {
+      const cls = classes.get(a.label_class);
+      const sw = h("span", { class: "swatch" });
+      sw.style.background = cls?.color ?? "#888";
+      const li = h(
+        "li",
+        {
+          class: `ann ${a.status}${a.key === selectedKey ? " selected" : ""}`,
+          "data-key": a.key,
+          "data-status": a.status,
+          "data-annotation-id": a.id ?? "",
+        },
+        sw,
+        h("span", { class: "name" }, cls?.name ?? String(a.label_class)),
+        h("span", { class: "status" }, a.status),
+        h("span", { class: "score" }, a.score != null ? a.score.toFixed(2) : a.source),
+        h("button", { type: "button", title: "Accept (A)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "accepted")) } }, "✓"),
+        h("button", { type: "button", title: "Reject (R)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "rejected")) } }, "✕"),
+      );
+      li.addEventListener("click", () => select(a.key));
+      annList.appendChild(li);
+    }
+    if (!list.length) annList.appendChild(h("li", { class: "muted" }, "No labels yet. Draw a box (B) or paint (P)."));
+    const rejected = doc.list().length - list.length;
+    if (rejected) annList.appendChild(h("li", { class: "muted" }, `${rejected} rejected`));
+
+    clear(tagsBox);
+    const tagClasses = [...classes.values()].filter((c) => c.kind === "tag");
+    for (const c of tagClasses) {
+      const box = h("input", { type: "checkbox", checked: doc.tags.includes(c.id), "data-tag-id": c.id });
+      box.addEventListener("change", () => {
+        const next = box.checked ? [...doc.tags, c.id] : doc.tags.filter((t) => t !== c.id);
+        doc.execute({ label: "Tags", changes: [doc.setTags(next)] });
+      });
+      tagsBox.appendChild(h("label", {}, box, " ", c.name));
+    }
+    if (!tagClasses.length) tagsBox.appendChild(h("p", { class: "muted" }, "This project has no image tags."));
+    picker?.setActive(activeClass);
+    tb?.update({ mode, brushRadius, threshold, showProposals, showAccepted, canUndo: doc.history.canUndo, canRedo: doc.history.canRedo });
+    renderCorners();
+  }
+
+  function renderSaveState(s: SaveState) {
+    const here = s.pending;
+    const text =
+      s.mode === "auth"
+        ? `Session expired — ${here} edit(s) kept on this device`
+        : s.mode === "offline"
+          ? `Offline — ${here} edit(s) kept on this device, retrying`
+          : s.mode === "saving"
+            ? "Saving…"
+            : s.mode === "pending"
+              ? `${here} unsaved edit(s)`
+              : s.conflicts.length || s.errors.length
+                ? "Needs your decision"
+                : "All changes saved";
+    saveStatus.textContent = text;
+    saveStatus.dataset.mode = s.mode;
+    clear(conflictSlot);
+    const conflicts = s.conflicts.filter((o) => o.imageId === imageId);
+    const panel = conflictPanel(conflicts, (k) => doc.get(k), classes, (key, choice) => {
+      if (choice === "mine") queue.keepMine(key, doc.get(key) ?? null);
+      else {
+        const theirs = queue.takeTheirs(key);
+        doc.replace(theirs ? fromServer(theirs) : null, key);
+      }
+    });
+    if (panel) conflictSlot.appendChild(panel);
+    clear(errorSlot);
+    for (const op of s.errors.filter((o) => o.imageId === imageId)) {
+      errorSlot.appendChild(
+        h(
+          "div",
+          { class: "save-error", role: "alert" },
+          h("p", {}, `The server refused an edit: ${op.error}`),
+          h("button", { type: "button", on: { click: () => queue.discard(op.key) } }, "Discard that edit"),
+        ),
+      );
+    }
+    if (s.mode === "auth") void ctx.relogin();
+  }
+  cleanups.push(queue.onState(renderSaveState));
+
+  doc.onChange(() => {
+    if (selectedKey && !doc.get(selectedKey)) selectedKey = null;
+    render();
+    renderSidebar();
+  });
+
+  // ---- actions ----
+  function select(key: string | null) {
+    selectedKey = key;
+    const a = key ? doc.get(key) : undefined;
+    if (a) activeClass = a.label_class;
+    render();
+    renderSidebar();
+  }
+
+  function ordered(): LocalAnnotation[] {
+    return doc
+      .list()
+      .filter(visible)
+      .sort((a, b) => (b.score ?? 2) - (a.score ?? 2));
+  }
+
+  function setStatus(keys: string[], s: "accepted" | "rejected", label = s === "accepted" ? "Accept" : "Reject") {
+    const changes = keys.map((k) => doc.update(k, { status: s })).filter((c): c is Change => !!c);
+    doc.execute({ label, changes });
+  }
+
+  /** A / R act on the selected label, or the most confident proposal; then move to the next proposal. */
+  function decide(s: "accepted" | "rejected") {
+    const target = (selectedKey && doc.get(selectedKey)) || ordered().find((a) => a.status === "proposed");
+    if (!target) return;
+    setStatus([target.key], s);
+    const next = ordered().find((a) => a.status === "proposed" && a.key !== target.key);
+    select(next ? next.key : s === "accepted" ? target.key : null);
+  }
+
+  function pickClass(id: number) {
+    activeClass = id;
+    const a = selectedKey ? doc.get(selectedKey) : undefined;
+    if (a && a.label_class !== id) {
+      const c = doc.update(a.key, { label_class: id });
+      if (c) doc.execute({ label: "Change class", changes: [c] });
+    }
+    renderSidebar();
+  }
+
+  function setMode(m: EditMode) {
+    mode = m;
+    wrap.dataset.mode = m;
+    if (m !== "brush" && m !== "eraser") cursor = null;
+    render();
+    renderSidebar();
+  }
+
+  async function goNext() {
+    commitActivity();
+    void queue.flush();
+    const next = await nextImageId(slug, query, imageId);
+    ctx.navigate(next != null ? imagePath(slug, next, query) : worklistPath(slug, query));
+  }
+
+  function toggleHelp() {
+    if (helpEl) {
+      helpEl.remove();
+      helpEl = null;
+      return;
+    }
+    helpEl = helpOverlay(commands.list(), toggleHelp);
+    page.appendChild(helpEl);
+  }
+
+  const commands = new CommandRegistry();
+  const cmd = (id: string, label: string, group: string, keys: string[], run: () => void): NamedCommand => ({ id, label, group, keys, run });
+  commands.register(
+    cmd("label.accept", "Accept the selected label (or the top proposal)", "Labels", ["a"], () => decide("accepted")),
+    cmd("label.acceptAll", "Accept all proposals on this image", "Labels", ["shift+a"], () =>
+      setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "accepted", "Accept all"),
+    ),
+    cmd("label.reject", "Reject the selected label (or the top proposal)", "Labels", ["r", "delete", "backspace"], () => decide("rejected")),
+    cmd("label.nextSel", "Select the next label", "Labels", ["tab"], () => {
+      const list = ordered();
+      if (!list.length) return;
+      const i = list.findIndex((a) => a.key === selectedKey);
+      select(list[(i + 1) % list.length].key);
+    }),
+    cmd("label.deselect", "Deselect / close", "Labels", ["escape"], () => (helpEl ? toggleHelp() : select(null))),
+    ...Array.from({ length: 9 }, (_, i) =>
+      cmd(`class.${i + 1}`, `Class ${i + 1} (for new labels and the selected one)`, "Classes", [String(i + 1)], () => {
+        const c = [...classes.values()].filter((k) => k.kind === "instance")[i];
+        if (c) pickClass(c.id);
+      }),
+    ),
+    cmd("mode.select", "Select, move and resize", "Tools", ["v"], () => setMode("select")),
+    cmd("mode.box", "Draw a new box", "Tools", ["b"], () => setMode("box")),
+    cmd("mode.brush", "Brush (paint mask)", "Tools", ["p"], () => setMode("brush")),
+    cmd("mode.eraser", "Eraser", "Tools", ["e"], () => setMode("eraser")),
+    cmd("brush.smaller", "Smaller brush", "Tools", ["["], () => ((brushRadius = Math.max(1, brushRadius - 1)), renderSidebar(), render())),
+    cmd("brush.bigger", "Bigger brush", "Tools", ["]"], () => ((brushRadius = Math.min(40, brushRadius + 1)), renderSidebar(), render())),
+    cmd("brush.threshold", "Threshold brush on/off (HU range)", "Tools", ["t"], () => ((threshold.enabled = !threshold.enabled), renderSidebar())),
+    cmd("edit.undo", "Undo", "Edit", ["ctrl+z"], () => doc.undo()),
+    cmd("edit.redo", "Redo", "Edit", ["ctrl+shift+z", "ctrl+y"], () => doc.redo()),
+    cmd("toggle.proposals", "Show/hide proposals", "View", ["h"], () => ((showProposals = !showProposals), render(), renderSidebar())),
+    cmd("toggle.accepted", "Show/hide accepted labels", "View", ["shift+h"], () => ((showAccepted = !showAccepted), render(), renderSidebar())),
+    cmd("view.preset", "Next window preset", "View", ["w"], () => {
+      if (!presets.length) return;
+      presetIndex = (presetIndex + 1) % presets.length;
+      view?.setWindow(presets[presetIndex].center, presets[presetIndex].width);
+    }),
+    cmd("view.invert", "Invert", "View", ["i"], () => view?.toggleInvert()),
+    cmd("view.reset", "Reset view", "View", ["shift+r"], () => view?.reset()),
+    cmd("view.zoomIn", "Zoom in", "View", ["+", "="], () => view?.zoom(1.25)),
+    cmd("view.zoomOut", "Zoom out", "View", ["-"], () => view?.zoom(0.8)),
+    cmd("view.prev", "Previous slice", "View", ["arrowup", "pageup"], () => view?.scroll(-1)),
+    cmd("view.next", "Next slice", "View", ["arrowdown", "pagedown"], () => view?.scroll(1)),
+    cmd("image.done", "Mark image done", "Image", ["d"], () => {
+      commitActivity();
+      doc.execute({ label: "Done", changes: [doc.setStatus("done")] });
+      void queue.flush();
+    }),
+    cmd("image.next", "Next image in the worklist", "Image", ["n"], () => void goNext()),
+    cmd("help", "Show this help", "Help", ["?"], toggleHelp),
+  );
+
+  const onKey = (e: KeyboardEvent) => {
+    const t = e.target as HTMLElement | null;
+    if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA") && e.key !== "Escape") return;
+    if (document.querySelector(".relogin")) return;
+    const c = commands.forKey(keyOf(e));
+    if (!c) return;
+    e.preventDefault();
+    c.run();
+  };
+  document.addEventListener("keydown", onKey);
+  cleanups.push(() => document.removeEventListener("keydown", onKey));
+
+  const onHidden = () => {
+    if (document.visibilityState === "hidden") {
+      commitActivity();
+      void queue.flush();
+    }
+  };
+  const onUnload = () => {
+    commitActivity();
+    void queue.flush();
+  };
+  document.addEventListener("visibilitychange", onHidden);
+  window.addEventListener("beforeunload", onUnload);
+  cleanups.push(() => {
+    document.removeEventListener("visibilitychange", onHidden);
+    window.removeEventListener("beforeunload", onUnload);
+  });
+
+  // ---- load ----
+  (async () => {
+    const detailP = getImage(imageId, abort.signal);
+    const [p, detail, anns] = await Promise.all([
+      getProject(slug),
+      detailP,
+      listAnnotations(imageId, abort.signal),
+      initCornerstone(),
+    ]);
+    if (abort.signal.aborted) return;
+    image = detail;
+    document.title = `Image ${imageId} · ${p.name} · RadLabel`;
+    classes = new Map(p.label_classes.map((c) => [c.id, c]));
+    activeClass = p.label_classes.find((c) => c.kind === "instance")?.id ?? null;
+    presets = presetsFor(detail);
+
+    // frame numbers of the series, so multi-frame instances share one download
+    const known = new Map<number, ImageListItem>([[detail.id, detail]]);
+    const ids = detail.series.image_ids.length ? detail.series.image_ids : [detail.id];
+    if (ids.length > 1) {
+      try {
+        const res = await listImages(slug, { series: String(detail.series.id), page_size: String(ids.length) }, abort.signal);
+        for (const it of res.results) known.set(it.id, it);
+      } catch {
+        /* single-frame instances need no frame numbers */
+      }
+    }
+    const imageIds = wadouriImageIds(ids, known, location.origin);
+    annotatedIndex = Math.max(0, ids.indexOf(detail.id));
+
+    doc.load(applyPending(anns.map(fromServer), queue.pendingAnnotations(imageId)), detail.tags, detail.status);
+
+    tb = toolbar(commands, presets, {
+      brushRadius: (r) => ((brushRadius = r), renderSidebar(), render()),
+      threshold: (t) => (Object.assign(threshold, t), renderSidebar()),
+      preset: (pr) => view?.setWindow(pr.center, pr.width),
+    });
+    toolbarSlot.appendChild(tb.el);
+    picker = labelPicker(p.label_classes, pickClass);
+    pickerSlot.appendChild(picker.el);
+
+    view = new StackView(viewportEl);
+    overlay = new AnnotationOverlay(wrap);
+    const controller = new EditController(wrap, {
+      doc,
+      width: detail.columns,
+      height: detail.rows,
+      mode: () => mode,
+      affine: () => (view && view.index === annotatedIndex ? view.pixelToCanvas() : null),
+      selected: () => selectedKey,
+      select,
+      visible,
+      brushRadius: () => brushRadius,
+      paintFilter: () => {
+        if (!threshold.enabled || !view) return undefined;
+        const sample = view.valueSampler();
+        if (!sample) return undefined;
+        return (x, y) => {
+          const v = sample(x, y);
+          return v >= threshold.lower && v <= threshold.upper;
+        };
+      },
+      newClass: () => activeClass,
+      newKey,
+      setCursor: (c) => (cursor = c),
+      setDraft: (b) => (draft = b),
+      maskChanged: (m: Mask) => overlay?.invalidate(m),
+      render,
+      created: (key) => {
+        select(key);
+        if (mode === "box") setMode("select");
+      },
+    });
+    cleanups.push(() => controller.destroy());
+
+    for (const ev of [ViewerEvents.IMAGE_RENDERED, ViewerEvents.CAMERA_MODIFIED]) {
+      cleanups.push(view.on(ev, () => renderNow()));
+    }
+    for (const ev of [ViewerEvents.VOI_MODIFIED, ViewerEvents.STACK_NEW_IMAGE]) {
+      cleanups.push(view.on(ev, () => renderCorners()));
+    }
+    cleanups.push(
+      view.on(ViewerEvents.IMAGE_RENDERED, () => {
+        renderCorners();
+        if (!rendered) {
+          rendered = true;
+          wrap.dataset.ready = "true";
+          performance.mark("radlabel:first-image");
+          status("");
+        }
+      }),
+    );
+    await view.setStack(imageIds, annotatedIndex);
+    if (abort.signal.aborted) return;
+    if (detail.window_center != null && detail.window_width != null && detail.window_width > 0) {
+      view.setWindow(detail.window_center, detail.window_width);
+    }
+    renderSidebar();
+    render();
+    if (queue.pendingAnnotations(imageId).length) void queue.flush();
+  })().catch((e) => {
+    if (abort.signal.aborted) return;
+    status(`Could not open this image (${String((e as Error).message ?? e)}).`);
+  });
+
+  return () => {
+    abort.abort();
+    if (frame) cancelAnimationFrame(frame);
+    for (const c of cleanups.reverse()) c();
+    overlay?.destroy();
+    view?.destroy();
+    page.remove();
+  };
+}

@@ -1,0 +1,185 @@
+/** The worklist: the project's images, filtered and sorted, with the query kept in the URL. */
+import type { AppContext } from "../app";
+import { listImages } from "../api/images";
+import { getProject } from "../api/projects";
+import type { ImageListItem, LabelClass } from "../api/types";
+import { clear, h, type Unmount } from "../components/dom";
+import { topBar } from "../components/TopBar";
+import { imagePath, worklistPath } from "../router";
+
+export const STATUSES = ["unlabelled", "proposed", "in_progress", "done", "reviewed"];
+export const SPLITS = ["train", "val", "test"];
+export const MODALITIES = ["CT", "MR", "CR", "DX", "US", "MG", "PT", "NM", "XA", "OT"];
+export const ORDERINGS: [string, string][] = [
+  ["", "Default order"],
+  ["-uncertainty", "Most uncertain first"],
+  ["uncertainty", "Least uncertain first"],
+  ["id", "Oldest first"],
+  ["-id", "Newest first"],
+  ["status", "Status A→Z"],
+  ["-status", "Status Z→A"],
+];
+const PAGE_SIZE = 50;
+
+function select(name: string, value: string, options: [string, string][]): HTMLSelectElement {
+  const s = h("select", { name, "aria-label": name });
+  for (const [v, label] of options) s.appendChild(h("option", { value: v, selected: v === value }, label));
+  return s;
+}
+
+function fmt(n: number | null, digits = 2): string {
+  return n == null ? "—" : n.toFixed(digits);
+}
+
+export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: string, query: URLSearchParams): Unmount {
+  const title = h("h1", {}, "Worklist");
+  const counts = h("p", { class: "counts", "data-testid": "worklist-counts" });
+  const filters = h("form", { class: "filters" });
+  const table = h("table", { class: "worklist", "data-testid": "worklist" });
+  const pager = h("div", { class: "pager" });
+  const status = h("p", { class: "muted" }, "Loading…");
+  const page = h(
+    "div",
+    { class: "page" },
+    topBar(ctx, h("a", { href: "/", "data-link": true }, "Projects")),
+    h("main", { class: "content" }, title, counts, filters, status, table, pager),
+  );
+  root.appendChild(page);
+  const abort = new AbortController();
+
+  const update = (changes: Record<string, string>) => {
+    const q = new URLSearchParams(query);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) q.set(k, v);
+      else q.delete(k);
+    }
+    if (!("page" in changes)) q.delete("page");
+    ctx.navigate(worklistPath(slug, q), true);
+  };
+
+  function renderFilters(classes: LabelClass[]) {
+    clear(filters);
+    const g = (k: string) => query.get(k) ?? "";
+    const controls: HTMLSelectElement[] = [
+      select("status", g("status"), [["", "Any status"], ...STATUSES.map((s): [string, string] => [s, s.replace("_", " ")])]),
+      select("split", g("split"), [["", "Any split"], ...SPLITS.map((s): [string, string] => [s, s])]),
+      select("modality", g("modality"), [["", "Any modality"], ...MODALITIES.map((s): [string, string] => [s, s])]),
+      select("label_class", g("label_class"), [
+        ["", "Any class"],
+        ...classes.filter((c) => c.kind === "instance").map((c): [string, string] => [String(c.id), c.name]),
+      ]),
+      select("ordering", g("ordering"), ORDERINGS),
+    ];
+    for (const c of controls) {
+      c.addEventListener("change", () => update({ [c.name]: c.value }));
+      filters.appendChild(c);
+    }
+  }
+
+  function renderRows(items: ImageListItem[], classes: Map<number, LabelClass>) {
+    clear(table);
+    table.appendChild(
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ...["#", "Patient", "Status", "Split", "Modality", "Classes", "Proposed", "Accepted", "Max score", "Uncertainty"].map(
+            (t) => h("th", {}, t),
+          ),
+        ),
+      ),
+    );
+    const body = h("tbody");
+    for (const it of items) {
+      const href = imagePath(slug, it.id, query);
+      const chips = h("span", { class: "chips" });
+      for (const id of it.classes) {
+        const c = classes.get(id);
+        const chip = h("span", { class: "chip" }, c?.name ?? String(id));
+        if (c) chip.style.borderColor = c.color;
+        chips.appendChild(chip);
+      }
+      const row = h(
+        "tr",
+        { "data-image-id": it.id, tabindex: 0 },
+        h("td", {}, h("a", { href, "data-link": true }, String(it.id))),
+        h("td", {}, it.patient),
+        h("td", {}, h("span", { class: `status status-${it.status}` }, it.status.replace("_", " "))),
+        h("td", {}, it.split),
+        h("td", {}, it.modality),
+        h("td", {}, chips),
+        h("td", { class: "num" }, it.proposed_count),
+        h("td", { class: "num" }, it.accepted_count),
+        h("td", { class: "num" }, fmt(it.max_score)),
+        h("td", { class: "num" }, fmt(it.uncertainty, 3)),
+      );
+      row.addEventListener("click", (e) => {
+        if ((e.target as Element).closest("a")) return;
+        performance.mark("radlabel:open-image");
+        ctx.navigate(href);
+      });
+      row.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") ctx.navigate(href);
+      });
+      body.appendChild(row);
+    }
+    table.appendChild(body);
+  }
+
+  (async () => {
+    const pageNo = Number(query.get("page") ?? "1") || 1;
+    const [p, list] = await Promise.all([
+      getProject(slug),
+      listImages(slug, { ...Object.fromEntries(query), page: String(pageNo), page_size: String(PAGE_SIZE) }, abort.signal),
+    ]);
+    title.textContent = `${p.name} — worklist`;
+    document.title = `${p.name} · RadLabel`;
+    const by = p.counts.by_status;
+    const done = (by.done ?? 0) + (by.reviewed ?? 0);
+    counts.textContent = `${done} of ${p.counts.images} done · ${by.proposed ?? 0} with proposals · ${by.in_progress ?? 0} in progress · ${list.count} match`;
+    renderFilters(p.label_classes);
+    status.textContent = list.count ? "" : "No images match these filters.";
+    renderRows(list.results, new Map(p.label_classes.map((c) => [c.id, c])));
+    clear(pager);
+    const pages = Math.max(1, Math.ceil(list.count / PAGE_SIZE));
+    if (pages > 1) {
+      pager.appendChild(
+        h("button", { type: "button", disabled: !list.previous, on: { click: () => update({ page: String(pageNo - 1) }) } }, "‹ Previous"),
+      );
+      pager.appendChild(h("span", {}, `Page ${pageNo} of ${pages}`));
+      pager.appendChild(
+        h("button", { type: "button", disabled: !list.next, on: { click: () => update({ page: String(pageNo + 1) }) } }, "Next ›"),
+      );
+    }
+  })().catch((e) => {
+    if (!abort.signal.aborted) status.textContent = `Could not load the worklist (${String(e.message ?? e)}).`;
+  });
+
+  return () => {
+    abort.abort();
+    page.remove();
+  };
+}
+
+/**
+ * The image after `currentId` in the worklist's filter and order. When the
+ * current image has left the filtered list (e.g. it is now done), the first
+ * remaining image is next.
+ */
+export async function nextImageId(slug: string, query: URLSearchParams, currentId: number): Promise<number | null> {
+  const base = Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size"));
+  let firstOther: number | null = null;
+  let takeNext = false;
+  for (let page = 1; page <= 20; page++) {
+    const res = await listImages(slug, { ...base, page: String(page), page_size: "200" });
+    for (const it of res.results) {
+      if (takeNext) return it.id;
+      if (it.id === currentId) takeNext = true;
+      else if (firstOther === null) firstOther = it.id;
+    }
+    if (!res.next) break;
+  }
+  return takeNext ? null : firstOther;
+}

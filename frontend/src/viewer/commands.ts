@@ -1,0 +1,52 @@
+/** Named commands with their shortcuts; the toolbar, the keyboard and the help overlay all use these. */
+export interface NamedCommand {
+  id: string;
+  label: string;
+  group: string;
+  keys: string[];
+  run(): void;
+}
+
+/** "ctrl+shift+z", "shift+a", "delete", "[", "?" — the key as typed, modifiers first. */
+export function keyOf(e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "shiftKey" | "altKey">): string {
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key.toLowerCase();
+  const letter = /^[a-z]$/.test(key) || key.length > 1;
+  const mods = [
+    e.ctrlKey || e.metaKey ? "ctrl" : "",
+    e.altKey ? "alt" : "",
+    // shift is part of printable symbols ("?", "{"); only name it for letters and named keys
+    e.shiftKey && letter ? "shift" : "",
+  ].filter(Boolean);
+  return [...mods, key].join("+");
+}
+
+export class CommandRegistry {
+  private commands = new Map<string, NamedCommand>();
+  private byKey = new Map<string, NamedCommand>();
+
+  register(...cmds: NamedCommand[]): void {
+    for (const c of cmds) {
+      this.commands.set(c.id, c);
+      for (const k of c.keys) this.byKey.set(k, c);
+    }
+  }
+
+  run(id: string): void {
+    this.commands.get(id)?.run();
+  }
+
+  forKey(key: string): NamedCommand | undefined {
+    return this.byKey.get(key);
+  }
+
+  list(): NamedCommand[] {
+    return [...this.commands.values()];
+  }
+}
+
+export function describeKey(k: string): string {
+  return k
+    .split("+")
+    .map((p) => (p === "ctrl" ? "Ctrl" : p === "shift" ? "Shift" : p === "alt" ? "Alt" : p.length === 1 ? p.toUpperCase() : p[0].toUpperCase() + p.slice(1)))
+    .join("+");
+}

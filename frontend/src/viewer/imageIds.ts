@@ -1,0 +1,31 @@
+import type { ImageListItem } from "../api/types";
+
+/**
+ * wadouri image ids for a series. Frames of one multi-frame instance share one
+ * URL (so the file is fetched once) and use the loader's `?frame=N` syntax
+ * (1-based); single-frame instances use the plain URL.
+ */
+export function wadouriImageIds(
+  imageIds: number[],
+  known: Map<number, Pick<ImageListItem, "id" | "instance_number" | "frame_number">>,
+  origin: string,
+): string[] {
+  const byInstance = new Map<string, number[]>();
+  const instanceOf = (id: number) => {
+    const item = known.get(id);
+    return item && item.instance_number != null ? `i${item.instance_number}` : `id${id}`;
+  };
+  for (const id of imageIds) {
+    const k = instanceOf(id);
+    const group = byInstance.get(k) ?? [];
+    group.push(id);
+    byInstance.set(k, group);
+  }
+  return imageIds.map((id) => {
+    const group = byInstance.get(instanceOf(id))!;
+    const frame = known.get(id)?.frame_number ?? 1;
+    const urlId = group.length > 1 ? group[0] : id;
+    const url = `${origin}/api/images/${urlId}/dicom/`;
+    return group.length > 1 || frame > 1 ? `wadouri:${url}?frame=${frame}` : `wadouri:${url}`;
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * One stack viewport: setStack, window/level, invert, reset, scroll, and the
+ * geometry the annotation overlay needs (pixel → canvas affine).
+ */
+import { Enums, RenderingEngine, metaData, type Types } from "@cornerstonejs/core";
+import { pixelToCanvasAffine, type Affine, type ImagePlane, type Vec2, type Vec3 } from "./coords";
+import { RENDERING_ENGINE_ID, VIEWPORT_ID } from "./ids";
+import { fromRange, toRange } from "./presets";
+import { createToolGroup, destroyToolGroup } from "./toolGroups";
+
+export class StackView {
+  private readonly engine: RenderingEngine;
+  readonly viewport: Types.IStackViewport;
+  private resizeObserver: ResizeObserver;
+
+  constructor(readonly element: HTMLDivElement) {
+    this.engine = new RenderingEngine(RENDERING_ENGINE_ID);
+    this.engine.enableElement({ viewportId: VIEWPORT_ID, type: Enums.ViewportType.STACK, element });
+    this.viewport = this.engine.getViewport<Types.IStackViewport>(VIEWPORT_ID);
+    createToolGroup();
+    this.resizeObserver = new ResizeObserver(() => this.engine.resize(true, true));
+    this.resizeObserver.observe(element);
+  }
+
+  async setStack(imageIds: string[], index: number): Promise<void> {
+    await this.viewport.setStack(imageIds, index);
+    this.viewport.render();
+  }
+
+  get index(): number {
+    return this.viewport.getCurrentImageIdIndex();
+  }
+
+  get count(): number {
+    return this.viewport.getImageIds().length;
+  }
+
+  async setIndex(index: number): Promise<void> {
+    await this.viewport.setImageIdIndex(Math.max(0, Math.min(this.count - 1, index)));
+  }
+
+  scroll(delta: number): void {
+    this.viewport.scroll(delta);
+  }
+
+  setWindow(center: number, width: number): void {
+    this.viewport.setProperties({ voiRange: toRange(center, width) });
+    this.viewport.render();
+  }
+
+  getWindow(): { center: number; width: number } | null {
+    const r = this.viewport.getProperties().voiRange;
+    return r ? fromRange(r.lower, r.upper) : null;
+  }
+
+  toggleInvert(): void {
+    const invert = !this.viewport.getProperties().invert;
+    this.viewport.setProperties({ invert });
+    this.viewport.render();
+  }
+
+  reset(): void {
+    this.viewport.resetProperties();
+    this.viewport.resetCamera();
+    this.viewport.render();
+  }
+
+  zoom(factor: number): void {
+    const camera = this.viewport.getCamera();
+    if (camera.parallelScale) this.viewport.setCamera({ parallelScale: camera.parallelScale / factor });
+    this.viewport.render();
+  }
+
+  plane(imageId = this.viewport.getCurrentImageId()): ImagePlane | null {
+    const m = metaData.get("imagePlaneModule", imageId) as Partial<ImagePlane> | undefined;
+    if (!m || !m.imagePositionPatient || !m.rowCosines || !m.columnCosines) return null;
+    return {
+      imagePositionPatient: [...m.imagePositionPatient] as Vec3,
+      rowCosines: [...m.rowCosines] as Vec3,
+      columnCosines: [...m.columnCosines] as Vec3,
+      rowPixelSpacing: m.rowPixelSpacing || 1,
+      columnPixelSpacing: m.columnPixelSpacing || 1,
+    };
+  }
+
+  /** Image pixel (COCO coordinates) → canvas CSS pixels, for the image shown now. */
+  pixelToCanvas(): Affine | null {
+    const plane = this.plane();
+    if (!plane) return null;
+    return pixelToCanvasAffine(plane, (p: Vec3) => this.viewport.worldToCanvas(p) as Vec2);
+  }
+
+  /** Stored (modality-LUT applied) value at a pixel of the image shown now, e.g. HU for CT. */
+  valueSampler(): ((x: number, y: number) => number) | null {
+    const image = this.viewport.getCornerstoneImage();
+    if (!image) return null;
+    const px = image.getPixelData();
+    const { width, slope, intercept } = image;
+    const prescaled = image.preScale?.scaled;
+    return (x, y) => {
+      const v = px[y * width + x];
+      return prescaled ? v : v * (slope ?? 1) + (intercept ?? 0);
+    };
+  }
+
+  on(event: string, fn: (e: Event) => void): () => void {
+    this.element.addEventListener(event, fn);
+    return () => this.element.removeEventListener(event, fn);
+  }
+
+  destroy(): void {
+    this.resizeObserver.disconnect();
+    destroyToolGroup();
+    this.engine.destroy();
+  }
+}
+
+export const ViewerEvents = Enums.Events;
