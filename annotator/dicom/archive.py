@@ -58,6 +58,8 @@ def _check_name(name: str) -> None:
 
 
 def _check_entry(info: zipfile.ZipInfo) -> None:
+    # zipfile cuts names at the first NUL; the name as stored is in orig_filename.
+    _check_name(info.orig_filename)
     _check_name(info.filename)
     mode = info.external_attr >> 16
     if mode and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):

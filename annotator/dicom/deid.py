@@ -6,11 +6,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+import pydicom.config
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID_dictionary
 
 from annotator.dicom.profile import ACTIONS, PROFILE_NAME
@@ -131,6 +133,12 @@ class DeidResult:
     deidentification_codes: tuple[str, ...]
 
 
+def _element(tag: BaseTag, vr: str, value: object) -> DataElement:
+    # Values come from a data set read_validated already checked, or are our own
+    # dummies; validating them again would only cost time.
+    return DataElement(tag, vr, value, validation_mode=pydicom.config.IGNORE)
+
+
 class _Cleaner:
     def __init__(self, project_secret: bytes) -> None:
         self.secret = project_secret
@@ -166,22 +174,22 @@ class _Cleaner:
         action = ACTIONS.get(int(tag)) or self.default_action(elem)
         if action == "K":
             if vr == "SQ":
-                return DataElement(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
-            return DataElement(tag, vr, elem.value)
+                return _element(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
+            return _element(tag, vr, elem.value)
         if action == "X":
             return None
         if action == "Z" or (action == "D" and vr == "SQ"):
-            return DataElement(tag, vr, Sequence() if vr == "SQ" else None)
+            return _element(tag, vr, Sequence() if vr == "SQ" else None)
         if action == "U":
             if vr == "SQ":
-                return DataElement(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
+                return _element(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
             if vr == "UI":
-                return DataElement(tag, vr, self.uid_value(elem.value))
+                return _element(tag, vr, self.uid_value(elem.value))
             return None
         # D: a dummy value of the element's VR, or zero length where none fits.
         if vr == "UI":
-            return DataElement(tag, vr, self.uid_value(elem.value))
-        return DataElement(tag, vr, _DUMMY_BY_VR.get(vr))
+            return _element(tag, vr, self.uid_value(elem.value))
+        return _element(tag, vr, _DUMMY_BY_VR.get(vr))
 
     @staticmethod
     def default_action(elem: DataElement) -> str:

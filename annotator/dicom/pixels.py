@@ -167,9 +167,9 @@ def render_preview(
     when None) to 0..255. The PNG carries no text chunks or metadata.
     """
     if pixels.ndim == 3:
-        image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), mode="RGB")
+        image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
     else:
-        image = Image.fromarray(_window_to_uint8(pixels, window), mode="L")
+        image = Image.fromarray(_window_to_uint8(pixels, window))
     if max(image.size) > max_side:
         scale = max_side / max(image.size)
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

@@ -10,9 +10,11 @@ from io import BytesIO
 import numpy as np
 import pydicom
 import pydicom.config
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, get_decoder
+from pydicom.tag import BaseTag
 from pydicom.uid import UID, AllTransferSyntaxes, UncompressedTransferSyntaxes
 
 from annotator.dicom._scan import MAX_SEQUENCE_DEPTH, check_uid, scan_part10
@@ -159,13 +161,26 @@ def _convert_all(ds: Dataset, *, depth: int) -> None:
             elem = ds[tag]
         # Same reasoning as in _parse_strict: any conversion failure is a bad value.
         except Exception as exc:  # noqa: BLE001
-            raise DicomRejected(
-                "dicom_invalid",
-                f"element {tag} has an invalid value ({type(exc).__name__})",
-            ) from None
+            raise _bad_value(ds, tag, exc) from None
         if elem.VR == "SQ":
             for item in elem.value:
                 _convert_all(item, depth=depth + 1)
+
+
+def _bad_value(ds: Dataset, tag: BaseTag, exc: Exception) -> DicomRejected:
+    """Name the element whose value failed validation, never the value itself."""
+    raw_vr = getattr(ds.get_item(tag), "VR", None)
+    if raw_vr is None and not tag.is_private:
+        try:
+            raw_vr = dictionary_VR(tag)
+        except KeyError:
+            raw_vr = None
+    detail = f"element {tag} has an invalid value ({type(exc).__name__})"
+    if raw_vr == "UI":
+        return DicomRejected("invalid_uid", f"element {tag} is not a valid UID")
+    if tag.group in (0x0028, 0x7FE0):
+        return DicomRejected("inconsistent_pixel_module", detail)
+    return DicomRejected("dicom_invalid", detail)
 
 
 def is_image_sop_class(uid: str) -> bool:
