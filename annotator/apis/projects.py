@@ -32,7 +32,7 @@ class LabelClassInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", max_length=7)
     kind = serializers.ChoiceField(choices=LabelKind.choices, default=LabelKind.INSTANCE)
-    order = serializers.IntegerField(min_value=0, max_value=32767, default=0)
+    order = serializers.IntegerField(min_value=0, max_value=32767, required=False)
 
 
 class SplitRatios(serializers.Serializer):

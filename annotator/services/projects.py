@@ -63,7 +63,7 @@ def project_create(
     )
     membership_create(project=project, actor=creator, user=creator, role=Role.ADMIN)
     for order, spec in enumerate(label_classes or []):
-        label_class_create(project=project, actor=creator, order=order, **spec)
+        label_class_create(project=project, actor=creator, **{"order": order, **spec})
     return project
 
 
