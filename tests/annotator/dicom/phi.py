@@ -49,6 +49,7 @@ SENTINELS: tuple[str, ...] = (
     SENTINEL_CS,
     SENTINEL_OB.decode(),
     SENTINEL_UID_ROOT,
+    "ZZVENDOR",
 )
 
 _TEXT_BY_VR = {
@@ -118,6 +119,8 @@ def original_uids(ds: Dataset) -> list[str]:
 def build_phi_dataset() -> Dataset:
     """The CT with sentinel PHI everywhere; its pixel data and pixel module unchanged."""
     ds = load_source()
+    if "FrameOfReferenceUID" not in ds:
+        ds.FrameOfReferenceUID = sentinel_uid(902)
     counter = [0]
     for tag, _action in sorted(TABLE_E1_1.items()):
         group = tag >> 16
