@@ -401,3 +401,21 @@ def test_ct_validates_in_a_few_milliseconds():
         read_validated(data=data, filename="ct.dcm")
         runs.append(time.perf_counter() - start)
     assert float(np.median(runs)) < 0.02
+
+
+def test_deflated_data_set_that_inflates_past_the_limit():
+    ds = crafted.load()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.DeflatedExplicitVRLittleEndian
+    ds.add_new(0x00091010, "LO", "ZZVENDOR")
+    ds.add_new(0x00091011, "OB", b"\x00" * 4_000_000)
+    data = crafted.encode(ds)
+    assert len(data) < 1_000_000
+    start = time.perf_counter()
+    exc = reject(data, max_bytes=2_000_000)
+    assert exc.code == "file_too_large"
+    assert time.perf_counter() - start < 2.0
+
+
+def test_deflated_file_validates():
+    ds = read_validated(data=read_bytes("image_dfl.dcm"), filename="x.dcm")
+    assert frame_pixels(ds, 0).shape == (ds.Rows, ds.Columns)
