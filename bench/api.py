@@ -1,0 +1,263 @@
+"""API benchmark under gunicorn with PostgreSQL: ingest, annotation saves, image pages.
+
+Run:  make bench   (DATABASE_URL=postgres://.../db .venv/bin/python bench/api.py)
+Prints files/s for ingest of 512x512 CT files, annotation save latency p50/p95/p99 and
+throughput with 8 concurrent clients, page-of-100-images latency, and server CPU time per
+request (user+system of every gunicorn process, read from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import requests
+from pycocotools import mask as mask_utils
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.dicom_files import data_store  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its live children."""
+    total = 0.0
+    for task in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _percentiles(samples: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples)
+    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+    return f"p50 {pick(0.50):.1f} ms, p95 {pick(0.95):.1f} ms, p99 {pick(0.99):.1f} ms"
+
+
+def _ct_files(count: int) -> list[bytes]:
+    source = pydicom.dcmread(data_store("693_UNCI.dcm"))
+    files = []
+    for i in range(count):
+        source.SOPInstanceUID = pydicom.uid.generate_uid()
+        source.file_meta.MediaStorageSOPInstanceUID = source.SOPInstanceUID
+        source.PatientID = f"BENCH-{i // 20}"
+        source.InstanceNumber = i
+        buffer = io.BytesIO()
+        source.save_as(buffer, enforce_file_format=True)
+        files.append(buffer.getvalue())
+    return files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=400)
+    parser.add_argument("--per-request", type=int, default=10)
+    parser.add_argument("--saves", type=int, default=300)
+    parser.add_argument("--web-workers", type=int, default=3)
+    args = parser.parse_args()
+
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/radlabel")
+    database = f"radlabel_bench_{os.getpid()}"
+    server_db = base_url.rsplit("/", 1)[0]
+    subprocess.run(
+        ["psql", f"{server_db}/postgres", "-qc", f"CREATE DATABASE {database}"], check=True
+    )
+    var = tempfile.mkdtemp(prefix="radlabel-bench-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{server_db}/{database}",
+        "RADLABEL_VAR_DIR": var,
+        "RADLABEL_HTTPS": "false",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "RADLABEL_LOG_LEVEL": "WARNING",
+    }
+    python = sys.executable
+    try:
+        subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        token = (
+            subprocess.run(
+                [
+                    python,
+                    "manage.py",
+                    "shell",
+                    "-c",
+                    "from django.contrib.auth import get_user_model;"
+                    "from rest_framework.authtoken.models import Token;"
+                    "u=get_user_model().objects.create_superuser('bench','b@example.org','x');"
+                    "print(Token.objects.create(user=u).key)",
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "backend.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.web_workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            run(f"http://127.0.0.1:{port}", token, server.pid, args)
+        finally:
+            server.terminate()
+            server.wait()
+    finally:
+        subprocess.run(
+            [
+                "psql",
+                f"{server_db}/postgres",
+                "-qc",
+                f"DROP DATABASE IF EXISTS {database} WITH (FORCE)",
+            ],
+            check=True,
+        )
+
+
+def run(url: str, token: str, pid: int, args: argparse.Namespace) -> None:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    for _ in range(100):
+        try:
+            if session.get(f"{url}/api/health/", timeout=2).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    session.post(
+        f"{url}/api/projects/",
+        json={
+            "slug": "bench",
+            "name": "Bench",
+            "label_classes": [{"name": "nodule", "color": "#ff0000"}],
+        },
+        timeout=10,
+    ).raise_for_status()
+    label_class = session.get(f"{url}/api/projects/bench/", timeout=10).json()["label_classes"][0]
+
+    files = _ct_files(args.files)
+    batches = [files[i : i + args.per_request] for i in range(0, len(files), args.per_request)]
+
+    def upload(batch: list[bytes]) -> None:
+        response = session.post(
+            f"{url}/api/projects/bench/uploads/",
+            timeout=120,
+            files=[("files", (f"{uuid.uuid4().hex}.dcm", data)) for data in batch],
+        )
+        assert response.status_code == 201, response.text
+
+    cpu, start = _cpu_seconds(pid), time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.web_workers) as pool:
+        list(pool.map(upload, batches))
+    elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
+    print(
+        f"ingest: {len(files)} CT files 512x512 in {elapsed:.1f} s = "
+        f"{len(files) / elapsed:.1f} files/s ({args.per_request} files/request, "
+        f"{args.web_workers} clients); server CPU {cpu / len(files) * 1000:.1f} ms/file"
+    )
+
+    images = session.get(f"{url}/api/projects/bench/images/?page_size=200", timeout=10).json()
+    image_ids = [item["id"] for item in images["results"]]
+    mask = np.zeros((512, 512), dtype=np.uint8, order="F")
+    mask[200:260, 180:250] = 1
+    rle = {"size": [512, 512], "counts": mask_utils.encode(mask)["counts"].decode()}
+    shapes = [{"box": [10 + k * 40, 20, 30, 30]} for k in range(3)] + [
+        {"box": [180, 200, 70, 60], "mask": rle}
+    ]
+
+    def save(index: int, client: requests.Session) -> float:
+        shape = shapes[index % 4]
+        started = time.perf_counter()
+        response = client.post(
+            f"{url}/api/images/{image_ids[index // 4 % len(image_ids)]}/annotations/",
+            timeout=10,
+            json={"client_key": str(uuid.uuid4()), "label_class": label_class["id"], **shape},
+        )
+        assert response.status_code == 201, response.text
+        return time.perf_counter() - started
+
+    cpu = _cpu_seconds(pid)
+    latencies = [save(i, session) for i in range(args.saves)]
+    cpu = _cpu_seconds(pid) - cpu
+    print(
+        f"annotation save (3 boxes + 1 mask, cycled), {args.saves} sequential: "
+        f"{_percentiles(latencies)}; server CPU {cpu / args.saves * 1000:.1f} ms/request"
+    )
+
+    clients = []
+    for _ in range(8):
+        client = requests.Session()
+        client.headers["Authorization"] = f"Token {token}"
+        clients.append(client)
+    total = args.saves * 2
+    cpu, start = _cpu_seconds(pid), time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        concurrent = list(pool.map(lambda i: save(i, clients[i % 8]), range(total)))
+    elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
+    print(
+        f"annotation save, 8 concurrent clients: {total / elapsed:.1f} saves/s, "
+        f"{_percentiles(concurrent)}; server CPU {cpu / total * 1000:.1f} ms/request"
+    )
+
+    def page() -> float:
+        started = time.perf_counter()
+        response = session.get(
+            f"{url}/api/projects/bench/images/?page_size=100&ordering=-id", timeout=10
+        )
+        assert response.status_code == 200 and len(response.json()["results"]) == 100
+        return time.perf_counter() - started
+
+    cpu = _cpu_seconds(pid)
+    pages = [page() for _ in range(100)]
+    cpu = _cpu_seconds(pid) - cpu
+    print(
+        f"page of 100 images (with annotation facts), 100 requests: {_percentiles(pages)}; "
+        f"server CPU {cpu / 100 * 1000:.1f} ms/request"
+    )
+    print(
+        "reproduce: make bench   (DATABASE_URL=... .venv/bin/python bench/api.py "
+        f"--files {args.files} --saves {args.saves})"
+    )
+
+
+if __name__ == "__main__":
+    main()
