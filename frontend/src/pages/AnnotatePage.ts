@@ -183,8 +183,11 @@ export function mountAnnotatePage(
   function renderNow() {
     if (!overlay || !view) return;
     const onSlice = view.index === annotatedIndex;
+    const affine = onSlice ? view.pixelToCanvas() : null;
+    // where image pixels are on screen, for tests and measurements
+    wrap.dataset.pixelToCanvas = affine ? affine.map((v) => v.toFixed(4)).join(",") : "";
     overlay.render({
-      affine: onSlice ? view.pixelToCanvas() : null,
+      affine,
       annotations: doc.list(),
       classes,
       selectedKey,
