@@ -109,3 +109,22 @@ class AuditEventAdmin(SuperuserOnly):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
+
+
+@admin.register(models.ModelVersion)
+class ModelVersionAdmin(SuperuserOnly):
+    list_display = ["project", "number", "status", "backbone", "created_at", "promoted_at"]
+    list_filter = ["project", "status"]
+    readonly_fields = ["weights_file", "sha256", "metrics", "training_data"]
+
+
+@admin.register(models.TrainingJob, models.PreannotationJob, models.ExportJob, models.PacsImportJob)
+class JobAdmin(SuperuserOnly):
+    list_display = ["id", "project", "status", "progress", "attempts", "created_at"]
+    list_filter = ["project", "status"]
+
+
+@admin.register(models.DicomWebEndpoint)
+class DicomWebEndpointAdmin(SuperuserOnly):
+    list_display = ["name", "project", "url", "auth"]
+    exclude = ["secret"]

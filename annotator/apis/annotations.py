@@ -25,7 +25,6 @@ class RleField(serializers.Serializer):
 class AnnotationOutput(serializers.ModelSerializer):
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
     mask = RleField(allow_null=True)
-    model_version = serializers.SerializerMethodField()
 
     class Meta:
         model = Annotation
@@ -44,9 +43,6 @@ class AnnotationOutput(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-    def get_model_version(self, annotation: Annotation) -> int | None:
-        return getattr(annotation, "model_version_id", None)
 
 
 def _respond(annotation: Annotation, code: int = 200) -> Response:

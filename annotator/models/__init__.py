@@ -1,5 +1,16 @@
 from annotator.models.annotations import Annotation, AnnotationStatus, ImageActivity, Source
 from annotator.models.audit import AuditEvent
+from annotator.models.jobs import (
+    ACTIVE_JOB_STATUSES,
+    DicomWebEndpoint,
+    ExportJob,
+    JobStatus,
+    ModelVersion,
+    ModelVersionStatus,
+    PacsImportJob,
+    PreannotationJob,
+    TrainingJob,
+)
 from annotator.models.projects import LabelClass, LabelKind, Membership, Project, Role
 from annotator.models.studies import (
     Image,
@@ -12,6 +23,15 @@ from annotator.models.studies import (
 )
 
 __all__ = [
+    "ACTIVE_JOB_STATUSES",
+    "DicomWebEndpoint",
+    "ExportJob",
+    "JobStatus",
+    "ModelVersion",
+    "ModelVersionStatus",
+    "PacsImportJob",
+    "PreannotationJob",
+    "TrainingJob",
     "Annotation",
     "AnnotationStatus",
     "AuditEvent",

@@ -31,6 +31,13 @@ class Annotation(models.Model):
     score = models.FloatField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices)
     status = models.CharField(max_length=10, choices=AnnotationStatus.choices)
+    model_version = models.ForeignKey(
+        "annotator.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="annotations",
+    )
     touched_by_human = models.BooleanField(
         default=False,
         help_text="A person accepted, edited or rejected it: proposals never replace it.",

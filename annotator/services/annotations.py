@@ -20,6 +20,7 @@ from annotator.models import (
     ImageStatus,
     LabelClass,
     LabelKind,
+    ModelVersion,
     Source,
 )
 from annotator.services.audit import audit_record
@@ -317,6 +318,7 @@ def proposals_replace(
     image: Image,
     proposals: list[dict[str, Any]],
     run_key: str,
+    model_version: ModelVersion | None = None,
     uncertainty: float | None = None,
 ) -> list[Annotation]:
     """Store a model's proposals for an image, replacing only its untouched proposals.
