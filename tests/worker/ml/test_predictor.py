@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from worker.ml.checkpoint import CorruptWeightsError, save_weights_atomic
+from worker.ml.evaluation import rle_to_mask
+from worker.ml.model import build_model, model_config
+from worker.ml.predictor import Prediction, Predictor, uncertainty
+
+
+@pytest.fixture
+def weights(tmp_path):
+    config = model_config(num_classes=3, min_size=64, max_size=64, box_detections_per_img=6)
+    model = build_model(**config)
+    state = {"model": model.state_dict(), "config": config, "class_names": ["a", "b"]}
+    path = tmp_path / "m.pt"
+    return path, save_weights_atomic(state, path)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_predict_batches_and_returns_coco_shaped_predictions(weights, bf16):
+    path, sha = weights
+    predictor = Predictor(path, expected_sha256=sha, batch_size=2, score_threshold=0.0, bf16=bf16)
+    assert predictor.class_names == ["a", "b"]
+    rng = np.random.default_rng(0)
+    images = [rng.random((64, 64), dtype=np.float32) for _ in range(3)] + [
+        np.zeros((48, 64), np.float32)
+    ]
+    results = predictor.predict(images)
+    assert len(results) == 4
+    for image, predictions in zip(images, results, strict=True):
+        assert len(predictions) <= 6
+        for p in predictions:
+            assert p.label in (1, 2) and 0.0 <= p.score <= 1.0
+            x, y, w, h = p.box_xywh
+            assert w >= 0 and h >= 0
+            assert p.mask_rle["size"] == list(image.shape)
+            assert rle_to_mask(p.mask_rle).shape == image.shape
+
+
+def test_predictor_refuses_weights_that_fail_the_checksum(weights):
+    path, _ = weights
+    with pytest.raises(CorruptWeightsError):
+        Predictor(path, expected_sha256="f" * 64)
+
+
+def _p(score: float) -> Prediction:
+    return Prediction(
+        label=1, score=score, box_xywh=(0, 0, 1, 1), mask_rle={"size": [1, 1], "counts": "01"}
+    )
+
+
+def test_uncertainty_ranks_ambiguous_images_first():
+    assert uncertainty([]) == 0.0
+    assert uncertainty([_p(0.5)]) == pytest.approx(1.0)
+    confident = uncertainty([_p(0.99), _p(0.98)])
+    ambiguous = uncertainty([_p(0.99), _p(0.55)])
+    assert 0.0 <= confident < ambiguous <= 1.0
+    assert uncertainty([_p(0.3)]) == pytest.approx(uncertainty([_p(0.7)]))

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from worker.ml import train as train_module
+from worker.ml.checkpoint import load_weights
+from worker.ml.data import NpzDatastore
+from worker.ml.engine import NonFiniteLossError
+from worker.ml.predictor import Predictor
+from worker.ml.train import TrainConfig, TrainingCancelled, cli, main
+
+from .conftest import CLASS_NAMES, toy_datastore
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _cfg(tmp_path, **kwargs) -> TrainConfig:
+    return TrainConfig(
+        output_dir=tmp_path / "out", min_size=64, max_size=64, warmup_iters=2, **kwargs
+    )
+
+
+def test_main_trains_selects_on_val_and_writes_a_verified_checkpoint(tmp_path):
+    progress = []
+    result = main(
+        _cfg(tmp_path, epochs=2), toy_datastore(), on_progress=lambda *a: progress.append(a)
+    )
+    assert result is not None and result.steps == 4
+    assert [p[1] for p in progress] == [1, 2, 3, 4] and all(p[2] == 4 for p in progress)
+    assert [step for step, _ in result.loss_curve] == [1, 2, 3, 4]
+    assert set(result.metrics) == {"val", "test"} and "segm_AP" in result.metrics["test"]
+    assert [h.epoch for h in result.history] == [0, 1]
+    assert [p.name for p in result.weights_path.parent.iterdir()] == ["model.pt"]
+    checkpoint = load_weights(result.weights_path, expected_sha256=result.sha256)
+    assert checkpoint["class_names"] == CLASS_NAMES and checkpoint["config"]["num_classes"] == 3
+    predictor = Predictor(result.weights_path, expected_sha256=result.sha256)
+    assert len(predictor.predict([toy_datastore().samples("test")[0].image])) == 1
+
+
+def test_fine_tune_starts_from_given_weights(tmp_path):
+    first = main(_cfg(tmp_path / "a", epochs=1), toy_datastore())
+    cfg = _cfg(
+        tmp_path / "b", epochs=1, init_weights=first.weights_path, init_sha256=first.sha256, lr=0.0
+    )
+    second = main(cfg, toy_datastore())
+    a = load_weights(first.weights_path, expected_sha256=first.sha256)["model"]
+    b = load_weights(second.weights_path, expected_sha256=second.sha256)["model"]
+    assert torch.equal(
+        a["backbone.fpn.layer_blocks.0.0.weight"], b["backbone.fpn.layer_blocks.0.0.weight"]
+    )
+
+
+def test_nan_loss_raises_and_writes_nothing(tmp_path, monkeypatch):
+    real_build = train_module.build_model
+
+    def nan_model(**kwargs):
+        model = real_build(**kwargs)
+        forward = model.forward
+
+        def nan_forward(images, targets=None):
+            out = forward(images, targets)
+            if model.training:
+                out["loss_classifier"] = out["loss_classifier"] + float("nan")
+            return out
+
+        model.forward = nan_forward
+        return model
+
+    monkeypatch.setattr(train_module, "build_model", nan_model)
+    with pytest.raises(NonFiniteLossError):
+        main(_cfg(tmp_path, epochs=2), toy_datastore())
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cancellation_raises_and_writes_nothing(tmp_path):
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(TrainingCancelled):
+        main(_cfg(tmp_path, epochs=3), toy_datastore(), should_stop=should_stop)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_time_budget_stops_training(tmp_path):
+    result = main(_cfg(tmp_path, epochs=50, time_budget_s=0.5), toy_datastore())
+    assert result is not None and 1 <= len(result.history) < 50
+
+
+def test_cli_trains_from_an_npz_directory(tmp_path):
+    store = toy_datastore()
+    NpzDatastore.write(
+        tmp_path / "data",
+        store.class_names,
+        {s: store.samples(s) for s in ("train", "val", "test")},
+    )
+    assert len(NpzDatastore(tmp_path / "data").samples("train")) == 4
+    cli(
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--epochs",
+            "1",
+            "--min-size",
+            "64",
+            "--max-size",
+            "64",
+            "--warmup-iters",
+            "2",
+        ]
+    )
+    assert (tmp_path / "out" / "model.pt").exists()
+
+
+@pytest.mark.slow
+def test_module_help_runs():
+    out = subprocess.run(
+        [sys.executable, "-m", "worker.ml.train", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "--time-budget" in out.stdout and "--data-dir" in out.stdout

