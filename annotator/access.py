@@ -7,9 +7,10 @@ are no existence oracle. Members whose role does not allow the operation get 403
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from annotator.exceptions import ForbiddenError, NotFoundError
 from annotator.models import (
@@ -17,6 +18,7 @@ from annotator.models import (
     Image,
     LabelClass,
     Membership,
+    ModelVersion,
     Patient,
     Project,
     Role,
@@ -24,6 +26,7 @@ from annotator.models import (
 )
 
 User = AbstractBaseUser | AnonymousUser
+Job = TypeVar("Job", bound=Model)
 
 ANY_ROLE: frozenset[str] = frozenset(Role.values)
 LABELLERS: frozenset[str] = frozenset({Role.ADMIN, Role.ANNOTATOR, Role.REVIEWER})
@@ -141,3 +144,27 @@ def membership_get_for_user(
     if membership is None:
         raise NotFoundError("Not found.")
     return membership
+
+
+def job_get_for_user(
+    *, model: type[Job], job_id: int, user: User, roles: Collection[str] = ADMINS
+) -> Job:
+    job = model.objects.filter(pk=job_id, project__in=projects_for_user(user=user)).first()
+    if job is None:
+        raise NotFoundError("Not found.")
+    _check_role(role_for(project=job.project, user=user), roles)
+    return job
+
+
+def model_version_get_for_user(
+    *, version_id: int, user: User, roles: Collection[str] = ADMINS
+) -> ModelVersion:
+    version = (
+        ModelVersion.objects.filter(pk=version_id, project__in=projects_for_user(user=user))
+        .select_related("project")
+        .first()
+    )
+    if version is None:
+        raise NotFoundError("Not found.")
+    _check_role(role_for(project=version.project, user=user), roles)
+    return version

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from annotator.apis import annotations, auth, projects, studies, system
+from annotator.apis import annotations, auth, models, projects, studies, system
+from annotator.apis import exports as export_apis
 
 urlpatterns = [
     path("health/", system.HealthApi.as_view(), name="health"),
@@ -56,6 +57,64 @@ urlpatterns = [
         name="annotation-bulk",
     ),
     path(
+        "projects/<slug:slug>/training-jobs/",
+        models.TrainingJobListApi.as_view(),
+        name="training-job-list",
+    ),
+    path(
+        "projects/<slug:slug>/model-versions/",
+        models.ModelVersionListApi.as_view(),
+        name="model-version-list",
+    ),
+    path("projects/<slug:slug>/preannotate/", models.PreannotateApi.as_view(), name="preannotate"),
+    path(
+        "projects/<slug:slug>/preannotation-jobs/",
+        models.PreannotationJobListApi.as_view(),
+        name="preannotation-job-list",
+    ),
+    path("projects/<slug:slug>/workers/", models.WorkerStatusApi.as_view(), name="worker-status"),
+    path(
+        "training-jobs/<int:pk>/", models.TrainingJobDetailApi.as_view(), name="training-job-detail"
+    ),
+    path(
+        "preannotation-jobs/<int:pk>/",
+        models.PreannotationJobDetailApi.as_view(),
+        name="preannotation-job-detail",
+    ),
+    path(
+        "training-jobs/<int:pk>/cancel/",
+        models.JobCancelApi.as_view(),
+        {"kind": "training-jobs"},
+        name="training-job-cancel",
+    ),
+    path(
+        "preannotation-jobs/<int:pk>/cancel/",
+        models.JobCancelApi.as_view(),
+        {"kind": "preannotation-jobs"},
+        name="preannotation-job-cancel",
+    ),
+    path(
+        "model-versions/<int:pk>/activate/",
+        models.ModelVersionActivateApi.as_view(),
+        name="model-version-activate",
+    ),
+    path(
         "annotations/<int:pk>/", annotations.AnnotationDetailApi.as_view(), name="annotation-detail"
+    ),
+    path(
+        "projects/<slug:slug>/exports/",
+        export_apis.ExportListApi.as_view(),
+        name="project-export-list",
+    ),
+    path("exports/<int:pk>/", export_apis.ExportDetailApi.as_view(), name="export-detail"),
+    path(
+        "exports/<int:pk>/download/",
+        export_apis.ExportDownloadApi.as_view(),
+        name="export-download",
+    ),
+    path(
+        "projects/<slug:slug>/imports/coco/",
+        export_apis.CocoImportApi.as_view(),
+        name="project-coco-import",
     ),
 ]

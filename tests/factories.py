@@ -113,3 +113,30 @@ class AnnotationFactory(factory.django.DjangoModelFactory):
     source = models.Source.MODEL
     status = models.AnnotationStatus.PROPOSED
     score = 0.9
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ModelVersion
+
+    project = factory.SubFactory(ProjectFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    backbone = "resnet18_fpn"
+    weights_file = "projects/x/models/none.pt"
+    sha256 = "0" * 64
+
+
+class TrainingJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.TrainingJob
+
+    project = factory.SubFactory(ProjectFactory)
+
+
+class PreannotationJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.PreannotationJob
+
+    project = factory.SubFactory(ProjectFactory)
+    model_version = factory.SubFactory(ModelVersionFactory, project=factory.SelfAttribute(
+        "..project"))

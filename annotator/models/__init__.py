@@ -10,6 +10,7 @@ from annotator.models.jobs import (
     PacsImportJob,
     PreannotationJob,
     TrainingJob,
+    WorkerHeartbeat,
 )
 from annotator.models.projects import LabelClass, LabelKind, Membership, Project, Role
 from annotator.models.studies import (
@@ -32,6 +33,7 @@ __all__ = [
     "PacsImportJob",
     "PreannotationJob",
     "TrainingJob",
+    "WorkerHeartbeat",
     "Annotation",
     "AnnotationStatus",
     "AuditEvent",

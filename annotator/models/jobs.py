@@ -156,3 +156,19 @@ class PacsImportJob(Job):
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=list)
+
+
+class WorkerHeartbeat(models.Model):
+    """What each Celery worker last said about itself: its queues and accelerator."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    accelerator = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname

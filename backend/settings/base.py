@@ -155,6 +155,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": "annotator.models.ImageStatus",
         "AnnotationStatusEnum": "annotator.models.AnnotationStatus",
+        "JobStatusEnum": "annotator.models.JobStatus",
+        "ModelVersionStatusEnum": "annotator.models.ModelVersionStatus",
         "ImageProgressEnum": "annotator.apis.studies.IMAGE_PROGRESS",
         "NewAnnotationStatusEnum": "annotator.apis.annotations.NEW_ANNOTATION_STATUS",
     },
@@ -198,4 +200,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("RADLABEL_LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
+}
+CELERY_BEAT_SCHEDULE = {
+    "retrain-check": {
+        "task": "radlabel.retrain_check",
+        "schedule": env.float("RADLABEL_RETRAIN_CHECK_SECONDS", default=600.0),
+    },
+    "requeue-stale-jobs": {"task": "radlabel.requeue_stale_jobs", "schedule": 60.0},
 }

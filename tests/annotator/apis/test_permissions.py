@@ -59,6 +59,17 @@ POLICY = {
     ("annotation-detail", "get"): ANY,
     ("annotation-detail", "patch"): LABELLER,
     ("annotation-detail", "delete"): LABELLER,
+    ("training-job-list", "get"): ADMIN,
+    ("training-job-list", "post"): ADMIN,
+    ("training-job-detail", "get"): ADMIN,
+    ("training-job-cancel", "post"): ADMIN,
+    ("model-version-list", "get"): ANY,
+    ("model-version-activate", "post"): ADMIN,
+    ("preannotate", "post"): ADMIN,
+    ("preannotation-job-list", "get"): ADMIN,
+    ("preannotation-job-detail", "get"): ADMIN,
+    ("preannotation-job-cancel", "post"): ADMIN,
+    ("worker-status", "get"): ADMIN,
 }
 ROLE_ALLOWED = {
     ANY: {Role.ADMIN, Role.ANNOTATOR, Role.REVIEWER},
@@ -94,24 +105,16 @@ def test_every_api_route_has_a_policy():
     assert set(ROUTES) == set(POLICY)
 
 
+def _route(name):
+    return next(
+        str(p.pattern) for p in get_resolver("annotator.urls").url_patterns if p.name == name
+    )
+
+
 def _kwargs(name, objects):
     kwargs = {}
-    if (
-        name.startswith(
-            (
-                "project-",
-                "label-class",
-                "member",
-                "split",
-                "upload",
-                "audit",
-                "patient-list",
-                "study-list",
-                "image-list",
-            )
-        )
-        and name != "project-list"
-    ):
+    route = _route(name) if name not in ("schema", "api-docs") else ""
+    if "<slug:slug>" in route:
         kwargs["slug"] = "chest"
     pk = {
         "label-class-detail": objects["label_class"].pk,
@@ -119,6 +122,11 @@ def _kwargs(name, objects):
         "patient-detail": objects["image"].series.study.patient_id,
         "study-detail": objects["image"].series.study_id,
         "annotation-detail": objects["annotation"].pk,
+        "training-job-detail": objects["training_job"].pk,
+        "training-job-cancel": objects["training_job"].pk,
+        "preannotation-job-detail": objects["preannotation_job"].pk,
+        "preannotation-job-cancel": objects["preannotation_job"].pk,
+        "model-version-activate": objects["model_version"].pk,
     }.get(name)
     if name.startswith(("image-", "annotation-list", "annotation-bulk")) and name != "image-list":
         pk = objects["image"].pk
@@ -142,6 +150,9 @@ def test_route_answers_by_role(world, name, method, actor, media_root):
         "annotation": factories.AnnotationFactory(image=image, label_class=world.instance_class),
         "label_class": factories.LabelClassFactory(project=world.project, name="spare"),
         "membership": factories.MembershipFactory(project=world.project),
+        "training_job": factories.TrainingJobFactory(project=world.project),
+        "preannotation_job": factories.PreannotationJobFactory(project=world.project),
+        "model_version": factories.ModelVersionFactory(project=world.project),
     }
     url = reverse(name, kwargs=_kwargs(name, objects))
     user = {

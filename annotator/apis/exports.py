@@ -1,0 +1,163 @@
+"""COCO exports (a background job, downloaded by admins), COCO import and DICOM-SEG download."""
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.access import ADMINS, project_get_for_user
+from annotator.apis.pagination import Pagination
+from annotator.exceptions import ApplicationError
+from annotator.models import ExportJob, Split
+from annotator.selectors.exports import export_get_for_user, export_list
+from annotator.services import coco_export, coco_import
+
+
+class ExportOutput(serializers.ModelSerializer):
+    status = serializers.CharField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "error",
+            "options",
+            "summary",
+            "result_sha256",
+            "result_size",
+            "download_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        return f"/api/exports/{job.pk}/download/" if job.result_file else None
+
+
+def _attachment(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class ExportListApi(APIView):
+    """Exports of a project (admins): list, or start one (202; a worker builds the zip)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        split = serializers.ChoiceField(choices=Split.choices, required=False, allow_null=True)
+        label_classes = serializers.ListField(
+            child=serializers.IntegerField(), required=False, allow_null=True, max_length=1000
+        )
+        updated_from = serializers.DateTimeField(required=False, allow_null=True)
+        updated_to = serializers.DateTimeField(required=False, allow_null=True)
+        include_proposals = serializers.BooleanField(required=False, default=False)
+        segmentation = serializers.ChoiceField(
+            choices=coco_export.SEGMENTATIONS, required=False, default="rle"
+        )
+        image_format = serializers.ChoiceField(
+            choices=coco_export.IMAGE_FORMATS, required=False, default="png8"
+        )
+        window = serializers.ListField(
+            child=serializers.FloatField(),
+            min_length=2,
+            max_length=2,
+            required=False,
+            allow_null=True,
+            help_text="[centre, width] for every image instead of each image's default window.",
+        )
+
+    @extend_schema(responses=ExportOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(export_list(project=project), request, self)
+        return paginator.get_paginated_response(ExportOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={202: ExportOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = coco_export.export_create(
+            project=project, actor=request.user, options=dict(data.validated_data)
+        )
+        return Response(ExportOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ExportOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ExportOutput(export_get_for_user(export_id=pk, user=request.user)).data)
+
+
+class ExportDownloadApi(APIView):
+    """The export zip, streamed to a project admin as an attachment. Audited."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        job = export_get_for_user(export_id=pk, user=request.user)
+        coco_export.export_downloaded(job=job, actor=request.user)
+        response = FileResponse(
+            default_storage.open(job.result_file, "rb"),
+            as_attachment=True,
+            filename=f"radlabel-{job.project.slug}-export-{job.pk}.zip",
+            content_type="application/zip",
+        )
+        response["ETag"] = f'"{job.result_sha256}"'
+        return _attachment(response)
+
+
+class CocoImportApi(APIView):
+    """Import a COCO instances file (multipart ``file``) as accepted labels or proposals."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+        def get_fields(self) -> dict[str, serializers.Field]:
+            fields = super().get_fields()
+            fields["as"] = serializers.ChoiceField(
+                choices=coco_import.IMPORT_STATUSES, default="accepted"
+            )
+            return fields
+
+    class OutputSerializer(serializers.Serializer):
+        imported = serializers.IntegerField()
+        exists = serializers.IntegerField()
+        skipped = serializers.IntegerField()
+        annotations = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer}, responses={200: OutputSerializer}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        if upload.size is not None and upload.size > settings.RADLABEL_MAX_FILE_BYTES:
+            raise ApplicationError("The file is too large.", code="file_too_large", status=413)
+        report = coco_import.coco_import(
+            project=project,
+            actor=request.user,
+            data=upload.read(),
+            as_status=data.validated_data["as"],
+        )
+        return Response(self.OutputSerializer(report).data)

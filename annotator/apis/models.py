@@ -1,0 +1,216 @@
+"""The model loop for admins: training jobs, model versions, pre-annotation, worker status."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.access import (
+    ADMINS,
+    job_get_for_user,
+    model_version_get_for_user,
+    project_get_for_user,
+)
+from annotator.apis.pagination import Pagination
+from annotator.models import ModelVersion, PreannotationJob, TrainingJob
+from annotator.selectors.images import image_list
+from annotator.selectors.workers import worker_status
+from annotator.services import jobs
+from annotator.services.models import model_version_activate
+
+JOB_FIELDS = [
+    "id",
+    "status",
+    "progress",
+    "error",
+    "attempts",
+    "cancel_requested",
+    "created_at",
+    "started_at",
+    "finished_at",
+]
+
+
+class TrainingJobOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingJob
+        fields = [
+            *JOB_FIELDS,
+            "options",
+            "epoch",
+            "step",
+            "total_steps",
+            "eta_seconds",
+            "loss_curve",
+            "model_version",
+        ]
+
+
+class PreannotationJobOutput(serializers.ModelSerializer):
+    total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PreannotationJob
+        fields = [*JOB_FIELDS, "model_version", "done", "total"]
+
+    def get_total(self, job: PreannotationJob) -> int:
+        return len(job.image_ids)
+
+
+class ModelVersionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "number",
+            "status",
+            "backbone",
+            "config",
+            "metrics",
+            "training_data",
+            "sha256",
+            "training_job",
+            "created_at",
+            "promoted_at",
+        ]
+
+
+class TrainingJobListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        epochs = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+        time_budget_s = serializers.FloatField(min_value=10, required=False)
+        image_size = serializers.IntegerField(min_value=64, max_value=2048, required=False)
+        backbone = serializers.ChoiceField(choices=jobs.BACKBONES, required=False)
+        init = serializers.ChoiceField(choices=["scratch", "active"], required=False)
+
+    @extend_schema(responses=TrainingJobOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            TrainingJob.objects.filter(project=project).order_by("-id"), request, self
+        )
+        return paginator.get_paginated_response(TrainingJobOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={202: TrainingJobOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = jobs.training_job_start(
+            project=project, actor=request.user, options=data.validated_data
+        )
+        return Response(TrainingJobOutput(job).data, status=202)
+
+
+class TrainingJobDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=TrainingJobOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        job = job_get_for_user(model=TrainingJob, job_id=pk, user=request.user)
+        return Response(TrainingJobOutput(job).data)
+
+
+class JobCancelApi(APIView):
+    """Cancel a training or pre-annotation job (``kind`` in the URL)."""
+
+    permission_classes = [IsAuthenticated]
+    MODELS = {"training-jobs": TrainingJob, "preannotation-jobs": PreannotationJob}
+
+    @extend_schema(request=None, responses={202: dict})
+    def post(self, request: Request, kind: str, pk: int) -> Response:
+        job = job_get_for_user(model=self.MODELS[kind], job_id=pk, user=request.user)
+        job = jobs.job_cancel(job=job, actor=request.user)
+        return Response(
+            {"id": job.pk, "status": job.status, "cancel_requested": job.cancel_requested},
+            status=202,
+        )
+
+
+class ModelVersionListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ModelVersionOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user)
+        versions = ModelVersion.objects.filter(project=project).order_by("-number")
+        return Response(ModelVersionOutput(versions, many=True).data)
+
+
+class ModelVersionActivateApi(APIView):
+    """Promote a candidate or roll back to an older version. Audited with the admin's name."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=ModelVersionOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        version = model_version_get_for_user(version_id=pk, user=request.user)
+        version = model_version_activate(
+            version=version, actor=request.user, reason="chosen by an admin"
+        )
+        return Response(ModelVersionOutput(version).data)
+
+
+class PreannotateApi(APIView):
+    """Pre-annotate with the active model: given images, a study, or the worklist filters."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        image_ids = serializers.ListField(
+            child=serializers.IntegerField(), required=False, max_length=100_000
+        )
+        filters = serializers.DictField(child=serializers.CharField(), required=False)
+
+    @extend_schema(request=InputSerializer, responses={202: PreannotationJobOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "image_ids" in data.validated_data:
+            ids = data.validated_data["image_ids"]
+        else:
+            images = image_list(
+                project=project, role="admin", filters=data.validated_data.get("filters", {})
+            )
+            ids = list(images.filter(quarantined=False).values_list("pk", flat=True))
+        job = jobs.preannotation_start(project=project, actor=request.user, image_ids=ids)
+        return Response(PreannotationJobOutput(job).data, status=202)
+
+
+class PreannotationJobListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PreannotationJobOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            PreannotationJob.objects.filter(project=project).order_by("-id"), request, self
+        )
+        return paginator.get_paginated_response(PreannotationJobOutput(page, many=True).data)
+
+
+class PreannotationJobDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PreannotationJobOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        job = job_get_for_user(model=PreannotationJob, job_id=pk, user=request.user)
+        return Response(PreannotationJobOutput(job).data)
+
+
+class WorkerStatusApi(APIView):
+    """Which workers answer, their queues, and whether they use a GPU (project admins)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request, slug: str) -> Response:
+        project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        return Response(worker_status())

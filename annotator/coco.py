@@ -1,0 +1,271 @@
+"""COCO in one place: categories, RLE and polygons, boxes, and instances-file validation.
+
+Pure functions with no ORM and no torch. RadLabel stores masks as COCO compressed RLE with a
+string ``counts`` (``{"size": [rows, cols], "counts": "..."}``), boxes as ``[x, y, w, h]`` in
+pixels with the origin at the top-left corner of the top-left pixel.
+
+Polygons: COCO polygons are rasterised by pycocotools; a polygon whose vertices lie on pixel
+edges covers exactly the pixels inside it. ``rle_to_polygons`` therefore writes a mask as
+axis-aligned rectangles on pixel edges (row runs merged with identical runs of the rows
+below), which pycocotools decodes back into the very same pixels: lossless, if more vertices
+than a traced outline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+SPLITS = ("train", "val", "test")
+
+
+def instances_path(split: str) -> str:
+    return f"annotations/instances_{split}.json"
+
+
+def image_file_name(split: str, image_id: int) -> str:
+    return f"images/{split}/{image_id}.png"
+
+
+def categories(classes: Iterable[tuple[int, str, str]]) -> list[dict[str, Any]]:
+    """COCO categories from ``(label class id, name, colour)`` in the order given, ids from 1."""
+    return [
+        {"id": number, "name": name, "supercategory": "", "color": color, "radlabel_id": pk}
+        for number, (pk, name, color) in enumerate(classes, start=1)
+    ]
+
+
+def rle_for_pycocotools(mask: dict[str, Any]) -> dict[str, Any]:
+    """A stored RLE (``counts`` as str) as pycocotools wants it (``counts`` as bytes)."""
+    counts = mask["counts"]
+    return {
+        "size": list(mask["size"]),
+        "counts": counts.encode() if isinstance(counts, str) else counts,
+    }
+
+
+def rle_to_json(rle: dict[str, Any]) -> dict[str, Any]:
+    counts = rle["counts"]
+    return {
+        "size": [int(v) for v in rle["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
+
+
+def mask_area(mask: dict[str, Any]) -> int:
+    return int(mask_utils.area(rle_for_pycocotools(mask)))
+
+
+def encode_mask(array: np.ndarray) -> dict[str, Any]:
+    """A binary (rows, cols) array as stored RLE."""
+    return rle_to_json(mask_utils.encode(np.asfortranarray(array.astype(np.uint8))))
+
+
+def decode_mask(mask: dict[str, Any]) -> np.ndarray:
+    return mask_utils.decode(rle_for_pycocotools(mask))
+
+
+def box_polygon(box: Sequence[float]) -> list[list[float]]:
+    x, y, w, h = box
+    return [[x, y, x + w, y, x + w, y + h, x, y + h]]
+
+
+def rle_to_polygons(mask: dict[str, Any]) -> list[list[float]]:
+    """The mask as pixel-edge rectangles (see the module docstring): decodes losslessly."""
+    pixels = decode_mask(mask).astype(bool)
+    rows = pixels.shape[0]
+    open_runs: dict[tuple[int, int], int] = {}
+    polygons: list[list[float]] = []
+
+    def close(run: tuple[int, int], top: int, bottom: int) -> None:
+        x0, x1 = run
+        polygons.append([x0, top, x1, top, x1, bottom, x0, bottom])
+
+    for y in range(rows + 1):
+        runs: set[tuple[int, int]] = set()
+        if y < rows:
+            line = np.concatenate(([False], pixels[y], [False]))
+            edges = np.flatnonzero(line[1:] != line[:-1])
+            runs = {(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)}
+        for run in list(open_runs):
+            if run not in runs:
+                close(run, open_runs.pop(run), y)
+        for run in runs:
+            open_runs.setdefault(run, y)
+    polygons.sort(key=lambda p: (p[1], p[0]))
+    return [[float(v) for v in polygon] for polygon in polygons]
+
+
+def polygons_to_rle(polygons: list[list[float]], rows: int, cols: int) -> dict[str, Any]:
+    return rle_to_json(mask_utils.merge(mask_utils.frPyObjects(polygons, rows, cols)))
+
+
+def round_box(box: Sequence[float]) -> list[float]:
+    return [round(float(v), 3) for v in box]
+
+
+class CocoFormatError(ValueError):
+    """The instances file is not a COCO instances document."""
+
+
+@dataclass
+class ParsedAnnotation:
+    index: int
+    coco_id: Any
+    image_id: Any
+    category_id: Any
+    bbox: Any
+    segmentation: Any
+    iscrowd: Any
+    has_mask: bool = True
+
+
+@dataclass
+class ParsedInstances:
+    images: list[dict[str, Any]]
+    categories: dict[Any, str]
+    annotations: list[ParsedAnnotation] = field(default_factory=list)
+
+
+def parse_instances(document: Any) -> ParsedInstances:
+    """Check the shape of a COCO instances document (not its values: those are per annotation).
+
+    Raises ``CocoFormatError`` naming the first problem.
+    """
+    if not isinstance(document, dict):
+        raise CocoFormatError("The file is not a JSON object.")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(document.get(key), list):
+            raise CocoFormatError(f"'{key}' is missing or not a list.")
+    images = document["images"]
+    for number, image in enumerate(images):
+        if not isinstance(image, dict) or not isinstance(image.get("id"), int | str):
+            raise CocoFormatError(f"images[{number}] is not an object with an 'id'.")
+    names: dict[Any, str] = {}
+    for number, category in enumerate(document["categories"]):
+        if (
+            not isinstance(category, dict)
+            or "id" not in category
+            or not isinstance(category.get("name"), str)
+        ):
+            raise CocoFormatError(f"categories[{number}] is not an object with 'id' and 'name'.")
+        if not isinstance(category["id"], int | str):
+            raise CocoFormatError(f"categories[{number}].id is not a number.")
+        names[category["id"]] = category["name"]
+    parsed = []
+    for number, annotation in enumerate(document["annotations"]):
+        if not isinstance(annotation, dict):
+            raise CocoFormatError(f"annotations[{number}] is not an object.")
+        parsed.append(
+            ParsedAnnotation(
+                index=number,
+                coco_id=annotation.get("id"),
+                image_id=annotation.get("image_id"),
+                category_id=annotation.get("category_id"),
+                bbox=annotation.get("bbox"),
+                segmentation=annotation.get("segmentation"),
+                iscrowd=annotation.get("iscrowd", 0),
+                has_mask=annotation.get("has_mask", True) is not False,
+            )
+        )
+    return ParsedInstances(images=images, categories=names, annotations=parsed)
+
+
+def valid_bbox(bbox: Any, rows: int, cols: int) -> list[float] | None:
+    """``[x, y, w, h]`` inside a ``cols`` x ``rows`` image, else None (slack of 1e-6)."""
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox):
+        return None
+    x, y, w, h = (float(v) for v in bbox)
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        return None
+    eps = 1e-6
+    if w < 0 or h < 0 or x < -eps or y < -eps or x + w > cols + eps or y + h > rows + eps:
+        return None
+    x, y = max(x, 0.0), max(y, 0.0)
+    return [x, y, min(w, cols - x), min(h, rows - y)]
+
+
+def segmentation_to_rle(segmentation: Any, rows: int, cols: int) -> dict[str, Any] | None:
+    """A COCO segmentation (RLE, uncompressed RLE or polygons) as stored RLE, else None.
+
+    An empty list means no mask and gives ``{}`` (the caller stores no mask).
+    """
+    try:
+        if isinstance(segmentation, dict):
+            size = segmentation.get("size")
+            counts = segmentation.get("counts")
+            if list(size or []) != [rows, cols]:
+                return None
+            if isinstance(counts, list):
+                if (
+                    not all(isinstance(c, int) and c >= 0 for c in counts)
+                    or sum(counts) != rows * cols
+                ):
+                    return None
+                rle = mask_utils.frPyObjects({"size": [rows, cols], "counts": counts}, rows, cols)
+                return rle_to_json(rle)
+            if isinstance(counts, str) and rle_counts_total(counts) == rows * cols:
+                return {"size": [rows, cols], "counts": counts}
+            return None
+        if isinstance(segmentation, list):
+            if not segmentation:
+                return {}
+            polygons = []
+            for polygon in segmentation:
+                if (
+                    not isinstance(polygon, list)
+                    or len(polygon) < 6
+                    or len(polygon) % 2
+                    or not all(
+                        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in polygon
+                    )
+                ):
+                    return None
+                polygons.append([float(v) for v in polygon])
+            return polygons_to_rle(polygons, rows, cols)
+    except (ValueError, TypeError, OverflowError, KeyError):
+        return None
+    return None
+
+
+def rle_counts_total(counts: str) -> int | None:
+    """Sum of the runs of a compressed RLE string, or None when it does not parse.
+
+    pycocotools decodes without bounds checks, so a string is checked here (runs
+    non-negative, their sum known) before any decode.
+    """
+    runs: list[int] = []
+    position = 0
+    length = len(counts)
+    while position < length:
+        value, shift, more = 0, 0, True
+        while more:
+            if position >= length:
+                return None
+            char = ord(counts[position]) - 48
+            if not 0 <= char < 64:
+                return None
+            value |= (char & 0x1F) << (5 * shift)
+            more = bool(char & 0x20)
+            position += 1
+            shift += 1
+            if not more and char & 0x10:
+                value |= -1 << (5 * shift)
+        if len(runs) > 2:
+            value += runs[-2]
+        if value < 0:
+            return None
+        runs.append(value)
+    return sum(runs)
+
+
+def bbox_of_mask(mask: dict[str, Any]) -> list[float]:
+    return [float(v) for v in mask_utils.toBbox(rle_for_pycocotools(mask))]

@@ -1,0 +1,230 @@
+"""COCO import: labels from a COCO instances file onto images already in the project.
+
+Images are matched, in this order, by the ``file_name`` a RadLabel export wrote
+(``images/<split>/<image id>.png``), by ``id`` when the file is a RadLabel export
+(``info.generator == "RadLabel"``), or by the ``sop_instance_uid`` (and ``frame_number``,
+default 1) extra fields. When the entry gives ``width``/``height`` they must match the image.
+Categories match active instance label classes by name (exactly, else ignoring case).
+
+Everything happens in one transaction: a file that is not a COCO instances document is
+refused whole (400 naming the problem); otherwise every annotation is either imported or
+reported as skipped with its reason. Client keys derive from the file's digest and the
+annotation's position, so importing the same file twice imports nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from annotator import coco
+from annotator.exceptions import ApplicationError
+from annotator.models import AnnotationStatus, Image, LabelClass, LabelKind, Project
+from annotator.services.annotations import annotation_create
+from annotator.services.audit import audit_record
+
+IMPORT_NAMESPACE = uuid.UUID("5d7c2a4e-93f1-4d0b-8a61-0c2f9e7b3a55")
+_EXPORTED_NAME = re.compile(r"^(?:.*/)?images/(?:train|val|test)/([0-9]{1,18})\.png$")
+IMPORT_STATUSES = (AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED)
+
+
+def _document(data: bytes) -> Any:
+    limit = settings.RADLABEL_MAX_FILE_BYTES
+    if len(data) > limit:
+        raise ApplicationError(
+            f"The file exceeds {limit} bytes.", code="file_too_large", status=413
+        )
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as error:
+        raise ApplicationError(
+            f"The file is not UTF-8 text (byte {error.start}).", code="invalid_json"
+        ) from error
+    except json.JSONDecodeError as error:
+        raise ApplicationError(
+            f"The file is not JSON: {error.msg} at line {error.lineno}, column {error.colno}.",
+            code="invalid_json",
+        ) from error
+    except RecursionError as error:
+        raise ApplicationError("The JSON is nested too deeply.", code="invalid_json") from error
+
+
+def _match_images(
+    project: Project, document: dict[str, Any], images: list[dict[str, Any]]
+) -> tuple[dict[Any, Image], dict[Any, str]]:
+    """COCO image id -> project image, and COCO image id -> why it matched nothing."""
+    from_radlabel = (
+        (document.get("info") or {}).get("generator") == "RadLabel"
+        if isinstance(document.get("info"), dict)
+        else False
+    )
+    wanted: dict[Any, tuple[str, Any]] = {}
+    for entry in images:
+        key = entry["id"]
+        name = entry.get("file_name")
+        match = _EXPORTED_NAME.match(name) if isinstance(name, str) else None
+        sop = entry.get("sop_instance_uid")
+        if match:
+            wanted[key] = ("id", int(match.group(1)))
+        elif from_radlabel and isinstance(key, int) and not isinstance(key, bool):
+            wanted[key] = ("id", key)
+        elif isinstance(sop, str) and len(sop) <= 64:
+            frame = entry.get("frame_number", 1)
+            wanted[key] = ("sop", (sop, frame if isinstance(frame, int) else -1))
+    by_id = Image.objects.filter(
+        project=project, pk__in=[v for kind, v in wanted.values() if kind == "id"]
+    ).in_bulk()
+    by_sop = {
+        (image.instance.sop_uid, image.frame_number): image
+        for image in Image.objects.filter(
+            project=project,
+            instance__sop_uid__in=[v[0] for kind, v in wanted.values() if kind == "sop"],
+        ).select_related("instance", "project")
+    }
+    matched: dict[Any, Image] = {}
+    missing: dict[Any, str] = {}
+    for entry in images:
+        key = entry["id"]
+        if key not in wanted:
+            missing[key] = "The image entry names no RadLabel image (file_name, id or SOP UID)."
+            continue
+        kind, value = wanted[key]
+        image = by_id.get(value) if kind == "id" else by_sop.get(value)
+        if image is None:
+            missing[key] = "No such image in this project."
+            continue
+        width, height = entry.get("width"), entry.get("height")
+        if (width is not None and width != image.columns) or (
+            height is not None and height != image.rows
+        ):
+            missing[key] = f"The image is {image.columns}x{image.rows}, not {width}x{height}."
+            continue
+        matched[key] = image
+    return matched, missing
+
+
+def _match_categories(project: Project, categories: dict[Any, str]) -> dict[Any, LabelClass]:
+    classes = list(
+        LabelClass.objects.filter(project=project, is_active=True, kind=LabelKind.INSTANCE)
+    )
+    exact = {c.name: c for c in classes}
+    folded = {c.name.casefold(): c for c in classes}
+    matched = {}
+    for key, name in categories.items():
+        label_class = exact.get(name) or folded.get(name.casefold())
+        if label_class is not None:
+            matched[key] = label_class
+    return matched
+
+
+def _skip(entry: dict[str, Any], reason: str, detail: str) -> dict[str, Any]:
+    return {**entry, "status": "skipped", "reason": reason, "detail": detail}
+
+
+@transaction.atomic
+def coco_import(
+    *, project: Project, actor: AbstractBaseUser, data: bytes, as_status: str
+) -> dict[str, Any]:
+    """Import the annotations of a COCO instances file; returns the per-annotation report."""
+    if as_status not in IMPORT_STATUSES:
+        raise ApplicationError("'as' is 'accepted' or 'proposed'.", code="invalid_option")
+    document = _document(data)
+    try:
+        parsed = coco.parse_instances(document)
+    except coco.CocoFormatError as error:
+        raise ApplicationError(str(error), code="invalid_coco") from error
+    digest = hashlib.sha256(data).hexdigest()
+    images, missing_images = _match_images(project, document, parsed.images)
+    classes = _match_categories(project, parsed.categories)
+    report = []
+    for annotation in parsed.annotations:
+        entry = {"index": annotation.index, "id": annotation.coco_id}
+        image = images.get(_hashable(annotation.image_id))
+        if image is None:
+            report.append(
+                _skip(
+                    entry,
+                    "unknown_image",
+                    missing_images.get(
+                        _hashable(annotation.image_id), "No image entry has this image_id."
+                    ),
+                )
+            )
+            continue
+        label_class = classes.get(_hashable(annotation.category_id))
+        if label_class is None:
+            name = parsed.categories.get(_hashable(annotation.category_id))
+            report.append(
+                _skip(
+                    entry,
+                    "unknown_category",
+                    f"No active instance class named {name!r}."
+                    if name is not None
+                    else "No category entry has this category_id.",
+                )
+            )
+            continue
+        box = coco.valid_bbox(annotation.bbox, image.rows, image.columns)
+        if box is None:
+            report.append(
+                _skip(
+                    entry,
+                    "bad_bbox",
+                    f"bbox is not [x, y, w, h] inside the {image.columns}x{image.rows} image.",
+                )
+            )
+            continue
+        mask = None
+        if annotation.has_mask and annotation.segmentation not in (None, []):
+            mask = coco.segmentation_to_rle(annotation.segmentation, image.rows, image.columns)
+            if mask is None:
+                report.append(
+                    _skip(
+                        entry,
+                        "bad_segmentation",
+                        "segmentation is not polygons or an RLE of the image's size.",
+                    )
+                )
+                continue
+        try:
+            created, new = annotation_create(
+                image=image,
+                actor=actor,
+                client_key=uuid.uuid5(
+                    IMPORT_NAMESPACE, f"{project.pk}:{digest}:{annotation.index}"
+                ),
+                label_class=label_class.pk,
+                box=box,
+                mask=mask or None,
+                status=as_status,
+            )
+        except ApplicationError as error:
+            report.append(_skip(entry, error.code, error.detail))
+            continue
+        report.append(
+            {**entry, "status": "imported" if new else "exists", "annotation_id": created.pk}
+        )
+    summary = {
+        "imported": sum(r["status"] == "imported" for r in report),
+        "exists": sum(r["status"] == "exists" for r in report),
+        "skipped": sum(r["status"] == "skipped" for r in report),
+    }
+    audit_record(
+        actor=actor,
+        project=project,
+        action="coco.imported",
+        obj=project,
+        after={**summary, "sha256": digest, "as": as_status},
+    )
+    return {**summary, "annotations": report}
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, int | str | float | bool | None) else json.dumps(value)

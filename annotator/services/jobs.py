@@ -1,0 +1,262 @@
+"""Job rows move forward here: start, claim under a lease, heartbeat, finish, cancel, requeue.
+
+A Celery message only says "look at job N". Whoever claims the row holds a lease that its
+heartbeats extend; a redelivered message for a job that is finished, cancelled or leased by a
+live worker does nothing; a job whose worker died is claimed again, at most ``MAX_ATTEMPTS``
+times, then it fails with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from annotator.exceptions import ApplicationError, ConflictError
+from annotator.models import (
+    ACTIVE_JOB_STATUSES,
+    Annotation,
+    AnnotationStatus,
+    Image,
+    JobStatus,
+    PreannotationJob,
+    Project,
+    Split,
+    TrainingJob,
+)
+from annotator.services.audit import audit_record
+from annotator.services.models import active_model_version
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+LEASE_SECONDS = 120
+BACKBONES = ("resnet18_fpn", "mobilenet_v3_fpn", "resnet50_fpn", "efficientnet_lite0_fpn")
+TASKS = {
+    TrainingJob: ("radlabel.train_model", "gpu"),
+    PreannotationJob: ("radlabel.preannotate", "gpu"),
+}
+
+J = TypeVar("J", bound=models.Model)
+
+
+def job_enqueue(job: models.Model) -> None:
+    """Send the job's task after the surrounding transaction commits.
+
+    If the broker is down the row stays queued and ``jobs_requeue_stale`` sends it later.
+    """
+    from backend.celery import app
+
+    name, queue = TASKS[type(job)]
+
+    def send() -> None:
+        try:
+            app.send_task(name, args=[job.pk], queue=queue)
+        except Exception:  # noqa: BLE001 - any broker failure: the reaper retries
+            logger.exception("could not enqueue %s for job %s; it will be requeued", name, job.pk)
+
+    transaction.on_commit(send)
+
+
+def job_claim(model: type[J], job_id: int, *, lease_seconds: int = LEASE_SECONDS) -> J | None:
+    now = timezone.now()
+    with transaction.atomic():
+        job = model.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status not in ACTIVE_JOB_STATUSES:
+            return None
+        if job.status == JobStatus.RUNNING and job.lease_until and job.lease_until > now:
+            return None
+        if job.cancel_requested:
+            _finish(job, JobStatus.CANCELLED, "Cancelled.")
+            return None
+        if job.attempts >= MAX_ATTEMPTS:
+            _finish(
+                job,
+                JobStatus.FAILED,
+                f"Gave up after {job.attempts} attempts: the worker stopped each time.",
+            )
+            return None
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.lease_until = now + timedelta(seconds=lease_seconds)
+        job.started_at = job.started_at or now
+        job.save(update_fields=["status", "attempts", "lease_until", "started_at"])
+    return job
+
+
+def job_heartbeat(job: models.Model, *, lease_seconds: int = LEASE_SECONDS, **fields: Any) -> bool:
+    """Extend the lease and store progress; True means stop (cancelled, or no longer ours)."""
+    updated = (
+        type(job)
+        .objects.filter(pk=job.pk, status=JobStatus.RUNNING)
+        .update(lease_until=timezone.now() + timedelta(seconds=lease_seconds), **fields)
+    )
+    if not updated:
+        return True
+    return type(job).objects.filter(pk=job.pk).values_list("cancel_requested", flat=True).get()
+
+
+def _finish(job: models.Model, status: str, error: str = "", **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.status = status
+    job.error = error[:2000]
+    job.finished_at = timezone.now()
+    job.lease_until = None
+    if status == JobStatus.SUCCEEDED:
+        job.progress = 1.0
+    job.save()
+
+
+def job_finish(job: models.Model, *, status: str, error: str = "", **fields: Any) -> None:
+    with transaction.atomic():
+        job = type(job).objects.select_for_update().get(pk=job.pk)
+        _finish(job, status, error, **fields)
+
+
+def job_cancel(*, job: models.Model, actor: AbstractBaseUser) -> models.Model:
+    with transaction.atomic():
+        job = type(job).objects.select_for_update().get(pk=job.pk)
+        if job.status not in ACTIVE_JOB_STATUSES:
+            raise ConflictError(f"The job is {job.status}.", code="job_finished")
+        job.cancel_requested = True
+        job.save(update_fields=["cancel_requested"])
+        if job.status == JobStatus.QUEUED:
+            _finish(job, JobStatus.CANCELLED, "Cancelled before it started.")
+        audit_record(actor=actor, project=job.project, action="job.cancel_requested", obj=job)
+    return job
+
+
+def jobs_requeue_stale(*, queued_after_seconds: int = 300) -> int:
+    """Send again the jobs whose worker died (lease expired) or whose message was lost."""
+    now = timezone.now()
+    count = 0
+    for model in TASKS:
+        stale = model.objects.filter(
+            Q(status=JobStatus.RUNNING, lease_until__lt=now)
+            | Q(
+                status=JobStatus.QUEUED,
+                created_at__lt=now - timedelta(seconds=queued_after_seconds),
+            )
+        )
+        for job in stale:
+            with transaction.atomic():
+                job_enqueue(job)
+            count += 1
+    return count
+
+
+def _training_options(options: dict[str, Any]) -> dict[str, Any]:
+    clean = {
+        "epochs": int(options.get("epochs", 20)),
+        "time_budget_s": options.get("time_budget_s"),
+        "image_size": int(options.get("image_size", 512)),
+        "backbone": options.get("backbone", "resnet18_fpn"),
+        "init": options.get("init", "scratch"),
+    }
+    if not 1 <= clean["epochs"] <= 1000:
+        raise ApplicationError("epochs is between 1 and 1000.", code="invalid_options")
+    if clean["time_budget_s"] is not None and not 10 <= float(clean["time_budget_s"]) <= 7 * 86400:
+        raise ApplicationError("time_budget_s is between 10 s and a week.", code="invalid_options")
+    if not 64 <= clean["image_size"] <= 2048:
+        raise ApplicationError("image_size is between 64 and 2048.", code="invalid_options")
+    if clean["backbone"] not in BACKBONES:
+        raise ApplicationError(
+            f"backbone is one of {', '.join(BACKBONES)}.", code="invalid_options"
+        )
+    if clean["init"] not in ("scratch", "active"):
+        raise ApplicationError("init is 'scratch' or 'active'.", code="invalid_options")
+    return clean
+
+
+def training_annotations(*, project: Project, split: str) -> models.QuerySet[Annotation]:
+    return Annotation.objects.filter(
+        project=project,
+        status=AnnotationStatus.ACCEPTED,
+        label_class__is_active=True,
+        image__quarantined=False,
+        image__series__study__patient__split=split,
+    )
+
+
+def training_job_start(
+    *, project: Project, actor: AbstractBaseUser | None, options: dict[str, Any]
+) -> TrainingJob:
+    clean = _training_options(options)
+    if clean["init"] == "active" and active_model_version(project=project) is None:
+        raise ConflictError("There is no active model to fine-tune.", code="no_active_model")
+    if not training_annotations(project=project, split=Split.TRAIN).exists():
+        raise ConflictError("The train split has no accepted labels yet.", code="no_training_data")
+    try:
+        with transaction.atomic():
+            job = TrainingJob.objects.create(project=project, created_by=actor, options=clean)
+            audit_record(
+                actor=actor, project=project, action="training.started", obj=job, after=clean
+            )
+            job_enqueue(job)
+    except IntegrityError as error:
+        running = TrainingJob.objects.filter(
+            project=project, status__in=ACTIVE_JOB_STATUSES
+        ).first()
+        raise ConflictError(
+            f"Training job {running.pk if running else '?'} is already queued or running.",
+            code="training_in_progress",
+            extra={"job": running.pk if running else None},
+        ) from error
+    return job
+
+
+def preannotation_start(
+    *, project: Project, actor: AbstractBaseUser | None, image_ids: list[int]
+) -> PreannotationJob:
+    version = active_model_version(project=project)
+    if version is None:
+        raise ConflictError("The project has no active model yet.", code="no_active_model")
+    ids = list(
+        Image.objects.filter(project=project, pk__in=image_ids, quarantined=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        raise ApplicationError("No images to pre-annotate.", code="no_images")
+    with transaction.atomic():
+        job = PreannotationJob.objects.create(
+            project=project, created_by=actor, model_version=version, image_ids=ids
+        )
+        audit_record(
+            actor=actor,
+            project=project,
+            action="preannotation.started",
+            obj=job,
+            after={"images": len(ids), "model_version": version.number},
+        )
+        job_enqueue(job)
+    return job
+
+
+def retrain_due(*, project: Project) -> bool:
+    """At least ``retrain_threshold`` labels accepted on train since the last version."""
+    last = project.model_versions.order_by("-created_at").first()
+    accepted = training_annotations(project=project, split=Split.TRAIN)
+    if last is not None:
+        accepted = accepted.filter(updated_at__gt=last.created_at)
+    return accepted.count() >= project.retrain_threshold
+
+
+def retrain_check() -> list[int]:
+    """Start a training job for each project that is due and not already training."""
+    started = []
+    for project in Project.objects.exclude(
+        pk__in=TrainingJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).values("project_id")
+    ):
+        if retrain_due(project=project):
+            try:
+                started.append(training_job_start(project=project, actor=None, options={}).pk)
+            except ConflictError:
+                continue
+    return started

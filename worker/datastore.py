@@ -1,0 +1,282 @@
+"""The bridge between the ORM and ``worker.ml``; the only worker module that imports annotator.
+
+Images reach the model as the radiologist sees them by default: the frame's modality values in
+its stored default window, scaled to ``[0, 1]`` (colour images as luminance).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from pycocotools import mask as mask_utils
+
+from annotator import dicom
+from annotator.models import (
+    Image,
+    ImageStatus,
+    JobStatus,
+    LabelClass,
+    LabelKind,
+    ModelVersion,
+    PreannotationJob,
+    Project,
+    TrainingJob,
+)
+from annotator.services import jobs
+from annotator.services.annotations import proposals_replace
+from annotator.services.models import (
+    active_model_version,
+    model_version_activate,
+    model_version_register,
+)
+from worker.ml.data import Datastore, Sample
+from worker.ml.engine import NonFiniteLossError
+from worker.ml.predictor import Predictor, uncertainty
+from worker.ml.registry import should_promote
+from worker.ml.train import TrainConfig, TrainingCancelled
+from worker.ml.train import main as train_main
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0
+PROPOSAL_SCORE_THRESHOLD = 0.3
+MAX_PROPOSALS = 20
+
+
+def instance_classes(project: Project) -> list[LabelClass]:
+    return list(
+        LabelClass.objects.filter(
+            project=project, kind=LabelKind.INSTANCE, is_active=True
+        ).order_by("order", "id")
+    )
+
+
+def image_array(image: Image) -> np.ndarray:
+    """The frame in its default window as float32 ``[0, 1]`` (H, W)."""
+    with default_storage.open(image.instance.file, "rb") as stored:
+        dataset = pydicom.dcmread(stored)
+    pixels = dicom.frame_pixels(dataset, image.frame_number - 1).astype(np.float32)
+    if pixels.ndim == 3:
+        pixels = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return pixels / 255.0
+    if image.window_center is not None and image.window_width:
+        low = image.window_center - image.window_width / 2
+        return np.clip((pixels - low) / image.window_width, 0.0, 1.0)
+    low, high = float(pixels.min()), float(pixels.max())
+    return (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+
+
+def _annotation_masks(image: Image, annotations: Sequence) -> np.ndarray:
+    masks = np.zeros((len(annotations), image.rows, image.columns), dtype=np.uint8)
+    for index, annotation in enumerate(annotations):
+        if annotation.mask:
+            rle = {"size": annotation.mask["size"], "counts": annotation.mask["counts"].encode()}
+            masks[index] = mask_utils.decode(rle)
+        else:
+            x, y, w, h = (int(round(v)) for v in annotation.box)
+            masks[index, y : y + h, x : x + w] = 1
+    return masks
+
+
+class ProjectDatastore(Datastore):
+    """A project's accepted labels per split; images marked done with no label are negatives."""
+
+    def __init__(self, project: Project, classes: Sequence[LabelClass]) -> None:
+        self.project = project
+        self.label_of = {label_class.pk: index for index, label_class in enumerate(classes, 1)}
+        self._names = [label_class.name for label_class in classes]
+
+    @property
+    def class_names(self) -> list[str]:
+        return self._names
+
+    def samples(self, split: str) -> Sequence[Sample]:
+        labelled = jobs.training_annotations(project=self.project, split=split).filter(
+            label_class_id__in=self.label_of
+        )
+        images = (
+            Image.objects.filter(
+                project=self.project, quarantined=False, series__study__patient__split=split
+            )
+            .filter(
+                Q(pk__in=labelled.values("image_id"))
+                | Q(status__in=[ImageStatus.DONE, ImageStatus.REVIEWED])
+            )
+            .select_related("instance")
+            .order_by("id")
+        )
+        by_image: dict[int, list] = {}
+        for annotation in labelled.order_by("id"):
+            by_image.setdefault(annotation.image_id, []).append(annotation)
+        samples = []
+        for image in images:
+            annotations = by_image.get(image.pk, [])
+            masks = _annotation_masks(image, annotations)
+            boxes = np.array(
+                [[a.box_x, a.box_y, a.box_x + a.box_w, a.box_y + a.box_h] for a in annotations],
+                dtype=np.float32,
+            ).reshape(-1, 4)
+            labels = np.array(
+                [self.label_of[a.label_class_id] for a in annotations], dtype=np.int64
+            )
+            samples.append(
+                Sample(
+                    image=image_array(image),
+                    boxes=boxes,
+                    labels=labels,
+                    masks=masks,
+                    image_id=image.pk,
+                )
+            )
+        return samples
+
+
+def models_dir(project: Project) -> Path:
+    path = Path(settings.MEDIA_ROOT) / "projects" / str(project.pk) / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_training(job: TrainingJob) -> None:
+    """Train, register the version, promote it by the rule; the job row records the outcome."""
+    project = job.project
+    classes = instance_classes(project)
+    options = job.options
+    active = active_model_version(project=project)
+    work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=models_dir(project)))
+    state = {"last": 0.0, "stop": False, "curve": list(job.loss_curve)}
+
+    def on_progress(epoch: int, step: int, total: int, loss: float, eta: float) -> None:
+        state["curve"].append([step, round(float(loss), 5)])
+        now = time.monotonic()
+        if now - state["last"] >= HEARTBEAT_SECONDS:
+            state["last"] = now
+            state["stop"] = jobs.job_heartbeat(
+                job,
+                epoch=epoch,
+                step=step,
+                total_steps=total,
+                eta_seconds=eta,
+                progress=min(step / total, 0.99) if total else 0.0,
+                loss_curve=state["curve"][-2000:],
+            )
+
+    init = active if options.get("init") == "active" else None
+    config = TrainConfig(
+        output_dir=work,
+        backbone=options.get("backbone", "resnet18_fpn"),
+        min_size=options.get("image_size", 512),
+        max_size=options.get("image_size", 512),
+        epochs=options.get("epochs", 20),
+        time_budget_s=options.get("time_budget_s"),
+        init_weights=Path(settings.MEDIA_ROOT) / init.weights_file if init else None,
+        init_sha256=init.sha256 if init else None,
+    )
+    try:
+        datastore = ProjectDatastore(project, classes)
+        result = train_main(
+            config, datastore, on_progress=on_progress, should_stop=lambda: state["stop"]
+        )
+        final = models_dir(project) / f"job{job.pk}-{result.sha256[:16]}.pt"
+        os.replace(result.weights_path, final)
+        version = model_version_register(
+            project=project,
+            training_job=job,
+            backbone=config.backbone,
+            config={**options, "min_size": config.min_size, "max_size": config.max_size},
+            class_map={str(index): lc.pk for index, lc in enumerate(classes, 1)},
+            weights_file=str(final.relative_to(settings.MEDIA_ROOT)),
+            sha256=result.sha256,
+            metrics=result.metrics,
+            training_data={
+                split: len(datastore.samples(split)) for split in ("train", "val", "test")
+            },
+        )
+        if should_promote(
+            result.metrics.get("val", {}), active.metrics.get("val") if active else None
+        ):
+            model_version_activate(
+                version=version, actor=None, reason="val segm AP at least the active version's"
+            )
+        jobs.job_finish(
+            job,
+            status=JobStatus.SUCCEEDED,
+            model_version=version,
+            loss_curve=state["curve"][-2000:],
+        )
+    except TrainingCancelled:
+        jobs.job_finish(job, status=JobStatus.CANCELLED, error="Cancelled.")
+    except NonFiniteLossError as error:
+        jobs.job_finish(job, status=JobStatus.FAILED, error=f"Training diverged: {error}")
+    except Exception as error:
+        logger.exception("training job %s failed", job.pk)
+        jobs.job_finish(job, status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@lru_cache(maxsize=2)
+def _predictor(path: str, sha256: str) -> Predictor:
+    """One loaded network per checkpoint; a new version loads a new one."""
+    return Predictor(Path(path), expected_sha256=sha256, score_threshold=PROPOSAL_SCORE_THRESHOLD)
+
+
+def _clip_box(box: Sequence[float], image: Image) -> list[float]:
+    x, y, w, h = box
+    x0, y0 = min(max(x, 0.0), image.columns), min(max(y, 0.0), image.rows)
+    x1, y1 = min(max(x + w, 0.0), image.columns), min(max(y + h, 0.0), image.rows)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
+    version: ModelVersion = job.model_version
+    class_map = {int(k): v for k, v in version.class_map.items()}
+    try:
+        predictor = _predictor(
+            str(Path(settings.MEDIA_ROOT) / version.weights_file), version.sha256
+        )
+        pending = job.image_ids[job.done :]
+        for start in range(0, len(pending), batch_size):
+            images = list(
+                Image.objects.filter(pk__in=pending[start : start + batch_size])
+                .select_related("instance")
+                .order_by("pk")
+            )
+            predictions = predictor.predict([image_array(image) for image in images])
+            for image, found in zip(images, predictions, strict=True):
+                found = [p for p in found if p.label in class_map][:MAX_PROPOSALS]
+                proposals_replace(
+                    image=image,
+                    model_version=version,
+                    run_key=f"mv{version.pk}",
+                    uncertainty=uncertainty(found),
+                    proposals=[
+                        {
+                            "label_class": class_map[p.label],
+                            "score": p.score,
+                            "box": _clip_box(p.box_xywh, image),
+                            "mask": p.mask_rle,
+                        }
+                        for p in found
+                    ],
+                )
+            done = job.done + start + len(images)
+            if jobs.job_heartbeat(job, done=done, progress=done / len(job.image_ids)):
+                jobs.job_finish(job, status=JobStatus.CANCELLED, error="Cancelled.")
+                return
+        jobs.job_finish(job, status=JobStatus.SUCCEEDED, done=len(job.image_ids))
+    except Exception as error:
+        logger.exception("pre-annotation job %s failed", job.pk)
+        jobs.job_finish(job, status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}")
