@@ -1,0 +1,342 @@
+"""COCO export: pycocotools loads it, evaluates it against itself at AP 1.0, masks decode to the
+stored pixels, images are full resolution, filters hold, quarantined images and PHI never leave."""
+
+import io
+import json
+import uuid
+import zipfile
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+from PIL import Image as PILImage
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from annotator import coco
+from annotator.models import Annotation, AnnotationStatus, ExportJob, Image, JobStatus, Patient
+from annotator.services import annotations, coco_export, studies
+from tests import factories
+from tests.annotator.dicom.phi import SENTINELS, build_phi_dataset, load_source
+from tests.dicom_files import data_store, pydicom_test_file
+
+
+def _ingest(project, name, data):
+    [outcome] = studies.upload_ingest(project=project, actor=None, files=[(name, io.BytesIO(data))])
+    assert outcome.ok, outcome.as_dict()
+    return list(Image.objects.filter(pk__in=outcome.image_ids).order_by("frame_number"))
+
+
+def _blob(rows, cols, seed):
+    rng = np.random.default_rng(seed)
+    cy, cx = rng.integers(rows // 4, 3 * rows // 4), rng.integers(cols // 4, 3 * cols // 4)
+    ry, rx = rng.integers(3, rows // 6), rng.integers(3, cols // 6)
+    yy, xx = np.mgrid[:rows, :cols]
+    mask = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+    mask[cy, :] |= rng.random(cols) < 0.3  # ragged edge: not a smooth shape
+    return mask.astype(np.uint8)
+
+
+def _label(image, actor, label_class, seed, *, with_mask=True, status="accepted"):
+    mask = _blob(image.rows, image.columns, seed) if with_mask else None
+    if mask is not None:
+        box = coco.bbox_of_mask(coco.encode_mask(mask))
+    else:
+        box = [2.0, 3.0, image.columns / 3, image.rows / 4]
+    annotation, _ = annotations.annotation_create(
+        image=image,
+        actor=actor,
+        client_key=uuid.uuid4(),
+        label_class=label_class.pk,
+        box=box,
+        mask=coco.encode_mask(mask) if mask is not None else None,
+        status=status,
+    )
+    return annotation
+
+
+@pytest.fixture
+def dataset(world):
+    """Real CT, MR and multi-frame MR slices, a quarantined US, labels of two classes and a tag."""
+    project = world.project
+    second = factories.LabelClassFactory(project=project, name="mass", order=1)
+    ct = _ingest(project, "ct.dcm", data_store("693_UNCI.dcm").read_bytes())[0]
+    small = _ingest(project, "ct_small.dcm", pydicom_test_file("CT_small.dcm").read_bytes())[0]
+    frames = _ingest(project, "emri.dcm", data_store("emri_small.dcm").read_bytes())
+    us = _ingest(project, "us.dcm", data_store("US1_UNCI.dcm").read_bytes())[0]
+    assert us.quarantined and len(frames) > 1
+    for image, split in ((ct, "train"), (small, "val"), (frames[0], "test")):
+        Patient.objects.filter(pk=image.series.study.patient_id).update(split=split)
+    labelled = {
+        "ct": [
+            _label(ct, world.admin, world.instance_class, 1),
+            _label(ct, world.admin, second, 2),
+            _label(ct, world.admin, world.instance_class, 3, with_mask=False),
+        ],
+        "small": [_label(small, world.admin, second, 4)],
+        "frame2": [_label(frames[1], world.admin, world.instance_class, 5)],
+        "frame4": [_label(frames[3], world.admin, world.instance_class, 6)],
+    }
+    proposal = _label(ct, world.admin, second, 7, status="proposed")
+    _label(us, world.admin, world.instance_class, 8)
+    annotations.image_set_tags(image=small, actor=world.admin, label_class_ids=[world.tag_class.pk])
+    return {
+        "project": project,
+        "ct": ct,
+        "small": small,
+        "frames": frames,
+        "us": us,
+        "second": second,
+        "labelled": labelled,
+        "proposal": proposal,
+    }
+
+
+def _export(project, **options):
+    buffer = io.BytesIO()
+    clean = coco_export.export_options_validate(project=project, options=options)
+    summary = coco_export.write_export_zip(project=project, options=clean, target=buffer)
+    return zipfile.ZipFile(io.BytesIO(buffer.getvalue())), summary
+
+
+def _instances(archive, split):
+    return json.loads(archive.read(coco.instances_path(split)))
+
+
+def test_pycocotools_loads_every_file_and_scores_it_against_itself_at_ap_one(
+    dataset, tmp_path, capsys
+):
+    archive, summary = _export(dataset["project"])
+    evaluated = 0
+    for split in coco.SPLITS:
+        path = tmp_path / f"{split}.json"
+        path.write_bytes(archive.read(coco.instances_path(split)))
+        ground_truth = COCO(str(path))
+        if not ground_truth.getAnnIds():
+            continue
+        for kind in ("bbox", "segm"):
+            detections = ground_truth.loadRes(
+                [{**a, "score": 1.0} for a in ground_truth.loadAnns(ground_truth.getAnnIds())]
+            )
+            evaluation = COCOeval(ground_truth, detections, kind)
+            evaluation.evaluate()
+            evaluation.accumulate()
+            evaluation.summarize()
+            assert evaluation.stats[0] == pytest.approx(1.0), (split, kind)
+            evaluated += 1
+    assert evaluated == 6
+    assert summary["splits"]["train"]["annotations"] == 3
+
+
+@pytest.mark.parametrize("segmentation", ["rle", "polygon"])
+def test_every_exported_mask_decodes_to_the_stored_mask(dataset, segmentation):
+    archive, _ = _export(dataset["project"], segmentation=segmentation, image_format="none")
+    seen = 0
+    for split in coco.SPLITS:
+        document = _instances(archive, split)
+        sizes = {i["id"]: (i["height"], i["width"]) for i in document["images"]}
+        for entry in document["annotations"]:
+            stored = Annotation.objects.get(pk=entry["id"])
+            assert entry["bbox"] == pytest.approx(stored.box, abs=1e-3)
+            if stored.mask is None:
+                assert entry["has_mask"] is False
+                continue
+            rows, cols = sizes[entry["image_id"]]
+            if segmentation == "polygon":
+                assert isinstance(entry["segmentation"], list)
+                decoded = coco.decode_mask(coco.polygons_to_rle(entry["segmentation"], rows, cols))
+            else:
+                decoded = coco.decode_mask(entry["segmentation"])
+            assert np.array_equal(decoded, coco.decode_mask(stored.mask))
+            assert entry["area"] == int(coco.decode_mask(stored.mask).sum())
+            seen += 1
+    assert seen == 5
+
+
+def test_layout_metadata_tags_and_unlabelled_images(dataset):
+    archive, summary = _export(dataset["project"])
+    names = set(archive.namelist())
+    assert {coco.instances_path(s) for s in coco.SPLITS} | {"manifest.json"} <= names
+    train, val, test = (_instances(archive, s) for s in coco.SPLITS)
+    assert [c["name"] for c in train["categories"]] == ["nodule", "mass"]
+    assert [c["id"] for c in train["categories"]] == [1, 2]
+    frames = dataset["frames"]
+    test_ids = {i["id"] for i in test["images"]}
+    assert {f.pk for f in frames} <= test_ids, "every frame is listed, labelled or not"
+    unlabelled = frames[0].pk
+    assert not [a for a in test["annotations"] if a["image_id"] == unlabelled]
+    [small] = val["images"]
+    assert small["tags"] == ["normal"]
+    assert small["file_name"] == f"images/val/{small['id']}.png"
+    assert small["patient"].startswith("P-") and small["study_uid"].startswith("2.25.")
+    assert small["modality"] == "CT" and small["split"] == "val"
+    assert small["pixel_spacing"] and small["sop_instance_uid"].startswith("2.25.")
+    all_images = {i["id"] for d in (train, val, test) for i in d["images"]}
+    assert dataset["us"].pk not in all_images, "quarantined images never leave"
+    assert all(
+        f"images/{s}/{i['id']}.png" in names
+        for s, d in zip(coco.SPLITS, (train, val, test), strict=True)
+        for i in d["images"]
+    )
+    assert not [n for n in names if n.startswith("images/") and str(dataset["us"].pk) + ".png" in n]
+    manifest = json.loads(archive.read("manifest.json"))
+    assert (
+        "Basic Application Level Confidentiality Profile" in manifest["deidentification"]["profile"]
+    )
+    assert manifest["options"]["include_proposals"] is False
+    assert manifest["summary"] == json.loads(json.dumps(summary))
+
+
+def test_images_are_full_resolution_pngs_of_the_chosen_window(dataset):
+    ct, frames = dataset["ct"], dataset["frames"]
+    archive, _ = _export(dataset["project"])
+    png = PILImage.open(io.BytesIO(archive.read(f"images/train/{ct.pk}.png")))
+    assert png.size == (ct.columns, ct.rows) and png.mode == "L"
+    assert not png.text, "no text chunks"
+    frame = PILImage.open(io.BytesIO(archive.read(f"images/test/{frames[2].pk}.png")))
+    assert frame.size == (frames[2].columns, frames[2].rows)
+    other_frame = np.asarray(
+        PILImage.open(io.BytesIO(archive.read(f"images/test/{frames[5].pk}.png")))
+    )
+    assert not np.array_equal(np.asarray(frame), other_frame), "each frame is its own pixels"
+
+    narrow, _ = _export(dataset["project"], split="train", window=[0, 100])
+    windowed = np.asarray(PILImage.open(io.BytesIO(narrow.read(f"images/train/{ct.pk}.png"))))
+    assert not np.array_equal(windowed, np.asarray(png))
+
+    raw, _ = _export(dataset["project"], split="train", image_format="png16")
+    sixteen = PILImage.open(io.BytesIO(raw.read(f"images/train/{ct.pk}.png")))
+    assert sixteen.mode.startswith("I") and sixteen.size == (ct.columns, ct.rows)
+    assert int(np.asarray(sixteen).max()) > 255
+
+
+def test_filters_split_classes_dates_and_proposals(dataset):
+    project = dataset["project"]
+    only_val, summary = _export(project, split="val", image_format="none")
+    assert [n for n in only_val.namelist() if n.startswith("annotations/")] == [
+        coco.instances_path("val")
+    ]
+    assert summary["splits"]["val"]["annotations"] == 1
+
+    masses, _ = _export(project, label_classes=[dataset["second"].pk], image_format="none")
+    train = _instances(masses, "train")
+    assert [c["name"] for c in train["categories"]] == ["mass"]
+    assert {a["category_id"] for a in train["annotations"]} == {1}
+    assert len(train["annotations"]) == 1
+
+    with_proposals, _ = _export(project, include_proposals=True, image_format="none")
+    statuses = {a["id"]: a["status"] for a in _instances(with_proposals, "train")["annotations"]}
+    assert statuses[dataset["proposal"].pk] == "proposed"
+    assert dataset["proposal"].pk not in {
+        a["id"]
+        for a in _instances(_export(project, image_format="none")[0], "train")["annotations"]
+    }
+
+    old = dataset["labelled"]["ct"][0]
+    Annotation.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=30))
+    recent, _ = _export(
+        project, image_format="none", updated_from=(timezone.now() - timedelta(days=1)).isoformat()
+    )
+    ids = {a["id"] for a in _instances(recent, "train")["annotations"]}
+    assert old.pk not in ids and dataset["labelled"]["ct"][1].pk in ids
+    assert {i["id"] for i in _instances(recent, "train")["images"]} == {dataset["ct"].pk}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"split": "holdout"},
+        {"label_classes": [999999]},
+        {"segmentation": "mesh"},
+        {"window": [40, 0]},
+        {"updated_from": "yesterday"},
+        {"colour": "red"},
+    ],
+)
+def test_bad_options_are_refused(world, options):
+    with pytest.raises(coco_export.ApplicationError):
+        coco_export.export_options_validate(project=world.project, options=options)
+
+
+def test_the_job_runs_once_records_its_result_and_is_idempotent(dataset, media_root):
+    job = ExportJob.objects.create(
+        project=dataset["project"],
+        options=coco_export.export_options_validate(project=dataset["project"], options={}),
+    )
+    finished = coco_export.export_run(job_id=job.pk)
+    assert finished.status == JobStatus.SUCCEEDED and finished.progress == 1.0
+    stored = media_root / finished.result_file
+    assert stored.exists() and stored.stat().st_size == finished.result_size
+    import hashlib
+
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == finished.result_sha256
+    assert finished.summary["splits"]["train"]["images"] == 1
+    assert coco_export.export_run(job_id=job.pk) is None, "a finished job is not run again"
+
+
+def test_a_failing_export_marks_the_job_failed_without_detail(dataset, monkeypatch):
+    job = ExportJob.objects.create(project=dataset["project"], options={"image_format": "png8"})
+
+    def boom(**kwargs):
+        raise RuntimeError("disk full at /secret/path")
+
+    monkeypatch.setattr(coco_export, "write_export_zip", boom)
+    failed = coco_export.export_run(job_id=job.pk)
+    assert failed.status == JobStatus.FAILED
+    assert "secret" not in failed.error and failed.error
+
+
+def test_a_cancelled_export_stops(dataset):
+    job = ExportJob.objects.create(
+        project=dataset["project"],
+        options=coco_export.export_options_validate(project=dataset["project"], options={}),
+    )
+
+    def cancel_then_report(fraction):
+        ExportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+        raise coco_export.ExportCancelled
+
+    original = coco_export._progress
+    coco_export._progress = lambda job: cancel_then_report
+    try:
+        assert coco_export.export_run(job_id=job.pk).status == JobStatus.CANCELLED
+    finally:
+        coco_export._progress = original
+
+
+def _all_text(archive):
+    blobs = [name.encode() for name in archive.namelist()]
+    blobs += [archive.read(name) for name in archive.namelist()]
+    return blobs
+
+
+def test_no_sentinel_phi_leaves_in_the_export(world):
+    """Security case 27: a project built from sentinel PHI exports with zero sentinel hits."""
+    phi = build_phi_dataset()
+    buffer = io.BytesIO()
+    phi.save_as(buffer, enforce_file_format=True)
+    [image] = _ingest(world.project, "phi.dcm", buffer.getvalue())
+    Image.objects.filter(pk=image.pk).update(quarantined=False)
+    _label(image, world.admin, world.instance_class, 9)
+    source = load_source()
+    needles = [
+        *SENTINELS,
+        *(
+            str(source[k].value)
+            for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+        ),
+        world.admin.username,
+    ]
+    for options in ({}, {"image_format": "png16", "include_proposals": True}):
+        buffer = io.BytesIO()
+        clean = coco_export.export_options_validate(project=world.project, options=options)
+        coco_export.write_export_zip(project=world.project, options=clean, target=buffer)
+        raw = buffer.getvalue()
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        for blob in [raw, *_all_text(archive)]:
+            lowered = blob.lower()
+            assert [n for n in needles if n.encode().lower() in lowered] == []
+        pngs = [n for n in archive.namelist() if n.endswith(".png")]
+        assert pngs and all(not PILImage.open(io.BytesIO(archive.read(n))).text for n in pngs)
+    assert AnnotationStatus.ACCEPTED

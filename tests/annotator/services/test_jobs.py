@@ -1,0 +1,120 @@
+"""Job rows: leases decide who runs, redeliveries are harmless, poison messages stop."""
+
+from datetime import timedelta
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from annotator.models import AuditEvent, JobStatus, ModelVersionStatus, TrainingJob
+from annotator.services import jobs
+from annotator.services.models import model_version_activate
+from tests import factories
+
+
+@pytest.fixture
+def broker():
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def test_a_job_is_claimed_once_while_its_lease_lives(db):
+    job = factories.TrainingJobFactory()
+    first = jobs.job_claim(TrainingJob, job.pk)
+    assert first is not None and first.status == JobStatus.RUNNING and first.attempts == 1
+    assert jobs.job_claim(TrainingJob, job.pk) is None
+    TrainingJob.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    again = jobs.job_claim(TrainingJob, job.pk)
+    assert again is not None and again.attempts == 2
+
+
+def test_a_poison_job_fails_after_the_last_attempt(db):
+    job = factories.TrainingJobFactory(
+        status=JobStatus.RUNNING,
+        attempts=jobs.MAX_ATTEMPTS,
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    assert jobs.job_claim(TrainingJob, job.pk) is None
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "Gave up after 3 attempts" in job.error
+
+
+def test_finished_and_cancelled_jobs_are_not_run_again(db):
+    done = factories.TrainingJobFactory(status=JobStatus.SUCCEEDED)
+    cancelled = factories.TrainingJobFactory(cancel_requested=True)
+    assert jobs.job_claim(TrainingJob, done.pk) is None
+    assert jobs.job_claim(TrainingJob, cancelled.pk) is None
+    cancelled.refresh_from_db()
+    assert cancelled.status == JobStatus.CANCELLED
+
+
+def test_heartbeat_extends_the_lease_and_reports_cancellation(db):
+    job = jobs.job_claim(TrainingJob, factories.TrainingJobFactory().pk)
+    assert jobs.job_heartbeat(job, step=5, total_steps=10, progress=0.5) is False
+    TrainingJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    assert jobs.job_heartbeat(job, step=6) is True
+    job.refresh_from_db()
+    assert job.step == 6 and job.lease_until > timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_second_training_start_answers_409_and_sends_one_message(world, broker):
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    factories.AnnotationFactory(image=image, label_class=world.instance_class, status="accepted")
+    client = world.client(world.admin)
+    first = client.post("/api/projects/chest/training-jobs/", {"epochs": 2}, format="json")
+    second = client.post("/api/projects/chest/training-jobs/", {"epochs": 2}, format="json")
+    assert first.status_code == 202, first.data
+    assert (second.status_code, second.data["code"]) == (409, "training_in_progress")
+    assert second.data["job"] == first.data["id"]
+    assert broker.llen("gpu") == 1
+    denied = world.client(world.annotator).post(
+        "/api/projects/chest/training-jobs/", {}, format="json"
+    )
+    assert denied.status_code == 403 and broker.llen("gpu") == 1
+
+
+def test_training_needs_accepted_labels_on_train(world):
+    response = world.client(world.admin).post(
+        "/api/projects/chest/training-jobs/", {}, format="json"
+    )
+    assert (response.status_code, response.data["code"]) == (409, "no_training_data")
+
+
+def test_retrain_is_due_after_enough_new_accepted_labels(world):
+    world.project.retrain_threshold = 3
+    world.project.save()
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    factories.AnnotationFactory.create_batch(
+        2, image=image, label_class=world.instance_class, status="accepted"
+    )
+    assert jobs.retrain_due(project=world.project) is False
+    factories.AnnotationFactory(image=image, label_class=world.instance_class, status="accepted")
+    assert jobs.retrain_due(project=world.project) is True
+    factories.ModelVersionFactory(project=world.project)
+    assert jobs.retrain_due(project=world.project) is False
+
+
+def test_activation_keeps_one_active_version_and_is_audited(world):
+    first = factories.ModelVersionFactory(project=world.project)
+    second = factories.ModelVersionFactory(project=world.project)
+    model_version_activate(version=first, actor=None, reason="rule")
+    response = world.client(world.admin).post(f"/api/model-versions/{second.pk}/activate/")
+    assert response.status_code == 200 and response.data["status"] == "active"
+    first.refresh_from_db()
+    assert first.status == ModelVersionStatus.RETIRED
+    rollback = world.client(world.admin).post(f"/api/model-versions/{first.pk}/activate/")
+    assert rollback.status_code == 200
+    events = AuditEvent.objects.filter(action="model_version.activated").order_by("id")
+    assert [e.actor_id for e in events] == [None, world.admin.pk, world.admin.pk]
+
+
+def test_preannotation_needs_an_active_model(world):
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    response = world.client(world.admin).post(
+        "/api/projects/chest/preannotate/", {"image_ids": [image.pk]}, format="json"
+    )
+    assert (response.status_code, response.data["code"]) == (409, "no_active_model")

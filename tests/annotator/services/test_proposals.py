@@ -1,0 +1,60 @@
+"""Re-running pre-annotation replaces only untouched proposals; human work always stays."""
+
+from annotator.models import Annotation, AnnotationStatus, ImageStatus, Source
+from annotator.services.annotations import proposals_replace
+from tests import factories
+
+
+def _proposal(label_class, x):
+    return {"label_class": label_class.pk, "box": [x, x, 8, 8], "score": 0.8, "mask": None}
+
+
+def test_rerun_replaces_only_untouched_proposals(world):
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    version = factories.ModelVersionFactory(project=world.project)
+    first = proposals_replace(
+        image=image,
+        model_version=version,
+        run_key="mv1",
+        proposals=[_proposal(world.instance_class, x) for x in (1, 20, 40)],
+        uncertainty=0.4,
+    )
+    accepted, rejected, untouched = first
+    Annotation.objects.filter(pk=accepted.pk).update(
+        status=AnnotationStatus.ACCEPTED, touched_by_human=True
+    )
+    Annotation.objects.filter(pk=rejected.pk).update(
+        status=AnnotationStatus.REJECTED, touched_by_human=True
+    )
+    human = factories.AnnotationFactory(
+        image=image,
+        label_class=world.instance_class,
+        source=Source.HUMAN,
+        status=AnnotationStatus.ACCEPTED,
+        touched_by_human=True,
+    )
+    image.refresh_from_db()
+    assert image.status == ImageStatus.PROPOSED and image.uncertainty == 0.4
+
+    proposals_replace(
+        image=image,
+        model_version=version,
+        run_key="mv1",
+        proposals=[_proposal(world.instance_class, 30)],
+        uncertainty=0.1,
+    )
+    remaining = set(Annotation.objects.filter(image=image).values_list("pk", flat=True))
+    assert {accepted.pk, rejected.pk, human.pk} <= remaining
+    assert untouched.pk not in remaining
+    assert Annotation.objects.filter(image=image, status=AnnotationStatus.PROPOSED).count() == 1
+
+
+def test_the_same_run_stores_each_proposal_once(world):
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    for _ in range(3):
+        proposals_replace(
+            image=image,
+            run_key="mv9",
+            proposals=[_proposal(world.instance_class, x) for x in (1, 20)],
+        )
+    assert Annotation.objects.filter(image=image).count() == 2
