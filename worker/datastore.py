@@ -260,7 +260,6 @@ def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
                 proposals_replace(
                     image=image,
                     model_version=version,
-                    run_key=f"mv{version.pk}",
                     uncertainty=uncertainty(found),
                     proposals=[
                         {

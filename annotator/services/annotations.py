@@ -309,35 +309,30 @@ def image_activity_add(*, image: Image, user: AbstractBaseUser, seconds: float) 
     return activity.seconds
 
 
-PROPOSAL_NAMESPACE = uuid.UUID("8f6d1f8e-4a52-4f0e-9c1a-5b0c2f6a9d11")
-
-
 @transaction.atomic
 def proposals_replace(
     *,
     image: Image,
     proposals: list[dict[str, Any]],
-    run_key: str,
     model_version: ModelVersion | None = None,
     uncertainty: float | None = None,
 ) -> list[Annotation]:
     """Store a model's proposals for an image, replacing only its untouched proposals.
 
-    Anything a person accepted, edited or rejected stays. Client keys derive from ``run_key``
-    (e.g. the model version) and the proposal's rank, so a redelivered task stores each
-    proposal exactly once.
+    Anything a person accepted, edited or rejected stays. Removing the old proposals and storing
+    the new ones is one transaction, so a redelivered task leaves exactly one set.
     """
     image = Image.objects.select_for_update().select_related("project").get(pk=image.pk)
     Annotation.objects.filter(
         image=image, source=Source.MODEL, status=AnnotationStatus.PROPOSED, touched_by_human=False
     ).delete()
     created = []
-    for rank, spec in enumerate(proposals):
+    for spec in proposals:
         annotation = Annotation(
             project_id=image.project_id,
             image=image,
             label_class=_label_class(image, spec["label_class"]),
-            client_key=uuid.uuid5(PROPOSAL_NAMESPACE, f"{image.pk}:{run_key}:{rank}"),
+            client_key=uuid.uuid4(),
             mask=_mask(image, spec.get("mask")),
             score=float(spec["score"]),
             source=Source.MODEL,

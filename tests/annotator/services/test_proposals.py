@@ -15,7 +15,6 @@ def test_rerun_replaces_only_untouched_proposals(world):
     first = proposals_replace(
         image=image,
         model_version=version,
-        run_key="mv1",
         proposals=[_proposal(world.instance_class, x) for x in (1, 20, 40)],
         uncertainty=0.4,
     )
@@ -39,7 +38,6 @@ def test_rerun_replaces_only_untouched_proposals(world):
     proposals_replace(
         image=image,
         model_version=version,
-        run_key="mv1",
         proposals=[_proposal(world.instance_class, 30)],
         uncertainty=0.1,
     )
@@ -54,7 +52,6 @@ def test_the_same_run_stores_each_proposal_once(world):
     for _ in range(3):
         proposals_replace(
             image=image,
-            run_key="mv9",
             proposals=[_proposal(world.instance_class, x) for x in (1, 20)],
         )
     assert Annotation.objects.filter(image=image).count() == 2
