@@ -42,11 +42,13 @@ def _document(data: bytes) -> Any:
             f"The file exceeds {limit} bytes.", code="file_too_large", status=413
         )
     try:
-        return json.loads(data)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ApplicationError(
             f"The file is not UTF-8 text (byte {error.start}).", code="invalid_json"
         ) from error
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ApplicationError(
             f"The file is not JSON: {error.msg} at line {error.lineno}, column {error.colno}.",

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from annotator.models import Role
+from annotator.models import ExportJob, Role
 from tests import factories
 
 PUBLIC, ANY, LABELLER, ADMIN = "public", "any", "labeller", "admin"
@@ -59,6 +59,11 @@ POLICY = {
     ("annotation-detail", "get"): ANY,
     ("annotation-detail", "patch"): LABELLER,
     ("annotation-detail", "delete"): LABELLER,
+    ("project-export-list", "get"): ADMIN,
+    ("project-export-list", "post"): ADMIN,
+    ("export-detail", "get"): ADMIN,
+    ("export-download", "get"): ADMIN,
+    ("project-coco-import", "post"): ADMIN,
     ("training-job-list", "get"): ADMIN,
     ("training-job-list", "post"): ADMIN,
     ("training-job-detail", "get"): ADMIN,
@@ -122,6 +127,8 @@ def _kwargs(name, objects):
         "patient-detail": objects["image"].series.study.patient_id,
         "study-detail": objects["image"].series.study_id,
         "annotation-detail": objects["annotation"].pk,
+        "export-detail": objects["export"].pk,
+        "export-download": objects["export"].pk,
         "training-job-detail": objects["training_job"].pk,
         "training-job-cancel": objects["training_job"].pk,
         "preannotation-job-detail": objects["preannotation_job"].pk,
@@ -150,6 +157,7 @@ def test_route_answers_by_role(world, name, method, actor, media_root):
         "annotation": factories.AnnotationFactory(image=image, label_class=world.instance_class),
         "label_class": factories.LabelClassFactory(project=world.project, name="spare"),
         "membership": factories.MembershipFactory(project=world.project),
+        "export": ExportJob.objects.create(project=world.project),
         "training_job": factories.TrainingJobFactory(project=world.project),
         "preannotation_job": factories.PreannotationJobFactory(project=world.project),
         "model_version": factories.ModelVersionFactory(project=world.project),

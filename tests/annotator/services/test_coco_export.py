@@ -1,6 +1,7 @@
 """COCO export: pycocotools loads it, evaluates it against itself at AP 1.0, masks decode to the
 stored pixels, images are full resolution, filters hold, quarantined images and PHI never leave."""
 
+import hashlib
 import io
 import json
 import uuid
@@ -15,7 +16,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from annotator import coco
-from annotator.models import Annotation, AnnotationStatus, ExportJob, Image, JobStatus, Patient
+from annotator.models import Annotation, ExportJob, Image, JobStatus, Patient
 from annotator.services import annotations, coco_export, studies
 from tests import factories
 from tests.annotator.dicom.phi import SENTINELS, build_phi_dataset, load_source
@@ -268,8 +269,6 @@ def test_the_job_runs_once_records_its_result_and_is_idempotent(dataset, media_r
     assert finished.status == JobStatus.SUCCEEDED and finished.progress == 1.0
     stored = media_root / finished.result_file
     assert stored.exists() and stored.stat().st_size == finished.result_size
-    import hashlib
-
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == finished.result_sha256
     assert finished.summary["splits"]["train"]["images"] == 1
     assert coco_export.export_run(job_id=job.pk) is None, "a finished job is not run again"
@@ -339,4 +338,3 @@ def test_no_sentinel_phi_leaves_in_the_export(world):
             assert [n for n in needles if n.encode().lower() in lowered] == []
         pngs = [n for n in archive.namelist() if n.endswith(".png")]
         assert pngs and all(not PILImage.open(io.BytesIO(archive.read(n))).text for n in pngs)
-    assert AnnotationStatus.ACCEPTED

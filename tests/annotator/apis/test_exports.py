@@ -1,0 +1,375 @@
+"""Exports and imports through the HTTP API: admins start an export (202), watch it, download it
+as an attachment; COCO files come back in; a real Celery worker on Redis runs the job."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from kombu import Connection
+
+from annotator import coco
+from annotator.models import Annotation, AuditEvent, ExportJob, Image, JobStatus
+from annotator.services import annotations, studies
+from backend import celery_app
+from tests import factories
+from tests.dicom_files import data_store
+from worker.tasks import coco_export_task
+
+ROOT = Path(__file__).resolve().parents[3]
+CT = data_store("693_UNCI.dcm").read_bytes()
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
+
+
+def _image(world, data=CT, name="ct.dcm"):
+    [outcome] = studies.upload_ingest(
+        project=world.project, actor=None, files=[(name, io.BytesIO(data))]
+    )
+    assert outcome.ok, outcome.as_dict()
+    return Image.objects.get(pk=outcome.image_ids[0])
+
+
+def _mask(image, y0, x0, size):
+    mask = np.zeros((image.rows, image.columns), np.uint8)
+    mask[y0 : y0 + size, x0 : x0 + size] = 1
+    mask[y0 + size // 2, x0 + size : x0 + size + 3] = 1
+    return coco.encode_mask(mask)
+
+
+def _labelled(world, image, count=2):
+    created = []
+    for n in range(count):
+        mask = _mask(image, 20 + 40 * n, 30 + 50 * n, 25)
+        annotation, _ = annotations.annotation_create(
+            image=image,
+            actor=world.admin,
+            client_key=uuid.uuid4(),
+            label_class=world.instance_class.pk,
+            box=coco.bbox_of_mask(mask),
+            mask=mask,
+        )
+        created.append(annotation)
+    return created
+
+
+def _download(client, job_id):
+    response = client.get(f"/api/exports/{job_id}/download/")
+    assert response.status_code == 200, getattr(response, "data", None)
+    return response, b"".join(response.streaming_content)
+
+
+def test_admin_exports_watches_and_downloads(
+    world, eager, django_capture_on_commit_callbacks, media_root
+):
+    image = _image(world)
+    _labelled(world, image)
+    client = world.client(world.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            "/api/projects/chest/exports/", {"segmentation": "polygon"}, format="json"
+        )
+    assert created.status_code == 202, created.data
+    assert created.data["status"] == "queued" and created.data["download_url"] is None
+    status = client.get(f"/api/exports/{created.data['id']}/")
+    assert status.status_code == 200
+    assert status.data["status"] == "succeeded", status.data
+    assert status.data["progress"] == 1.0
+    assert status.data["download_url"] == f"/api/exports/{created.data['id']}/download/"
+    listed = client.get("/api/projects/chest/exports/")
+    assert [e["id"] for e in listed.data["results"]] == [created.data["id"]]
+
+    response, body = _download(client, created.data["id"])
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    split = image.series.study.patient.split
+    document = json.loads(archive.read(coco.instances_path(split)))
+    assert len(document["annotations"]) == 2
+    assert isinstance(document["annotations"][0]["segmentation"], list)
+    assert f"images/{split}/{image.pk}.png" in archive.namelist()
+    actions = list(
+        AuditEvent.objects.filter(object_type="exportjob").values_list("action", flat=True)
+    )
+    assert sorted(actions) == ["export.created", "export.downloaded"]
+
+
+def test_export_requests_are_checked(world, eager):
+    client = world.client(world.admin)
+    bad = client.post("/api/projects/chest/exports/", {"split": "holdout"}, format="json")
+    assert bad.status_code == 400
+    bad = client.post("/api/projects/chest/exports/", {"label_classes": [0]}, format="json")
+    assert bad.status_code == 400 and bad.data["code"] == "invalid_label_class"
+    assert not ExportJob.objects.exists()
+    assert world.client(world.annotator).post("/api/projects/chest/exports/").status_code == 403
+
+
+def test_download_waits_for_the_job_and_stays_in_its_project(world):
+    job = ExportJob.objects.create(project=world.project)
+    client = world.client(world.admin)
+    assert client.get(f"/api/exports/{job.pk}/download/").status_code == 409
+    other = ExportJob.objects.create(project=world.other_project, status=JobStatus.SUCCEEDED)
+    assert client.get(f"/api/exports/{other.pk}/").status_code == 404
+    assert client.get(f"/api/exports/{other.pk}/download/").status_code == 404
+    assert world.client(world.reviewer).get(f"/api/exports/{job.pk}/").status_code == 403
+
+
+def _import(client, document, as_="accepted", raw=None):
+    data = raw if raw is not None else json.dumps(document).encode()
+    return client.post(
+        "/api/projects/chest/imports/coco/",
+        {"file": SimpleUploadedFile("instances.json", data, "application/json"), "as": as_},
+        format="multipart",
+    )
+
+
+def _export_document(client, split, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = client.post("/api/projects/chest/exports/", {"image_format": "none"}, format="json")
+    _, body = _download(client, job.data["id"])
+    return json.loads(zipfile.ZipFile(io.BytesIO(body)).read(coco.instances_path(split)))
+
+
+def _shapes(document):
+    names = {c["id"]: c["name"] for c in document["categories"]}
+    return sorted(
+        (a["image_id"], names[a["category_id"]], tuple(a["bbox"]), json.dumps(a["segmentation"]))
+        for a in document["annotations"]
+    )
+
+
+def test_import_then_export_gives_the_same_annotations(
+    world, eager, django_capture_on_commit_callbacks
+):
+    image = _image(world)
+    _labelled(world, image, count=3)
+    client = world.client(world.admin)
+    split = image.series.study.patient.split
+    exported = _export_document(client, split, django_capture_on_commit_callbacks)
+    Annotation.objects.all().delete()
+
+    report = _import(client, exported)
+    assert report.status_code == 200, report.data
+    assert report.data["imported"] == 3 and report.data["skipped"] == 0
+    again = _export_document(client, split, django_capture_on_commit_callbacks)
+    assert _shapes(again) == _shapes(exported)
+    assert _import(client, exported).data["exists"] == 3, "the same file imports nothing twice"
+    assert Annotation.objects.count() == 3
+
+
+def test_import_matches_by_sop_uid_and_as_proposals(world):
+    image = _image(world)
+    mask = _mask(image, 10, 10, 30)
+    document = {
+        "images": [
+            {
+                "id": 7,
+                "file_name": "scan.png",
+                "sop_instance_uid": image.instance.sop_uid,
+                "frame_number": 1,
+                "width": image.columns,
+                "height": image.rows,
+            }
+        ],
+        "categories": [{"id": 3, "name": "NODULE"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 7,
+                "category_id": 3,
+                "bbox": coco.bbox_of_mask(mask),
+                "segmentation": coco.rle_to_polygons(mask),
+            }
+        ],
+    }
+    report = _import(world.client(world.admin), document, as_="proposed")
+    assert report.data["imported"] == 1, report.data
+    annotation = Annotation.objects.get()
+    assert annotation.status == "proposed" and annotation.label_class == world.instance_class
+    assert np.array_equal(coco.decode_mask(annotation.mask), coco.decode_mask(mask))
+
+
+def test_import_reports_each_skipped_annotation_with_its_reason(world):
+    image = _image(world)
+    good = {"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}
+    document = {
+        "info": {"generator": "RadLabel"},
+        "images": [
+            {"id": image.pk, "width": image.columns, "height": image.rows},
+            {"id": 10**9, "file_name": "images/train/999999999.png"},
+        ],
+        "categories": [{"id": 1, "name": "nodule"}, {"id": 2, "name": "tumour"}],
+        "annotations": [
+            {**good, "id": 1, "image_id": image.pk},
+            {**good, "id": 2, "image_id": 10**9},
+            {**good, "id": 3, "image_id": image.pk, "category_id": 2},
+            {**good, "id": 4, "image_id": image.pk, "bbox": [500, 500, 50, 50]},
+            {**good, "id": 5, "image_id": image.pk, "bbox": "wide"},
+            {**good, "id": 6, "image_id": image.pk, "segmentation": [[1, 2, 3]]},
+            {
+                **good,
+                "id": 7,
+                "image_id": image.pk,
+                "segmentation": {"size": [image.rows, image.columns], "counts": "0000zz"},
+            },
+            {**good, "id": 8, "image_id": 42},
+        ],
+    }
+    report = _import(world.client(world.admin), document)
+    assert report.status_code == 200
+    reasons = {r["id"]: r.get("reason") for r in report.data["annotations"]}
+    assert reasons == {
+        1: None,
+        2: "unknown_image",
+        3: "unknown_category",
+        4: "bad_bbox",
+        5: "bad_bbox",
+        6: "bad_segmentation",
+        7: "bad_segmentation",
+        8: "unknown_image",
+    }
+    assert Annotation.objects.count() == 1
+    assert AuditEvent.objects.filter(action="coco.imported").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b'{"images": [', "not JSON"),
+        (b"\xff\xfe", "UTF-8"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"images": [], "annotations": []}', "categories"),
+        (b'{"images": [{"file_name": "x"}], "annotations": [], "categories": []}', "images[0]"),
+        (b'{"images": [], "annotations": [3], "categories": []}', "annotations[0]"),
+    ],
+)
+def test_a_bad_file_is_refused_whole_naming_the_problem(world, raw, words):
+    _image(world)
+    response = _import(world.client(world.admin), None, raw=raw)
+    assert response.status_code == 400
+    assert words in response.data["detail"], response.data
+    assert (
+        not Annotation.objects.exists()
+        and not AuditEvent.objects.filter(action="coco.imported").exists()
+    )
+
+
+def test_import_is_admin_only(world):
+    client = world.client(world.annotator)
+    assert _import(client, {"images": [], "annotations": [], "categories": []}).status_code == 403
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_on_redis_runs_the_export(media_root, tmp_path, monkeypatch):
+    """The production column: the API enqueues on commit into Redis, a `celery worker -Q cpu`
+    process claims the job from PostgreSQL, writes the zip, and the admin downloads it."""
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    broker = f"{base}/13"
+    try:
+        redis.Redis.from_url(broker).flushdb()
+    except redis.RedisError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    project = factories.ProjectFactory(slug="chest")
+    admin = factories.UserFactory()
+    factories.MembershipFactory(project=project, user=admin, role="admin")
+    label_class = factories.LabelClassFactory(project=project, name="nodule")
+    [outcome] = studies.upload_ingest(project=project, actor=None, files=[("ct", io.BytesIO(CT))])
+    image = Image.objects.get(pk=outcome.image_ids[0])
+    annotations.annotation_create(
+        image=image,
+        actor=admin,
+        client_key=uuid.uuid4(),
+        label_class=label_class.pk,
+        box=[10, 10, 20, 20],
+    )
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backend.settings.test",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        "CELERY_BROKER_URL": broker,
+        "RADLABEL_MEDIA_ROOT": str(media_root),
+        "RADLABEL_VAR_DIR": str(tmp_path / "var"),
+    }
+    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - read back after the worker stops
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "backend",
+            "worker",
+            "-Q",
+            "cpu",
+            "--pool",
+            "solo",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+            "-n",
+            f"export-test-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        client = factories_client(admin)
+        with Connection(broker) as broker_connection:
+            monkeypatch.setattr(
+                coco_export_task,
+                "delay",
+                lambda job_id: coco_export_task.apply_async(
+                    args=[job_id], connection=broker_connection
+                ),
+            )
+            created = client.post("/api/projects/chest/exports/", {}, format="json")
+        assert created.status_code == 202
+        deadline = time.monotonic() + 90
+        job = ExportJob.objects.get(pk=created.data["id"])
+        while job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and time.monotonic() < deadline:
+            assert worker.poll() is None, "the worker exited"
+            time.sleep(0.3)
+            job.refresh_from_db()
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        _, body = _download(client, job.pk)
+        archive = zipfile.ZipFile(io.BytesIO(body))
+        split = image.series.study.patient.split
+        assert json.loads(archive.read(coco.instances_path(split)))["annotations"]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert "radlabel.coco_export" in output, output[-3000:]
+
+
+def factories_client(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
