@@ -92,5 +92,5 @@ for image in Image.objects.filter(project=project).order_by("id"):
             proposal(image, h * 0.55, w * 0.68, min(h, w) * 0.05, classes[-1], 0.71),
             proposal(image, h * 0.70, w * 0.45, min(h, w) * 0.04, classes[0], 0.42),
         ]
-    proposals_replace(image=image, proposals=specs, run_key="e2e-seed", uncertainty=float(rng.uniform(0, 1)))
+    proposals_replace(image=image, proposals=specs, uncertainty=float(rng.uniform(0, 1)))
 print("proposals seeded; 50-mask image:", fifty.pk if fifty else None)

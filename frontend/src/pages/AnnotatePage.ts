@@ -23,9 +23,9 @@ import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
 import { wadouriImageIds } from "../viewer/imageIds";
 import { initCornerstone } from "../viewer/init";
 import { presetsFor, type WindowPreset } from "../viewer/presets";
-import { decodeRle, type Mask } from "../viewer/rle";
+import { decodeRle, maskArea, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
-import { StackView, ViewerEvents } from "../viewer/viewports";
+import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
 import { nextImageId } from "./StudyListPage";
 
 /** Lay unsent local edits over what the server returned. */
@@ -60,6 +60,13 @@ export function applyPending(server: LocalAnnotation[], ops: AnnotationOp[]): Lo
     });
   }
   return [...byKey.values()];
+}
+
+const areas = new WeakMap<Mask, number>();
+function areaOf(mask: Mask): number {
+  let n = areas.get(mask);
+  if (n === undefined) areas.set(mask, (n = maskArea(mask)));
+  return n;
 }
 
 export function mountAnnotatePage(
@@ -223,6 +230,8 @@ export function mountAnnotatePage(
           "data-key": a.key,
           "data-status": a.status,
           "data-annotation-id": a.id ?? "",
+          "data-box": a.box.map((v) => Math.round(v * 100) / 100).join(","),
+          "data-area": a.mask ? areaOf(a.mask) : 0,
         },
         sw,
         h("span", { class: "name" }, cls?.name ?? String(a.label_class)),
@@ -513,7 +522,10 @@ export function mountAnnotatePage(
       newKey,
       setCursor: (c) => (cursor = c),
       setDraft: (b) => (draft = b),
-      maskChanged: (m: Mask) => overlay?.invalidate(m),
+      maskChanged: (m: Mask) => {
+        areas.delete(m);
+        overlay?.invalidate(m);
+      },
       render,
       created: (key) => {
         select(key);
@@ -539,6 +551,13 @@ export function mountAnnotatePage(
         }
       }),
     );
+    const onLoadError = (e: Event) => {
+      const detail = (e as CustomEvent<{ imageId?: string; error?: unknown }>).detail;
+      console.error("image load failed", detail?.imageId, detail?.error);
+      if (detail?.imageId === imageIds[annotatedIndex]) status("This image could not be decoded.");
+    };
+    eventTarget.addEventListener(ViewerEvents.IMAGE_LOAD_ERROR, onLoadError);
+    cleanups.push(() => eventTarget.removeEventListener(ViewerEvents.IMAGE_LOAD_ERROR, onLoadError));
     await view.setStack(imageIds, annotatedIndex);
     if (abort.signal.aborted) return;
     if (detail.window_center != null && detail.window_width != null && detail.window_width > 0) {

@@ -19,6 +19,9 @@ describe("keyboard commands", () => {
     expect(keyOf(ev("?", { shiftKey: true }))).toBe("?");
     expect(keyOf(ev("Delete"))).toBe("delete");
     expect(describeKey("ctrl+shift+z")).toBe("Ctrl+Shift+Z");
+    expect(describeKey("+")).toBe("+");
+    expect(describeKey("arrowup")).toBe("↑");
+    expect(describeKey("delete")).toBe("Delete");
   });
 
   it("runs the command bound to a key", () => {

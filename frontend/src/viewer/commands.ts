@@ -44,9 +44,19 @@ export class CommandRegistry {
   }
 }
 
+const KEY_NAMES: Record<string, string> = {
+  ctrl: "Ctrl",
+  shift: "Shift",
+  alt: "Alt",
+  arrowup: "↑",
+  arrowdown: "↓",
+  pageup: "PageUp",
+  pagedown: "PageDown",
+  escape: "Esc",
+};
+
 export function describeKey(k: string): string {
-  return k
-    .split("+")
-    .map((p) => (p === "ctrl" ? "Ctrl" : p === "shift" ? "Shift" : p === "alt" ? "Alt" : p.length === 1 ? p.toUpperCase() : p[0].toUpperCase() + p.slice(1)))
+  return (k === "+" ? ["+"] : k.split("+"))
+    .map((p) => KEY_NAMES[p] ?? (p.length === 1 ? p.toUpperCase() : p[0].toUpperCase() + p.slice(1)))
     .join("+");
 }

@@ -35,4 +35,15 @@ describe("wadouriImageIds", () => {
       "wadouri:http://app.test/api/images/6/dicom/",
     ]);
   });
+
+  it("does not merge separate instances that share an instance number", () => {
+    const known = new Map([
+      [1, { id: 1, instance_number: 1, frame_number: 1 }],
+      [2, { id: 2, instance_number: 1, frame_number: 1 }],
+    ]);
+    expect(wadouriImageIds([1, 2], known, O)).toEqual([
+      "wadouri:http://app.test/api/images/1/dicom/",
+      "wadouri:http://app.test/api/images/2/dicom/",
+    ]);
+  });
 });

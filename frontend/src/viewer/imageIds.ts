@@ -21,8 +21,17 @@ export function wadouriImageIds(
     group.push(id);
     byInstance.set(k, group);
   }
+  // instance numbers are not unique in every series: only frames with distinct numbers form one instance
+  for (const [k, group] of byInstance) {
+    const frames = new Set(group.map((id) => known.get(id)?.frame_number ?? 1));
+    if (frames.size !== group.length) {
+      byInstance.delete(k);
+      for (const id of group) byInstance.set(`id${id}`, [id]);
+    }
+  }
+  const groupOf = (id: number) => byInstance.get(instanceOf(id)) ?? byInstance.get(`id${id}`)!;
   return imageIds.map((id) => {
-    const group = byInstance.get(instanceOf(id))!;
+    const group = groupOf(id);
     const frame = known.get(id)?.frame_number ?? 1;
     const urlId = group.length > 1 ? group[0] : id;
     const url = `${origin}/api/images/${urlId}/dicom/`;

@@ -2,7 +2,7 @@
  * One stack viewport: setStack, window/level, invert, reset, scroll, and the
  * geometry the annotation overlay needs (pixel → canvas affine).
  */
-import { Enums, RenderingEngine, metaData, type Types } from "@cornerstonejs/core";
+import { Enums, RenderingEngine, eventTarget, metaData, type Types } from "@cornerstonejs/core";
 import { pixelToCanvasAffine, type Affine, type ImagePlane, type Vec2, type Vec3 } from "./coords";
 import { RENDERING_ENGINE_ID, VIEWPORT_ID } from "./ids";
 import { fromRange, toRange } from "./presets";
@@ -50,7 +50,12 @@ export class StackView {
 
   getWindow(): { center: number; width: number } | null {
     const r = this.viewport.getProperties().voiRange;
-    return r ? fromRange(r.lower, r.upper) : null;
+    if (r) return fromRange(r.lower, r.upper);
+    const image = this.viewport.getCornerstoneImage();
+    const first = (v: number | number[] | undefined) => (Array.isArray(v) ? v[0] : v);
+    const center = first(image?.windowCenter);
+    const width = first(image?.windowWidth);
+    return center != null && width != null ? { center, width } : null;
   }
 
   toggleInvert(): void {
@@ -116,3 +121,4 @@ export class StackView {
 }
 
 export const ViewerEvents = Enums.Events;
+export { eventTarget };

@@ -1,0 +1,137 @@
+// Shared helpers for the browser tests and the viewer benchmark.
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+export const env = {
+  url: (process.env.RADLABEL_URL ?? "http://127.0.0.1:8000").replace(/\/$/, ""),
+  user: process.env.RADLABEL_USER ?? "radiologist",
+  password: process.env.RADLABEL_PASSWORD ?? "",
+  project: process.env.RADLABEL_PROJECT ?? "demo",
+  artifacts: process.env.RADLABEL_ARTIFACTS ?? "test-artifacts",
+  chromium: process.env.CHROMIUM ?? "/usr/bin/chromium",
+};
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export async function launch() {
+  mkdirSync(env.artifacts, { recursive: true });
+  return chromium.launch({ executablePath: env.chromium, args: CHROMIUM_ARGS });
+}
+
+/** A context whose pages fail the test on page errors and on requests to any other origin. */
+export async function newContext(browser, problems) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const origin = new URL(env.url).origin;
+  context.on("request", (r) => {
+    const u = r.url();
+    if (!u.startsWith(origin) && !u.startsWith("data:") && !u.startsWith("blob:")) problems.push(`foreign request: ${u}`);
+  });
+  context.on("page", (page) => {
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("dialog", (d) => {
+      problems.push(`unexpected dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) problems.push(`CSP: ${m.text()}`);
+    });
+  });
+  return context;
+}
+
+export async function login(page, next = "/") {
+  await page.goto(`${env.url}/login?next=${encodeURIComponent(next)}`);
+  await page.fill("input[name=username]", env.user);
+  await page.fill("input[name=password]", env.password);
+  await page.click("form.login-form button[type=submit]");
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+}
+
+export async function openImage(page, id, query = "") {
+  await page.goto(`${env.url}/projects/${env.project}/images/${id}${query}`);
+  await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
+  await page.waitForSelector("[data-testid=annotation-list] li");
+}
+
+/** Screen position of an image pixel (COCO coordinates), from the viewer's published transform. */
+export async function pixelToPage(page, x, y) {
+  const viewer = page.locator("[data-testid=viewer]");
+  const m = (await viewer.getAttribute("data-pixel-to-canvas")).split(",").map(Number);
+  const box = await viewer.boundingBox();
+  return [box.x + m[0] * x + m[2] * y + m[4], box.y + m[1] * x + m[3] * y + m[5]];
+}
+
+export async function waitSaved(page, timeout = 15_000) {
+  await page.waitForFunction(
+    () => document.querySelector("[data-testid=save-status]")?.textContent === "All changes saved",
+    null,
+    { timeout },
+  );
+}
+
+export async function api(context, path) {
+  const res = await context.request.get(`${env.url}${path}`);
+  if (!res.ok()) throw new Error(`GET ${path} → ${res.status()}`);
+  return res.json();
+}
+
+/** Pixels set in a COCO compressed RLE (pycocotools' string format). */
+export function rleArea(counts) {
+  const cnts = [];
+  let p = 0;
+  while (p < counts.length) {
+    let x = 0;
+    let k = 0;
+    let more = true;
+    while (more) {
+      const c = counts.charCodeAt(p) - 48;
+      x |= (c & 0x1f) << (5 * k);
+      more = (c & 0x20) !== 0;
+      p++;
+      k++;
+      if (!more && c & 0x10) x |= -1 << (5 * k);
+    }
+    if (cnts.length > 2) x += cnts[cnts.length - 2];
+    cnts.push(x);
+  }
+  return cnts.reduce((sum, n, i) => (i % 2 ? sum + n : sum), 0);
+}
+
+export class Runner {
+  constructor() {
+    this.passed = 0;
+    this.failed = 0;
+  }
+
+  async test(name, fn) {
+    const problems = [];
+    const t0 = Date.now();
+    try {
+      await fn(problems);
+      if (problems.length) throw new Error(problems.join("\n"));
+      this.passed++;
+      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      this.failed++;
+      console.log(`FAIL ${name}\n     ${String(e?.stack ?? e).split("\n").slice(0, 6).join("\n     ")}`);
+    }
+  }
+
+  finish() {
+    console.log(`${this.passed} passed, ${this.failed} failed`);
+    process.exitCode = this.failed ? 1 : 0;
+  }
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
