@@ -117,4 +117,5 @@ urlpatterns = [
         export_apis.CocoImportApi.as_view(),
         name="project-coco-import",
     ),
+    path("series/<int:pk>/seg/", export_apis.SeriesSegApi.as_view(), name="series-seg"),
 ]

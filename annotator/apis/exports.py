@@ -14,8 +14,8 @@ from annotator.access import ADMINS, project_get_for_user
 from annotator.apis.pagination import Pagination
 from annotator.exceptions import ApplicationError
 from annotator.models import ExportJob, Split
-from annotator.selectors.exports import export_get_for_user, export_list
-from annotator.services import coco_export, coco_import
+from annotator.selectors.exports import export_get_for_user, export_list, series_get_for_user
+from annotator.services import coco_export, coco_import, dicom_seg
 
 
 class ExportOutput(serializers.ModelSerializer):
@@ -161,3 +161,17 @@ class CocoImportApi(APIView):
             as_status=data.validated_data["as"],
         )
         return Response(self.OutputSerializer(report).data)
+
+
+class SeriesSegApi(APIView):
+    """The series' accepted masks as a DICOM Segmentation instance (admins). Audited."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/dicom"): bytes})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        series = series_get_for_user(series_id=pk, user=request.user)
+        result = dicom_seg.series_seg_export(series=series, actor=request.user)
+        response = HttpResponse(result.data, content_type="application/dicom")
+        response["Content-Disposition"] = f'attachment; filename="radlabel-seg-{series.pk}.dcm"'
+        return _attachment(response)

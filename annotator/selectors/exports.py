@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from annotator.access import ADMINS, User, _check_role, projects_for_user, role_for
 from annotator.exceptions import NotFoundError
-from annotator.models import DicomWebEndpoint, ExportJob, PacsImportJob, Project
+from annotator.models import DicomWebEndpoint, ExportJob, PacsImportJob, Project, Series
 
 
 def export_get_for_user(
@@ -42,3 +42,15 @@ def pacs_import_get(*, project: Project, job_id: int) -> PacsImportJob:
     if job is None:
         raise NotFoundError("Not found.")
     return job
+
+
+def series_get_for_user(*, series_id: int, user: User, roles: Collection[str] = ADMINS) -> Series:
+    series = (
+        Series.objects.filter(pk=series_id, study__project__in=projects_for_user(user=user))
+        .select_related("study__project")
+        .first()
+    )
+    if series is None:
+        raise NotFoundError("Not found.")
+    _check_role(role_for(project=series.study.project, user=user), roles)
+    return series
