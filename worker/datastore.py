@@ -7,6 +7,7 @@ its stored default window, scaled to ``[0, 1]`` (colour images as luminance).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -143,6 +144,14 @@ class ProjectDatastore(Datastore):
         return samples
 
 
+def json_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """Metrics as JSON can hold them: an undefined COCO figure (NaN) becomes null."""
+    return {
+        split: {name: value if math.isfinite(value) else None for name, value in values.items()}
+        for split, values in metrics.items()
+    }
+
+
 def models_dir(project: Project) -> Path:
     path = Path(settings.MEDIA_ROOT) / "projects" / str(project.pk) / "models"
     path.mkdir(parents=True, exist_ok=True)
@@ -155,6 +164,8 @@ def run_training(job: TrainingJob) -> None:
     classes = instance_classes(project)
     options = job.options
     active = active_model_version(project=project)
+    for stale in models_dir(project).glob(f"train-{job.pk}-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an attempt whose worker died
     work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=models_dir(project)))
     state = {"last": 0.0, "stop": False, "curve": list(job.loss_curve)}
 
@@ -199,7 +210,7 @@ def run_training(job: TrainingJob) -> None:
             class_map={str(index): lc.pk for index, lc in enumerate(classes, 1)},
             weights_file=str(final.relative_to(settings.MEDIA_ROOT)),
             sha256=result.sha256,
-            metrics=result.metrics,
+            metrics=json_metrics(result.metrics),
             training_data={
                 split: len(datastore.samples(split)) for split in ("train", "val", "test")
             },

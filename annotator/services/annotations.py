@@ -337,6 +337,7 @@ def proposals_replace(
             score=float(spec["score"]),
             source=Source.MODEL,
             status=AnnotationStatus.PROPOSED,
+            model_version=model_version,
         )
         annotation.box_x, annotation.box_y, annotation.box_w, annotation.box_h = _box(
             image, spec["box"]

@@ -44,7 +44,8 @@ def test_rerun_replaces_only_untouched_proposals(world):
     remaining = set(Annotation.objects.filter(image=image).values_list("pk", flat=True))
     assert {accepted.pk, rejected.pk, human.pk} <= remaining
     assert untouched.pk not in remaining
-    assert Annotation.objects.filter(image=image, status=AnnotationStatus.PROPOSED).count() == 1
+    fresh = Annotation.objects.get(image=image, status=AnnotationStatus.PROPOSED)
+    assert fresh.model_version == version and fresh.source == Source.MODEL
 
 
 def test_the_same_run_stores_each_proposal_once(world):

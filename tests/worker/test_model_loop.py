@@ -1,0 +1,185 @@
+"""The model loop with a real Celery worker process on Redis against PostgreSQL.
+
+Ingest → labels accepted → retrain → a new version registered with metrics → promoted by the
+rule → new images pre-annotated; and the worker SIGKILLed mid-training and mid-pre-annotation
+loses no job, duplicates no proposal and leaves no half-written model.
+"""
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from pycocotools import mask as mask_utils
+from rest_framework.test import APIClient
+
+from annotator.models import (
+    Annotation,
+    Image,
+    JobStatus,
+    ModelVersion,
+    Patient,
+    PreannotationJob,
+    Source,
+    TrainingJob,
+)
+from annotator.services import jobs
+from tests import factories
+from tests.celery_worker import celery_worker, wait_for
+from worker.ml.demo_dicom import lesion_slices
+from worker.ml.synthetic import CLASS_NAMES
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+SIZE = 128
+
+
+def _upload(client, slices):
+    response = client.post(
+        "/api/projects/loop/uploads/",
+        {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.data
+    return [f["image_ids"][0] for f in response.data["files"]]
+
+
+def _label(client, image_id, lesion, classes):
+    for mask, label in zip(lesion.masks, lesion.labels, strict=True):
+        ys, xs = np.nonzero(mask)
+        box = [
+            float(xs.min()),
+            float(ys.min()),
+            float(xs.max() - xs.min() + 1),
+            float(ys.max() - ys.min() + 1),
+        ]
+        rle = mask_utils.encode(np.asfortranarray(mask))
+        response = client.post(
+            f"/api/images/{image_id}/annotations/",
+            {
+                "client_key": str(uuid.uuid4()),
+                "label_class": classes[label - 1],
+                "box": box,
+                "mask": {"size": [SIZE, SIZE], "counts": rle["counts"].decode()},
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.data
+
+
+def _job(model, pk):
+    return model.objects.get(pk=pk)
+
+
+def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
+    admin = factories.UserFactory(is_superuser=True, is_staff=True)
+    client = APIClient()
+    client.force_authenticate(admin)
+    created = client.post(
+        "/api/projects/",
+        {
+            "slug": "loop",
+            "name": "Loop",
+            "label_classes": [{"name": name, "color": "#ff0000"} for name in CLASS_NAMES],
+        },
+        format="json",
+    )
+    assert created.status_code == 201
+    classes = [c["id"] for c in client.get("/api/projects/loop/").data["label_classes"]]
+
+    slices = lesion_slices(8, 2, seed=5, size=SIZE)
+    image_ids = _upload(client, slices)
+    for image_id, lesion in zip(image_ids, slices, strict=True):
+        _label(client, image_id, lesion, classes)
+    splits = ["train"] * 4 + ["val"] * 2 + ["test"] * 2
+    for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
+        response = client.patch(f"/api/patients/{patient.pk}/", {"split": split}, format="json")
+        assert response.status_code == 200
+
+    started = client.post(
+        "/api/projects/loop/training-jobs/",
+        {"epochs": 1000, "time_budget_s": 25, "image_size": SIZE},
+        format="json",
+    )
+    assert started.status_code == 202, started.data
+    job_id = started.data["id"]
+
+    with celery_worker() as worker:
+        wait_for(
+            lambda: _job(TrainingJob, job_id).step >= 2,
+            timeout=240,
+            what="training to make progress",
+        )
+        worker.kill()
+    job = _job(TrainingJob, job_id)
+    assert job.status == JobStatus.RUNNING and job.attempts == 1
+    assert not ModelVersion.objects.exists()
+    models_dir = Path(settings.MEDIA_ROOT) / "projects" / str(job.project_id) / "models"
+    assert not list(models_dir.glob("*.pt")), "no model file outside the attempt's work folder"
+
+    TrainingJob.objects.filter(pk=job_id).update(lease_until=job.lease_until.replace(year=2000))
+    assert jobs.jobs_requeue_stale() == 1
+    with celery_worker():
+        wait_for(
+            lambda: _job(TrainingJob, job_id).status not in jobs.ACTIVE_JOB_STATUSES,
+            timeout=300,
+            what="training to finish",
+        )
+    job = _job(TrainingJob, job_id)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.attempts == 2 and job.loss_curve
+    version = ModelVersion.objects.get()
+    assert job.model_version_id == version.pk
+    assert set(version.metrics) >= {"val", "test"} and "segm_AP" in version.metrics["val"]
+    assert version.status == "active", "the first version with a finite val AP is promoted"
+    weights = Path(settings.MEDIA_ROOT) / version.weights_file
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == version.sha256
+    assert not list(models_dir.glob("train-*")), "work folders are removed"
+
+    more = lesion_slices(1, 24, seed=11, size=SIZE)
+    new_ids = _upload(client, more)
+    job = PreannotationJob.objects.get()
+    assert job.image_ids == sorted(new_ids) and job.model_version_id == version.pk
+    with celery_worker() as worker:
+        wait_for(
+            lambda: _job(PreannotationJob, job.pk).done >= 4,
+            timeout=240,
+            what="pre-annotation to make progress",
+        )
+        worker.kill()
+    assert _job(PreannotationJob, job.pk).status == JobStatus.RUNNING
+    PreannotationJob.objects.filter(pk=job.pk).update(lease_until=job.created_at.replace(year=2000))
+    jobs.jobs_requeue_stale()
+    with celery_worker():
+        wait_for(
+            lambda: _job(PreannotationJob, job.pk).status != JobStatus.RUNNING,
+            timeout=240,
+            what="pre-annotation to finish",
+        )
+    job = _job(PreannotationJob, job.pk)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.done == len(new_ids)
+    images = Image.objects.filter(pk__in=new_ids)
+    assert all(image.uncertainty is not None for image in images)
+    proposals = Annotation.objects.filter(image__in=images, source=Source.MODEL)
+    assert all(p.model_version_id == version.pk for p in proposals)
+    per_image = [proposals.filter(image=image).count() for image in images]
+    assert max(per_image, default=0) <= 20
+
+    before = sorted(proposals.values_list("image_id", "box_x", "box_y", "score"))
+    rerun = client.post("/api/projects/loop/preannotate/", {"image_ids": new_ids}, format="json")
+    assert rerun.status_code == 202
+    with celery_worker():
+        wait_for(
+            lambda: _job(PreannotationJob, rerun.data["id"]).status == JobStatus.SUCCEEDED,
+            timeout=240,
+            what="the re-run",
+        )
+    after = sorted(
+        Annotation.objects.filter(image__in=images, source=Source.MODEL).values_list(
+            "image_id", "box_x", "box_y", "score"
+        )
+    )
+    assert len(after) == len(before), "a re-run replaces proposals, never duplicates them"
