@@ -2,6 +2,7 @@ from django.urls import path
 
 from annotator.apis import annotations, auth, models, projects, studies, system
 from annotator.apis import exports as export_apis
+from annotator.apis import pacs as pacs_apis
 
 urlpatterns = [
     path("health/", system.HealthApi.as_view(), name="health"),
@@ -118,4 +119,39 @@ urlpatterns = [
         name="project-coco-import",
     ),
     path("series/<int:pk>/seg/", export_apis.SeriesSegApi.as_view(), name="series-seg"),
+    path(
+        "projects/<slug:slug>/pacs/endpoints/",
+        pacs_apis.PacsEndpointListApi.as_view(),
+        name="project-pacs-endpoint-list",
+    ),
+    path(
+        "projects/<slug:slug>/pacs/endpoints/<int:pk>/",
+        pacs_apis.PacsEndpointDetailApi.as_view(),
+        name="project-pacs-endpoint-detail",
+    ),
+    path(
+        "projects/<slug:slug>/pacs/endpoints/<int:pk>/search/",
+        pacs_apis.PacsSearchApi.as_view(),
+        name="project-pacs-search",
+    ),
+    path(
+        "projects/<slug:slug>/pacs/endpoints/<int:pk>/imports/",
+        pacs_apis.PacsImportApi.as_view(),
+        name="project-pacs-import",
+    ),
+    path(
+        "projects/<slug:slug>/pacs/endpoints/<int:pk>/stow/",
+        pacs_apis.PacsPushApi.as_view(),
+        name="project-pacs-push",
+    ),
+    path(
+        "projects/<slug:slug>/pacs/imports/",
+        pacs_apis.PacsImportListApi.as_view(),
+        name="project-pacs-import-list",
+    ),
+    path(
+        "projects/<slug:slug>/pacs/imports/<int:pk>/",
+        pacs_apis.PacsImportDetailApi.as_view(),
+        name="project-pacs-import-detail",
+    ),
 ]

@@ -130,3 +130,10 @@ def coco_export_task(job_id: int) -> None:
     from annotator.services.coco_export import export_run
 
     export_run(job_id=job_id)
+
+
+@app.task(name="radlabel.pacs_import", **DATA_TASK_OPTIONS)
+def pacs_import_task(job_id: int) -> None:
+    from annotator.services.pacs import pacs_import_run
+
+    pacs_import_run(job_id=job_id)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from annotator.models import ExportJob, Role
+from annotator.models import DicomWebEndpoint, ExportJob, PacsImportJob, Role
 from tests import factories
 
 PUBLIC, ANY, LABELLER, ADMIN = "public", "any", "labeller", "admin"
@@ -65,6 +65,15 @@ POLICY = {
     ("export-download", "get"): ADMIN,
     ("project-coco-import", "post"): ADMIN,
     ("series-seg", "get"): ADMIN,
+    ("project-pacs-endpoint-list", "get"): ADMIN,
+    ("project-pacs-endpoint-list", "post"): ADMIN,
+    ("project-pacs-endpoint-detail", "get"): ADMIN,
+    ("project-pacs-endpoint-detail", "delete"): ADMIN,
+    ("project-pacs-search", "post"): ADMIN,
+    ("project-pacs-import", "post"): ADMIN,
+    ("project-pacs-push", "post"): ADMIN,
+    ("project-pacs-import-list", "get"): ADMIN,
+    ("project-pacs-import-detail", "get"): ADMIN,
     ("training-job-list", "get"): ADMIN,
     ("training-job-list", "post"): ADMIN,
     ("training-job-detail", "get"): ADMIN,
@@ -85,6 +94,12 @@ ROLE_ALLOWED = {
 }
 ACTORS = ["anonymous", "outsider", Role.ANNOTATOR, Role.REVIEWER, Role.ADMIN]
 OBJECT_ROUTES = {"project-list", "auth-logout", "auth-me", "schema", "api-docs"}
+
+
+def _endpoint(project):
+    return DicomWebEndpoint.objects.create(
+        project=project, name="pacs", url="http://pacs.invalid/dicom-web"
+    )
 
 
 def _api_routes():
@@ -131,6 +146,11 @@ def _kwargs(name, objects):
         "export-detail": objects["export"].pk,
         "export-download": objects["export"].pk,
         "series-seg": objects["image"].series_id,
+        "project-pacs-endpoint-detail": objects["endpoint"].pk,
+        "project-pacs-search": objects["endpoint"].pk,
+        "project-pacs-import": objects["endpoint"].pk,
+        "project-pacs-push": objects["endpoint"].pk,
+        "project-pacs-import-detail": objects["pacs_import"].pk,
         "training-job-detail": objects["training_job"].pk,
         "training-job-cancel": objects["training_job"].pk,
         "preannotation-job-detail": objects["preannotation_job"].pk,
@@ -160,6 +180,8 @@ def test_route_answers_by_role(world, name, method, actor, media_root):
         "label_class": factories.LabelClassFactory(project=world.project, name="spare"),
         "membership": factories.MembershipFactory(project=world.project),
         "export": ExportJob.objects.create(project=world.project),
+        "endpoint": (endpoint := _endpoint(world.project)),
+        "pacs_import": PacsImportJob.objects.create(project=world.project, endpoint=endpoint),
         "training_job": factories.TrainingJobFactory(project=world.project),
         "preannotation_job": factories.PreannotationJobFactory(project=world.project),
         "model_version": factories.ModelVersionFactory(project=world.project),

@@ -1,0 +1,362 @@
+"""PACS over DICOMweb through the HTTP API, against a real Orthanc: register, search, pull through
+de-identified ingest, push a DICOM-SEG back; and the SSRF rules (security cases 7-9)."""
+
+import io
+import logging
+import socket
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import numpy as np
+import pydicom
+import pytest
+import requests
+
+from annotator import coco
+from annotator.models import (
+    AuditEvent,
+    DicomWebEndpoint,
+    Image,
+    Instance,
+    JobStatus,
+    PacsImportJob,
+)
+from annotator.services import annotations
+from backend import celery_app
+from tests.annotator.dicom.phi import SENTINELS, load_source
+from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fixture
+
+ENDPOINTS = "/api/projects/chest/pacs/endpoints/"
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
+
+
+@pytest.fixture
+def loopback_allowed(settings):
+    settings.RADLABEL_PACS_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+class Listener:
+    """A loopback HTTP server that counts connections and answers with ``handler``."""
+
+    def __init__(self, status=200, body=b"[]", headers=None):
+        listener = self
+        self.connections = 0
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                listener.requests += 1
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/dicom+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        class CountingServer(HTTPServer):
+            def get_request(self):
+                request = super().get_request()
+                listener.connections += 1
+                return request
+
+        self.server = CountingServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener():
+    server = Listener()
+    yield server
+    server.close()
+
+
+def _register(client, url, **extra):
+    return client.post(ENDPOINTS, {"name": f"pacs-{uuid.uuid4().hex[:6]}", "url": url, **extra})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:{port}/",
+        "http://localhost:{port}/",
+        "http://[::1]:{port}/",
+        "http://0.0.0.0:{port}/",
+        "http://10.0.0.5/",
+        "http://192.168.1.10/dicom-web",
+        "http://2130706433:{port}/",
+        "http://0x7f000001:{port}/",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:{port}/_x",
+        "ftp://pacs.example.org/",
+        "http://user:secret@pacs.example.org/dicom-web",
+        "https://pacs.example.org/dicom-web#fragment",
+        "http:///nohost",
+    ],
+)
+def test_refused_destinations_are_never_contacted(world, listener, url):
+    response = _register(world.client(world.admin), url.format(port=listener.port))
+    assert response.status_code == 400, response.data
+    assert response.data["code"] in ("destination_not_allowed", "invalid")
+    assert listener.connections == 0
+    assert not DicomWebEndpoint.objects.exists()
+
+
+def test_the_operator_allowlist_restricts_hosts(world, listener, settings):
+    client = world.client(world.admin)
+    settings.RADLABEL_PACS_ALLOWED_HOSTS = ["pacs.example.org"]
+    refused = _register(client, f"http://127.0.0.1:{listener.port}/dicom-web")
+    assert refused.status_code == 400 and refused.data["code"] == "destination_not_allowed"
+    settings.RADLABEL_PACS_ALLOWED_HOSTS = ["127.0.0.1"]
+    assert _register(client, f"http://localhost:{listener.port}/").status_code == 400
+    created = _register(client, f"http://127.0.0.1:{listener.port}/dicom-web/")
+    assert created.status_code == 201, created.data
+    assert created.data["url"] == f"http://127.0.0.1:{listener.port}/dicom-web"
+    assert listener.connections == 0, "registering contacts nothing"
+
+
+def test_redirects_are_not_followed(world, loopback_allowed):
+    target = Listener()
+    redirecting = Listener(status=301, headers={"Location": f"http://127.0.0.1:{target.port}/"})
+    try:
+        client = world.client(world.admin)
+        endpoint = _register(client, f"http://127.0.0.1:{redirecting.port}/dicom-web")
+        search = client.post(f"{ENDPOINTS}{endpoint.data['id']}/search/", {}, format="json")
+        assert search.status_code == 502 and search.data == {
+            "code": "pacs_error",
+            "detail": "The PACS did not answer as expected.",
+        }
+        assert redirecting.requests == 1 and target.connections == 0
+    finally:
+        target.close()
+        redirecting.close()
+
+
+def test_upstream_error_bodies_are_never_echoed(world, loopback_allowed):
+    failing = Listener(status=500, body=b"SECRET-UPSTREAM-DETAIL at /var/lib/orthanc")
+    try:
+        client = world.client(world.admin)
+        endpoint = _register(client, f"http://127.0.0.1:{failing.port}/dicom-web")
+        search = client.post(f"{ENDPOINTS}{endpoint.data['id']}/search/", {}, format="json")
+        assert search.status_code == 502
+        assert b"SECRET" not in search.content and b"orthanc" not in search.content
+    finally:
+        failing.close()
+
+
+def test_a_name_that_rebinds_to_loopback_is_not_connected_to(world, listener, monkeypatch):
+    real = socket.getaddrinfo
+    calls = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "pacs.example.org":
+            calls.append(host)
+            address = "93.184.216.34" if len(calls) == 1 else "127.0.0.1"
+            return real(address, listener.port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    client = world.client(world.admin)
+    endpoint = _register(client, "http://pacs.example.org/dicom-web")
+    assert endpoint.status_code == 201, endpoint.data
+    search = client.post(f"{ENDPOINTS}{endpoint.data['id']}/search/", {}, format="json")
+    assert search.status_code == 400 and search.data["code"] == "destination_not_allowed"
+    assert listener.connections == 0
+
+
+def test_endpoints_are_admin_only_and_never_show_the_secret(world, loopback_allowed, orthanc):
+    client = world.client(world.admin)
+    created = _register(client, orthanc.dicomweb, auth="basic", username=USER, secret=PASSWORD)
+    assert created.status_code == 201 and "secret" not in created.data
+    listed = client.get(ENDPOINTS)
+    assert PASSWORD not in listed.content.decode()
+    assert world.client(world.annotator).get(ENDPOINTS).status_code == 403
+    assert world.client(world.outsider).get(ENDPOINTS).status_code == 404
+    audit = AuditEvent.objects.get(action="pacs.endpoint_created")
+    assert PASSWORD not in str(audit.after)
+
+
+@pytest.fixture
+def orthanc_endpoint(world, loopback_allowed, orthanc):
+    response = _register(
+        world.client(world.admin), orthanc.dicomweb, auth="basic", username=USER, secret=PASSWORD
+    )
+    assert response.status_code == 201, response.data
+    return response.data["id"]
+
+
+def test_search_finds_studies_and_logs_nothing_identifying(
+    world, orthanc, orthanc_endpoint, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    client = world.client(world.admin)
+    url = f"{ENDPOINTS}{orthanc_endpoint}/search/"
+    everything = client.post(url, {}, format="json")
+    assert everything.status_code == 200, everything.data
+    assert everything["Cache-Control"] == "no-store"
+    assert set(orthanc.studies.values()) <= {s["study_uid"] for s in everything.data}
+    # Debian's orthanc-dicomweb (Orthanc 1.10) answers QIDO PatientName filters with no match
+    # even where Orthanc's own /tools/find matches; the filter must at least narrow, not widen.
+    by_name = client.post(url, {"patient_name": "CompressedSamples^MR*"}, format="json")
+    assert by_name.status_code == 200
+    assert {s["study_uid"] for s in by_name.data} <= {orthanc.studies["mr"]}
+    by_id = client.post(url, {"patient_id": "PHI-123456", "modality": "CT"}, format="json")
+    assert [s["study_uid"] for s in by_id.data] == [orthanc.studies["phi"]]
+    assert by_id.data[0]["patient_name"] == "ZZTEST^PATIENT", "admins see the PACS's own names"
+    assert client.post(url, {"modality": "XA"}, format="json").data == []
+    assert client.post(url, {"study_date_from": "2101"}, format="json").status_code == 400
+    assert "ZZTEST" not in caplog.text and "PHI-123456" not in caplog.text
+    assert orthanc.studies["phi"] not in caplog.text
+    assert world.client(world.reviewer).post(url, {}, format="json").status_code == 403
+
+
+def test_pulled_studies_are_de_identified_through_ingest(
+    world, orthanc, orthanc_endpoint, eager, django_capture_on_commit_callbacks, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    client = world.client(world.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            f"{ENDPOINTS}{orthanc_endpoint}/imports/",
+            {"study_uids": [orthanc.studies["phi"], orthanc.studies["ct_series"]]},
+            format="json",
+        )
+    assert created.status_code == 202, created.data
+    job = PacsImportJob.objects.get(pk=created.data["id"])
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert (job.total, job.done) == (4, 4)
+    assert [r["code"] for r in job.report] == ["stored"] * 4
+    assert orthanc.studies["phi"] not in job.study_uids, "only pseudonymous UIDs stay"
+    status = client.get(f"/api/projects/chest/pacs/imports/{job.pk}/")
+    assert status.status_code == 200 and status.data["progress"] == 1.0
+    assert Instance.objects.count() == 4 and Image.objects.count() == 4
+
+    source = load_source()
+    needles = [
+        *SENTINELS,
+        orthanc.studies["phi"],
+        str(source.SOPInstanceUID),
+        str(source.SeriesInstanceUID),
+    ]
+    for instance in Instance.objects.all():
+        stored = pydicom.dcmread(world_media(instance.file))
+        assert stored.PatientIdentityRemoved == "YES"
+        raw = world_media(instance.file).read_bytes().lower()
+        assert [n for n in needles if n.encode().lower() in raw] == []
+    text = caplog.text + str(list(AuditEvent.objects.values_list("after", flat=True)))
+    text += status.content.decode()
+    assert [n for n in needles if n in text] == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(
+            f"{ENDPOINTS}{orthanc_endpoint}/imports/",
+            {"study_uids": [orthanc.studies["ct_series"]]},
+            format="json",
+        )
+    rerun = PacsImportJob.objects.get(pk=again.data["id"])
+    assert [r["code"] for r in rerun.report] == ["already_stored"] * 3
+    assert Instance.objects.count() == 4
+
+
+def test_an_unknown_study_or_a_dead_pacs_fails_the_job_generically(
+    world, orthanc_endpoint, eager, django_capture_on_commit_callbacks, listener
+):
+    client = world.client(world.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            f"{ENDPOINTS}{orthanc_endpoint}/imports/", {"study_uids": ["1.2.3.4"]}, format="json"
+        )
+    job = PacsImportJob.objects.get(pk=created.data["id"])
+    assert job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and job.total == 0
+    refused = client.post(
+        f"{ENDPOINTS}{orthanc_endpoint}/imports/", {"study_uids": ["1.2.x"]}, format="json"
+    )
+    assert refused.status_code == 400
+
+    dead = _register(client, f"http://127.0.0.1:{listener.port}/dicom-web")
+    listener.close()
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            f"{ENDPOINTS}{dead.data['id']}/imports/", {"study_uids": ["1.2.3"]}, format="json"
+        )
+    job = PacsImportJob.objects.get(pk=created.data["id"])
+    assert job.status == JobStatus.FAILED
+    assert job.error == "The PACS did not answer as expected."
+
+
+def test_a_dicom_seg_is_pushed_back_and_orthanc_holds_it(
+    world, orthanc, orthanc_endpoint, eager, django_capture_on_commit_callbacks
+):
+    client = world.client(world.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"{ENDPOINTS}{orthanc_endpoint}/imports/",
+            {"study_uids": [orthanc.studies["ct_series"]]},
+            format="json",
+        )
+    image = Image.objects.order_by("position").first()
+    mask = np.zeros((image.rows, image.columns), np.uint8)
+    mask[10:40, 20:50] = 1
+    rle = coco.encode_mask(mask)
+    annotations.annotation_create(
+        image=image,
+        actor=world.admin,
+        client_key=uuid.uuid4(),
+        label_class=world.instance_class.pk,
+        box=coco.bbox_of_mask(rle),
+        mask=rle,
+    )
+    pushed = client.post(
+        f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": image.series_id}, format="json"
+    )
+    assert pushed.status_code == 201, pushed.data
+    sop = pushed.data["sop_instance_uid"]
+    found = requests.get(
+        f"{orthanc.dicomweb}/instances",
+        params={"SOPInstanceUID": sop},
+        auth=orthanc.auth,
+        timeout=30,
+    ).json()
+    assert len(found) == 1 and found[0]["00080016"]["Value"] == ["1.2.840.10008.5.1.4.1.1.66.4"]
+    study = found[0]["0020000D"]["Value"][0]
+    series = found[0]["0020000E"]["Value"][0]
+    data = requests.get(
+        f"{orthanc.url}/instances/"
+        + requests.post(
+            f"{orthanc.url}/tools/lookup", data=sop, auth=orthanc.auth, timeout=30
+        ).json()[0]["ID"]
+        + "/file",
+        auth=orthanc.auth,
+        timeout=30,
+    ).content
+    seg = pydicom.dcmread(io.BytesIO(data))
+    assert seg.StudyInstanceUID == study == image.series.study.study_uid
+    assert seg.SeriesInstanceUID == series
+    assert AuditEvent.objects.filter(action="pacs.seg_pushed").count() == 1
+    other = client.post(f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": 10**9}, format="json")
+    assert other.status_code == 404
+
+
+def world_media(path):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    return Path(settings.MEDIA_ROOT) / path
