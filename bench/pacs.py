@@ -1,0 +1,159 @@
+"""PACS pull benchmark: studies pulled from a real Orthanc per minute, end to end (QIDO-RS
+listing, WADO-RS retrieval, validation, de-identification, storage and indexing).
+
+Starts Debian's Orthanc with its DICOMweb plugin on loopback (as the tests do), loads it with
+``STUDIES`` studies of ``SLICES`` CT slices each (pydicom's CT_small with new UIDs), then runs
+one PACS import job in this process against a scratch PostgreSQL database. Run:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/radlabel .venv/bin/python bench/pacs.py
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pydicom
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SCRATCH = "radlabel_bench_pacs"
+STUDIES = 10
+SLICES = 20
+USER, PASSWORD = "bench", "bench-password"
+
+
+def _scratch_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/radlabel")
+    return urlunsplit(urlsplit(base)._replace(path=f"/{SCRATCH}"))
+
+
+def _setup(media: str) -> None:
+    import psycopg
+
+    admin = urlunsplit(urlsplit(_scratch_url())._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}"')
+        connection.execute(f'CREATE DATABASE "{SCRATCH}"')
+    os.environ["DATABASE_URL"] = _scratch_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.test")
+    os.environ["RADLABEL_MEDIA_ROOT"] = media
+    os.environ.setdefault("RADLABEL_VAR_DIR", str(Path(media).parent / "var"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _start_orthanc(folder: Path) -> tuple[subprocess.Popen, str]:
+    from tests.orthanc import _free_port, _plugin
+
+    binary = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+    plugin = _plugin()
+    if not Path(binary).exists() or plugin is None:
+        sys.exit("Orthanc and orthanc-dicomweb are not installed")
+    port = _free_port()
+    config = {
+        "Name": "RadLabelBench",
+        "StorageDirectory": str(folder / "storage"),
+        "IndexDirectory": str(folder / "index"),
+        "HttpPort": port,
+        "DicomServerEnabled": False,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": True,
+        "RegisteredUsers": {USER: PASSWORD},
+        "Plugins": [plugin],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    log = open(folder / "orthanc.log", "w")  # noqa: SIM115 - lives as long as the server
+    process = subprocess.Popen(
+        [binary, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{url}/system", auth=(USER, PASSWORD), timeout=2).ok:
+                return process, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.terminate()
+    sys.exit("Orthanc did not start")
+
+
+def _load(url: str) -> list[str]:
+    source = pydicom.dcmread(pydicom.data.get_testdata_file("CT_small.dcm"))
+    study_uids = []
+    for study in range(STUDIES):
+        study_uid = f"1.2.826.0.1.3680043.10.543.{study + 1}"
+        series_uid = f"{study_uid}.1"
+        for n in range(SLICES):
+            ds = source.copy()
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+            ds.SOPInstanceUID = f"{series_uid}.{n + 1}"
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            ds.PatientID = f"BENCH-{study}"
+            ds.InstanceNumber = n + 1
+            ds.ImagePositionPatient = [*source.ImagePositionPatient[:2], 5.0 * n]
+            buffer = io.BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+            requests.post(
+                f"{url}/instances", data=buffer.getvalue(), auth=(USER, PASSWORD), timeout=30
+            ).raise_for_status()
+        study_uids.append(study_uid)
+    return study_uids
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="radlabel-bench-pacs-"))
+    _setup(str(folder / "media"))
+    from django.conf import settings
+
+    from annotator.models import DicomWebEndpoint, PacsImportJob, Project
+    from annotator.services import pacs
+
+    settings.RADLABEL_PACS_ALLOWED_HOSTS = ["127.0.0.1"]
+    (folder / "orthanc").mkdir()
+    process, url = _start_orthanc(folder / "orthanc")
+    try:
+        uids = _load(url)
+        project = Project.objects.create(slug="bench", name="bench")
+        endpoint = DicomWebEndpoint.objects.create(
+            project=project,
+            name="orthanc",
+            url=f"{url}/dicom-web",
+            auth="basic",
+            username=USER,
+            secret=PASSWORD,
+        )
+        job = PacsImportJob.objects.create(project=project, endpoint=endpoint, study_uids=uids)
+        started = time.perf_counter()
+        job = pacs.pacs_import_run(job_id=job.pk)
+        seconds = time.perf_counter() - started
+        stored = sum(1 for r in job.report if r["code"] == "stored")
+        print("command: DATABASE_URL=... .venv/bin/python bench/pacs.py")
+        print(
+            f"pulled {len(uids)} studies / {job.total} instances (CT 128x128) in {seconds:.2f} s: "
+            f"{len(uids) / seconds * 60:.0f} studies/min, {job.total / seconds:.1f} instances/s "
+            f"(QIDO + WADO-RS + validation + de-identification + storage; {stored} stored, "
+            f"job {job.status})"
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
