@@ -26,7 +26,7 @@ import { presetsFor, type WindowPreset } from "../viewer/presets";
 import { decodeRle, maskArea, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
-import { nextImageId } from "./StudyListPage";
+import { nextImageId, worklistItems } from "./StudyListPage";
 
 /** Lay unsent local edits over what the server returned. */
 export function applyPending(server: LocalAnnotation[], ops: AnnotationOp[]): LocalAnnotation[] {
@@ -193,6 +193,7 @@ export function mountAnnotatePage(
     const affine = onSlice ? view.pixelToCanvas() : null;
     // where image pixels are on screen, for tests and measurements
     wrap.dataset.pixelToCanvas = affine ? affine.map((v) => v.toFixed(4)).join(",") : "";
+    const t0 = performance.now();
     overlay.render({
       affine,
       annotations: doc.list(),
@@ -203,6 +204,7 @@ export function mountAnnotatePage(
       cursor,
       draft,
     });
+    wrap.dataset.overlayMs = (performance.now() - t0).toFixed(2);
     notice.textContent = onSlice ? "" : `Labels are on slice ${annotatedIndex + 1}`;
   }
 
@@ -458,14 +460,28 @@ export function mountAnnotatePage(
 
   // ---- load ----
   (async () => {
-    const detailP = getImage(imageId, abort.signal);
-    const [p, detail, anns] = await Promise.all([
+    // Everything that does not depend on the image's details starts at once: the viewer's
+    // rendering engine, the DICOM download (into the HTTP cache the loader reads from) and,
+    // when the worklist told us the series, the frame numbers of the stack.
+    const hint = worklistItems.get(imageId);
+    if (!hint || hint.frame_number === 1) {
+      void fetch(`/api/images/${imageId}/dicom/`, { credentials: "same-origin", signal: abort.signal }).catch(() => {});
+    }
+    const seriesList = (seriesId: number) =>
+      listImages(slug, { series: String(seriesId), page_size: "1000" }, abort.signal).catch(() => null);
+    const earlySeries = hint ? seriesList(hint.series_id) : null;
+    const viewP = initCornerstone().then(() => (abort.signal.aborted ? null : new StackView(viewportEl)));
+    const [p, detail, anns, v] = await Promise.all([
       getProject(slug),
-      detailP,
+      getImage(imageId, abort.signal),
       listAnnotations(imageId, abort.signal),
-      initCornerstone(),
+      viewP,
     ]);
-    if (abort.signal.aborted) return;
+    if (abort.signal.aborted || !v) {
+      v?.destroy();
+      return;
+    }
+    view = v;
     image = detail;
     document.title = `Image ${imageId} · ${p.name} · RadLabel`;
     classes = new Map(p.label_classes.map((c) => [c.id, c]));
@@ -476,12 +492,8 @@ export function mountAnnotatePage(
     const known = new Map<number, ImageListItem>([[detail.id, detail]]);
     const ids = detail.series.image_ids.length ? detail.series.image_ids : [detail.id];
     if (ids.length > 1) {
-      try {
-        const res = await listImages(slug, { series: String(detail.series.id), page_size: String(ids.length) }, abort.signal);
-        for (const it of res.results) known.set(it.id, it);
-      } catch {
-        /* single-frame instances need no frame numbers */
-      }
+      const res = await (earlySeries && hint?.series_id === detail.series.id ? earlySeries : seriesList(detail.series.id));
+      for (const it of res?.results ?? []) known.set(it.id, it);
     }
     const imageIds = wadouriImageIds(ids, known, location.origin);
     annotatedIndex = Math.max(0, ids.indexOf(detail.id));
@@ -497,7 +509,6 @@ export function mountAnnotatePage(
     picker = labelPicker(p.label_classes, pickClass);
     pickerSlot.appendChild(picker.el);
 
-    view = new StackView(viewportEl);
     overlay = new AnnotationOverlay(wrap);
     const controller = new EditController(wrap, {
       doc,

@@ -21,6 +21,9 @@ export const ORDERINGS: [string, string][] = [
 ];
 const PAGE_SIZE = 50;
 
+/** Rows the worklist showed last, so the annotate page can start loading before its own requests return. */
+export const worklistItems = new Map<number, ImageListItem>();
+
 function select(name: string, value: string, options: [string, string][]): HTMLSelectElement {
   const s = h("select", { name, "aria-label": name });
   for (const [v, label] of options) s.appendChild(h("option", { value: v, selected: v === value }, label));
@@ -141,6 +144,8 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
     counts.textContent = `${done} of ${p.counts.images} done · ${by.proposed ?? 0} with proposals · ${by.in_progress ?? 0} in progress · ${list.count} match`;
     renderFilters(p.label_classes);
     status.textContent = list.count ? "" : "No images match these filters.";
+    worklistItems.clear();
+    for (const it of list.results) worklistItems.set(it.id, it);
     renderRows(list.results, new Map(p.label_classes.map((c) => [c.id, c])));
     clear(pager);
     const pages = Math.max(1, Math.ceil(list.count / PAGE_SIZE));
