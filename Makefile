@@ -41,9 +41,12 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /tmp --logfile /tmp/radlabel-redis.log
 	@for i in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; redis-cli -h 127.0.0.1 -p 6379 ping
 
-# Debian packages the tests drive: Chromium for the browser tests.
+# Debian packages the tests drive: Chromium, Orthanc with DICOMweb, dciodvfy (dicom3tools).
+APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 system-packages:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { $(APT_INSTALL) chromium >/dev/null; }
+	@command -v Orthanc >/dev/null && test -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so || { $(APT_INSTALL) orthanc orthanc-dicomweb >/dev/null; }
+	@command -v dciodvfy >/dev/null || { $(APT_INSTALL) dicom3tools >/dev/null; }
 
 test: venv frontend services system-packages test-frontend test-python
 

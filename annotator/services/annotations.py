@@ -9,8 +9,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from pycocotools import mask as mask_utils
 
+from annotator.coco import rle_counts_total
 from annotator.exceptions import ApplicationError, ConflictError, VersionConflictError
 from annotator.models import (
     Annotation,
@@ -73,15 +73,10 @@ def _mask(image: Image, mask: dict[str, Any] | None) -> dict[str, Any] | None:
             f"A mask is COCO RLE {{size: [{image.rows}, {image.columns}], counts: string}}.",
             code="invalid_mask",
         )
-    rle = {"size": size, "counts": counts.encode()}
-    try:
-        area = int(mask_utils.area(rle))
-    except (ValueError, TypeError) as error:
+    if rle_counts_total(counts) != image.rows * image.columns:
         raise ApplicationError(
-            "The mask's RLE counts do not decode.", code="invalid_mask"
-        ) from error
-    if not 0 <= area <= image.rows * image.columns:
-        raise ApplicationError("The mask's RLE counts do not match its size.", code="invalid_mask")
+            "The mask's RLE runs do not cover its size exactly.", code="invalid_mask"
+        )
     return {"size": size, "counts": counts}
 
 

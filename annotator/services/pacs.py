@@ -84,7 +84,7 @@ def pacs_error() -> ApplicationError:
 
 
 def _allowed_hosts() -> list[str]:
-    value = getattr(settings, "RADLABEL_PACS_ALLOWED_HOSTS", None) or []
+    value = settings.RADLABEL_PACS_ALLOWED_HOSTS
     if isinstance(value, str):
         value = value.split(",")
     return [host.strip().lower().strip("[]") for host in value if host.strip()]

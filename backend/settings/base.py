@@ -120,6 +120,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+# PACS endpoints may only use these hosts when set; private and loopback hosts need listing.
+RADLABEL_PACS_ALLOWED_HOSTS = env.list("RADLABEL_PACS_ALLOWED_HOSTS", default=[])
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "

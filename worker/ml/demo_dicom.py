@@ -74,13 +74,14 @@ def lesion_slices(
     """``patients`` × ``slices_per_patient`` CT files with 1–3 known lesions each."""
     rng = np.random.default_rng(seed)
     bases = base_slices(size)
+    placements = [placement(hu) for hu in bases]
     out = []
     for patient in range(patients):
         for index in range(slices_per_patient):
-            hu = bases[int(rng.integers(len(bases)))]
+            choice = int(rng.integers(len(bases)))
+            hu, (placeable, noise) = bases[choice], placements[choice]
             if rng.random() < 0.5:
-                hu = hu[:, ::-1].copy()
-            placeable, noise = placement(hu)
+                hu, placeable = hu[:, ::-1].copy(), placeable[:, ::-1].copy()
             synth = add_lesions(
                 hu,
                 rng,
