@@ -34,7 +34,7 @@ def run() -> None:
     p.add_argument("--train", type=int, default=60)
     p.add_argument("--val", type=int, default=15)
     p.add_argument("--test", type=int, default=15)
-    p.add_argument("--size", type=int, default=320, help="model min_size/max_size (slices are 512)")
+    p.add_argument("--size", type=int, default=256, help="model min_size/max_size (slices are 512)")
     p.add_argument("--backbone", default="resnet18_fpn")
     p.add_argument("--pretrained-backbone", action="store_true")
     p.add_argument("--output-dir", type=Path, default=Path("var/ml-demo"))

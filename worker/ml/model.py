@@ -8,7 +8,10 @@ uses its own ImageNet convention (mean 0.5 / std 0.5, i.e. inputs in ``[-1, 1]``
 
 ``min_size``/``max_size`` default to 512 so a 512² slice is not resampled (torchvision's 800
 default upsamples for nothing). RPN proposal counts at test time are cut to 300/100. Anchors are
-16–256 px, lesion-sized for 512² slices (torchvision's 32–512 suits COCO objects).
+16–256 px, lesion-sized for 512² slices (torchvision's 32–512 suits COCO objects). Detections
+down to score 0.01 are kept (COCO AP needs the tail; the Predictor sets its own threshold) and
+128 RoIs per image are sampled in training (torchvision: 512; a slice holds few lesions and
+the mask head on the positives dominates a CPU training step).
 
 Backbones:
 
@@ -44,6 +47,8 @@ SCRATCH_STD = [0.25, 0.25, 0.25]
 LITE0_MEAN = [0.5, 0.5, 0.5]
 LITE0_STD = [0.5, 0.5, 0.5]
 ANCHOR_SIZES = (16, 32, 64, 128, 256)
+EVAL_SCORE_THRESH = 0.01  # keep the low-score tail for COCO AP; Predictor raises it for serving
+BOX_BATCH_SIZE_PER_IMAGE = 128  # sampled RoIs per image in training (torchvision: 512)
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
 
 
@@ -175,6 +180,8 @@ def build_model(
         "rpn_pre_nms_top_n_test": rpn_pre_nms_top_n_test,
         "rpn_post_nms_top_n_test": rpn_post_nms_top_n_test,
         "box_detections_per_img": box_detections_per_img,
+        "box_score_thresh": EVAL_SCORE_THRESH,
+        "box_batch_size_per_image": BOX_BATCH_SIZE_PER_IMAGE,
         "image_mean": SCRATCH_MEAN,
         "image_std": SCRATCH_STD,
     }

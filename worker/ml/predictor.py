@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from worker.ml.checkpoint import load_weights
+from worker.ml.checkpoint import CorruptWeightsError, load_weights
 from worker.ml.data import to_image_tensor
 from worker.ml.engine import autocast_for, detections_from_output, select_device
 from worker.ml.evaluation import xyxy_to_xywh
@@ -57,8 +57,15 @@ class Predictor:
         self.score_threshold = score_threshold
         self.batch_size = batch_size
         self.bf16 = bf16
+        # The checkpoint holds every weight; build the structure without reading pretrained files.
+        # A frozen batch-norm (pretrained backbones) has no ``num_batches_tracked`` buffer.
         model = build_model(**{**self.config, "pretrained_backbone": False})
-        model.load_state_dict(checkpoint["model"])
+        missing, unexpected = model.load_state_dict(checkpoint["model"], strict=False)
+        if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
+            raise CorruptWeightsError(
+                f"{Path(weights_path).name}: weights do not fit {self.config['backbone']}"
+            )
+        model.roi_heads.score_thresh = score_threshold  # no mask work for discarded boxes
         model.eval().to(self.device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -93,7 +100,6 @@ class Predictor:
                             for box, label, score, rle in zip(
                                 det.boxes, det.labels, det.scores, det.mask_rles, strict=True
                             )
-                            if score >= self.score_threshold
                         ]
                     )
         return out

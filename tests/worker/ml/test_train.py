@@ -25,6 +25,7 @@ def _cfg(tmp_path, **kwargs) -> TrainConfig:
     )
 
 
+@pytest.mark.slow
 def test_main_trains_selects_on_val_and_writes_a_verified_checkpoint(tmp_path):
     progress = []
     result = main(
@@ -42,12 +43,14 @@ def test_main_trains_selects_on_val_and_writes_a_verified_checkpoint(tmp_path):
     assert len(predictor.predict([toy_datastore().samples("test")[0].image])) == 1
 
 
+@pytest.mark.slow
 def test_fine_tune_starts_from_given_weights(tmp_path):
-    first = main(_cfg(tmp_path / "a", epochs=1), toy_datastore())
+    store = toy_datastore(n_train=2, n_eval=1)
+    first = main(_cfg(tmp_path / "a", epochs=1), store)
     cfg = _cfg(
         tmp_path / "b", epochs=1, init_weights=first.weights_path, init_sha256=first.sha256, lr=0.0
     )
-    second = main(cfg, toy_datastore())
+    second = main(cfg, store)
     a = load_weights(first.weights_path, expected_sha256=first.sha256)["model"]
     b = load_weights(second.weights_path, expected_sha256=second.sha256)["model"]
     assert torch.equal(
@@ -73,7 +76,7 @@ def test_nan_loss_raises_and_writes_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_module, "build_model", nan_model)
     with pytest.raises(NonFiniteLossError):
-        main(_cfg(tmp_path, epochs=2), toy_datastore())
+        main(_cfg(tmp_path, epochs=2), toy_datastore(n_train=2, n_eval=1))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -90,18 +93,18 @@ def test_cancellation_raises_and_writes_nothing(tmp_path):
 
 
 def test_time_budget_stops_training(tmp_path):
-    result = main(_cfg(tmp_path, epochs=50, time_budget_s=0.5), toy_datastore())
+    result = main(_cfg(tmp_path, epochs=50, time_budget_s=0.5), toy_datastore(n_train=2, n_eval=1))
     assert result is not None and 1 <= len(result.history) < 50
 
 
 def test_cli_trains_from_an_npz_directory(tmp_path):
-    store = toy_datastore()
+    store = toy_datastore(n_train=2, n_eval=1)
     NpzDatastore.write(
         tmp_path / "data",
         store.class_names,
         {s: store.samples(s) for s in ("train", "val", "test")},
     )
-    assert len(NpzDatastore(tmp_path / "data").samples("train")) == 4
+    assert len(NpzDatastore(tmp_path / "data").samples("train")) == 2
     cli(
         [
             "--data-dir",
