@@ -15,7 +15,7 @@ run: setup
 setup: venv frontend
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --train
 
 venv: $(VENV)/.installed
 

@@ -37,11 +37,7 @@ from annotator.models import (
 )
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
-from annotator.services.models import (
-    active_model_version,
-    model_version_activate,
-    model_version_register,
-)
+from annotator.services.models import active_model_version, model_version_register
 from worker.ml.data import Datastore, Sample
 from worker.ml.engine import NonFiniteLossError
 from worker.ml.predictor import Predictor, uncertainty
@@ -98,12 +94,28 @@ class ProjectDatastore(Datastore):
         self.project = project
         self.label_of = {label_class.pk: index for index, label_class in enumerate(classes, 1)}
         self._names = [label_class.name for label_class in classes]
+        self._samples: dict[str, list[Sample]] = {}
 
     @property
     def class_names(self) -> list[str]:
         return self._names
 
     def samples(self, split: str) -> Sequence[Sample]:
+        if split not in self._samples:
+            self._samples[split] = self._load(split)
+        return self._samples[split]
+
+    def seen(self) -> dict[str, dict[str, object]]:
+        """What the training saw, per split: image ids and label counts."""
+        return {
+            split: {
+                "images": [sample.image_id for sample in samples],
+                "labels": sum(len(sample.labels) for sample in samples),
+            }
+            for split, samples in self._samples.items()
+        }
+
+    def _load(self, split: str) -> list[Sample]:
         labelled = jobs.training_annotations(project=self.project, split=split).filter(
             label_class_id__in=self.label_of
         )
@@ -211,14 +223,14 @@ def run_training(job: TrainingJob) -> None:
             weights_file=str(final.relative_to(settings.MEDIA_ROOT)),
             sha256=result.sha256,
             metrics=json_metrics(result.metrics),
-            training_data={
-                split: len(datastore.samples(split)) for split in ("train", "val", "test")
-            },
+            training_data=datastore.seen(),
         )
         if should_promote(
-            result.metrics.get("val", {}), active.metrics.get("val") if active else None
+            result.metrics.get("val", {}),
+            active.metrics.get("val") if active else None,
+            min_value=settings.RADLABEL_PROMOTION_MIN_SEGM_AP,
         ):
-            model_version_activate(
+            jobs.model_version_promote(
                 version=version, actor=None, reason="val segm AP at least the active version's"
             )
         jobs.job_finish(

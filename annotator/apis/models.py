@@ -18,7 +18,6 @@ from annotator.models import ModelVersion, PreannotationJob, TrainingJob
 from annotator.selectors.images import image_list
 from annotator.selectors.workers import worker_status
 from annotator.services import jobs
-from annotator.services.models import model_version_activate
 
 JOB_FIELDS = [
     "id",
@@ -150,7 +149,7 @@ class ModelVersionActivateApi(APIView):
     @extend_schema(request=None, responses=ModelVersionOutput)
     def post(self, request: Request, pk: int) -> Response:
         version = model_version_get_for_user(version_id=pk, user=request.user)
-        version = model_version_activate(
+        version = jobs.model_version_promote(
             version=version, actor=request.user, reason="chosen by an admin"
         )
         return Response(ModelVersionOutput(version).data)

@@ -23,14 +23,16 @@ from annotator.models import (
     Annotation,
     AnnotationStatus,
     Image,
+    ImageStatus,
     JobStatus,
+    ModelVersion,
     PreannotationJob,
     Project,
     Split,
     TrainingJob,
 )
 from annotator.services.audit import audit_record
-from annotator.services.models import active_model_version
+from annotator.services.models import active_model_version, model_version_activate
 
 logger = logging.getLogger(__name__)
 
@@ -260,3 +262,20 @@ def retrain_check() -> list[int]:
             except ConflictError:
                 continue
     return started
+
+
+def model_version_promote(
+    *, version: ModelVersion, actor: AbstractBaseUser | None, reason: str
+) -> ModelVersion:
+    """Activate ``version`` and let it propose on every image no person has worked on yet."""
+    version = model_version_activate(version=version, actor=actor, reason=reason)
+    waiting = list(
+        Image.objects.filter(
+            project_id=version.project_id,
+            quarantined=False,
+            status__in=[ImageStatus.UNLABELLED, ImageStatus.PROPOSED],
+        ).values_list("pk", flat=True)
+    )
+    if waiting:
+        preannotation_start(project=version.project, actor=actor, image_ids=waiting)
+    return version

@@ -203,6 +203,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("RADLABEL_LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+# The held-out quality gate: a model proposes only once its val segm AP reaches this.
+RADLABEL_PROMOTION_MIN_SEGM_AP = env.float("RADLABEL_PROMOTION_MIN_SEGM_AP", default=0.1)
 CELERY_BEAT_SCHEDULE = {
     "retrain-check": {
         "task": "radlabel.retrain_check",

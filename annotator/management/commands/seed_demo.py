@@ -5,16 +5,21 @@ from __future__ import annotations
 import importlib.util
 import json
 import secrets
+import uuid
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from pycocotools import mask as mask_utils
 
-from annotator.models import Project, Role
-from annotator.services import projects
+from annotator.models import AnnotationStatus, Image, LabelClass, Project, Role, Split
+from annotator.services import jobs, projects
+from annotator.services.annotations import annotation_create
 from annotator.services.studies import upload_ingest
 
 DEMO_FILES = [
@@ -26,6 +31,15 @@ DEMO_FILES = [
     "eCT_Supplemental.dcm",  # multi-frame CT
     "US1_J2KR.dcm",  # ultrasound, colour
 ]
+# Synthetic-lesion chest CT: patients x slices, and the share of train images left unlabelled
+# for the radiologist (val and test are fully labelled: they measure the model).
+LESION_PATIENTS, LESION_SLICES, UNLABELLED_TRAIN_SHARE = 54, 2, 0.2
+DEMO_TRAINING = {
+    "time_budget_s": 540,
+    "epochs": 1000,
+    "image_size": 512,
+    "backbone": "resnet18_fpn",
+}
 LABEL_CLASSES = [
     {"name": "nodule_solid", "color": "#e6194b", "kind": "instance"},
     {"name": "nodule_ggo", "color": "#3cb44b", "kind": "instance"},
@@ -46,8 +60,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--slug", default="demo")
+        parser.add_argument(
+            "--train",
+            action="store_true",
+            help="queue the first retrain (about 9 minutes on a 2-core CPU) when the project "
+            "is created",
+        )
 
-    def handle(self, *args: Any, slug: str, **options: Any) -> None:
+    def handle(self, *args: Any, slug: str, train: bool, **options: Any) -> None:
         credentials = self._users()
         project = Project.objects.filter(slug=slug).first()
         if project is None:
@@ -74,9 +94,55 @@ class Command(BaseCommand):
                 for _, stream in files:
                     stream.close()
             stored = sum(o.code == "stored" for o in outcomes)
+            stored += self._lesion_series(project, admin)
             self.stdout.write(f"Demo project {slug!r}: {stored} files stored.")
+            if train:
+                job = jobs.training_job_start(project=project, actor=admin, options=DEMO_TRAINING)
+                self.stdout.write(
+                    f"  queued training job {job.pk}: proposals follow when the "
+                    "model passes its quality gate"
+                )
         for username, password in credentials.items():
             self.stdout.write(f"  demo login: {username} / {password}")
+
+    def _lesion_series(self, project: Project, admin: Any) -> int:
+        """Chest CT slices with synthetic nodules; their exact masks become accepted labels."""
+        from worker.ml.demo_dicom import lesion_slices  # torch: only when seeding
+
+        self.stdout.write("  making synthetic-lesion CT slices (about a minute)...")
+        slices = lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=2026)
+        outcomes = upload_ingest(
+            project=project,
+            actor=admin,
+            files=[(f"lesion-{i}.dcm", BytesIO(s.data)) for i, s in enumerate(slices)],
+        )
+        classes = {c.name: c.pk for c in LabelClass.objects.filter(project=project)}
+        rng = np.random.default_rng(2026)
+        for outcome, lesion in zip(outcomes, slices, strict=True):
+            image = Image.objects.select_related("series__study__patient").get(
+                pk=outcome.image_ids[0]
+            )
+            split = image.series.study.patient.split
+            if split == Split.TRAIN and rng.random() < UNLABELLED_TRAIN_SHARE:
+                continue
+            for mask, name in zip(lesion.masks, lesion.class_names, strict=True):
+                ys, xs = np.nonzero(mask)
+                rle = mask_utils.encode(np.asfortranarray(mask))
+                annotation_create(
+                    image=image,
+                    actor=admin,
+                    client_key=uuid.uuid4(),
+                    label_class=classes[name],
+                    status=AnnotationStatus.ACCEPTED,
+                    box=[
+                        float(xs.min()),
+                        float(ys.min()),
+                        float(xs.max() - xs.min() + 1),
+                        float(ys.max() - ys.min() + 1),
+                    ],
+                    mask={"size": list(mask.shape), "counts": rle["counts"].decode()},
+                )
+        return sum(o.code == "stored" for o in outcomes)
 
     def _users(self) -> dict[str, str]:
         """Create the two demo users once; their random passwords live in var/ (untracked)."""
