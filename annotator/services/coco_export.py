@@ -17,7 +17,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import IO, Any
 
 import numpy as np
@@ -36,7 +36,6 @@ from annotator.dicom.deid import DEIDENTIFICATION_METHOD
 from annotator.dicom.profile import PROFILE_NAME
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
-    ACTIVE_JOB_STATUSES,
     Annotation,
     AnnotationStatus,
     ExportJob,
@@ -46,13 +45,12 @@ from annotator.models import (
     LabelKind,
     Project,
 )
+from annotator.services import jobs
 from annotator.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
-LEASE_SECONDS = 300
-MAX_ATTEMPTS = 3
 FLUSH_BYTES = 1 << 20
 FORMAT_VERSION = 1
 SEGMENTATIONS = ("rle", "polygon")
@@ -172,13 +170,11 @@ def export_create(
     *, project: Project, actor: AbstractBaseUser, options: dict[str, Any]
 ) -> ExportJob:
     """Queue an export; the worker picks it up once this transaction commits."""
-    from worker.tasks import coco_export_task
-
     options = export_options_validate(project=project, options=options)
     with transaction.atomic():
         job = ExportJob.objects.create(project=project, created_by=actor, options=options)
         audit_record(actor=actor, project=project, action="export.created", obj=job, after=options)
-        transaction.on_commit(lambda: coco_export_task.delay(job.pk))
+        jobs.job_enqueue(job)
     return job
 
 
@@ -194,36 +190,9 @@ def export_downloaded(*, job: ExportJob, actor: AbstractBaseUser) -> None:
     )
 
 
-def _claim(job_id: int) -> ExportJob | None:
-    """Take the job under a lease; a redelivered message for a held or finished job is a no-op."""
-    now = timezone.now()
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status not in ACTIVE_JOB_STATUSES:
-            return None
-        if job.status == JobStatus.RUNNING and job.lease_until and job.lease_until > now:
-            return None
-        if job.cancel_requested or job.attempts >= MAX_ATTEMPTS:
-            job.status = JobStatus.CANCELLED if job.cancel_requested else JobStatus.FAILED
-            job.error = "" if job.cancel_requested else "Gave up: the worker stopped each time."
-            job.finished_at = now
-            job.save(update_fields=["status", "error", "finished_at"])
-            return None
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.started_at = now
-        job.lease_until = now + timedelta(seconds=LEASE_SECONDS)
-        job.progress = 0.0
-        job.error = ""
-        job.save(
-            update_fields=["status", "attempts", "started_at", "lease_until", "progress", "error"]
-        )
-    return job
-
-
 def export_run(*, job_id: int) -> ExportJob | None:
     """Build the zip of a queued export. Idempotent: a finished job is left as it is."""
-    job = _claim(job_id)
+    job = jobs.job_claim(ExportJob, job_id)
     if job is None:
         return None
     project = job.project
@@ -238,29 +207,22 @@ def export_run(*, job_id: int) -> ExportJob | None:
             with open(local, "rb") as stream:
                 stored = default_storage.save(path, File(stream))
     except ExportCancelled:
-        ExportJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.CANCELLED, finished_at=timezone.now(), lease_until=None
-        )
+        jobs.job_finish(job, status=JobStatus.CANCELLED, error="Cancelled.")
         logger.info("export %s cancelled", job.pk)
         return ExportJob.objects.get(pk=job.pk)
     except Exception:
         logger.exception("export %s failed", job.pk)
-        ExportJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED,
-            error="The export failed; the server log has the details.",
-            finished_at=timezone.now(),
-            lease_until=None,
+        jobs.job_finish(
+            job, status=JobStatus.FAILED, error="The export failed; the server log has the details."
         )
         return ExportJob.objects.get(pk=job.pk)
-    ExportJob.objects.filter(pk=job.pk).update(
+    jobs.job_finish(
+        job,
         status=JobStatus.SUCCEEDED,
-        progress=1.0,
         result_file=stored,
         result_sha256=sha256,
         result_size=size,
         summary=summary,
-        finished_at=timezone.now(),
-        lease_until=None,
     )
     logger.info("export %s of project %s written (%d bytes)", job.pk, project.pk, size)
     return ExportJob.objects.get(pk=job.pk)
@@ -268,13 +230,7 @@ def export_run(*, job_id: int) -> ExportJob | None:
 
 def _progress(job: ExportJob):  # noqa: ANN202
     def report(fraction: float) -> None:
-        updated = ExportJob.objects.filter(
-            pk=job.pk, status=JobStatus.RUNNING, cancel_requested=False
-        ).update(
-            progress=round(min(max(fraction, 0.0), 0.99), 4),
-            lease_until=timezone.now() + timedelta(seconds=LEASE_SECONDS),
-        )
-        if not updated:
+        if jobs.job_heartbeat(job, progress=round(min(max(fraction, 0.0), 0.99), 4)):
             raise ExportCancelled
 
     return report

@@ -22,10 +22,12 @@ from annotator.models import (
     ACTIVE_JOB_STATUSES,
     Annotation,
     AnnotationStatus,
+    ExportJob,
     Image,
     ImageStatus,
     JobStatus,
     ModelVersion,
+    PacsImportJob,
     PreannotationJob,
     Project,
     Split,
@@ -42,6 +44,8 @@ BACKBONES = ("resnet18_fpn", "mobilenet_v3_fpn", "resnet50_fpn", "efficientnet_l
 TASKS = {
     TrainingJob: ("radlabel.train_model", "gpu"),
     PreannotationJob: ("radlabel.preannotate", "gpu"),
+    ExportJob: ("radlabel.coco_export", "cpu"),
+    PacsImportJob: ("radlabel.pacs_import", "cpu"),
 }
 
 J = TypeVar("J", bound=models.Model)
@@ -52,13 +56,13 @@ def job_enqueue(job: models.Model) -> None:
 
     If the broker is down the row stays queued and ``jobs_requeue_stale`` sends it later.
     """
-    from backend.celery import app
+    from worker import tasks  # the task module imports this one
 
     name, queue = TASKS[type(job)]
 
     def send() -> None:
         try:
-            app.send_task(name, args=[job.pk], queue=queue)
+            tasks.app.tasks[name].apply_async(args=[job.pk], queue=queue)
         except Exception:  # noqa: BLE001 - any broker failure: the reaper retries
             logger.exception("could not enqueue %s for job %s; it will be requeued", name, job.pk)
 

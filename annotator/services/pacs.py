@@ -24,7 +24,6 @@ import logging
 import re
 import socket
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +33,6 @@ from dicomweb_client.api import DICOMwebClient
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from pydicom import dcmread, dcmwrite
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -45,14 +43,13 @@ from urllib3.util.connection import create_connection
 from annotator import dicom
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
-    ACTIVE_JOB_STATUSES,
     DicomWebEndpoint,
     JobStatus,
     PacsImportJob,
     Project,
     Series,
 )
-from annotator.services import dicom_seg, studies
+from annotator.services import dicom_seg, jobs, studies
 from annotator.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -64,8 +61,6 @@ logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 TIMEOUT = (5, 60)
 MAX_STUDIES_PER_IMPORT = 100
 MAX_SEARCH_RESULTS = 200
-LEASE_SECONDS = 300
-MAX_ATTEMPTS = 3
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _DATE = re.compile(r"^[0-9]{8}$")
 _SEARCH_TEXT = re.compile(r"^[^\\\x00-\x1f]{1,64}$")
@@ -382,8 +377,6 @@ def pacs_import_create(
     endpoint: DicomWebEndpoint,
     study_uids: list[str],
 ) -> PacsImportJob:
-    from worker.tasks import pacs_import_task
-
     uids = list(dict.fromkeys(study_uids))
     if not uids or len(uids) > MAX_STUDIES_PER_IMPORT:
         raise ApplicationError(
@@ -403,63 +396,33 @@ def pacs_import_create(
             obj=job,
             after={"endpoint": endpoint.pk, "studies": len(uids)},
         )
-        transaction.on_commit(lambda: pacs_import_task.delay(job.pk))
-    return job
-
-
-def _claim(job_id: int) -> PacsImportJob | None:
-    now = timezone.now()
-    with transaction.atomic():
-        job = (
-            PacsImportJob.objects.select_for_update()
-            .select_related("endpoint", "project")
-            .filter(pk=job_id)
-            .first()
-        )
-        if job is None or job.status not in ACTIVE_JOB_STATUSES:
-            return None
-        if job.status == JobStatus.RUNNING and job.lease_until and job.lease_until > now:
-            return None
-        if job.cancel_requested or job.attempts >= MAX_ATTEMPTS:
-            _finish(
-                job,
-                JobStatus.CANCELLED if job.cancel_requested else JobStatus.FAILED,
-                "" if job.cancel_requested else "Gave up: the worker stopped each time.",
-            )
-            return None
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or now
-        job.lease_until = now + timedelta(seconds=LEASE_SECONDS)
-        job.save(update_fields=["status", "attempts", "started_at", "lease_until"])
+        jobs.job_enqueue(job)
     return job
 
 
 def _finish(job: PacsImportJob, status: str, error: str = "") -> None:
     """Close the job; original study UIDs are replaced by their project pseudonyms."""
     secret = studies.project_deid_secret(job.project)
-    job.study_uids = [dicom.remap_uid(uid, project_secret=secret) for uid in job.study_uids]
-    job.status = status
-    job.error = error
-    job.finished_at = timezone.now()
-    job.lease_until = None
-    if status == JobStatus.SUCCEEDED:
-        job.progress = 1.0
-    job.save()
+    jobs.job_finish(
+        job,
+        status=status,
+        error=error,
+        study_uids=[dicom.remap_uid(uid, project_secret=secret) for uid in job.study_uids],
+        done=job.done,
+        total=job.total,
+        report=job.report,
+    )
 
 
 def _heartbeat(job: PacsImportJob) -> bool:
     """Store progress and extend the lease; True means stop (cancelled)."""
-    updated = PacsImportJob.objects.filter(
-        pk=job.pk, status=JobStatus.RUNNING, cancel_requested=False
-    ).update(
+    return jobs.job_heartbeat(
+        job,
         done=job.done,
         total=job.total,
         report=job.report,
         progress=round(job.done / job.total, 4) if job.total else 0.0,
-        lease_until=timezone.now() + timedelta(seconds=LEASE_SECONDS),
     )
-    return not updated
 
 
 def _instance_bytes(dataset: Any) -> bytes:
@@ -470,7 +433,7 @@ def _instance_bytes(dataset: Any) -> bytes:
 
 def pacs_import_run(*, job_id: int) -> PacsImportJob | None:
     """Pull the job's studies instance by instance, each through ingest (de-identified)."""
-    job = _claim(job_id)
+    job = jobs.job_claim(PacsImportJob, job_id)
     if job is None:
         return None
     endpoint = job.endpoint

@@ -115,3 +115,17 @@ def test_embedded_default_generates_an_untracked_secret(tmp_path):
         for f in tracked.split()
         if (ROOT / f).is_file() and (ROOT / f).stat().st_size < 10**6
     )
+
+
+def test_the_web_process_never_imports_torch(tmp_path):
+    code = (
+        "import sys, django; django.setup(); import backend.wsgi, backend.urls, worker.tasks; "
+        "from django.urls import get_resolver; get_resolver().url_patterns; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "RADLABEL_VAR_DIR": str(tmp_path),
+    }
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
