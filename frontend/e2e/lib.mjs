@@ -6,6 +6,10 @@ export const env = {
   url: (process.env.RADLABEL_URL ?? "http://127.0.0.1:8000").replace(/\/$/, ""),
   user: process.env.RADLABEL_USER ?? "radiologist",
   password: process.env.RADLABEL_PASSWORD ?? "",
+  adminUser: process.env.RADLABEL_ADMIN_USER ?? "admin",
+  adminPassword: process.env.RADLABEL_ADMIN_PASSWORD ?? process.env.RADLABEL_PASSWORD ?? "",
+  /** run only the tests whose name contains this */
+  grep: process.env.RADLABEL_E2E_GREP ?? "",
   project: process.env.RADLABEL_PROJECT ?? "demo",
   artifacts: process.env.RADLABEL_ARTIFACTS ?? "test-artifacts",
   chromium: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -48,10 +52,10 @@ export async function newContext(browser, problems) {
   return context;
 }
 
-export async function login(page, next = "/") {
+export async function login(page, next = "/", user = env.user, password = env.password) {
   await page.goto(`${env.url}/login?next=${encodeURIComponent(next)}`);
-  await page.fill("input[name=username]", env.user);
-  await page.fill("input[name=password]", env.password);
+  await page.fill("input[name=username]", user);
+  await page.fill("input[name=password]", password);
   await page.click("form.login-form button[type=submit]");
   await page.waitForURL((u) => !u.pathname.startsWith("/login"));
 }
@@ -84,6 +88,23 @@ export async function api(context, path) {
   return res.json();
 }
 
+/** A request with the session and CSRF token of the context; returns status and JSON body. */
+export async function apiSend(context, method, path, data) {
+  const csrf = (await context.cookies()).find((c) => c.name === "csrftoken")?.value ?? "";
+  const res = await context.request.fetch(`${env.url}${path}`, {
+    method,
+    headers: { "X-CSRFToken": csrf, Referer: `${env.url}/` },
+    data,
+  });
+  let body;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  return { status: res.status(), body };
+}
+
 /** Pixels set in a COCO compressed RLE (pycocotools' string format). */
 export function rleArea(counts) {
   const cnts = [];
@@ -113,6 +134,7 @@ export class Runner {
   }
 
   async test(name, fn) {
+    if (env.grep && !name.includes(env.grep)) return;
     const problems = [];
     const t0 = Date.now();
     try {

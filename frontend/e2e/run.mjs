@@ -1,8 +1,10 @@
 // Browser tests against a running RadLabel: node e2e/run.mjs
-// Env: RADLABEL_URL, RADLABEL_USER, RADLABEL_PASSWORD, RADLABEL_PROJECT, RADLABEL_ARTIFACTS.
-// Needs a project with model proposals (≥ 3 on at least three images).
+// Env: RADLABEL_URL, RADLABEL_USER (an annotator), RADLABEL_PASSWORD, RADLABEL_ADMIN_USER,
+// RADLABEL_ADMIN_PASSWORD, RADLABEL_PROJECT, RADLABEL_ARTIFACTS, RADLABEL_E2E_GREP (a name filter).
+// Needs a project with model proposals (≥ 3 on at least three images), model versions and a
+// finished training run with a loss curve: tests/test_browser.py seeds them and runs this file.
 import { join } from "node:path";
-import { Runner, api, assert, env, launch, login, newContext, openImage, pixelToPage, rleArea, waitSaved } from "./lib.mjs";
+import { Runner, api, apiSend, assert, env, launch, login, newContext, openImage, pixelToPage, rleArea, waitSaved } from "./lib.mjs";
 
 const runner = new Runner();
 const browser = await launch();
@@ -219,6 +221,113 @@ await runner.test("an expired session keeps the edits: re-login in place, and ac
   assert(rows.get(keys[1]).status === "rejected", "the edit made before the reload reached the server");
   assert(rows.get(keys[0]).status === "accepted" && rows.get(keys[0]).version === 2, "the first edit was sent exactly once");
   await context.close();
+});
+
+await runner.test("Models page: versions, loss curve, start and cancel training, promote, pre-annotate; annotators get 403", async (problems) => {
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images?status=proposed`, env.adminUser, env.adminPassword);
+  await page.waitForSelector("[data-testid=worklist] tbody tr");
+  await page.click("[data-testid=models-link]");
+  await page.waitForURL(/\/models\?status=proposed$/);
+  await page.waitForSelector("[data-testid=model-versions] tbody tr[data-version]");
+
+  // versions: newest first, statuses, nulls shown as dashes, one plotted series per metric
+  const rows = await page.$$eval("[data-testid=model-versions] tbody tr", (trs) =>
+    trs.map((tr) => ({ v: tr.dataset.version, status: tr.dataset.status, cells: [...tr.cells].map((c) => c.textContent) })),
+  );
+  assert(rows.map((r) => r.v).join() === "3,2,1", `versions newest first (${rows.map((r) => r.v)})`);
+  assert(rows.map((r) => r.status).join() === "candidate,active,retired", "version statuses");
+  assert(rows[0].cells.includes("—") && rows[0].cells.includes("0.440"), `metrics with nulls (${rows[0].cells})`);
+  const series = await page.$$eval("[data-testid=metrics-plot] .chart-series", (gs) => gs.map((g) => g.querySelectorAll("circle").length));
+  assert(series.length >= 3 && series[0] === 3, `metric plot series (${series})`);
+
+  // the finished run: its loss curve and status
+  await page.waitForSelector("[data-testid=training-job][data-status=succeeded]");
+  const points = Number(await page.getAttribute("[data-testid=loss-chart-box]", "data-points"));
+  assert(points === 300, `loss curve points (${points})`);
+  const d = await page.getAttribute("[data-testid=loss-chart] .chart-series path", "d");
+  assert(d && d.split("L").length > 100, "loss curve drawn");
+  const gpu = await page.textContent("[data-testid=worker-summary] [data-queue=gpu]");
+  assert(/1 worker alive/.test(gpu) && /CUDA device/.test(gpu), `gpu queue status (${gpu})`);
+  assert((await page.$$("[data-testid=workers] tbody tr[data-alive=true]")).length === 2, "two workers alive");
+  await shot(page, "07-models.png");
+
+  // start a run with options: 202, queued, waiting for a worker; then cancel it
+  await page.selectOption("select[name=backbone]", "mobilenet_v3_fpn");
+  await page.selectOption("select[name=image_size]", "384");
+  await page.check("input[name=stop][value=budget]");
+  await page.fill("input[name=budget_min]", "5");
+  const [started] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/projects/${env.project}/training-jobs/`) && r.request().method() === "POST"),
+    page.click("[data-testid=start-training]"),
+  ]);
+  assert(started.status() === 202, `start answers 202 (${started.status()})`);
+  const job = await started.json();
+  assert(job.status === "queued", "the new job is queued");
+  assert(job.options.backbone === "mobilenet_v3_fpn" && job.options.image_size === 384 && job.options.time_budget_s === 300, `options sent (${JSON.stringify(job.options)})`);
+  await page.waitForSelector(`[data-testid=training-job][data-job-id="${job.id}"][data-status=queued]`);
+  assert(/waiting for a worker/.test(await page.textContent("[data-testid=training-eta]")), "queued job says it waits for a worker");
+  assert(await page.isDisabled("[data-testid=start-training]"), "no second start while one is queued");
+  await page.waitForSelector("[data-testid=training-progress]");
+  await shot(page, "08-models-training-queued.png");
+  await page.click("[data-testid=cancel-training]");
+  await page.waitForSelector(`[data-testid=training-job][data-job-id="${job.id}"][data-status=cancelled]`);
+  assert((await api(context, `/api/training-jobs/${job.id}/`)).status === "cancelled", "cancelled on the server");
+
+  // a run started elsewhere: the page's start gets 409 and shows the server's detail
+  const other = await apiSend(context, "POST", `/api/projects/${env.project}/training-jobs/`, { epochs: 2 });
+  assert(other.status === 202, `API start (${other.status})`);
+  const again = await apiSend(context, "POST", `/api/projects/${env.project}/training-jobs/`, { epochs: 2 });
+  assert(again.status === 409 && again.body.code === "training_in_progress" && again.body.job === other.body.id, `409 with the running job (${JSON.stringify(again.body)})`);
+  if (!(await page.isDisabled("[data-testid=start-training]"))) {
+    await page.click("[data-testid=start-training]");
+    await page.waitForFunction(() => /already queued or running/.test(document.querySelector("[data-testid=train-error]")?.textContent ?? ""));
+  }
+  await page.waitForSelector(`[data-testid=training-job][data-job-id="${other.body.id}"][data-status=queued]`, { timeout: 20_000 });
+  await page.click("[data-testid=cancel-training]");
+  await page.waitForSelector(`[data-testid=training-job][data-job-id="${other.body.id}"][data-status=cancelled]`);
+
+  // promote the candidate, then roll back to the version before
+  await page.click("[data-testid=model-versions] tr[data-version='3'] button[data-action=promote]");
+  await page.waitForSelector("[data-testid=model-versions] tr[data-version='3'][data-status=active]");
+  assert(await page.$("[data-testid=model-versions] tr[data-version='2'][data-status=retired]"), "the previous version retired");
+  await page.click("[data-testid=model-versions] tr[data-version='2'] button[data-action=rollback]");
+  await page.waitForSelector("[data-testid=model-versions] tr[data-version='2'][data-status=active]");
+
+  // pre-annotate the worklist filter (status = proposed): a queued job with a progress bar, cancelled
+  const [pre] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/projects/${env.project}/preannotate/`)),
+    page.click("[data-testid=preannotate-filtered]"),
+  ]);
+  assert(pre.status() === 202, `pre-annotate answers 202 (${pre.status()})`);
+  const preJob = await pre.json();
+  const proposed = await api(context, `/api/projects/${env.project}/images/?status=proposed&page_size=200`);
+  assert(preJob.total === proposed.count, `the filter chose the worklist's images (${preJob.total} of ${proposed.count})`);
+  await page.waitForSelector(`[data-testid=preannotation-jobs] [data-job-id="${preJob.id}"][data-status=queued] [data-testid=preannotation-progress]`);
+  await page.click(`[data-testid=preannotation-jobs] [data-job-id="${preJob.id}"] [data-testid=cancel-preannotation]`);
+  await page.waitForSelector(`[data-testid=preannotation-jobs] [data-job-id="${preJob.id}"][data-status=cancelled]`);
+  await page.click("[data-testid=training-jobs] tbody tr:last-child");
+  await page.waitForSelector("[data-testid=training-job][data-status=succeeded]");
+  await shot(page, "09-models-after.png");
+  await context.close();
+
+  // an annotator: no link, the page says so, and the API answers 403
+  const ctxB = await newContext(browser, problems);
+  const pageB = await ctxB.newPage();
+  await login(pageB, `/projects/${env.project}/images`);
+  await pageB.waitForSelector("[data-testid=worklist] tbody tr");
+  assert(!(await pageB.$("[data-testid=models-link]")), "annotators see no Models link");
+  await pageB.goto(`${env.url}/projects/${env.project}/models`);
+  await pageB.waitForSelector("[data-testid=not-admin]");
+  assert(!(await pageB.$("[data-testid=start-training]")), "no training controls for annotators");
+  for (const path of ["training-jobs/", "workers/", "preannotation-jobs/"]) {
+    const r = await apiSend(ctxB, "GET", `/api/projects/${env.project}/${path}`);
+    assert(r.status === 403, `GET ${path} as annotator → ${r.status}`);
+  }
+  const post = await apiSend(ctxB, "POST", `/api/projects/${env.project}/training-jobs/`, { epochs: 1 });
+  assert(post.status === 403, `POST training-jobs as annotator → ${post.status}`);
+  await ctxB.close();
 });
 
 await browser.close();

@@ -5,6 +5,7 @@ import { ApiError } from "./api/http";
 import type { Me } from "./api/types";
 import { h, type Unmount } from "./components/dom";
 import { loginForm, mountLoginPage } from "./pages/LoginPage";
+import { mountModelsPage } from "./pages/ModelsPage";
 import { mountProjectListPage } from "./pages/ProjectListPage";
 import { mountStudyListPage } from "./pages/StudyListPage";
 import { parseRoute } from "./router";
@@ -32,14 +33,14 @@ function showRelogin(user: Me): Promise<void> {
     const form = loginForm({
       title: "Your session expired",
       username: user.username,
-      onSuccess: async (id) => {
+      onSuccess: (id) => void (async () => {
         backdrop.remove();
         relogin = null;
         const fresh = await me();
         if (ctx) ctx.me = fresh;
         ctx?.queue.resume(id);
         resolve();
-      },
+      })(),
     });
     form.insertBefore(h("p", {}, "Your edits are kept on this device. Sign in again to save them."), form.children[1]);
     backdrop.appendChild(h("div", { class: "modal" }, form));
@@ -103,11 +104,11 @@ async function render(): Promise<void> {
     navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
     return;
   }
-  if (route.name === "worklist") requestIdleCallback(() => void loadAnnotatePage());
   if (route.name === "projects") unmount = mountProjectListPage(root, c);
   else if (route.name === "worklist") unmount = mountStudyListPage(root, c, route.slug, route.query);
+  else if (route.name === "models") unmount = mountModelsPage(root, c, route.slug, route.query);
   else if (route.name === "annotate") {
-    // the viewer (Cornerstone) is its own chunk; the worklist preloads it
+    // the viewer (Cornerstone) is its own chunk, fetched only when an image is opened
     const { mountAnnotatePage } = await loadAnnotatePage();
     if (seq !== renderSeq) return;
     unmount = mountAnnotatePage(root, c, route.slug, route.imageId, route.query);
@@ -120,7 +121,7 @@ async function render(): Promise<void> {
 }
 
 document.addEventListener("click", (e) => {
-  const a = (e.target as Element).closest?.("a[data-link]") as HTMLAnchorElement | null;
+  const a = (e.target as Element).closest?.<HTMLAnchorElement>("a[data-link]");
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
   if (a.origin !== location.origin) return;
   e.preventDefault();

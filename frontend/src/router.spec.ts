@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { imagePath, parseRoute, safeNext, worklistPath } from "./router";
+import { imagePath, modelsPath, parseRoute, safeNext, worklistPath } from "./router";
 
 describe("routes", () => {
   it("parses the SPA's paths", () => {
@@ -9,6 +9,8 @@ describe("routes", () => {
     expect(w.name).toBe("worklist");
     const a = parseRoute("/projects/chest-ct/images/42", "?ordering=-uncertainty");
     expect(a).toMatchObject({ name: "annotate", slug: "chest-ct", imageId: 42 });
+    expect(parseRoute("/projects/x/models", "?status=proposed")).toMatchObject({ name: "models", slug: "x" });
+    expect(parseRoute("/projects/x/models/", "").name).toBe("models");
     expect(parseRoute("/projects/x/models/1", "").name).toBe("notFound");
   });
 
@@ -16,6 +18,7 @@ describe("routes", () => {
     const q = new URLSearchParams("status=proposed&ordering=-uncertainty");
     expect(imagePath("p", 3, q)).toBe("/projects/p/images/3?status=proposed&ordering=-uncertainty");
     expect(worklistPath("p", q)).toBe("/projects/p/images?status=proposed&ordering=-uncertainty");
+    expect(modelsPath("p", new URLSearchParams("split=val"))).toBe("/projects/p/models?split=val");
   });
 
   it("never redirects off-site after login", () => {

@@ -4,6 +4,7 @@ export type Route =
   | { name: "projects" }
   | { name: "worklist"; slug: string; query: URLSearchParams }
   | { name: "annotate"; slug: string; imageId: number; query: URLSearchParams }
+  | { name: "models"; slug: string; query: URLSearchParams }
   | { name: "notFound" };
 
 export function parseRoute(pathname: string, search: string): Route {
@@ -14,6 +15,8 @@ export function parseRoute(pathname: string, search: string): Route {
   if (m) return { name: "worklist", slug: m[1], query };
   m = /^\/projects\/([-\w]+)\/images\/(\d+)\/?$/.exec(pathname);
   if (m) return { name: "annotate", slug: m[1], imageId: Number(m[2]), query };
+  m = /^\/projects\/([-\w]+)\/models\/?$/.exec(pathname);
+  if (m) return { name: "models", slug: m[1], query };
   return { name: "notFound" };
 }
 
@@ -31,4 +34,10 @@ export function worklistPath(slug: string, query: URLSearchParams): string {
 export function imagePath(slug: string, id: number, query: URLSearchParams): string {
   const q = query.toString();
   return `/projects/${encodeURIComponent(slug)}/images/${id}${q ? `?${q}` : ""}`;
+}
+
+/** The Models page; the worklist's filters ride along (pre-annotate "the worklist filter"). */
+export function modelsPath(slug: string, query: URLSearchParams): string {
+  const q = query.toString();
+  return `/projects/${encodeURIComponent(slug)}/models${q ? `?${q}` : ""}`;
 }

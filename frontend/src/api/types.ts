@@ -111,3 +111,76 @@ export interface WorklistQuery {
   page?: string;
   page_size?: string;
 }
+
+// ---- the model loop (admins) ----
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type Backbone = "resnet18_fpn" | "mobilenet_v3_fpn" | "resnet50_fpn" | "efficientnet_lite0_fpn";
+export type TrainingInit = "scratch" | "active";
+
+export interface JobBase {
+  id: number;
+  status: JobStatus;
+  progress: number;
+  error: string;
+  attempts: number;
+  cancel_requested: boolean;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface TrainingOptions {
+  epochs?: number;
+  time_budget_s?: number | null;
+  image_size?: number;
+  backbone?: Backbone;
+  init?: TrainingInit;
+}
+
+export interface TrainingJob extends JobBase {
+  options: TrainingOptions & Record<string, unknown>;
+  epoch: number;
+  step: number;
+  total_steps: number;
+  eta_seconds: number | null;
+  loss_curve: [number, number][];
+  model_version: number | null;
+}
+
+export interface PreannotationJob extends JobBase {
+  model_version: number;
+  done: number;
+  total: number;
+}
+
+/** COCO figures of one split; any may be null (no labels of that kind in the split). */
+export type SplitMetrics = Record<string, number | null | undefined>;
+
+export interface ModelVersion {
+  id: number;
+  number: number;
+  status: "candidate" | "active" | "retired";
+  backbone: string;
+  config: Record<string, unknown>;
+  metrics: { val?: SplitMetrics | null; test?: SplitMetrics | null } & Record<string, unknown>;
+  training_data: Record<string, unknown>;
+  sha256: string;
+  training_job: number | null;
+  created_at: string;
+  promoted_at: string | null;
+}
+
+export interface WorkerInfo {
+  hostname: string;
+  queues: string[];
+  accelerator: string;
+  alive: boolean;
+  last_seen: string;
+  started_at: string;
+}
+
+export interface WorkerStatus {
+  workers: WorkerInfo[];
+  queues: Record<string, { workers: number; gpu: boolean }>;
+  queued_jobs: { training: number; preannotation: number };
+}

@@ -18,12 +18,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       for (const [ev, fn] of Object.entries(v as Record<string, EventListener>)) el.addEventListener(ev, fn);
     } else if (v === false || v === null || v === undefined) {
       continue;
-    } else if (k === "class") {
-      el.className = String(v);
     } else if (k === "value" || k === "checked" || k === "disabled" || k === "selected") {
       (el as unknown as Record<string, unknown>)[k] = v;
-    } else {
-      el.setAttribute(k, v === true ? "" : String(v));
+    } else if (typeof v === "string" || typeof v === "number" || v === true) {
+      const text = v === true ? "" : String(v);
+      if (k === "class") el.className = text;
+      else el.setAttribute(k, text);
     }
   }
   append(el, ...children);

@@ -36,7 +36,7 @@ export function applyPending(server: LocalAnnotation[], ops: AnnotationOp[]): Lo
       byKey.delete(op.key);
       continue;
     }
-    const f = op.fields as Partial<AnnotationFields>;
+    const f: Partial<AnnotationFields> = op.fields;
     const base: LocalAnnotation = byKey.get(op.key) ?? {
       key: op.key,
       id: null,

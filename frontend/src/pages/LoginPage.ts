@@ -23,7 +23,8 @@ export function loginForm(opts: LoginOptions): HTMLFormElement {
     error,
     submit,
   );
-  form.addEventListener("submit", async (e) => {
+  form.addEventListener("submit", (e) => void submitted(e));
+  async function submitted(e: SubmitEvent) {
     e.preventDefault();
     error.textContent = "";
     submit.disabled = true;
@@ -36,7 +37,7 @@ export function loginForm(opts: LoginOptions): HTMLFormElement {
     } finally {
       submit.disabled = false;
     }
-  });
+  }
   queueMicrotask(() => (opts.username ? pass : user).focus());
   return form;
 }

@@ -32,7 +32,7 @@ export function mountProjectListPage(root: HTMLElement, ctx: AppContext): Unmoun
       );
     }
   })().catch((e) => {
-    if (alive) status.textContent = `Could not load projects (${String(e.message ?? e)}).`;
+    if (alive) status.textContent = `Could not load projects (${e instanceof Error ? e.message : String(e)}).`;
   });
 
   return () => {

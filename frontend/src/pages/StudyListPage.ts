@@ -5,7 +5,7 @@ import { getProject } from "../api/projects";
 import type { ImageListItem, LabelClass } from "../api/types";
 import { clear, h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
-import { imagePath, worklistPath } from "../router";
+import { imagePath, modelsPath, worklistPath } from "../router";
 
 export const STATUSES = ["unlabelled", "proposed", "in_progress", "done", "reviewed"];
 export const SPLITS = ["train", "val", "test"];
@@ -41,10 +41,11 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
   const table = h("table", { class: "worklist", "data-testid": "worklist" });
   const pager = h("div", { class: "pager" });
   const status = h("p", { class: "muted" }, "Loading…");
+  const adminLinks = h("span", { class: "admin-links" });
   const page = h(
     "div",
     { class: "page" },
-    topBar(ctx, h("a", { href: "/", "data-link": true }, "Projects")),
+    topBar(ctx, h("a", { href: "/", "data-link": true }, "Projects"), adminLinks),
     h("main", { class: "content" }, title, counts, filters, status, table, pager),
   );
   root.appendChild(page);
@@ -138,6 +139,10 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
       listImages(slug, { ...Object.fromEntries(query), page: String(pageNo), page_size: String(PAGE_SIZE) }, abort.signal),
     ]);
     title.textContent = `${p.name} — worklist`;
+    if (p.role === "admin") {
+      const filters = new URLSearchParams([...query].filter(([k]) => ["status", "split", "modality", "label_class"].includes(k)));
+      adminLinks.appendChild(h("a", { href: modelsPath(slug, filters), "data-link": true, "data-testid": "models-link" }, "Models"));
+    }
     document.title = `${p.name} · RadLabel`;
     const by = p.counts.by_status;
     const done = (by.done ?? 0) + (by.reviewed ?? 0);
@@ -159,7 +164,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
       );
     }
   })().catch((e) => {
-    if (!abort.signal.aborted) status.textContent = `Could not load the worklist (${String(e.message ?? e)}).`;
+    if (!abort.signal.aborted) status.textContent = `Could not load the worklist (${e instanceof Error ? e.message : String(e)}).`;
   });
 
   return () => {

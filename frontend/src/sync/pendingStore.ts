@@ -14,16 +14,18 @@ export interface PendingStore {
 export class MemoryPendingStore implements PendingStore {
   readonly ops = new Map<string, PendingOp>();
 
-  async loadAll(): Promise<PendingOp[]> {
-    return [...this.ops.values()].map((o) => structuredClone(o));
+  loadAll(): Promise<PendingOp[]> {
+    return Promise.resolve([...this.ops.values()].map((o) => structuredClone(o)));
   }
 
-  async put(op: PendingOp): Promise<void> {
+  put(op: PendingOp): Promise<void> {
     this.ops.set(op.key, structuredClone(op));
+    return Promise.resolve();
   }
 
-  async delete(key: string): Promise<void> {
+  delete(key: string): Promise<void> {
     this.ops.delete(key);
+    return Promise.resolve();
   }
 }
 
@@ -38,7 +40,7 @@ export class IdbPendingStore implements PendingStore {
       const req = indexedDB.open(DB_NAME, 1);
       req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: "key" });
       req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
+      req.onerror = () => reject(req.error ?? new Error("IndexedDB open failed"));
     });
   }
 
@@ -48,8 +50,8 @@ export class IdbPendingStore implements PendingStore {
       const t = db.transaction(STORE, mode, { durability: "strict" });
       const req = fn(t.objectStore(STORE));
       t.oncomplete = () => resolve(req ? req.result : (undefined as T));
-      t.onerror = () => reject(t.error);
-      t.onabort = () => reject(t.error);
+      t.onerror = () => reject(t.error ?? new Error("IndexedDB transaction failed"));
+      t.onabort = () => reject(t.error ?? new Error("IndexedDB transaction aborted"));
     });
   }
 

@@ -6,10 +6,10 @@ let ready: Promise<void> | null = null;
 
 /** Cornerstone core, the DICOM loader (with its ES-module decode workers) and tools, once. */
 export function initCornerstone(): Promise<void> {
-  ready ??= (async () => {
+  ready ??= Promise.resolve().then(() => {
     coreInit();
     dicomImageLoaderInit({ maxWebWorkers: Math.min(4, Math.max(1, navigator.hardwareConcurrency - 1)) });
     toolsInit();
-  })();
+  });
   return ready;
 }

@@ -3,7 +3,7 @@
  * geometry the annotation overlay needs (pixel → canvas affine).
  */
 import { Enums, RenderingEngine, eventTarget, metaData, type Types } from "@cornerstonejs/core";
-import { pixelToCanvasAffine, type Affine, type ImagePlane, type Vec2, type Vec3 } from "./coords";
+import { pixelToCanvasAffine, type Affine, type ImagePlane, type Vec3 } from "./coords";
 import { RENDERING_ENGINE_ID, VIEWPORT_ID } from "./ids";
 import { fromRange, toRange } from "./presets";
 import { createToolGroup, destroyToolGroup } from "./toolGroups";
@@ -92,7 +92,7 @@ export class StackView {
   pixelToCanvas(): Affine | null {
     const plane = this.plane();
     if (!plane) return null;
-    return pixelToCanvasAffine(plane, (p: Vec3) => this.viewport.worldToCanvas(p) as Vec2);
+    return pixelToCanvasAffine(plane, (p: Vec3) => this.viewport.worldToCanvas(p));
   }
 
   /** Stored (modality-LUT applied) value at a pixel of the image shown now, e.g. HU for CT. */

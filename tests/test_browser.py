@@ -1,0 +1,340 @@
+"""The single-page app in a real Chromium against a real gunicorn on the test database.
+
+The test seeds what the browser tests need (users, a project, real DICOM with model proposals,
+model versions, a finished training run, worker heartbeats), serves it with gunicorn on a free
+loopback port, and runs ``npm run e2e`` in ``frontend/`` (Playwright driving /usr/bin/chromium).
+Screenshots land in ``test-artifacts/browser/``.
+
+``RADLABEL_BROWSER_RUN`` names the npm scripts to run (default ``e2e``); ``e2e bench`` also
+seeds a 100-slice series and an image with 50 masks and prints the viewer benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from pycocotools import mask as mask_utils
+
+from annotator.models import (
+    Annotation,
+    AnnotationStatus,
+    Image,
+    JobStatus,
+    LabelClass,
+    ModelVersionStatus,
+    Patient,
+    Role,
+    Source,
+    Split,
+    WorkerHeartbeat,
+)
+from annotator.services.annotations import proposals_replace
+from annotator.services.studies import upload_ingest
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONTEND = ROOT / "frontend"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+PASSWORD = "browser-test-passphrase-7"
+SLUG = "chest-ct"
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rle(mask: np.ndarray) -> dict:
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": rle["counts"].decode()}
+
+
+def _box(mask: np.ndarray) -> list[float]:
+    ys, xs = np.nonzero(mask)
+    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+
+
+def _disc(size: int, cy: float, cx: float, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size]
+    return ((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r).astype(np.uint8)
+
+
+def _upload(project, slices, prefix: str) -> list[Image]:
+    files = [(f"{prefix}_{i:03d}.dcm", BytesIO(s.data)) for i, s in enumerate(slices)]
+    outcomes = upload_ingest(project=project, actor=None, files=files)
+    assert [o.code for o in outcomes] == ["stored"] * len(slices), outcomes
+    return [Image.objects.get(pk=o.image_ids[0]) for o in outcomes]
+
+
+def _seed(bench: bool) -> dict:
+    from worker.ml.demo_dicom import lesion_slices  # torch: only in this test
+
+    admin = factories.UserFactory(username="admin", password=PASSWORD)
+    admin.is_superuser = admin.is_staff = True
+    admin.save()
+    annotator = factories.UserFactory(username="radiologist", password=PASSWORD)
+    project = factories.ProjectFactory(slug=SLUG, name="Chest CT nodules")
+    factories.MembershipFactory(project=project, user=annotator, role=Role.ANNOTATOR)
+    solid = factories.LabelClassFactory(project=project, name="nodule_solid", color="#e6194b")
+    ggo = factories.LabelClassFactory(project=project, name="nodule_ggo", color="#3cb44b")
+    calc = factories.LabelClassFactory(project=project, name="calcification", color="#f5d547")
+    factories.LabelClassFactory(project=project, name="normal", color="#4363d8", kind="tag")
+    by_name = {"nodule_solid": solid, "nodule_ggo": ggo}
+
+    # real CT slices with synthetic lesions of known masks, uploaded through ingest
+    slices = lesion_slices(4, 3, seed=41, size=512)
+    images = _upload(project, slices, "lesion")
+    # splits come from a keyed hash; pin them so the training start has train labels
+    patients = list(Patient.objects.filter(project=project).order_by("pk"))
+    for patient, split in zip(patients, [Split.TRAIN, Split.VAL, Split.TEST, Split.TRAIN]):
+        Patient.objects.filter(pk=patient.pk).update(split=split)
+
+    rng = np.random.default_rng(3)
+    for image, lesion in zip(images, slices):
+        proposals = [
+            {
+                "label_class": by_name[name].pk,
+                "box": _box(mask),
+                "mask": _rle(mask),
+                "score": float(rng.uniform(0.55, 0.98)),
+            }
+            for mask, name in zip(lesion.masks, lesion.class_names)
+        ]
+        # a box-only calcification and a faint mask the model is unsure of
+        proposals.append(
+            {"label_class": calc.pk, "box": [300.0, 140.0, 26.0, 22.0], "mask": None, "score": 0.41}
+        )
+        proposals.append(
+            {
+                "label_class": ggo.pk,
+                "box": _box(_disc(512, 360, 150, 14)),
+                "mask": _rle(_disc(512, 360, 150, 14)),
+                "score": 0.33,
+            }
+        )
+        proposals_replace(image=image, proposals=proposals, uncertainty=float(rng.uniform(0, 1)))
+
+    # one accepted label on a train image that the editing tests do not use: training may start
+    train_image = next(
+        i for i in reversed(images) if i.series.study.patient.split == Split.TRAIN
+    )
+    Annotation.objects.filter(image=train_image).update(
+        status=AnnotationStatus.ACCEPTED, source=Source.HUMAN, touched_by_human=True
+    )
+
+    bench_info = {}
+    if bench:
+        series = _upload(project, lesion_slices(1, 100, seed=77, size=512), "stack")
+        busy = series[50]
+        specs = []
+        for k in range(50):
+            mask = _disc(512, rng.uniform(60, 450), rng.uniform(60, 450), rng.uniform(6, 28))
+            specs.append(
+                {
+                    "label_class": [solid, ggo, calc][k % 3].pk,
+                    "box": _box(mask),
+                    "mask": _rle(mask),
+                    "score": float(rng.uniform(0.3, 0.99)),
+                }
+            )
+        proposals_replace(image=busy, proposals=specs, uncertainty=0.5)
+        bench_info = {"stack": series[0].pk, "busy": busy.pk}
+
+    # the model loop: three versions (metrics with gaps), a finished run with its loss curve
+    now = timezone.now()
+    metrics = [
+        {"val": {"segm_AP": 0.21, "segm_AP50": 0.48, "bbox_AP": 0.26}, "test": {"segm_AP": 0.19, "segm_AP50": 0.45, "bbox_AP": 0.24}},
+        {"val": {"segm_AP": 0.37, "segm_AP50": 0.71, "bbox_AP": 0.39}, "test": {"segm_AP": 0.35, "segm_AP50": None, "bbox_AP": 0.37}},
+        {"val": {"segm_AP": 0.44, "segm_AP50": 0.78, "bbox_AP": 0.45}, "test": {"segm_AP": None, "segm_AP50": None, "bbox_AP": None}},
+    ]
+    statuses = [ModelVersionStatus.RETIRED, ModelVersionStatus.ACTIVE, ModelVersionStatus.CANDIDATE]
+    versions = [
+        factories.ModelVersionFactory(
+            project=project,
+            number=n + 1,
+            status=statuses[n],
+            backbone="resnet18_fpn",
+            metrics=metrics[n],
+            config={"image_size": 512, "epochs": 20},
+            promoted_at=now if statuses[n] == ModelVersionStatus.ACTIVE else None,
+        )
+        for n in range(3)
+    ]
+    steps = np.arange(0, 1200, 4)
+    loss = 2.6 * np.exp(-steps / 260) + 0.35 + rng.normal(0, 0.06, steps.size) * np.exp(-steps / 900)
+    run = factories.TrainingJobFactory(
+        project=project,
+        created_by=admin,
+        status=JobStatus.SUCCEEDED,
+        progress=1.0,
+        attempts=1,
+        options={"epochs": 20, "time_budget_s": None, "image_size": 512, "backbone": "resnet18_fpn", "init": "scratch"},
+        epoch=20,
+        step=1200,
+        total_steps=1200,
+        eta_seconds=0,
+        loss_curve=[[int(s), round(float(v), 4)] for s, v in zip(steps, loss)],
+        model_version=versions[2],
+        started_at=now - timedelta(minutes=14),
+        finished_at=now - timedelta(minutes=2),
+    )
+    versions[2].training_job = run
+    versions[2].save(update_fields=["training_job"])
+    factories.PreannotationJobFactory(
+        project=project,
+        model_version=versions[1],
+        image_ids=[i.pk for i in images],
+        done=len(images),
+        status=JobStatus.SUCCEEDED,
+        progress=1.0,
+        started_at=now - timedelta(minutes=30),
+        finished_at=now - timedelta(minutes=29),
+    )
+    for hostname, queues, accelerator in (
+        ("gpu-0@node-a", ["gpu"], "cuda:0 NVIDIA H100 80GB HBM3"),
+        ("cpu-0@node-a", ["cpu"], "cpu"),
+    ):
+        WorkerHeartbeat.objects.create(
+            hostname=hostname,
+            queues=queues,
+            accelerator=accelerator,
+            started_at=now - timedelta(hours=3),
+            last_seen=now + timedelta(minutes=10),  # stays alive for the whole run
+        )
+    assert LabelClass.objects.filter(project=project).count() == 4
+    return bench_info
+
+
+def _server_env() -> dict[str, str]:
+    database = connection.settings_dict
+    broker = urlsplit(settings.CELERY_BROKER_URL)
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backend.settings.test",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        # jobs started from the browser queue on a Redis database no worker consumes
+        "TEST_REDIS_URL": urlunsplit(broker._replace(path="/14")),
+        # whitenoise serves frontend/dist through the finders (no collectstatic needed)
+        "DJANGO_DEBUG": "true",
+    }
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited early"
+        try:
+            if requests.get(f"{url}/api/health/", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    pytest.fail("gunicorn did not become healthy")
+
+
+def test_single_page_app_in_chromium():
+    if not (FRONTEND / "dist" / "index.html").exists():
+        pytest.skip("frontend/dist/index.html is missing: build the SPA first (make frontend)")
+    if not (FRONTEND / "node_modules" / "playwright-core").exists():
+        pytest.skip("frontend/node_modules is missing: run npm ci in frontend/ (make frontend)")
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not shutil.which(chromium):
+        pytest.skip(f"{chromium} is missing (Debian package chromium)")
+    scripts = os.environ.get("RADLABEL_BROWSER_RUN", "e2e").split()
+    bench = _seed(bench="bench" in scripts)
+
+    env = _server_env()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = ARTIFACTS / "gunicorn.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "backend.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "3",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_healthy(url, server)
+        browser_env = {
+            **os.environ,
+            "RADLABEL_URL": url,
+            "RADLABEL_USER": "radiologist",
+            "RADLABEL_PASSWORD": PASSWORD,
+            "RADLABEL_ADMIN_USER": "admin",
+            "RADLABEL_ADMIN_PASSWORD": PASSWORD,
+            "RADLABEL_PROJECT": SLUG,
+            "RADLABEL_ARTIFACTS": str(ARTIFACTS),
+            "CHROMIUM": chromium,
+        }
+        for script in scripts:
+            result = subprocess.run(
+                ["npm", "run", "--silent", script],
+                cwd=FRONTEND,
+                env=browser_env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            sys.stdout.write(f"--- npm run {script}\n{result.stdout}{result.stderr}")
+            assert result.returncode == 0, (
+                f"npm run {script} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+            )
+        if bench:
+            sys.stdout.write(
+                "figures reproduced by: RADLABEL_BROWSER_RUN='e2e bench' "
+                "DATABASE_URL=postgres://postgres@127.0.0.1:5432/radlabel "
+                ".venv/bin/python -m pytest tests/test_browser.py -s\n"
+            )
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, 15)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, 9)
+                server.wait()
+        try:
+            import redis
+
+            redis.Redis.from_url(env["TEST_REDIS_URL"]).delete("gpu", "cpu")
+        except Exception:  # noqa: BLE001 - leftover messages only cost a little memory
+            pass
