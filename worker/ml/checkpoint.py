@@ -59,6 +59,7 @@ def save_weights_atomic(state: dict[str, Any], path: Path) -> str:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 would hide it from other readers
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
