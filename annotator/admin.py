@@ -128,3 +128,8 @@ class JobAdmin(SuperuserOnly):
 class DicomWebEndpointAdmin(SuperuserOnly):
     list_display = ["name", "project", "url", "auth"]
     exclude = ["secret"]
+
+
+@admin.register(models.WorkerHeartbeat)
+class WorkerHeartbeatAdmin(SuperuserOnly):
+    list_display = ["hostname", "queues", "accelerator", "last_seen"]

@@ -1,0 +1,79 @@
+"""Scripts use tokens, browsers sessions; errors are JSON that leaks nothing; admin for ops."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from rest_framework.test import APIClient
+
+from annotator.services import projects as project_services
+from tests import factories
+from tests.conftest import PASSWORD
+
+
+def test_token_for_scripts(world):
+    client = APIClient()
+    wrong = client.post(
+        "/api/auth/token/", {"username": "annotator-user", "password": "nope"}, format="json"
+    )
+    assert (wrong.status_code, wrong.data["code"]) == (400, "invalid_credentials")
+    token = client.post(
+        "/api/auth/token/", {"username": "annotator-user", "password": PASSWORD}, format="json"
+    ).data["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    me = client.get("/api/auth/me/")
+    assert me.status_code == 200
+    assert me.data["projects"] == [
+        {"slug": "chest", "name": world.project.name, "role": "annotator"}
+    ]
+
+
+def test_anonymous_gets_401_json_not_a_redirect(db):
+    response = APIClient().get("/api/projects/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_session_writes_need_the_csrf_token(world):
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="admin-user", password=PASSWORD)
+    response = client.patch("/api/projects/chest/", {"name": "Renamed"}, format="json")
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    world.project.refresh_from_db()
+    assert world.project.name != "Renamed"
+
+
+def test_malformed_json_is_a_400_naming_the_problem(world):
+    response = world.client(world.admin).generic(
+        "PATCH", "/api/projects/chest/", "{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_an_unexpected_error_is_a_generic_500_with_a_correlation_id(world, monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("/secret/path and SELECT password FROM users")
+
+    monkeypatch.setattr(project_services, "project_update", explode)
+    client = world.client(world.admin)
+    client.raise_request_exception = False
+    response = client.patch("/api/projects/chest/", {"name": "x"}, format="json")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "server_error" and len(body["error_id"]) == 12
+    assert "secret" not in response.content.decode() and "SELECT" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "model", apps.get_app_config("annotator").get_models(), ids=lambda m: m.__name__
+)
+def test_every_model_has_a_working_admin_for_superusers_only(model, db):
+    assert admin.site.is_registered(model)
+    url = f"/admin/annotator/{model._meta.model_name}/"
+    superuser = factories.UserFactory(is_superuser=True, is_staff=True)
+    staff = factories.UserFactory(is_staff=True)
+    client = APIClient()
+    client.force_login(superuser)
+    assert client.get(url).status_code == 200
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
