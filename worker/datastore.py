@@ -181,7 +181,10 @@ def run_training(job: TrainingJob) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=models_dir(project)))
     state = {"last": 0.0, "stop": False, "curve": list(job.loss_curve)}
 
+    started = time.monotonic()
+
     def on_progress(epoch: int, step: int, total: int, loss: float, eta: float) -> None:
+        """Progress is time spent over time expected, whether epochs or a time budget bind."""
         state["curve"].append([step, round(float(loss), 5)])
         now = time.monotonic()
         if now - state["last"] >= HEARTBEAT_SECONDS:
@@ -192,7 +195,7 @@ def run_training(job: TrainingJob) -> None:
                 step=step,
                 total_steps=total,
                 eta_seconds=eta,
-                progress=min(step / total, 0.99) if total else 0.0,
+                progress=min((now - started) / max(now - started + eta, 1e-9), 0.99),
                 loss_curve=state["curve"][-2000:],
             )
 
