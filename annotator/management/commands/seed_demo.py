@@ -37,7 +37,7 @@ LESION_PATIENTS, LESION_SLICES, UNLABELLED_TRAIN_SHARE = 54, 2, 0.2
 DEMO_TRAINING = {
     "time_budget_s": 540,
     "epochs": 1000,
-    "image_size": 512,
+    "image_size": 256,
     "backbone": "resnet18_fpn",
 }
 LABEL_CLASSES = [
