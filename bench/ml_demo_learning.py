@@ -7,6 +7,8 @@ budget on this machine's CPU; test bbox/segm AP is measured after every epoch.
 
 Reproduce:
     .venv/bin/python bench/ml_demo_learning.py --budget 600 --threads 2
+    .venv/bin/python bench/ml_demo_learning.py --budget 600 --threads 2 \
+        --backbone efficientnet_lite0_fpn --pretrained-backbone --output-dir var/ml-demo-lite0
 """
 
 from __future__ import annotations
