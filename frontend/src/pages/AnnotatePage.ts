@@ -559,6 +559,8 @@ export function mountAnnotatePage(
           wrap.dataset.ready = "true";
           performance.mark("radlabel:first-image");
           status("");
+          // the rest of the series, once the first pixels are up
+          setTimeout(() => view?.prefetch(), 0);
         }
       }),
     );

@@ -3,6 +3,7 @@
  * geometry the annotation overlay needs (pixel → canvas affine).
  */
 import { Enums, RenderingEngine, eventTarget, metaData, type Types } from "@cornerstonejs/core";
+import { utilities as toolUtilities } from "@cornerstonejs/tools";
 import { pixelToCanvasAffine, type Affine, type ImagePlane, type Vec3 } from "./coords";
 import { RENDERING_ENGINE_ID, VIEWPORT_ID } from "./ids";
 import { fromRange, toRange } from "./presets";
@@ -12,6 +13,7 @@ export class StackView {
   private readonly engine: RenderingEngine;
   readonly viewport: Types.IStackViewport;
   private resizeObserver: ResizeObserver;
+  private prefetching = false;
 
   constructor(readonly element: HTMLDivElement) {
     this.engine = new RenderingEngine(RENDERING_ENGINE_ID);
@@ -25,6 +27,19 @@ export class StackView {
   async setStack(imageIds: string[], index: number): Promise<void> {
     await this.viewport.setStack(imageIds, index);
     this.viewport.render();
+  }
+
+  /**
+   * Load the rest of the stack into the cache, nearest slices first, at prefetch priority
+   * (behind what is shown). Without it the scroll tool finds the next slice not loaded on
+   * every wheel notch and waits for the input to pause (its debounce), so fast scrolling
+   * showed almost nothing until the wheel stopped.
+   */
+  prefetch(): void {
+    if (this.count > 1 && !this.prefetching) {
+      this.prefetching = true;
+      toolUtilities.stackPrefetch.enable(this.element);
+    }
   }
 
   get index(): number {
@@ -90,6 +105,8 @@ export class StackView {
 
   /** Image pixel (COCO coordinates) → canvas CSS pixels, for the image shown now. */
   pixelToCanvas(): Affine | null {
+    // nothing is displayed yet (the CPU path has no image geometry until the first image)
+    if (!this.viewport.getCornerstoneImage() || !this.viewport.getImageData()) return null;
     const plane = this.plane();
     if (!plane) return null;
     return pixelToCanvasAffine(plane, (p: Vec3) => this.viewport.worldToCanvas(p));
@@ -115,6 +132,7 @@ export class StackView {
 
   destroy(): void {
     this.resizeObserver.disconnect();
+    if (this.prefetching) toolUtilities.stackPrefetch.disable(this.element);
     destroyToolGroup();
     this.engine.destroy();
   }
