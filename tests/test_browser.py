@@ -11,6 +11,7 @@ seeds a 100-slice series and an image with 50 masks and prints the viewer benchm
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -23,12 +24,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
+import pydicom
 import pytest
 import requests
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from pycocotools import mask as mask_utils
+from pydicom.uid import generate_uid
 
 from annotator.models import (
     Annotation,
@@ -69,7 +72,12 @@ def _rle(mask: np.ndarray) -> dict:
 
 def _box(mask: np.ndarray) -> list[float]:
     ys, xs = np.nonzero(mask)
-    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+    return [
+        float(xs.min()),
+        float(ys.min()),
+        float(xs.max() - xs.min() + 1),
+        float(ys.max() - ys.min() + 1),
+    ]
 
 
 def _disc(size: int, cy: float, cx: float, r: float) -> np.ndarray:
@@ -82,6 +90,26 @@ def _upload(project, slices, prefix: str) -> list[Image]:
     outcomes = upload_ingest(project=project, actor=None, files=files)
     assert [o.code for o in outcomes] == ["stored"] * len(slices), outcomes
     return [Image.objects.get(pk=o.image_ids[0]) for o in outcomes]
+
+
+class _File:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _stack(slices, count: int) -> list[_File]:
+    """``count`` slices of one series, cycling through ``slices`` (new instance UIDs, positions)."""
+    out = []
+    for index in range(count):
+        ds = pydicom.dcmread(BytesIO(slices[index % len(slices)].data))
+        ds.SOPInstanceUID = generate_uid(entropy_srcs=[f"browser-stack-{index}"])
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = index + 1
+        ds.ImagePositionPatient = [0.0, 0.0, 2.5 * index]
+        buffer = BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        out.append(_File(buffer.getvalue()))
+    return out
 
 
 def _seed(bench: bool) -> dict:
@@ -104,11 +132,13 @@ def _seed(bench: bool) -> dict:
     images = _upload(project, slices, "lesion")
     # splits come from a keyed hash; pin them so the training start has train labels
     patients = list(Patient.objects.filter(project=project).order_by("pk"))
-    for patient, split in zip(patients, [Split.TRAIN, Split.VAL, Split.TEST, Split.TRAIN]):
+    for patient, split in zip(
+        patients, [Split.TRAIN, Split.VAL, Split.TEST, Split.TRAIN], strict=True
+    ):
         Patient.objects.filter(pk=patient.pk).update(split=split)
 
     rng = np.random.default_rng(3)
-    for image, lesion in zip(images, slices):
+    for image, lesion in zip(images, slices, strict=True):
         proposals = [
             {
                 "label_class": by_name[name].pk,
@@ -116,7 +146,7 @@ def _seed(bench: bool) -> dict:
                 "mask": _rle(mask),
                 "score": float(rng.uniform(0.55, 0.98)),
             }
-            for mask, name in zip(lesion.masks, lesion.class_names)
+            for mask, name in zip(lesion.masks, lesion.class_names, strict=True)
         ]
         # a box-only calcification and a faint mask the model is unsure of
         proposals.append(
@@ -133,16 +163,14 @@ def _seed(bench: bool) -> dict:
         proposals_replace(image=image, proposals=proposals, uncertainty=float(rng.uniform(0, 1)))
 
     # one accepted label on a train image that the editing tests do not use: training may start
-    train_image = next(
-        i for i in reversed(images) if i.series.study.patient.split == Split.TRAIN
-    )
+    train_image = next(i for i in reversed(images) if i.series.study.patient.split == Split.TRAIN)
     Annotation.objects.filter(image=train_image).update(
         status=AnnotationStatus.ACCEPTED, source=Source.HUMAN, touched_by_human=True
     )
 
     bench_info = {}
     if bench:
-        series = _upload(project, lesion_slices(1, 100, seed=77, size=512), "stack")
+        series = _upload(project, _stack(lesion_slices(1, 10, seed=77, size=512), 100), "stack")
         busy = series[50]
         specs = []
         for k in range(50):
@@ -161,9 +189,18 @@ def _seed(bench: bool) -> dict:
     # the model loop: three versions (metrics with gaps), a finished run with its loss curve
     now = timezone.now()
     metrics = [
-        {"val": {"segm_AP": 0.21, "segm_AP50": 0.48, "bbox_AP": 0.26}, "test": {"segm_AP": 0.19, "segm_AP50": 0.45, "bbox_AP": 0.24}},
-        {"val": {"segm_AP": 0.37, "segm_AP50": 0.71, "bbox_AP": 0.39}, "test": {"segm_AP": 0.35, "segm_AP50": None, "bbox_AP": 0.37}},
-        {"val": {"segm_AP": 0.44, "segm_AP50": 0.78, "bbox_AP": 0.45}, "test": {"segm_AP": None, "segm_AP50": None, "bbox_AP": None}},
+        {
+            "val": {"segm_AP": 0.21, "segm_AP50": 0.48, "bbox_AP": 0.26},
+            "test": {"segm_AP": 0.19, "segm_AP50": 0.45, "bbox_AP": 0.24},
+        },
+        {
+            "val": {"segm_AP": 0.37, "segm_AP50": 0.71, "bbox_AP": 0.39},
+            "test": {"segm_AP": 0.35, "segm_AP50": None, "bbox_AP": 0.37},
+        },
+        {
+            "val": {"segm_AP": 0.44, "segm_AP50": 0.78, "bbox_AP": 0.45},
+            "test": {"segm_AP": None, "segm_AP50": None, "bbox_AP": None},
+        },
     ]
     statuses = [ModelVersionStatus.RETIRED, ModelVersionStatus.ACTIVE, ModelVersionStatus.CANDIDATE]
     versions = [
@@ -179,19 +216,27 @@ def _seed(bench: bool) -> dict:
         for n in range(3)
     ]
     steps = np.arange(0, 1200, 4)
-    loss = 2.6 * np.exp(-steps / 260) + 0.35 + rng.normal(0, 0.06, steps.size) * np.exp(-steps / 900)
+    loss = (
+        2.6 * np.exp(-steps / 260) + 0.35 + rng.normal(0, 0.06, steps.size) * np.exp(-steps / 900)
+    )
     run = factories.TrainingJobFactory(
         project=project,
         created_by=admin,
         status=JobStatus.SUCCEEDED,
         progress=1.0,
         attempts=1,
-        options={"epochs": 20, "time_budget_s": None, "image_size": 512, "backbone": "resnet18_fpn", "init": "scratch"},
+        options={
+            "epochs": 20,
+            "time_budget_s": None,
+            "image_size": 512,
+            "backbone": "resnet18_fpn",
+            "init": "scratch",
+        },
         epoch=20,
         step=1200,
         total_steps=1200,
         eta_seconds=0,
-        loss_curve=[[int(s), round(float(v), 4)] for s, v in zip(steps, loss)],
+        loss_curve=[[int(s), round(float(v), 4)] for s, v in zip(steps, loss, strict=True)],
         model_version=versions[2],
         started_at=now - timedelta(minutes=14),
         finished_at=now - timedelta(minutes=2),
@@ -283,6 +328,8 @@ def test_single_page_app_in_chromium():
                 "3",
                 "--threads",
                 "4",
+                "--keep-alive",
+                "30",
                 "--access-logfile",
                 "-",
             ],
@@ -332,9 +379,7 @@ def test_single_page_app_in_chromium():
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, 9)
                 server.wait()
-        try:
+        with contextlib.suppress(Exception):  # leftover messages only cost a little memory
             import redis
 
             redis.Redis.from_url(env["TEST_REDIS_URL"]).delete("gpu", "cpu")
-        except Exception:  # noqa: BLE001 - leftover messages only cost a little memory
-            pass

@@ -83,7 +83,14 @@ export async function waitSaved(page, timeout = 15_000) {
 }
 
 export async function api(context, path) {
-  const res = await context.request.get(`${env.url}${path}`);
+  let res;
+  try {
+    res = await context.request.get(`${env.url}${path}`);
+  } catch (e) {
+    // a kept-alive connection the server closed at that moment: GET is safe to send again
+    if (!/ECONNRESET|socket hang up/.test(String(e))) throw e;
+    res = await context.request.get(`${env.url}${path}`);
+  }
   if (!res.ok()) throw new Error(`GET ${path} → ${res.status()}`);
   return res.json();
 }

@@ -251,7 +251,10 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   const gpu = await page.textContent("[data-testid=worker-summary] [data-queue=gpu]");
   assert(/1 worker alive/.test(gpu) && /CUDA device/.test(gpu), `gpu queue status (${gpu})`);
   assert((await page.$$("[data-testid=workers] tbody tr[data-alive=true]")).length === 2, "two workers alive");
+  // the page scrolls inside its content area: a taller window shows all four sections
+  await page.setViewportSize({ width: 1400, height: 1060 });
   await shot(page, "07-models.png");
+  await page.setViewportSize({ width: 1400, height: 900 });
 
   // start a run with options: 202, queued, waiting for a worker; then cancel it
   await page.selectOption("select[name=backbone]", "mobilenet_v3_fpn");
@@ -328,6 +331,23 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   const post = await apiSend(ctxB, "POST", `/api/projects/${env.project}/training-jobs/`, { epochs: 1 });
   assert(post.status === 403, `POST training-jobs as annotator → ${post.status}`);
   await ctxB.close();
+});
+
+await runner.test("README screenshot: an image with proposals of several classes, masks and boxes", async (problems) => {
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, "/");
+  const list = await api(context, `/api/projects/${env.project}/images/?status=proposed&page_size=200`);
+  const best = list.results
+    .filter((i) => i.rows >= 512 && i.proposed_count <= 8)
+    .sort((a, b) => b.classes.length - a.classes.length || b.proposed_count - a.proposed_count)[0];
+  assert(best && best.classes.length >= 2, "an image with proposals of two classes or more");
+  await openImage(page, best.id);
+  const top = await page.$eval("[data-testid=annotation-list] li[data-status=proposed]", (li) => li.dataset.key);
+  await page.click(`li[data-key="${top}"]`);
+  await page.mouse.move(5, 5);
+  await shot(page, "10-annotate-readme.png");
+  await context.close();
 });
 
 await browser.close();
