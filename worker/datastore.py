@@ -202,7 +202,8 @@ def run_training(job: TrainingJob) -> None:
     init = active if options.get("init") == "active" else None
     config = TrainConfig(
         output_dir=work,
-        backbone=options.get("backbone", "resnet18_fpn"),
+        backbone=options["backbone"],
+        pretrained_backbone=options["backbone"] in jobs.PRETRAINED_BACKBONES and init is None,
         min_size=options.get("image_size", 512),
         max_size=options.get("image_size", 512),
         epochs=options.get("epochs", 20),

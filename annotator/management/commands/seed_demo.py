@@ -38,7 +38,7 @@ DEMO_TRAINING = {
     "time_budget_s": 540,
     "epochs": 1000,
     "image_size": 256,
-    "backbone": "resnet18_fpn",
+    "backbone": "efficientnet_lite0_fpn",
 }
 LABEL_CLASSES = [
     {"name": "nodule_solid", "color": "#e6194b", "kind": "instance"},
