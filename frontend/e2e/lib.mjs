@@ -11,7 +11,7 @@ export const env = {
   /** run only the tests whose name contains this */
   grep: process.env.RADLABEL_E2E_GREP ?? "",
   project: process.env.RADLABEL_PROJECT ?? "demo",
-  artifacts: process.env.RADLABEL_ARTIFACTS ?? "test-artifacts",
+  artifacts: process.env.RADLABEL_ARTIFACTS ?? "../test-artifacts/browser",
   chromium: process.env.CHROMIUM ?? "/usr/bin/chromium",
 };
 

@@ -43,9 +43,13 @@ let setup;
 await runner.test("log in, filter and sort the worklist, open an image with its proposals", async (problems) => {
   const context = await newContext(browser, problems);
   const page = await context.newPage();
+  const scripts = [];
+  page.on("request", (r) => r.resourceType() === "script" && scripts.push(r.url()));
   await login(page, "/");
   await page.click(`a[href="/projects/${env.project}/images"]`);
   await page.waitForSelector("[data-testid=worklist] tbody tr");
+  await page.waitForTimeout(1000);
+  assert(!scripts.some((u) => /AnnotatePage-/.test(u)), `the worklist does not load the viewer chunk (${scripts})`);
   assert(/\d+ of \d+ done/.test(await page.textContent("[data-testid=worklist-counts]")), "done/total counts shown");
   await page.selectOption("select[name=status]", "proposed");
   await page.waitForURL(/status=proposed/);
@@ -59,6 +63,7 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   assert(statuses.every((s) => s === "proposed"), "the status filter applies");
   await page.click(`tr[data-image-id="${setup.images[0]}"] td:nth-child(2)`);
   await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
+  assert(scripts.some((u) => /AnnotatePage-/.test(u)), "the annotate page loads the viewer chunk");
   assert(/status=proposed/.test(page.url()) && /ordering=-uncertainty/.test(page.url()), "the worklist query stays in the URL");
   await page.waitForSelector("[data-testid=annotation-list] li.ann");
   const tl = await page.textContent("[data-testid=overlay-tl]");
