@@ -36,11 +36,12 @@ import { downsample, ema, extent, niceTicks } from "../training/chart";
 import { ago, duration, elapsed, etaText, isActive, optionsText, percent, stepText, when, whenShort } from "../training/format";
 import { METRIC_COLUMNS, formatMetric, metricRows, metricSeries } from "../training/metrics";
 
+/** The server's default (EfficientNet-Lite0, ImageNet-pretrained) comes first. */
 export const BACKBONES: [Backbone, string][] = [
-  ["resnet18_fpn", "ResNet-18 FPN (fast on CPU)"],
+  ["efficientnet_lite0_fpn", "EfficientNet-Lite0 FPN (ImageNet-pretrained)"],
+  ["resnet18_fpn", "ResNet-18 FPN (from scratch, fast on CPU)"],
   ["mobilenet_v3_fpn", "MobileNetV3 FPN (lightest)"],
   ["resnet50_fpn", "ResNet-50 FPN (GPU)"],
-  ["efficientnet_lite0_fpn", "EfficientNet-Lite0 FPN (ImageNet backbone)"],
 ];
 export const IMAGE_SIZES = [256, 384, 512, 768, 1024];
 /** the worklist filters that pre-annotation understands */
