@@ -48,7 +48,7 @@ system-packages:
 	@command -v Orthanc >/dev/null && test -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so || { $(APT_INSTALL) orthanc orthanc-dicomweb >/dev/null; }
 	@command -v dciodvfy >/dev/null || { $(APT_INSTALL) dicom3tools >/dev/null; }
 
-test: venv frontend services system-packages test-frontend test-python
+test: venv frontend services system-packages lint test-frontend test-python
 
 test-frontend: frontend
 	cd frontend && npm test
@@ -60,10 +60,11 @@ test-python: venv frontend services
 test-quick: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: venv
+lint: venv frontend/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	cd frontend && npm run lint && npm run typecheck
 
 bench: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/api.py

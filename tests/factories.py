@@ -138,5 +138,6 @@ class PreannotationJobFactory(factory.django.DjangoModelFactory):
         model = models.PreannotationJob
 
     project = factory.SubFactory(ProjectFactory)
-    model_version = factory.SubFactory(ModelVersionFactory, project=factory.SelfAttribute(
-        "..project"))
+    model_version = factory.SubFactory(
+        ModelVersionFactory, project=factory.SelfAttribute("..project")
+    )

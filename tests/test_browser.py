@@ -281,8 +281,6 @@ def _server_env() -> dict[str, str]:
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         # jobs started from the browser queue on a Redis database no worker consumes
         "TEST_REDIS_URL": urlunsplit(broker._replace(path="/14")),
-        # whitenoise serves frontend/dist through the finders (no collectstatic needed)
-        "DJANGO_DEBUG": "true",
     }
 
 

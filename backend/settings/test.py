@@ -20,3 +20,5 @@ CELERY_BROKER_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Tiny test trainings cannot reach the production quality gate.
 RADLABEL_PROMOTION_MIN_SEGM_AP = 0.0
+# Serve frontend/dist through the static finders, without a collectstatic step.
+WHITENOISE_USE_FINDERS = True
