@@ -22,11 +22,12 @@ from annotator.models import (
     Patient,
     Project,
     Role,
+    Series,
     Study,
 )
 
 User = AbstractBaseUser | AnonymousUser
-Job = TypeVar("Job", bound=Model)
+M = TypeVar("M", bound=Model)
 
 ANY_ROLE: frozenset[str] = frozenset(Role.values)
 LABELLERS: frozenset[str] = frozenset({Role.ADMIN, Role.ANNOTATOR, Role.REVIEWER})
@@ -98,30 +99,46 @@ def annotation_get_for_user(
     return annotation
 
 
-def study_get_for_user(*, study_id: int, user: User, roles: Collection[str] = ANY_ROLE) -> Study:
-    study = (
-        Study.objects.filter(pk=study_id, project__in=projects_for_user(user=user))
-        .select_related("project", "patient")
+def _scoped_get(
+    queryset: QuerySet[M], *, pk: int, user: User, roles: Collection[str], project_path: str
+) -> M:
+    """The object ``pk`` if it belongs to one of the user's projects and the role allows."""
+    obj = (
+        queryset.filter(pk=pk, **{f"{project_path}__in": projects_for_user(user=user)})
+        .select_related(project_path)
         .first()
     )
-    if study is None:
+    if obj is None:
         raise NotFoundError("Not found.")
-    _check_role(role_for(project=study.project, user=user), roles)
-    return study
+    project = obj
+    for part in project_path.split("__"):
+        project = getattr(project, part)
+    _check_role(role_for(project=project, user=user), roles)
+    return obj
+
+
+def study_get_for_user(*, study_id: int, user: User, roles: Collection[str] = ANY_ROLE) -> Study:
+    return _scoped_get(
+        Study.objects.select_related("patient"),
+        pk=study_id,
+        user=user,
+        roles=roles,
+        project_path="project",
+    )
 
 
 def patient_get_for_user(
     *, patient_id: int, user: User, roles: Collection[str] = ANY_ROLE
 ) -> Patient:
-    patient = (
-        Patient.objects.filter(pk=patient_id, project__in=projects_for_user(user=user))
-        .select_related("project")
-        .first()
+    return _scoped_get(
+        Patient.objects.all(), pk=patient_id, user=user, roles=roles, project_path="project"
     )
-    if patient is None:
-        raise NotFoundError("Not found.")
-    _check_role(role_for(project=patient.project, user=user), roles)
-    return patient
+
+
+def series_get_for_user(*, series_id: int, user: User, roles: Collection[str] = ADMINS) -> Series:
+    return _scoped_get(
+        Series.objects.all(), pk=series_id, user=user, roles=roles, project_path="study__project"
+    )
 
 
 def label_class_get_for_user(
@@ -147,24 +164,16 @@ def membership_get_for_user(
 
 
 def job_get_for_user(
-    *, model: type[Job], job_id: int, user: User, roles: Collection[str] = ADMINS
-) -> Job:
-    job = model.objects.filter(pk=job_id, project__in=projects_for_user(user=user)).first()
-    if job is None:
-        raise NotFoundError("Not found.")
-    _check_role(role_for(project=job.project, user=user), roles)
-    return job
+    *, model: type[M], job_id: int, user: User, roles: Collection[str] = ADMINS
+) -> M:
+    return _scoped_get(
+        model.objects.all(), pk=job_id, user=user, roles=roles, project_path="project"
+    )
 
 
 def model_version_get_for_user(
     *, version_id: int, user: User, roles: Collection[str] = ADMINS
 ) -> ModelVersion:
-    version = (
-        ModelVersion.objects.filter(pk=version_id, project__in=projects_for_user(user=user))
-        .select_related("project")
-        .first()
+    return _scoped_get(
+        ModelVersion.objects.all(), pk=version_id, user=user, roles=roles, project_path="project"
     )
-    if version is None:
-        raise NotFoundError("Not found.")
-    _check_role(role_for(project=version.project, user=user), roles)
-    return version

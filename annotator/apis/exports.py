@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.access import ADMINS, project_get_for_user
+from annotator.access import ADMINS, job_get_for_user, project_get_for_user, series_get_for_user
 from annotator.apis.pagination import Pagination
 from annotator.exceptions import ApplicationError
 from annotator.models import ExportJob, Split
-from annotator.selectors.exports import export_get_for_user, export_list, series_get_for_user
+from annotator.selectors.exports import export_list
 from annotator.services import coco_export, coco_import, dicom_seg
 
 
@@ -101,7 +101,9 @@ class ExportDetailApi(APIView):
 
     @extend_schema(responses=ExportOutput)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ExportOutput(export_get_for_user(export_id=pk, user=request.user)).data)
+        return Response(
+            ExportOutput(job_get_for_user(model=ExportJob, job_id=pk, user=request.user)).data
+        )
 
 
 class ExportDownloadApi(APIView):
@@ -111,7 +113,7 @@ class ExportDownloadApi(APIView):
 
     @extend_schema(responses={(200, "application/zip"): bytes})
     def get(self, request: Request, pk: int) -> HttpResponse:
-        job = export_get_for_user(export_id=pk, user=request.user)
+        job = job_get_for_user(model=ExportJob, job_id=pk, user=request.user)
         coco_export.export_downloaded(job=job, actor=request.user)
         response = FileResponse(
             default_storage.open(job.result_file, "rb"),
