@@ -95,6 +95,7 @@ class ProjectDatastore(Datastore):
         self.label_of = {label_class.pk: index for index, label_class in enumerate(classes, 1)}
         self._names = [label_class.name for label_class in classes]
         self._samples: dict[str, list[Sample]] = {}
+        self.modalities: set[str] = set()
 
     @property
     def class_names(self) -> list[str]:
@@ -105,14 +106,17 @@ class ProjectDatastore(Datastore):
             self._samples[split] = self._load(split)
         return self._samples[split]
 
-    def seen(self) -> dict[str, dict[str, object]]:
-        """What the training saw, per split: image ids and label counts."""
+    def seen(self) -> dict[str, object]:
+        """What the training saw: image ids and label counts per split, and the modalities."""
         return {
-            split: {
-                "images": [sample.image_id for sample in samples],
-                "labels": sum(len(sample.labels) for sample in samples),
-            }
-            for split, samples in self._samples.items()
+            "modalities": sorted(self.modalities),
+            **{
+                split: {
+                    "images": [sample.image_id for sample in samples],
+                    "labels": sum(len(sample.labels) for sample in samples),
+                }
+                for split, samples in self._samples.items()
+            },
         }
 
     def _load(self, split: str) -> list[Sample]:
@@ -127,7 +131,7 @@ class ProjectDatastore(Datastore):
                 Q(pk__in=labelled.values("image_id"))
                 | Q(status__in=[ImageStatus.DONE, ImageStatus.REVIEWED])
             )
-            .select_related("instance")
+            .select_related("instance", "series")
             .order_by("id")
         )
         by_image: dict[int, list] = {}
@@ -135,6 +139,7 @@ class ProjectDatastore(Datastore):
             by_image.setdefault(annotation.image_id, []).append(annotation)
         samples = []
         for image in images:
+            self.modalities.add(image.series.modality)
             annotations = by_image.get(image.pk, [])
             masks = _annotation_masks(image, annotations)
             boxes = np.array(

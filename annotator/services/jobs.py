@@ -228,12 +228,16 @@ def preannotation_start(
     if version is None:
         raise ConflictError("The project has no active model yet.", code="no_active_model")
     ids = list(
-        Image.objects.filter(project=project, pk__in=image_ids, quarantined=False)
+        proposable_images(version=version)
+        .filter(pk__in=image_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
     if not ids:
-        raise ApplicationError("No images to pre-annotate.", code="no_images")
+        raise ApplicationError(
+            "No images to pre-annotate (quarantined, or of a modality the model never saw).",
+            code="no_images",
+        )
     with transaction.atomic():
         job = PreannotationJob.objects.create(
             project=project, created_by=actor, model_version=version, image_ids=ids
@@ -272,17 +276,22 @@ def retrain_check() -> list[int]:
     return started
 
 
+def proposable_images(*, version: ModelVersion) -> models.QuerySet[Image]:
+    """Images the version may propose on: not quarantined, of a modality it was trained on."""
+    images = Image.objects.filter(project_id=version.project_id, quarantined=False)
+    modalities = version.training_data.get("modalities")
+    return images.filter(series__modality__in=modalities) if modalities else images
+
+
 def model_version_promote(
     *, version: ModelVersion, actor: AbstractBaseUser | None, reason: str
 ) -> ModelVersion:
     """Activate ``version`` and let it propose on every image no person has worked on yet."""
     version = model_version_activate(version=version, actor=actor, reason=reason)
     waiting = list(
-        Image.objects.filter(
-            project_id=version.project_id,
-            quarantined=False,
-            status__in=[ImageStatus.UNLABELLED, ImageStatus.PROPOSED],
-        ).values_list("pk", flat=True)
+        proposable_images(version=version)
+        .filter(status__in=[ImageStatus.UNLABELLED, ImageStatus.PROPOSED])
+        .values_list("pk", flat=True)
     )
     if waiting:
         preannotation_start(project=version.project, actor=actor, image_ids=waiting)

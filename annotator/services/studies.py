@@ -19,7 +19,7 @@ from annotator import dicom
 from annotator.models import Image, Instance, Patient, Project, Series, Study
 from annotator.services.audit import audit_record
 from annotator.services.datasets import split_for
-from annotator.services.jobs import preannotation_start
+from annotator.services.jobs import preannotation_start, proposable_images
 from annotator.services.models import active_model_version
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,8 @@ def upload_ingest(
                 outcomes.append(instance_ingest(project=project, name=name, data=item))
     stored = sum(1 for outcome in outcomes if outcome.code == "stored")
     new_images = [i for o in outcomes if o.code == "stored" for i in o.image_ids]
-    if new_images and active_model_version(project=project) is not None:
+    version = active_model_version(project=project) if new_images else None
+    if version is not None and proposable_images(version=version).filter(pk__in=new_images):
         preannotation_start(project=project, actor=actor, image_ids=new_images)
     if stored:
         audit_record(

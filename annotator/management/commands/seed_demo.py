@@ -35,7 +35,7 @@ DEMO_FILES = [
 # for the radiologist (val and test are fully labelled: they measure the model).
 LESION_PATIENTS, LESION_SLICES, UNLABELLED_TRAIN_SHARE = 54, 2, 0.2
 DEMO_TRAINING = {
-    "time_budget_s": 540,
+    "time_budget_s": 500,
     "epochs": 1000,
     "image_size": 256,
     "backbone": "efficientnet_lite0_fpn",
