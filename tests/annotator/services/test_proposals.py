@@ -62,10 +62,12 @@ def test_a_model_proposes_only_on_the_modalities_it_was_trained_on(world):
     from annotator.services.jobs import proposable_images
 
     ct = factories.ImageFactory(instance__series__study__patient__project=world.project)
-    mr = factories.ImageFactory(instance__series__study__patient__project=world.project,
-                                instance__series__modality="MR")
-    version = factories.ModelVersionFactory(project=world.project,
-                                            training_data={"modalities": ["CT"]})
+    mr = factories.ImageFactory(
+        instance__series__study__patient__project=world.project, instance__series__modality="MR"
+    )
+    version = factories.ModelVersionFactory(
+        project=world.project, training_data={"modalities": ["CT"]}
+    )
     assert list(proposable_images(version=version)) == [ct]
     legacy = factories.ModelVersionFactory(project=world.project, training_data={})
     assert set(proposable_images(version=legacy)) == {ct, mr}
