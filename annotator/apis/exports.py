@@ -11,10 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.access import ADMINS, job_get_for_user, project_get_for_user, series_get_for_user
-from annotator.apis.pagination import Pagination
+from annotator.apis.mixins import ProjectJobListMixin
 from annotator.exceptions import ApplicationError
 from annotator.models import ExportJob, Split
-from annotator.selectors.exports import export_list
 from annotator.services import coco_export, coco_import, dicom_seg
 
 
@@ -50,10 +49,12 @@ def _attachment(response: HttpResponse) -> HttpResponse:
     return response
 
 
-class ExportListApi(APIView):
+class ExportListApi(ProjectJobListMixin, APIView):
     """Exports of a project (admins): list, or start one (202; a worker builds the zip)."""
 
     permission_classes = [IsAuthenticated]
+    job_model = ExportJob
+    job_output = ExportOutput
 
     class InputSerializer(serializers.Serializer):
         split = serializers.ChoiceField(choices=Split.choices, required=False, allow_null=True)
@@ -80,10 +81,7 @@ class ExportListApi(APIView):
 
     @extend_schema(responses=ExportOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(export_list(project=project), request, self)
-        return paginator.get_paginated_response(ExportOutput(page, many=True).data)
+        return self.list_jobs(request, slug)
 
     @extend_schema(request=InputSerializer, responses={202: ExportOutput})
     def post(self, request: Request, slug: str) -> Response:

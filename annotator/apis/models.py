@@ -13,7 +13,7 @@ from annotator.access import (
     model_version_get_for_user,
     project_get_for_user,
 )
-from annotator.apis.pagination import Pagination
+from annotator.apis.mixins import ProjectJobListMixin
 from annotator.models import ModelVersion, PreannotationJob, TrainingJob
 from annotator.selectors.images import image_list
 from annotator.selectors.workers import worker_status
@@ -76,8 +76,10 @@ class ModelVersionOutput(serializers.ModelSerializer):
         ]
 
 
-class TrainingJobListApi(APIView):
+class TrainingJobListApi(ProjectJobListMixin, APIView):
     permission_classes = [IsAuthenticated]
+    job_model = TrainingJob
+    job_output = TrainingJobOutput
 
     class InputSerializer(serializers.Serializer):
         epochs = serializers.IntegerField(min_value=1, max_value=1000, required=False)
@@ -88,12 +90,7 @@ class TrainingJobListApi(APIView):
 
     @extend_schema(responses=TrainingJobOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            TrainingJob.objects.filter(project=project).order_by("-id"), request, self
-        )
-        return paginator.get_paginated_response(TrainingJobOutput(page, many=True).data)
+        return self.list_jobs(request, slug)
 
     @extend_schema(request=InputSerializer, responses={202: TrainingJobOutput})
     def post(self, request: Request, slug: str) -> Response:
@@ -182,17 +179,14 @@ class PreannotateApi(APIView):
         return Response(PreannotationJobOutput(job).data, status=202)
 
 
-class PreannotationJobListApi(APIView):
+class PreannotationJobListApi(ProjectJobListMixin, APIView):
     permission_classes = [IsAuthenticated]
+    job_model = PreannotationJob
+    job_output = PreannotationJobOutput
 
     @extend_schema(responses=PreannotationJobOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            PreannotationJob.objects.filter(project=project).order_by("-id"), request, self
-        )
-        return paginator.get_paginated_response(PreannotationJobOutput(page, many=True).data)
+        return self.list_jobs(request, slug)
 
 
 class PreannotationJobDetailApi(APIView):

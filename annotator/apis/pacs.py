@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.access import ADMINS, project_get_for_user
-from annotator.apis.pagination import Pagination
+from annotator.apis.mixins import ProjectJobListMixin
 from annotator.exceptions import NotFoundError
 from annotator.models import DicomWebEndpoint, PacsImportJob, Series
 from annotator.selectors.exports import endpoint_get, pacs_import_get
@@ -185,17 +185,14 @@ class PacsPushApi(APIView):
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
-class PacsImportListApi(APIView):
+class PacsImportListApi(ProjectJobListMixin, APIView):
     permission_classes = [IsAuthenticated]
+    job_model = PacsImportJob
+    job_output = PacsImportOutput
 
     @extend_schema(responses=PacsImportOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            PacsImportJob.objects.filter(project=project).order_by("-id"), request, self
-        )
-        return paginator.get_paginated_response(PacsImportOutput(page, many=True).data)
+        return self.list_jobs(request, slug)
 
 
 class PacsImportDetailApi(APIView):
