@@ -3,11 +3,8 @@ as an attachment; COCO files come back in; a real Celery worker on Redis runs th
 
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
-import time
 import uuid
 import zipfile
 from pathlib import Path
@@ -16,18 +13,15 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
-import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from kombu import Connection
 
 from annotator import coco
 from annotator.models import Annotation, AuditEvent, ExportJob, Image, JobStatus
 from annotator.services import annotations, studies
 from backend import celery_app
 from tests import factories
+from tests.celery_worker import celery_worker, wait_for
 from tests.dicom_files import data_store, pydicom_test_file
-from worker.tasks import coco_export_task
 
 ROOT = Path(__file__).resolve().parents[3]
 CT = data_store("693_UNCI.dcm").read_bytes()
@@ -278,15 +272,9 @@ def test_import_is_admin_only(world):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_real_celery_worker_on_redis_runs_the_export(media_root, tmp_path, monkeypatch):
+def test_a_real_celery_worker_on_redis_runs_the_export(media_root):
     """The production column: the API enqueues on commit into Redis, a `celery worker -Q cpu`
     process claims the job from PostgreSQL, writes the zip, and the admin downloads it."""
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    broker = f"{base}/13"
-    try:
-        redis.Redis.from_url(broker).flushdb()
-    except redis.RedisError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
     project = factories.ProjectFactory(slug="chest")
     admin = factories.UserFactory()
     factories.MembershipFactory(project=project, user=admin, role="admin")
@@ -300,74 +288,23 @@ def test_a_real_celery_worker_on_redis_runs_the_export(media_root, tmp_path, mon
         label_class=label_class.pk,
         box=[10, 10, 20, 20],
     )
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backend.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        "CELERY_BROKER_URL": broker,
-        "RADLABEL_MEDIA_ROOT": str(media_root),
-        "RADLABEL_VAR_DIR": str(tmp_path / "var"),
-    }
-    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - read back after the worker stops
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "backend",
-            "worker",
-            "-Q",
-            "cpu",
-            "--pool",
-            "solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-            "-n",
-            f"export-test-{uuid.uuid4().hex[:6]}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        client = factories_client(admin)
-        with Connection(broker) as broker_connection:
-            monkeypatch.setattr(
-                coco_export_task,
-                "delay",
-                lambda job_id: coco_export_task.apply_async(
-                    args=[job_id], connection=broker_connection
-                ),
-            )
-            created = client.post("/api/projects/chest/exports/", {}, format="json")
+    client = factories_client(admin)
+    with celery_worker("cpu") as worker:
+        created = client.post("/api/projects/chest/exports/", {}, format="json")
         assert created.status_code == 202
-        deadline = time.monotonic() + 90
-        job = ExportJob.objects.get(pk=created.data["id"])
-        while job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and time.monotonic() < deadline:
-            assert worker.poll() is None, "the worker exited"
-            time.sleep(0.3)
-            job.refresh_from_db()
-        assert job.status == JobStatus.SUCCEEDED, job.error
-        _, body = _download(client, job.pk)
-        archive = zipfile.ZipFile(io.BytesIO(body))
-        split = image.series.study.patient.split
-        assert json.loads(archive.read(coco.instances_path(split)))["annotations"]
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.seek(0)
-        output = log.read()
-        log.close()
-    assert "radlabel.coco_export" in output, output[-3000:]
+        job = wait_for(
+            lambda: ExportJob.objects.filter(
+                pk=created.data["id"], status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
+            ).first(),
+            timeout=90,
+            what="the export",
+        )
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert "radlabel.coco_export" in worker.output, worker.output[-3000:]
+    _, body = _download(client, job.pk)
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    split = image.series.study.patient.split
+    assert json.loads(archive.read(coco.instances_path(split)))["annotations"]
 
 
 def factories_client(user):
