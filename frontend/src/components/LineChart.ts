@@ -1,5 +1,5 @@
 /** A small line chart drawn as inline SVG (text as text nodes only). */
-import { extent, linePath, linearScale, niceTicks, tickLabel, type Point } from "../training/chart";
+import { extent, integerTicks, linePath, linearScale, niceTicks, tickLabel, type Point } from "../training/chart";
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -49,15 +49,7 @@ export function lineChart(o: ChartOptions): SVGSVGElement {
     return svg;
   }
   const yt = o.yDomain ? { domain: o.yDomain, ticks: niceTicks(o.yDomain[0], o.yDomain[1], 4).ticks } : niceTicks(ys[0], ys[1], 4);
-  let xt = niceTicks(xs[0], xs[1], 6);
-  if (o.xIntegers) {
-    const lo = Math.floor(xs[0]);
-    const hi = Math.max(Math.ceil(xs[1]), lo + 1);
-    const step = Math.max(1, Math.ceil((hi - lo) / 8));
-    const ticks: number[] = [];
-    for (let v = lo; v <= hi; v += step) ticks.push(v);
-    xt = { domain: [lo - 0.3, hi + 0.3], ticks };
-  }
+  const xt = o.xIntegers ? integerTicks(xs[0], xs[1]) : niceTicks(xs[0], xs[1], 6);
   const x = linearScale(xt.domain, [m.left, W - m.right]);
   const y = linearScale(yt.domain, [H - m.bottom, m.top]);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downsample, ema, extent, linePath, linearScale, niceStep, niceTicks, tickLabel } from "./chart";
+import { downsample, ema, extent, integerTicks, linePath, linearScale, niceStep, niceTicks, tickLabel } from "./chart";
 
 describe("chart scaling", () => {
   it("finds the extent of finite values only", () => {
@@ -66,5 +66,16 @@ describe("chart scaling", () => {
     expect(tickLabel(250)).toBe("250");
     expect(tickLabel(12000)).toBe("12k");
     expect(tickLabel(2_500_000)).toBe("2.5M");
+  });
+});
+
+describe("version axis", () => {
+  it("shows only the versions there are", () => {
+    expect(integerTicks(1, 1)).toEqual({ domain: [0, 2], ticks: [1] });
+    expect(integerTicks(1, 3)).toEqual({ domain: [0.7, 3.3], ticks: [1, 2, 3] });
+  });
+
+  it("thins the ticks of many versions", () => {
+    expect(integerTicks(1, 40).ticks).toEqual([1, 6, 11, 16, 21, 26, 31, 36]);
   });
 });

@@ -51,6 +51,17 @@ export function niceTicks(lo: number, hi: number, count = 5): { domain: [number,
   return { domain: [ticks[0], ticks[ticks.length - 1]], ticks };
 }
 
+/** Ticks on whole numbers only (version numbers): no tick past the data, at most ~8 ticks. */
+export function integerTicks(lo: number, hi: number): { domain: [number, number]; ticks: number[] } {
+  const first = Math.floor(lo);
+  const last = Math.ceil(hi);
+  const step = Math.max(1, Math.ceil((last - first) / 8));
+  const ticks: number[] = [];
+  for (let v = first; v <= last; v += step) ticks.push(v);
+  const pad = last > first ? 0.3 : 1;
+  return { domain: [first - pad, last + pad], ticks };
+}
+
 export function linearScale(domain: [number, number], range: [number, number]): Scale {
   const [d0, d1] = domain;
   const [r0, r1] = range;
