@@ -34,6 +34,9 @@ class Job(models.Model):
         null=True, blank=True, help_text="A worker holds the job until then (heartbeat)."
     )
     cancel_requested = models.BooleanField(default=False)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task message was last sent to the broker."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from annotator.exceptions import ApplicationError, ConflictError
@@ -69,6 +69,8 @@ def job_enqueue(job: models.Model) -> None:
             tasks.app.tasks[name].apply_async(args=[job.pk], queue=queue)
         except Exception:  # noqa: BLE001 - any broker failure: the reaper retries
             logger.exception("could not enqueue %s for job %s; it will be requeued", name, job.pk)
+            return
+        type(job).objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
 
     transaction.on_commit(send)
 
@@ -142,17 +144,21 @@ def job_cancel(*, job: models.Model, actor: AbstractBaseUser) -> models.Model:
     return job
 
 
-def jobs_requeue_stale(*, queued_after_seconds: int = 300) -> int:
-    """Send again the jobs whose worker died (lease expired) or whose message was lost."""
+def jobs_requeue_stale(*, resend_after_seconds: int = 1800) -> int:
+    """Send again the jobs whose message is missing, each at most once per lease or period.
+
+    A job is resent when its worker died (the lease expired and no message went out since), when
+    sending failed (never enqueued), or, as a net for a broker that lost messages, when its last
+    message is older than ``resend_after_seconds``. A job waiting its turn behind a long one is
+    not resent every minute.
+    """
     now = timezone.now()
     count = 0
     for model in TASKS:
-        stale = model.objects.filter(
-            Q(status=JobStatus.RUNNING, lease_until__lt=now)
-            | Q(
-                status=JobStatus.QUEUED,
-                created_at__lt=now - timedelta(seconds=queued_after_seconds),
-            )
+        stale = model.objects.filter(status__in=ACTIVE_JOB_STATUSES).filter(
+            Q(status=JobStatus.RUNNING, lease_until__lt=now, enqueued_at__lt=F("lease_until"))
+            | Q(enqueued_at__isnull=True)
+            | Q(enqueued_at__lt=now - timedelta(seconds=resend_after_seconds))
         )
         for job in stale:
             with transaction.atomic():

@@ -244,7 +244,10 @@ def upload_ingest(
     stored = sum(1 for outcome in outcomes if outcome.code == "stored")
     new_images = [i for o in outcomes if o.code == "stored" for i in o.image_ids]
     version = active_model_version(project=project) if new_images else None
-    if version is not None and proposable_images(version=version).filter(pk__in=new_images):
+    if (
+        version is not None
+        and proposable_images(version=version).filter(pk__in=new_images).exists()
+    ):
         preannotation_start(project=project, actor=actor, image_ids=new_images)
     if stored:
         audit_record(

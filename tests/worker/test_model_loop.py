@@ -7,15 +7,16 @@ loses no job, duplicates no proposal and leaves no half-written model.
 
 import hashlib
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from pycocotools import mask as mask_utils
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from annotator import coco
 from annotator.models import (
     Annotation,
     Image,
@@ -28,7 +29,7 @@ from annotator.models import (
 )
 from annotator.services import jobs
 from tests import factories
-from tests.celery_worker import celery_worker, wait_for
+from tests.processes import celery_worker, wait_for
 from worker.ml.demo_dicom import lesion_slices
 from worker.ml.synthetic import CLASS_NAMES
 
@@ -48,21 +49,12 @@ def _upload(client, slices):
 
 def _label(client, image_id, lesion, classes):
     for mask, label in zip(lesion.masks, lesion.labels, strict=True):
-        ys, xs = np.nonzero(mask)
-        box = [
-            float(xs.min()),
-            float(ys.min()),
-            float(xs.max() - xs.min() + 1),
-            float(ys.max() - ys.min() + 1),
-        ]
-        rle = mask_utils.encode(np.asfortranarray(mask))
         response = client.post(
             f"/api/images/{image_id}/annotations/",
             {
                 "client_key": str(uuid.uuid4()),
                 "label_class": classes[label - 1],
-                "box": box,
-                "mask": {"size": [SIZE, SIZE], "counts": rle["counts"].decode()},
+                **coco.box_and_mask(mask),
             },
             format="json",
         )
@@ -119,7 +111,7 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
     models_dir = Path(settings.MEDIA_ROOT) / "projects" / str(job.project_id) / "models"
     assert not list(models_dir.glob("*.pt")), "no model file outside the attempt's work folder"
 
-    TrainingJob.objects.filter(pk=job_id).update(lease_until=job.lease_until.replace(year=2000))
+    TrainingJob.objects.filter(pk=job_id).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert jobs.jobs_requeue_stale() == 1
     with celery_worker():
         wait_for(
@@ -150,7 +142,9 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
         )
         worker.kill()
     assert _job(PreannotationJob, job.pk).status == JobStatus.RUNNING
-    PreannotationJob.objects.filter(pk=job.pk).update(lease_until=job.created_at.replace(year=2000))
+    PreannotationJob.objects.filter(pk=job.pk).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
     jobs.jobs_requeue_stale()
     with celery_worker():
         wait_for(

@@ -118,3 +118,26 @@ def test_preannotation_needs_an_active_model(world):
         "/api/projects/chest/preannotate/", {"image_ids": [image.pk]}, format="json"
     )
     assert (response.status_code, response.data["code"]) == (409, "no_active_model")
+
+
+def test_lost_and_orphaned_jobs_are_resent_once_not_every_minute(
+    db, broker, django_capture_on_commit_callbacks
+):
+    never_sent = factories.TrainingJobFactory()
+    orphan = factories.PreannotationJobFactory(
+        status=JobStatus.RUNNING,
+        enqueued_at=timezone.now() - timedelta(minutes=10),
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    waiting = factories.PreannotationJobFactory(enqueued_at=timezone.now() - timedelta(minutes=20))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_requeue_stale() == 2
+    assert broker.llen("gpu") == 2
+    never_sent.refresh_from_db()
+    orphan.refresh_from_db()
+    assert never_sent.enqueued_at is not None and orphan.enqueued_at > orphan.lease_until
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_requeue_stale() == 0, "a job waiting its turn is not resent"
+    assert broker.llen("gpu") == 2
+    waiting.refresh_from_db()
+    assert waiting.enqueued_at < timezone.now() - timedelta(minutes=19)
