@@ -269,3 +269,9 @@ def rle_counts_total(counts: str) -> int | None:
 
 def bbox_of_mask(mask: dict[str, Any]) -> list[float]:
     return [float(v) for v in mask_utils.toBbox(rle_for_pycocotools(mask))]
+
+
+def box_and_mask(array: np.ndarray) -> dict[str, Any]:
+    """A binary (rows, cols) array as an annotation's ``box`` (tight, xywh) and ``mask`` (RLE)."""
+    mask = encode_mask(array)
+    return {"box": bbox_of_mask(mask), "mask": mask}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import requests
 
 from tests.annotator.dicom.phi import build_phi_dataset
 from tests.dicom_files import pydicom_test_file
+from tests.processes import free_port
 
 USER = "radlabel"
 PASSWORD = "orthanc-test-password"
@@ -69,12 +69,6 @@ def _plugin() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _bytes(ds: pydicom.Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
@@ -106,7 +100,7 @@ def orthanc_fixture(tmp_path_factory):
     if plugin is None:
         pytest.skip("Orthanc's DICOMweb plugin is not installed (apt-get install orthanc-dicomweb)")
     folder = tmp_path_factory.mktemp("orthanc")
-    port = _free_port()
+    port = free_port()
     config = {
         "Name": "RadLabelTest",
         "StorageDirectory": str(folder / "storage"),

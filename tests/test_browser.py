@@ -14,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
@@ -26,13 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import pydicom
 import pytest
-import requests
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
-from pycocotools import mask as mask_utils
 from pydicom.uid import generate_uid
 
+from annotator import coco
 from annotator.models import (
     Annotation,
     AnnotationStatus,
@@ -49,6 +45,7 @@ from annotator.models import (
 from annotator.services.annotations import proposals_replace
 from annotator.services.studies import upload_ingest
 from tests import factories
+from tests.processes import free_port, test_database_url, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
@@ -57,27 +54,6 @@ PASSWORD = "browser-test-passphrase-7"
 SLUG = "chest-ct"
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _rle(mask: np.ndarray) -> dict:
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": rle["counts"].decode()}
-
-
-def _box(mask: np.ndarray) -> list[float]:
-    ys, xs = np.nonzero(mask)
-    return [
-        float(xs.min()),
-        float(ys.min()),
-        float(xs.max() - xs.min() + 1),
-        float(ys.max() - ys.min() + 1),
-    ]
 
 
 def _disc(size: int, cy: float, cx: float, r: float) -> np.ndarray:
@@ -142,8 +118,7 @@ def _seed(bench: bool) -> dict:
         proposals = [
             {
                 "label_class": by_name[name].pk,
-                "box": _box(mask),
-                "mask": _rle(mask),
+                **coco.box_and_mask(mask),
                 "score": float(rng.uniform(0.55, 0.98)),
             }
             for mask, name in zip(lesion.masks, lesion.class_names, strict=True)
@@ -155,8 +130,7 @@ def _seed(bench: bool) -> dict:
         proposals.append(
             {
                 "label_class": ggo.pk,
-                "box": _box(_disc(512, 360, 150, 14)),
-                "mask": _rle(_disc(512, 360, 150, 14)),
+                **coco.box_and_mask(_disc(512, 360, 150, 14)),
                 "score": 0.33,
             }
         )
@@ -178,8 +152,7 @@ def _seed(bench: bool) -> dict:
             specs.append(
                 {
                     "label_class": [solid, ggo, calc][k % 3].pk,
-                    "box": _box(mask),
-                    "mask": _rle(mask),
+                    **coco.box_and_mask(mask),
                     "score": float(rng.uniform(0.3, 0.99)),
                 }
             )
@@ -269,32 +242,15 @@ def _seed(bench: bool) -> dict:
 
 
 def _server_env() -> dict[str, str]:
-    database = connection.settings_dict
     broker = urlsplit(settings.CELERY_BROKER_URL)
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
+        "DATABASE_URL": test_database_url(),
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         # jobs started from the browser queue on a Redis database no worker consumes
         "TEST_REDIS_URL": urlunsplit(broker._replace(path="/14")),
     }
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited early"
-        try:
-            if requests.get(f"{url}/api/health/", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    pytest.fail("gunicorn did not become healthy")
 
 
 def test_single_page_app_in_chromium():
@@ -309,7 +265,7 @@ def test_single_page_app_in_chromium():
     bench = _seed(bench="bench" in scripts)
 
     env = _server_env()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = ARTIFACTS / "gunicorn.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -338,7 +294,7 @@ def test_single_page_app_in_chromium():
             start_new_session=True,
         )
     try:
-        _wait_healthy(url, server)
+        wait_healthy(url, server)
         browser_env = {
             **os.environ,
             "RADLABEL_URL": url,

@@ -4,38 +4,18 @@ web + worker + beat in one foreground process that Ctrl-C stops cleanly."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.dicom_files import data_store
+from tests.processes import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the stack exited early"
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail("the stack did not become healthy")
 
 
 def test_embedded_stack_logs_in_uploads_reads_back_and_stops_on_ctrl_c(tmp_path):
@@ -53,7 +33,7 @@ def test_embedded_stack_logs_in_uploads_reads_back_and_stops_on_ctrl_c(tmp_path)
     password = re.search(r"demo login: admin / (\S+)", seeded).group(1)
     assert (tmp_path / "var" / "radlabel.sqlite3").exists()
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     stack = subprocess.Popen(
         [*manage, "run_stack", "--bind", f"127.0.0.1:{port}"],
@@ -64,7 +44,7 @@ def test_embedded_stack_logs_in_uploads_reads_back_and_stops_on_ctrl_c(tmp_path)
         text=True,
     )
     try:
-        _wait_healthy(f"{base}/api/health/", stack)
+        wait_healthy(base, stack)
         session = requests.Session()
         session.get(f"{base}/api/auth/csrf/", timeout=5)
         csrf = {"X-CSRFToken": session.cookies["csrftoken"]}

@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from pycocotools import mask as mask_utils
 
+from annotator.coco import box_and_mask
 from annotator.models import AnnotationStatus, Image, LabelClass, Project, Role, Split
 from annotator.services import jobs, projects
 from annotator.services.annotations import annotation_create
 from annotator.services.studies import upload_ingest
+from backend.env import VAR_DIR
 
 DEMO_FILES = [
     "693_UNCI.dcm",  # CT 512x512
@@ -126,27 +126,19 @@ class Command(BaseCommand):
             if split == Split.TRAIN and rng.random() < UNLABELLED_TRAIN_SHARE:
                 continue
             for mask, name in zip(lesion.masks, lesion.class_names, strict=True):
-                ys, xs = np.nonzero(mask)
-                rle = mask_utils.encode(np.asfortranarray(mask))
                 annotation_create(
                     image=image,
                     actor=admin,
                     client_key=uuid.uuid4(),
                     label_class=classes[name],
                     status=AnnotationStatus.ACCEPTED,
-                    box=[
-                        float(xs.min()),
-                        float(ys.min()),
-                        float(xs.max() - xs.min() + 1),
-                        float(ys.max() - ys.min() + 1),
-                    ],
-                    mask={"size": list(mask.shape), "counts": rle["counts"].decode()},
+                    **box_and_mask(mask),
                 )
         return sum(o.code == "stored" for o in outcomes)
 
     def _users(self) -> dict[str, str]:
         """Create the two demo users once; their random passwords live in var/ (untracked)."""
-        path = Path(settings.MEDIA_ROOT).parent / "demo_credentials.json"
+        path = VAR_DIR / "demo_credentials.json"
         stored = json.loads(path.read_text()) if path.exists() else {}
         user_model = get_user_model()
         for username, superuser in (("admin", True), ("radiologist", False)):

@@ -1,9 +1,10 @@
-"""A real Celery worker process on Redis against the test database, for integration tests."""
+"""Real processes for integration tests: a Celery worker, servers on free loopback ports."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -42,16 +44,42 @@ class Worker:
         return "".join(self.lines)
 
 
+def test_database_url() -> str:
+    """The URL of the database this test runs on, for processes the test starts."""
+    database = connection.settings_dict
+    return (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(base_url: str, process: subprocess.Popen, *, seconds: float = 60) -> None:
+    """Wait until the server answers ``/api/health/``; fail if its process exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited early with {process.returncode}")
+        try:
+            if requests.get(f"{base_url}/api/health/", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{base_url} did not become healthy")
+
+
 @contextmanager
 def celery_worker(queues: str = "cpu,gpu", *, timeout: float = 90) -> Iterator[Worker]:
-    database = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
+        "DATABASE_URL": test_database_url(),
         "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
