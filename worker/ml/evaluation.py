@@ -7,6 +7,7 @@ Images and annotations are numbered from 1 (COCO ids); category ids are the mode
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import math
 from collections.abc import Sequence
@@ -113,6 +114,82 @@ def _summarize(gt: COCO, results: list[dict], iou_type: str, class_names: Sequen
             float(p.mean()) if p.size else math.nan
         )
     return metrics
+
+
+def _resampled_ap(ev: COCOeval, draws: Sequence[np.ndarray]) -> np.ndarray:
+    """(B, 2) AP and AP50 (all areas, 100 detections) of each resample of ``ev``'s images.
+
+    ``ev`` is evaluated once; a resample re-accumulates the per-image matches of the drawn
+    images (repeats included), which is what COCOeval would compute on that image list.
+    """
+    evaluated, ids = ev.evalImgs, list(ev._paramsEval.imgIds)
+    areas, per_category = len(ev._paramsEval.areaRng), len(ev._paramsEval.areaRng) * len(ids)
+    params = copy.deepcopy(ev.params)
+    params.areaRng, params.maxDets = params.areaRng[:1], params.maxDets[-1:]
+    out = np.full((len(draws), 2), np.nan)
+    try:
+        for b, draw in enumerate(draws):
+            ev.evalImgs = [
+                evaluated[k * per_category + a * len(ids) + j]
+                for k in range(len(ev._paramsEval.catIds))
+                for a in range(areas)
+                for j in draw
+            ]
+            ev._paramsEval.imgIds = params.imgIds = list(range(len(draw)))
+            with contextlib.redirect_stdout(io.StringIO()):
+                ev.accumulate(params)
+            precision = ev.eval["precision"][:, :, :, 0, -1]
+            for column, p in enumerate((precision, precision[:1])):
+                p = p[p > -1]
+                out[b, column] = p.mean() if p.size else np.nan
+    finally:
+        ev.evalImgs, ev._paramsEval.imgIds = evaluated, ids
+    return out
+
+
+def coco_ap_intervals(
+    samples: Sequence[Sample],
+    detections: Sequence[Detections],
+    class_names: Sequence[str],
+    *,
+    groups: Sequence[object] | None = None,
+    resamples: int = 300,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, list[float] | None]:
+    """95 % bootstrap intervals of bbox/segm AP and AP50, resampling images (or their groups)."""
+    gt = coco_ground_truth(samples, class_names)
+    results = coco_results(detections)
+    names = [f"{t}_{k}" for t in ("bbox", "segm") for k in ("AP", "AP50")]
+    if not gt.getAnnIds() or not results:
+        return dict.fromkeys(names)
+    members: dict[object, list[int]] = {}
+    for index, group in enumerate(groups if groups is not None else range(len(samples))):
+        members.setdefault(group, []).append(index)
+    clusters = list(members.values())
+    rng = np.random.default_rng(seed)
+    draws = [
+        np.array([i for c in rng.integers(0, len(clusters), len(clusters)) for i in clusters[c]])
+        for _ in range(resamples)
+    ]
+    # The evaluated image order is sorted ids; map each drawn sample to its position there.
+    position = {image_id: n for n, image_id in enumerate(sorted(gt.getImgIds()))}
+    order = np.array([position[s.image_id] for s in samples])
+    tail = (1 - confidence) / 2 * 100
+    intervals: dict[str, list[float] | None] = {}
+    for iou_type in ("bbox", "segm"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev = COCOeval(gt, gt.loadRes(results), iouType=iou_type)
+            ev.evaluate()
+        stacked = _resampled_ap(ev, [order[draw] for draw in draws])
+        for column, name in enumerate(("AP", "AP50")):
+            finite = stacked[:, column][np.isfinite(stacked[:, column])]
+            intervals[f"{iou_type}_{name}"] = (
+                [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
+                if finite.size
+                else None
+            )
+    return intervals
 
 
 def coco_metrics(

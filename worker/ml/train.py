@@ -9,15 +9,18 @@ Runs on one device, or under ``torchrun`` with DistributedDataParallel when ``WO
 
 Optimiser: AdamW with a linear warm-up (first epoch) and gradient clipping (stable from
 scratch, where SGD without warm-up diverges), then a per-epoch cosine decay over the epoch
-count or the time budget, whichever ends first. The model of the epoch with the best ``val``
-metric is kept; ``test`` is evaluated once, on that model, for the report. Evaluation time is
-not counted in the time budget.
+count or the time budget, whichever ends first (with no epoch count, the time budget alone).
+The model kept is that of the epoch where the smoothed ``val`` curve (an exponential moving
+average, so one lucky evaluation on a small val is not mistaken for progress) is highest, or the
+last epoch's when val holds fewer than ``min_val_lesions`` lesions; ``test`` is evaluated once,
+on that model, for the report. Evaluation time is not counted in the time budget.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import logging
 import math
 import os
@@ -33,7 +36,13 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from worker.ml.checkpoint import load_weights, save_weights_atomic
 from worker.ml.data import Datastore, DetectionDataset, NpzDatastore, collate
-from worker.ml.engine import evaluate, make_grad_scaler, select_device, train_one_epoch
+from worker.ml.engine import (
+    Detections,
+    evaluate,
+    make_grad_scaler,
+    select_device,
+    train_one_epoch,
+)
 from worker.ml.evaluation import coco_metrics
 from worker.ml.model import BACKBONES, build_model, model_config
 from worker.ml.transforms import eval_preset, train_preset
@@ -54,7 +63,7 @@ class TrainConfig:
     pretrained_backbone: bool = False
     min_size: int = 512
     max_size: int = 512
-    epochs: int = 10
+    epochs: int | None = 10  # None: until the time budget is spent
     time_budget_s: float | None = None
     batch_size: int = 2
     lr: float = 1e-3
@@ -65,6 +74,8 @@ class TrainConfig:
     workers: int = 0
     seed: int = 0
     selection_metric: str = "segm_AP"
+    selection_smoothing: float = 0.5  # weight of the newest epoch in the smoothed val curve
+    min_val_lesions: int = 10  # below: keep the last epoch, val cannot rank epochs
     init_weights: Path | None = None
     init_sha256: str | None = None
     weights_name: str = "model.pt"
@@ -88,6 +99,7 @@ class TrainResult:
     metrics: dict[str, dict[str, float]]  # split -> metric -> value
     loss_curve: list[tuple[int, float]]  # (global step, loss)
     history: list[EpochRecord] = field(default_factory=list)
+    detections: dict[str, list[Detections]] = field(default_factory=dict)  # the kept model's
     best_epoch: int = 0
     steps: int = 0
     train_seconds: float = 0.0
@@ -135,11 +147,14 @@ def _load_init_weights(model: torch.nn.Module, path: Path, sha256: str) -> None:
     logger.info("initialised %d/%d tensors from %s", len(kept), len(own), path.name)
 
 
-def _evaluate_split(model, samples, class_names, device, batch_size) -> dict[str, float]:
+def _evaluate_split(
+    model, samples, class_names, device, batch_size
+) -> tuple[dict[str, float], list[Detections]]:
     loader = DataLoader(
         DetectionDataset(samples, eval_preset()), batch_size=batch_size, collate_fn=collate
     )
-    return coco_metrics(samples, evaluate(model, loader, device), class_names)
+    detections = evaluate(model, loader, device)
+    return coco_metrics(samples, detections, class_names), detections
 
 
 def _score(metrics: dict[str, float], name: str) -> float:
@@ -155,6 +170,8 @@ def main(
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult | None:
     """Train, select on ``val``, report on ``test``; returns None on ranks other than 0."""
+    if cfg.epochs is None and not cfg.time_budget_s:
+        raise ValueError("give an epoch count, a time budget, or both")
     rank, world = _distributed()
     device = select_device()
     if device.type == "cuda" and world > 1:
@@ -206,12 +223,14 @@ def main(
     scaler = make_grad_scaler(device)
 
     steps_per_epoch = max(len(loader), 1)
-    total_steps = steps_per_epoch * cfg.epochs
+    total_steps = steps_per_epoch * cfg.epochs if cfg.epochs is not None else None
+    val_lesions = sum(len(sample.labels) for sample in val_samples)
     start = time.monotonic()
     clock = _Clock()
     loss_curve: list[tuple[int, float]] = []
     history: list[EpochRecord] = []
-    best: tuple[float, int, dict[str, Any]] | None = None
+    best: tuple[float, int, dict[str, Any], list[Detections]] | None = None
+    smoothed: float | None = None
 
     def agree(flag: bool) -> bool:
         """Every rank takes the same stop decision (any rank's True wins)."""
@@ -231,14 +250,18 @@ def main(
         loss_curve.append((done, losses["loss"]))
         if on_progress is not None:
             elapsed = clock.elapsed()
+            # Whichever ends first: the epoch count or the time budget.
+            ends = []
+            if total_steps is not None:
+                ends.append((total_steps, elapsed / done * max(total_steps - done, 0)))
             if cfg.time_budget_s:
-                eta = max(cfg.time_budget_s - elapsed, 0.0)
-            else:
-                eta = elapsed / done * max(total_steps - done, 0)
-            on_progress(clock.epoch, done, total_steps, losses["loss"], eta)
+                remaining = max(cfg.time_budget_s - elapsed, 0.0)
+                ends.append((done + round(remaining * done / max(elapsed, 1e-9)), remaining))
+            total, eta = min(ends, key=lambda end: end[1])
+            on_progress(clock.epoch, done, total, losses["loss"], eta)
 
-    for epoch in range(cfg.epochs):
-        progress = epoch / cfg.epochs
+    for epoch in itertools.count() if cfg.epochs is None else range(cfg.epochs):
+        progress = epoch / cfg.epochs if cfg.epochs is not None else 0.0
         if cfg.time_budget_s:
             progress = max(progress, clock.trained_s / cfg.time_budget_s)
         if agree(progress >= 1.0):
@@ -266,9 +289,11 @@ def main(
         clock.end_epoch(len(losses))
         if rank == 0 and losses:
             net = _unwrap(model)
-            val = _evaluate_split(net, val_samples, class_names, device, cfg.batch_size)
+            val, val_detections = _evaluate_split(
+                net, val_samples, class_names, device, cfg.batch_size
+            )
             test = (
-                _evaluate_split(net, test_samples, class_names, device, cfg.batch_size)
+                _evaluate_split(net, test_samples, class_names, device, cfg.batch_size)[0]
                 if cfg.eval_test_each_epoch
                 else None
             )
@@ -292,8 +317,12 @@ def main(
                 val.get(cfg.selection_metric, math.nan),
             )
             score = _score(val, cfg.selection_metric)
-            if best is None or score >= best[0]:
-                best = (score, epoch, copy.deepcopy(net.state_dict()))
+            if smoothed is None or not math.isfinite(smoothed):
+                smoothed = score
+            elif math.isfinite(score):
+                smoothed += cfg.selection_smoothing * (score - smoothed)
+            if best is None or val_lesions < cfg.min_val_lesions or smoothed >= best[0]:
+                best = (smoothed, epoch, copy.deepcopy(net.state_dict()), val_detections)
         if world > 1:
             dist.barrier()
     if rank != 0:
@@ -301,13 +330,13 @@ def main(
     if best is None:
         raise RuntimeError("no training step was taken")
 
-    _, best_epoch, state = best
+    _, best_epoch, state, val_detections = best
     net = _unwrap(model)
     net.load_state_dict(state)
-    metrics = {
-        "val": next(h.val for h in history if h.epoch == best_epoch),
-        "test": _evaluate_split(net, test_samples, class_names, device, cfg.batch_size),
-    }
+    test_metrics, test_detections = _evaluate_split(
+        net, test_samples, class_names, device, cfg.batch_size
+    )
+    metrics = {"val": next(h.val for h in history if h.epoch == best_epoch), "test": test_metrics}
     checkpoint = {
         "model": {k: v.detach().cpu() for k, v in state.items()},
         "config": config,
@@ -325,6 +354,7 @@ def main(
         metrics=metrics,
         loss_curve=loss_curve,
         history=history,
+        detections={"val": val_detections, "test": test_detections},
         best_epoch=best_epoch,
         steps=clock.steps,
         train_seconds=clock.trained_s,

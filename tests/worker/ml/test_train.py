@@ -135,3 +135,44 @@ def test_module_help_runs():
         timeout=120,
     )
     assert "--time-budget" in out.stdout and "--data-dir" in out.stdout
+
+
+class _VirtualTime:
+    """A clock that moves one second per training step (and not otherwise)."""
+
+    now = 0.0
+
+    @classmethod
+    def monotonic(cls) -> float:
+        return cls.now
+
+
+@pytest.mark.slow
+def test_a_time_budget_alone_trains_past_the_default_epoch_count(tmp_path, monkeypatch):
+    real_epoch = train_module.train_one_epoch
+
+    def one_second_steps(*args, on_step, **kwargs):
+        def step(index, losses):
+            _VirtualTime.now += 1.0
+            on_step(index, losses)
+
+        return real_epoch(*args, on_step=step, **kwargs)
+
+    _VirtualTime.now = 0.0
+    monkeypatch.setattr(train_module, "time", _VirtualTime)
+    monkeypatch.setattr(train_module, "train_one_epoch", one_second_steps)
+    progress = []
+    result = main(
+        _cfg(tmp_path, epochs=None, time_budget_s=24),
+        toy_datastore(n_train=2, n_eval=1),  # one step an epoch
+        on_progress=lambda *a: progress.append(a),
+    )
+    assert len(result.history) == result.steps == 24, "24 one-step epochs fit in 24 s"
+    epoch, step, total, _, eta = progress[-1]
+    assert (epoch, step, total, eta) == (23, 24, 24, 0.0), "progress follows the budget"
+    assert progress[5][2] == 24 and progress[5][4] == 18.0
+
+
+def test_no_epoch_count_needs_a_time_budget(tmp_path):
+    with pytest.raises(ValueError, match="time budget"):
+        main(_cfg(tmp_path, epochs=None), toy_datastore(n_train=2, n_eval=1))

@@ -1,0 +1,276 @@
+"""Lesion-level figures at an operating point, with bootstrap intervals (numpy only, no torch).
+
+What a radiologist gets from a model version is the proposals at or above its score threshold.
+These functions say, at that threshold, how many lesions are found and how many false marks are
+made, on how many images, with a 95 % interval from resampling images (or patients, when a
+group per image is given: all images of a patient are drawn together).
+
+A detection finds a lesion when both have the same class and their masks overlap with IoU at
+least ``IOU_MATCH``; detections are matched greedily in score order (as COCO does), each lesion
+to at most one detection. Because matching runs in score order, the matches of the detections at
+or above any threshold are the matches of the whole list cut at that threshold: an image is
+matched once and counted at every threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+if TYPE_CHECKING:
+    from worker.ml.data import Sample
+    from worker.ml.engine import Detections
+
+IOU_MATCH = 0.5
+BOOTSTRAP_SAMPLES = 2000
+CONFIDENCE = 0.95
+# When val holds no lesion there is nothing to choose a threshold on.
+DEFAULT_THRESHOLD = 0.5
+FIGURES = ("precision", "recall", "f1", "all_found", "fp_per_image")
+
+# Columns of a per-image (or per-group) count row.
+_TP, _FP, _FN, _IMAGES, _WITH_LESIONS, _ALL_FOUND = range(6)
+
+
+@dataclass(frozen=True)
+class ImageMatches:
+    """One image's detections best first, whether each found a lesion, and its lesion count."""
+
+    image_id: int
+    lesions: int
+    scores: np.ndarray  # float (D,), descending
+    found: np.ndarray  # bool (D,): this detection is the match of a lesion
+
+
+def _rles(masks: np.ndarray) -> list[dict]:
+    return [mask_utils.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks]
+
+
+def match_image(sample: Sample, detections: Detections, *, iou: float = IOU_MATCH) -> ImageMatches:
+    order = np.argsort(-np.asarray(detections.scores, dtype=np.float64), kind="stable")
+    scores = np.asarray(detections.scores, dtype=np.float64)[order]
+    labels = np.asarray(detections.labels)[order]
+    found = np.zeros(len(order), dtype=bool)
+    lesions = len(sample.labels)
+    if lesions and len(order):
+        dt = [
+            {"size": r["size"], "counts": r["counts"].encode("ascii")}
+            for r in (detections.mask_rles[i] for i in order)
+        ]
+        overlaps = np.asarray(mask_utils.iou(dt, _rles(sample.masks), [0] * lesions))
+        overlaps = overlaps.reshape(len(order), lesions)
+        taken = np.zeros(lesions, dtype=bool)
+        for d in range(len(order)):
+            candidates = np.where(
+                ~taken & (sample.labels == labels[d]) & (overlaps[d] >= iou), overlaps[d], -1.0
+            )
+            best = int(np.argmax(candidates))
+            if candidates[best] >= 0:
+                taken[best] = found[d] = True
+    return ImageMatches(image_id=int(sample.image_id), lesions=lesions, scores=scores, found=found)
+
+
+def match_split(samples: Sequence[Sample], detections: Sequence[Detections]) -> list[ImageMatches]:
+    """Every sample matched with its detections (an image without detections has none)."""
+    by_id = {d.image_id: d for d in detections}
+    matches = []
+    for sample in samples:
+        det = by_id.get(sample.image_id)
+        if det is None:
+            matches.append(
+                ImageMatches(
+                    image_id=int(sample.image_id),
+                    lesions=len(sample.labels),
+                    scores=np.zeros(0),
+                    found=np.zeros(0, dtype=bool),
+                )
+            )
+        else:
+            matches.append(match_image(sample, det))
+    return matches
+
+
+def counts_at(images: Sequence[ImageMatches], threshold: float) -> np.ndarray:
+    """Per image at ``threshold``: tp, fp, fn, 1, has lesions, all its lesions found."""
+    rows = np.zeros((len(images), 6), dtype=np.float64)
+    for i, image in enumerate(images):
+        kept = image.scores >= threshold
+        tp = int(image.found[kept].sum())
+        rows[i] = (
+            tp,
+            int(kept.sum()) - tp,
+            image.lesions - tp,
+            1,
+            image.lesions > 0,
+            image.lesions > 0 and tp == image.lesions,
+        )
+    return rows
+
+
+def _figures(totals: np.ndarray) -> dict[str, np.ndarray]:
+    """Each figure from summed count rows (last axis the columns); NaN where undefined."""
+    tp, fp, fn = totals[..., _TP], totals[..., _FP], totals[..., _FN]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
+            "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
+            "f1": np.where(tp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
+            "all_found": np.where(
+                totals[..., _WITH_LESIONS] > 0,
+                totals[..., _ALL_FOUND] / totals[..., _WITH_LESIONS],
+                np.nan,
+            ),
+            "fp_per_image": np.where(totals[..., _IMAGES] > 0, fp / totals[..., _IMAGES], np.nan),
+        }
+
+
+def choose_threshold(images: Sequence[ImageMatches]) -> float:
+    """The score threshold with the best lesion-level F1 (ties: the higher threshold).
+
+    Candidates are the detection scores; the threshold returned lies halfway between the chosen
+    score and the next lower one, so it keeps exactly the same detections on these images and
+    does not sit on the edge of one of them.
+    """
+    scores = np.unique(np.concatenate([i.scores for i in images] or [np.zeros(0)]))[::-1]
+    if not sum(i.lesions for i in images) or not len(scores):
+        return DEFAULT_THRESHOLD
+    f1 = [float(_figures(counts_at(images, s).sum(axis=0))["f1"]) for s in scores]
+    best = int(np.argmax(f1))  # the first maximum is the highest score
+    return (
+        float((scores[best] + scores[best + 1]) / 2)
+        if best + 1 < len(scores)
+        else float(scores[best])
+    )
+
+
+def _group_rows(rows: np.ndarray, groups: Sequence[Any] | None) -> np.ndarray:
+    if groups is None:
+        return rows
+    keys = {g: k for k, g in enumerate(dict.fromkeys(groups))}
+    summed = np.zeros((len(keys), rows.shape[1]))
+    np.add.at(summed, [keys[g] for g in groups], rows)
+    return summed
+
+
+def _resample_totals(rows: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    return rows[draws].sum(axis=1)  # (B, columns)
+
+
+def _draws(n: int, samples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+
+
+def _interval(values: np.ndarray) -> tuple[float | None, float | None]:
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return None, None
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _value(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def split_figures(
+    images: Sequence[ImageMatches],
+    threshold: float,
+    *,
+    groups: Sequence[Any] | None = None,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Lesion-level figures at ``threshold`` with their 95 % bootstrap intervals.
+
+    ``groups`` (one per image, e.g. the patient) makes the bootstrap draw whole groups. A figure
+    that is undefined (no lesion, no detection) has ``value`` None.
+    """
+    rows = counts_at(images, threshold)
+    totals = rows.sum(axis=0)
+    grouped = _group_rows(rows, groups)
+    point = _figures(totals)
+    resampled = _figures(_resample_totals(grouped, _draws(len(grouped), samples, seed)))
+    figures: dict[str, Any] = {}
+    for name in FIGURES:
+        low, high = _interval(resampled[name]) if len(grouped) else (None, None)
+        figures[name] = {"value": _value(point[name]), "low": low, "high": high}
+    return {
+        "threshold": float(threshold),
+        "images": int(totals[_IMAGES]) if len(rows) else 0,
+        "lesions": int(totals[_TP] + totals[_FN]) if len(rows) else 0,
+        "found": int(totals[_TP]) if len(rows) else 0,
+        "false_marks": int(totals[_FP]) if len(rows) else 0,
+        "bootstrap": {
+            "samples": samples,
+            "confidence": CONFIDENCE,
+            "unit": "patient" if groups is not None else "image",
+            "units": len(grouped),
+        },
+        **figures,
+    }
+
+
+def paired_difference(
+    candidate: Sequence[ImageMatches],
+    candidate_threshold: float,
+    active: Sequence[ImageMatches],
+    active_threshold: float,
+    *,
+    figure: str = "f1",
+    groups: Sequence[Any] | None = None,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Candidate minus active ``figure`` on the same images, each at its own threshold.
+
+    Both lists hold the same images in the same order; the bootstrap draws the same images (or
+    groups) for both, so what the two share cancels and the interval is that of the difference.
+    """
+    if [i.image_id for i in candidate] != [i.image_id for i in active]:
+        raise ValueError("a paired comparison needs the same images in the same order")
+    new = _group_rows(counts_at(candidate, candidate_threshold), groups)
+    old = _group_rows(counts_at(active, active_threshold), groups)
+    draws = _draws(len(new), samples, seed)
+    point = _figures(new.sum(axis=0))[figure] - _figures(old.sum(axis=0))[figure]
+    spread = (
+        _figures(_resample_totals(new, draws))[figure]
+        - _figures(_resample_totals(old, draws))[figure]
+    )
+    low, high = _interval(spread) if len(new) else (None, None)
+    return {
+        "figure": figure,
+        "candidate": _value(_figures(new.sum(axis=0))[figure]),
+        "active": _value(_figures(old.sum(axis=0))[figure]),
+        "difference": _value(point),
+        "low": low,
+        "high": high,
+        "images": len(candidate),
+        "lesions": sum(i.lesions for i in candidate),
+    }
+
+
+def figures_by_split(
+    matches: Mapping[str, Sequence[ImageMatches]],
+    threshold: float,
+    *,
+    groups: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``split_figures`` for each split; a split without lesions says it was not measured."""
+    out = {}
+    for split, images in matches.items():
+        lesions = sum(i.lesions for i in images)
+        if not lesions:
+            out[split] = {
+                "not_measured": f"no labels in {split}",
+                "images": len(images),
+                "lesions": 0,
+                "threshold": float(threshold),
+            }
+            continue
+        out[split] = split_figures(images, threshold, groups=(groups or {}).get(split))
+    return out
