@@ -30,6 +30,62 @@ async function pageState(page) {
   );
 }
 
+/** Every label on screen, pixel for pixel: status, class, box and the mask's COCO RLE counts. */
+async function screenLabels(page) {
+  return page.$$eval("[data-testid=annotation-list] li.ann", (lis) =>
+    Object.fromEntries(
+      lis.map((li) => [li.dataset.key, { status: li.dataset.status, cls: Number(li.dataset.class), box: li.dataset.box, rle: li.dataset.rle }]),
+    ),
+  );
+}
+
+/** The same, as the server holds it (rejected labels are not listed on screen). */
+async function serverLabels(context, imageId) {
+  const rows = await api(context, `/api/images/${imageId}/annotations/`);
+  return Object.fromEntries(
+    rows
+      .filter((a) => a.status !== "rejected")
+      .map((a) => [a.client_key, { status: a.status, cls: a.label_class, box: boxText(a.box), rle: a.mask?.counts ?? "" }]),
+  );
+}
+
+/** Differences between two label states, for a readable failure. */
+function diffLabels(a, b) {
+  const out = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[k];
+    const y = b[k];
+    if (!x || !y) out.push(`${k}: ${x ? "only first" : "only second"} (${JSON.stringify(x ?? y).slice(0, 120)})`);
+    else
+      for (const f of ["status", "cls", "box", "rle"]) if (x[f] !== y[f]) out.push(`${k}.${f}: ${String(x[f]).slice(0, 60)} ≠ ${String(y[f]).slice(0, 60)}`);
+  }
+  return out;
+}
+
+/** A small seeded PRNG (mulberry32), so a failing sequence can be replayed. */
+function prng(seed) {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A pointer path at a person's speed: a move every ~16 ms. */
+async function humanDrag(page, points, { shift = false } = {}) {
+  await page.mouse.move(points[0][0], points[0][1]);
+  if (shift) await page.keyboard.down("Shift");
+  await page.mouse.down();
+  for (const [x, y] of points.slice(1)) {
+    await page.mouse.move(x, y);
+    await page.waitForTimeout(16);
+  }
+  await page.mouse.up();
+  if (shift) await page.keyboard.up("Shift");
+}
+
 const boxText = (b) => b.map((v) => Math.round(v * 100) / 100).join(",");
 
 async function drag(page, from, to, steps = 12) {
@@ -58,7 +114,7 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   await page.waitForSelector("[data-testid=worklist] tbody tr");
   const images = await candidates(context);
   assert(images.length >= 3, "the project has three images with ≥ 3 untouched proposals");
-  setup = { images: images.slice(0, 3).map((i) => i.id) };
+  setup = { images: images.map((i) => i.id) };
   const statuses = await page.$$eval("[data-testid=worklist] tbody tr td:nth-child(3)", (tds) => tds.map((t) => t.textContent));
   assert(statuses.every((s) => s === "proposed"), "the status filter applies");
   await page.click(`tr[data-image-id="${setup.images[0]}"] td:nth-child(2)`);
@@ -109,10 +165,10 @@ await runner.test("accept, reject, move a box, paint and erase a mask; reload sh
   const moved = (await pageState(page))[keyA].box.split(",").map(Number);
   assert(Math.abs(moved[0] - x - 20) < 1 && Math.abs(moved[1] - y - 10) < 1 && moved[2] === w, `box moved from ${a.box} to ${moved}`);
 
-  // paint next to the mask, then erase through it
+  // a stroke from inside the selected mask grows it; then erase through it
   const area0 = (await pageState(page))[keyA].area;
   await page.keyboard.press("p");
-  await drag(page, await pixelToPage(page, x + w + 4, y + h / 2), await pixelToPage(page, x + w + 16, y + h / 2));
+  await drag(page, await pixelToPage(page, x + w / 2, y + h / 2), await pixelToPage(page, x + w + 16, y + h / 2));
   const area1 = (await pageState(page))[keyA].area;
   assert(area1 > area0, `brush grew the mask (${area0} → ${area1})`);
   await page.keyboard.press("e");
@@ -144,6 +200,186 @@ await runner.test("accept, reject, move a box, paint and erase a mask; reload sh
     assert((row.mask ? rleArea(row.mask.counts) : 0) === s.area, `mask of ${key}: API area vs page ${s.area}`);
   }
   assert(saved.get(keyA).version > server.get(keyA).version, "saved with a new version");
+  await context.close();
+});
+
+await runner.test("a quick second stroke, an erase right after painting, and undo after the autosave all reach the server", async (problems) => {
+  assert(setup && setup.images.length >= 5, "setup ran with five images");
+  const imageId = setup.images[3];
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images/${imageId}`);
+  await openImage(page, imageId);
+  await page.keyboard.press("h"); // proposals out of the way
+  await page.keyboard.press("p");
+  const at = (x, y) => pixelToPage(page, x, y);
+  const line = async (x0, y0, x1, y1, n = 40) => {
+    const pts = [];
+    for (let i = 0; i <= n; i++) pts.push(await at(x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n));
+    return pts;
+  };
+  // stroke 1, then within half a second a second stroke that starts inside it and lasts > 1 s
+  await humanDrag(page, await line(200, 420, 260, 420, 20));
+  await page.waitForTimeout(400);
+  await humanDrag(page, await line(205, 420, 205, 470, 80), {});
+  const key = await page.$eval("[data-testid=annotation-list] li.selected", (li) => li.dataset.key);
+  // an erase right after painting
+  await page.keyboard.press("e");
+  await humanDrag(page, await line(230, 410, 230, 430, 30));
+  await waitSaved(page);
+  const shown = await screenLabels(page);
+  const stored = await serverLabels(context, imageId);
+  assert(shown[key] && shown[key].rle, "the painted label is listed with its mask");
+  assert(!diffLabels(shown, stored).length, `server = screen after quick strokes:\n${diffLabels(shown, stored).join("\n")}`);
+
+  // accept a proposal, let the autosave go out, then undo: no conflict, the server follows
+  await page.keyboard.press("h");
+  const proposal = await page.$eval("[data-testid=annotation-list] li[data-status=proposed]", (li) => li.dataset.key);
+  await page.click(`li[data-key="${proposal}"]`);
+  await page.keyboard.press("a");
+  await waitSaved(page);
+  await page.waitForTimeout(300);
+  await page.keyboard.press("Control+z");
+  await waitSaved(page);
+  assert(!(await page.$("[data-testid=conflict-panel]")), "no conflict panel after an undo of my own saved edit");
+  const rows = await annotationsByKey(context, imageId);
+  assert(rows.get(proposal).status === "proposed", `the undo reached the server (${rows.get(proposal).status})`);
+  await page.reload();
+  await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
+  await page.waitForSelector("[data-testid=annotation-list] li.ann");
+  const reloaded = await screenLabels(page);
+  const d = diffLabels(shown[key] ? { [key]: shown[key] } : {}, { [key]: reloaded[key] });
+  assert(!d.length, `the painted mask after reload:\n${d.join("\n")}`);
+  await context.close();
+});
+
+await runner.test("looking is not editing; a new stroke starts a new label; delete deletes what I drew", async (problems) => {
+  assert(setup && setup.images.length >= 5, "setup ran with five images");
+  const imageId = setup.images[4];
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images/${imageId}`);
+  await openImage(page, imageId);
+  const before = await annotationsByKey(context, imageId);
+  const image0 = await api(context, `/api/images/${imageId}/`);
+  const proposal = [...before.values()].find((a) => a.status === "proposed" && a.mask);
+  const [x, y, w, h] = proposal.box;
+  // one click on a proposal on the image, and one in the list: selected, nothing saved
+  const centre = await pixelToPage(page, x + w / 2, y + h / 2);
+  await page.mouse.click(centre[0], centre[1]);
+  await page.waitForSelector(`li.selected[data-key="${proposal.client_key}"]`);
+  await page.click(`li[data-key="${[...before.keys()].find((k) => k !== proposal.client_key)}"]`);
+  await page.waitForTimeout(1600);
+  const after = await annotationsByKey(context, imageId);
+  assert([...before].every(([k, a]) => after.get(k).version === a.version), "a click saved no version");
+  assert((await api(context, `/api/images/${imageId}/`)).status === image0.status, "the image status did not change");
+  assert(await page.$eval('[data-command="edit.undo"]', (b) => b.disabled), "Undo is not armed by a selection");
+
+  // the proposal selected, a brush stroke elsewhere makes a new label of the chosen class
+  await page.mouse.click(centre[0], centre[1]);
+  const selectedClass = await page.$eval(`li[data-key="${proposal.client_key}"]`, (li) => Number(li.dataset.class));
+  await page.keyboard.press("p");
+  const far = [x + w + 40, y + h + 40].map((v) => Math.min(v, 480));
+  await drag(page, await pixelToPage(page, far[0], far[1]), await pixelToPage(page, far[0] + 15, far[1]));
+  const listed = await screenLabels(page);
+  const created = Object.keys(listed).find((k) => !before.has(k));
+  assert(created, "a new label was created");
+  assert(listed[proposal.client_key].rle === (proposal.mask?.counts ?? ""), "the selected proposal's mask is untouched");
+  assert(listed[proposal.client_key].status === "proposed", "the selected proposal is still a proposal");
+  const project = await api(context, `/api/projects/${env.project}/`);
+  const firstInstance = project.label_classes.find((c) => c.kind === "instance").id;
+  assert(listed[created].cls === firstInstance, `selecting a proposal (class ${selectedClass}) left the class for new labels alone`);
+
+  // Delete on my own label deletes it
+  await waitSaved(page);
+  await page.keyboard.press("Delete");
+  await page.waitForSelector(`li[data-key="${created}"]`, { state: "detached" });
+  await waitSaved(page);
+  assert(!(await annotationsByKey(context, imageId)).has(created), "deleted on the server, not rejected");
+  await shot(page, "07-annotate-looking-not-editing.png");
+  await context.close();
+});
+
+await runner.test("random edit sequences at human speed, then reload: the server holds exactly what the screen showed", async (problems) => {
+  assert(setup && setup.images.length >= 7, "setup ran with seven images");
+  const steps = Number(process.env.RADLABEL_E2E_RANDOM_STEPS ?? 200);
+  const seed = Number(process.env.RADLABEL_E2E_SEED ?? 20261201);
+  const rand = prng(seed);
+  const pick = (arr) => arr[Math.floor(rand() * arr.length)];
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  const log = [];
+  for (const imageId of setup.images.slice(5, 7)) {
+    await login(page, `/projects/${env.project}/images/${imageId}`);
+    await openImage(page, imageId);
+    const at = (x, y) => pixelToPage(page, x, y);
+    const path = async (x0, y0, len, n) => {
+      const a = rand() * Math.PI * 2;
+      const pts = [];
+      for (let i = 0; i <= n; i++) {
+        const t = i / n;
+        pts.push(await at(Math.max(2, Math.min(509, x0 + Math.cos(a) * len * t)), Math.max(2, Math.min(509, y0 + Math.sin(a) * len * t))));
+      }
+      return pts;
+    };
+    for (let i = 0; i < steps / 2; i++) {
+      const labels = await screenLabels(page);
+      const keys = Object.keys(labels);
+      const selected = await page.$eval("[data-testid=annotation-list]", (ul) => ul.querySelector("li.selected")?.dataset.key ?? null);
+      const action = pick(["stroke", "stroke", "extend", "erase", "box", "accept", "reject", "delete", "class", "click", "move", "undo", "undo", "redo", "pause"]);
+      log.push(`${imageId}:${i}:${action}`);
+      if (action === "stroke" || action === "extend") {
+        await page.keyboard.press("p");
+        const sel = selected && labels[selected]?.box.split(",").map(Number);
+        const inside = action === "extend" && sel && labels[selected].rle;
+        const x0 = inside ? sel[0] + sel[2] / 2 : 60 + rand() * 390;
+        const y0 = inside ? sel[1] + sel[3] / 2 : 60 + rand() * 390;
+        await humanDrag(page, await path(x0, y0, 10 + rand() * 50, 10 + Math.floor(rand() * 60)), { shift: !!inside && rand() < 0.5 });
+      } else if (action === "erase") {
+        await page.keyboard.press("e");
+        const withMask = keys.filter((k) => labels[k].rle);
+        if (!withMask.length) continue;
+        const b = labels[pick(withMask)].box.split(",").map(Number);
+        await humanDrag(page, await path(b[0] + b[2] * rand(), b[1] + b[3] * rand(), 5 + rand() * 20, 8 + Math.floor(rand() * 20)));
+      } else if (action === "box") {
+        await page.keyboard.press("b");
+        const x0 = 40 + rand() * 400;
+        const y0 = 40 + rand() * 400;
+        await humanDrag(page, [await at(x0, y0), await at(x0 + 10 + rand() * 40, y0 + 10 + rand() * 40)]);
+      } else if (action === "accept") await page.keyboard.press("a");
+      else if (action === "reject") await page.keyboard.press("r");
+      else if (action === "delete") await page.keyboard.press("Delete");
+      else if (action === "class") await page.keyboard.press(pick(["1", "2", "3"]));
+      else if (action === "click" && keys.length) {
+        await page.keyboard.press("v");
+        await page.click(`li[data-key="${pick(keys)}"]`);
+      } else if (action === "move" && selected && labels[selected]) {
+        await page.keyboard.press("v");
+        const b = labels[selected].box.split(",").map(Number);
+        const from = [b[0] + b[2] / 2, b[1] + b[3] / 2];
+        const dx = (rand() - 0.5) * 30;
+        const dy = (rand() - 0.5) * 30;
+        await humanDrag(page, [await at(...from), await at(from[0] + dx / 2, from[1] + dy / 2), await at(from[0] + dx, from[1] + dy)]);
+      } else if (action === "undo") await page.keyboard.press("Control+z");
+      else if (action === "redo") await page.keyboard.press("Control+Shift+z");
+      // pauses around the autosave delay (1 s), and quick successions
+      await page.waitForTimeout(pick([50, 150, 400, 800, 950, 1000, 1100, 1300]));
+      assert(!(await page.$("[data-testid=conflict-panel]")), `no conflict panel with one writer (after ${log.slice(-6).join(" ")})`);
+    }
+    await waitSaved(page, 30_000);
+    const shown = await screenLabels(page);
+    const stored = await serverLabels(context, imageId);
+    const d1 = diffLabels(shown, stored);
+    assert(!d1.length, `seed ${seed}, image ${imageId}: server ≠ screen\n${d1.slice(0, 12).join("\n")}\nlast steps: ${log.slice(-12).join(" ")}`);
+    await page.reload();
+    await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
+    await page.waitForTimeout(300);
+    const reloaded = await screenLabels(page);
+    const d2 = diffLabels(shown, reloaded);
+    assert(!d2.length, `seed ${seed}, image ${imageId}: reload ≠ screen\n${d2.slice(0, 12).join("\n")}`);
+  }
+  await shot(page, "08-annotate-random-edits.png");
+  console.log(`     random edits: ${log.length} steps, seed ${seed}`);
   await context.close();
 });
 

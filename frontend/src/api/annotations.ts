@@ -5,11 +5,13 @@ export function listAnnotations(imageId: number, signal?: AbortSignal): Promise<
   return getJson(`/api/images/${imageId}/annotations/`, signal);
 }
 
+/** Create a label; `created` is false when the server already had a row with this client key. */
 export async function createAnnotation(
   imageId: number,
   body: Partial<AnnotationFields> & { client_key: string; label_class: number; box: AnnotationFields["box"] },
-): Promise<Annotation> {
-  return (await request<Annotation>(`/api/images/${imageId}/annotations/`, { method: "POST", body })).data;
+): Promise<{ annotation: Annotation; created: boolean }> {
+  const res = await request<Annotation>(`/api/images/${imageId}/annotations/`, { method: "POST", body });
+  return { annotation: res.data, created: res.status === 201 };
 }
 
 export async function patchAnnotation(id: number, version: number, patch: Partial<AnnotationFields>): Promise<Annotation> {

@@ -37,9 +37,12 @@ export interface EditHost {
   created(key: string): void;
 }
 
+/** Screen pixels the pointer must travel before a press on a label becomes a drag. */
+const DRAG_SLOP_PX = 3;
+
 type Drag =
-  | { kind: "move"; key: string; start: [number, number]; orig: Box }
-  | { kind: "resize"; key: string; handle: Handle; orig: Box }
+  | { kind: "move"; key: string; start: [number, number]; orig: Box; screen: [number, number]; moved: boolean }
+  | { kind: "resize"; key: string; handle: Handle; orig: Box; screen: [number, number]; moved: boolean }
   | { kind: "box"; start: [number, number] }
   | { kind: "paint"; key: string; created: boolean; before: LocalAnnotation | null; mask: Mask; last: [number, number]; value: 0 | 1 };
 
@@ -96,10 +99,12 @@ export class EditController {
   }
 
   private onDown = (e: MouseEvent) => {
-    if (e.button !== 0 || e.ctrlKey || e.shiftKey || e.altKey || e.metaKey) return;
+    const mode = this.host.mode();
+    // Shift + stroke extends the selected label wherever the stroke starts
+    const extend = e.shiftKey && (mode === "brush" || mode === "eraser");
+    if (e.button !== 0 || e.ctrlKey || (e.shiftKey && !extend) || e.altKey || e.metaKey) return;
     const p = this.toPixel(e);
     if (!p) return;
-    const mode = this.host.mode();
     const { doc } = this.host;
     if (mode === "select") {
       const hit = this.hit(p[0], p[1]);
@@ -109,16 +114,21 @@ export class EditController {
       }
       this.host.select(hit.key);
       const a = doc.get(hit.key)!;
+      const screen: [number, number] = [e.clientX, e.clientY];
       this.drag = hit.handle
-        ? { kind: "resize", key: hit.key, handle: hit.handle, orig: [...a.box] as Box }
-        : { kind: "move", key: hit.key, start: p, orig: [...a.box] as Box };
+        ? { kind: "resize", key: hit.key, handle: hit.handle, orig: [...a.box] as Box, screen, moved: false }
+        : { kind: "move", key: hit.key, start: p, orig: [...a.box] as Box, screen, moved: false };
     } else if (mode === "box") {
       this.drag = { kind: "box", start: p };
     } else {
       const value: 0 | 1 = mode === "brush" ? 1 : 0;
+      // A brush stroke edits the selected label only when it starts inside its mask (or with
+      // Shift); anywhere else it starts a new label. The eraser works on the selected label or
+      // on the one under the pointer.
       let key = this.host.selected();
       let a = key ? doc.get(key) : undefined;
       if (a && !this.host.visible(a)) a = undefined;
+      if (a && value === 1 && !extend && !inMask(a.mask, p[0], p[1])) a = undefined;
       if (!a && value === 0) {
         const under = this.hit(p[0], p[1]);
         a = under ? doc.get(under.key) : undefined;
@@ -171,6 +181,10 @@ export class EditController {
     const p = this.toPixel(e);
     if (!d || !p) return;
     const { doc, width, height } = this.host;
+    if ((d.kind === "move" || d.kind === "resize") && !d.moved) {
+      if (Math.hypot(e.clientX - d.screen[0], e.clientY - d.screen[1]) < DRAG_SLOP_PX) return stop(e);
+      d.moved = true;
+    }
     if (d.kind === "move") {
       const a = doc.get(d.key);
       if (a) a.box = moveBox(d.orig, p[0] - d.start[0], p[1] - d.start[1], width, height);
@@ -197,7 +211,7 @@ export class EditController {
     const { doc } = this.host;
     if (d.kind === "move" || d.kind === "resize") {
       const a = doc.get(d.key);
-      if (!a) return;
+      if (!a || !d.moved) return; // a click selects: looking is not editing
       const box = roundBox(a.box);
       a.box = d.orig; // restore, then apply as a command
       const change = doc.update(d.key, { box });
@@ -232,7 +246,8 @@ export class EditController {
       if (!bbox) return this.host.render();
       change = doc.create({ ...current, mask: d.mask, box: bbox });
     } else {
-      const before = d.before!;
+      // the snapshot from the stroke's start, with the server identity acknowledged since
+      const before = { ...d.before!, id: current.id, version: current.version };
       doc.annotations.set(d.key, before);
       const after = { ...before, mask: bbox ? d.mask : null, box: bbox ?? before.box };
       change = { kind: "annotation", key: d.key, before, after };

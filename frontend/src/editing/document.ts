@@ -139,22 +139,30 @@ export class AnnotationDoc {
   private applyAll(changes: Change[]): void {
     for (const c of changes) {
       if (c.kind === "annotation") {
-        if (c.after) {
-          const existing = this.annotations.get(c.key);
-          // keep the server identity the queue has learnt since the command was recorded
-          const next = { ...c.after, id: existing?.id ?? c.after.id, version: existing?.version ?? c.after.version };
-          this.annotations.set(c.key, next);
-        } else {
-          this.annotations.delete(c.key);
-        }
-      } else if (c.kind === "tags") {
-        this.tags = [...c.after];
-      } else {
-        this.status = c.after;
+        this.sink(this.applyAnnotation(c), this);
+        continue;
       }
+      if (c.kind === "tags") this.tags = [...c.after];
+      else this.status = c.after;
       this.sink(c, this);
     }
     this.emit();
+  }
+
+  /**
+   * Apply one annotation change. A command's snapshots carry the server identity (id, version)
+   * of when it was recorded; the server may have acknowledged newer versions since (an autosave
+   * between the edit and its undo), so the change is re-based on the identity the document
+   * holds now, and the sink gets the re-based change: an undo edits the current version.
+   */
+  private applyAnnotation(c: Extract<Change, { kind: "annotation" }>): Change {
+    const existing = this.annotations.get(c.key);
+    const identity = existing ? { id: existing.id, version: existing.version } : null;
+    const before = c.before && identity ? { ...c.before, ...identity } : c.before;
+    const after = c.after && identity ? { ...c.after, ...identity } : c.after;
+    if (after) this.annotations.set(c.key, after);
+    else this.annotations.delete(c.key);
+    return { kind: "annotation", key: c.key, before, after };
   }
 
   // ---- command builders -------------------------------------------------

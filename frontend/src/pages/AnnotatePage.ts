@@ -23,7 +23,7 @@ import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
 import { wadouriImageIds } from "../viewer/imageIds";
 import { initCornerstone } from "../viewer/init";
 import { presetsFor, type WindowPreset } from "../viewer/presets";
-import { decodeRle, maskArea, type Mask } from "../viewer/rle";
+import { decodeRle, encodeRle, maskArea, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
 import { nextImageId, worklistItems } from "./StudyListPage";
@@ -62,11 +62,12 @@ export function applyPending(server: LocalAnnotation[], ops: AnnotationOp[]): Lo
   return [...byKey.values()];
 }
 
-const areas = new WeakMap<Mask, number>();
-function areaOf(mask: Mask): number {
-  let n = areas.get(mask);
-  if (n === undefined) areas.set(mask, (n = maskArea(mask)));
-  return n;
+/** Area and COCO RLE counts of a mask, published on the label list for tests and tools. */
+const maskFacts = new WeakMap<Mask, { area: number; rle: string }>();
+function factsOf(mask: Mask): { area: number; rle: string } {
+  let f = maskFacts.get(mask);
+  if (!f) maskFacts.set(mask, (f = { area: maskArea(mask), rle: encodeRle(mask).counts }));
+  return f;
 }
 
 export function mountAnnotatePage(
@@ -231,16 +232,21 @@ export function mountAnnotatePage(
           class: `ann ${a.status}${a.key === selectedKey ? " selected" : ""}`,
           "data-key": a.key,
           "data-status": a.status,
+          "data-class": a.label_class,
+          "data-source": a.source,
           "data-annotation-id": a.id ?? "",
           "data-box": a.box.map((v) => Math.round(v * 100) / 100).join(","),
-          "data-area": a.mask ? areaOf(a.mask) : 0,
+          "data-area": a.mask ? factsOf(a.mask).area : 0,
+          "data-rle": a.mask ? factsOf(a.mask).rle : "",
         },
         sw,
         h("span", { class: "name" }, cls?.name ?? String(a.label_class)),
         h("span", { class: "status" }, a.status),
         h("span", { class: "score" }, a.score != null ? a.score.toFixed(2) : a.source),
         h("button", { type: "button", title: "Accept (A)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "accepted")) } }, "✓"),
-        h("button", { type: "button", title: "Reject (R)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "rejected")) } }, "✕"),
+        a.source === "human"
+          ? h("button", { type: "button", title: "Delete (Del)", "data-action": "delete", on: { click: (e) => (e.stopPropagation(), remove(a.key)) } }, "🗑")
+          : h("button", { type: "button", title: "Reject (R)", "data-action": "reject", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "rejected")) } }, "✕"),
       );
       li.addEventListener("click", () => select(a.key));
       annList.appendChild(li);
@@ -313,10 +319,9 @@ export function mountAnnotatePage(
   });
 
   // ---- actions ----
+  /** Selection is looking: it saves nothing and leaves the class for new labels as it is. */
   function select(key: string | null) {
     selectedKey = key;
-    const a = key ? doc.get(key) : undefined;
-    if (a) activeClass = a.label_class;
     render();
     renderSidebar();
   }
@@ -333,9 +338,21 @@ export function mountAnnotatePage(
     doc.execute({ label, changes });
   }
 
-  /** A / R act on the selected label, or the most confident proposal; then move to the next proposal. */
+  /** Delete a label a person drew (audited on the server); rejecting is for the model's labels. */
+  function remove(key: string) {
+    const change = doc.remove(key);
+    if (change) doc.execute({ label: "Delete", changes: [change] });
+  }
+
+  /**
+   * A / R act on the selected label, or the most confident proposal; then move to the next
+   * proposal. Only the model's labels are rejected: R skips a label a person drew.
+   */
   function decide(s: "accepted" | "rejected") {
-    const target = (selectedKey && doc.get(selectedKey)) || ordered().find((a) => a.status === "proposed");
+    const selected = selectedKey ? doc.get(selectedKey) : undefined;
+    const target =
+      (selected && (s === "accepted" || selected.source === "model") ? selected : undefined) ??
+      ordered().find((a) => a.status === "proposed");
     if (!target) return;
     setStatus([target.key], s);
     const next = ordered().find((a) => a.status === "proposed" && a.key !== target.key);
@@ -384,7 +401,12 @@ export function mountAnnotatePage(
     cmd("label.acceptAll", "Accept all proposals on this image", "Labels", ["shift+a"], () =>
       setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "accepted", "Accept all"),
     ),
-    cmd("label.reject", "Reject the selected label (or the top proposal)", "Labels", ["r", "delete", "backspace"], () => decide("rejected")),
+    cmd("label.reject", "Reject the selected proposal (or the top proposal)", "Labels", ["r"], () => decide("rejected")),
+    cmd("label.delete", "Delete the selected label you drew (reject a proposal)", "Labels", ["delete", "backspace"], () => {
+      const a = selectedKey ? doc.get(selectedKey) : undefined;
+      if (a?.source === "human") remove(a.key);
+      else decide("rejected");
+    }),
     cmd("label.nextSel", "Select the next label", "Labels", ["tab"], () => {
       const list = ordered();
       if (!list.length) return;
@@ -534,7 +556,7 @@ export function mountAnnotatePage(
       setCursor: (c) => (cursor = c),
       setDraft: (b) => (draft = b),
       maskChanged: (m: Mask) => {
-        areas.delete(m);
+        maskFacts.delete(m);
         overlay?.invalidate(m);
       },
       render,

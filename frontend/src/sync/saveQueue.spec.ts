@@ -64,7 +64,7 @@ class FakeServer {
     m = /^\/api\/images\/(\d+)\/annotations\/$/.exec(path);
     if (m && method === "POST") {
       const existing = [...this.rows.values()].find((r) => r.client_key === body.client_key);
-      if (existing) return json(201, existing);
+      if (existing) return json(200, existing);
       return json(201, this.add({ ...body, image: Number(m[1]), source: "human", score: null, version: 1 }));
     }
     if (/^\/api\/images\/\d+\/(activity|tags)\/$/.test(path) || /^\/api\/images\/\d+\/$/.test(path)) {
@@ -164,6 +164,28 @@ describe("SaveQueue", () => {
     q.recordAnnotation(1, a.key, ...edit(a, { mask }));
     await q.flush();
     expect(server.writes()[0].body.mask).toEqual({ size: [3, 4], counts: "01;" });
+  });
+
+  it("a create that finds its row already there sends what is wanted now", async () => {
+    // the first POST went through but its answer was lost; the label changed before the retry
+    const first = server.add({ client_key: "k-lost", source: "human", status: "accepted", box: [1, 1, 5, 5], version: 1 });
+    const q = queue();
+    const now: LocalAnnotation = { ...fromServer(first), id: null, version: null, box: [2, 2, 9, 9] };
+    q.recordAnnotation(1, "k-lost", null, now);
+    await q.flush();
+    const writes = server.writes();
+    expect(writes.map((w) => w.method)).toEqual(["POST", "PATCH"]);
+    expect(writes[1].headers["If-Match"]).toBe('"1"');
+    expect(server.rows.get(first.id)).toMatchObject({ box: [2, 2, 9, 9], version: 2 });
+    expect(q.state().mode).toBe("saved");
+  });
+
+  it("a create that finds the same row already there sends nothing more", async () => {
+    const first = server.add({ client_key: "k-same", source: "human", status: "accepted", version: 1 });
+    const q = queue();
+    q.recordAnnotation(1, "k-same", null, { ...fromServer(first), id: null, version: null });
+    await q.flush();
+    expect(server.writes().map((w) => w.method)).toEqual(["POST"]);
   });
 
   it("turns a 412 into a conflict and never overwrites silently", async () => {

@@ -56,6 +56,15 @@ function changedFields(before: LocalAnnotation, after: LocalAnnotation): Partial
   return out;
 }
 
+function sameContent(row: Annotation, f: AnnotationFields): boolean {
+  return (
+    row.label_class === f.label_class &&
+    row.status === f.status &&
+    row.box.every((v, i) => v === f.box[i]) &&
+    (row.mask?.counts ?? null) === (f.mask?.counts ?? null)
+  );
+}
+
 export class SaveQueue {
   readonly ops = new Map<string, PendingOp>();
   private readonly store: PendingStore;
@@ -292,7 +301,11 @@ export class SaveQueue {
     let saved: Annotation;
     if (!op.server) {
       const f = op.fields as AnnotationFields;
-      saved = await createAnnotation(op.imageId, { ...f, client_key: op.postKey });
+      const res = await createAnnotation(op.imageId, { ...f, client_key: op.postKey });
+      saved = res.annotation;
+      // The server already had this row (a retried create whose first answer was lost): it
+      // holds what that first request sent, not necessarily what we send now.
+      if (!res.created && !sameContent(saved, f)) saved = await patchAnnotation(saved.id, saved.version, f);
     } else {
       saved = await patchAnnotation(op.server.id, op.server.version, op.fields);
     }

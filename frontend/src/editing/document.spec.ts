@@ -1,0 +1,81 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { setFetch } from "../api/http";
+import type { Annotation } from "../api/types";
+import { MemoryPendingStore } from "../sync/pendingStore";
+import { SaveQueue } from "../sync/saveQueue";
+import { AnnotationDoc, fromServer } from "./document";
+
+/** One annotation row behind PATCH with If-Match, as the server keeps it. */
+function fakeServer(row: Annotation) {
+  const calls: { method: string; ifMatch: string | undefined }[] = [];
+  setFetch(async (_path: string, init: RequestInit = {}) => {
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    calls.push({ method: init.method ?? "GET", ifMatch: headers["If-Match"] });
+    if (headers["If-Match"] !== `"${row.version}"`) {
+      return new Response(JSON.stringify({ code: "version_conflict", detail: "stale", current: row }), { status: 412 });
+    }
+    Object.assign(row, JSON.parse(String(init.body)), { version: row.version + 1 });
+    return new Response(JSON.stringify(row), { status: 200, headers: { "Content-Type": "application/json" } });
+  });
+  return calls;
+}
+
+/** The document and the queue wired as the annotate page wires them. */
+function wired(row: Annotation): { doc: AnnotationDoc; queue: SaveQueue } {
+  const queue = new SaveQueue({ store: new MemoryPendingStore(), user: 7, debounceMs: 1000 });
+  const doc = new AnnotationDoc(1, (change) => {
+    if (change.kind === "annotation") queue.recordAnnotation(1, change.key, change.before, change.after);
+  });
+  queue.setOnSaved((key, saved) => doc.acknowledge(key, saved?.id ?? null, saved?.version ?? null));
+  doc.load([fromServer(row)], [], "proposed");
+  return { doc, queue };
+}
+
+const proposal = (): Annotation => ({
+  id: 5,
+  image: 1,
+  client_key: "k5",
+  label_class: 1,
+  box: [10.4, 10.6, 20.2, 20.1],
+  mask: null,
+  score: 0.9,
+  source: "model",
+  status: "proposed",
+  model_version: 1,
+  version: 3,
+  updated_at: "2024-01-01T00:00:00Z",
+});
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe("AnnotationDoc with the save queue", () => {
+  it("an undo after the autosave edits the saved version: no conflict", async () => {
+    const row = proposal();
+    const calls = fakeServer(row);
+    const { doc, queue } = wired(row);
+    doc.execute({ label: "Accept", changes: [doc.update("k5", { status: "accepted" })!] });
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(row).toMatchObject({ status: "accepted", version: 4 });
+    doc.undo();
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(calls.map((c) => c.ifMatch)).toEqual(['"3"', '"4"']);
+    expect(row).toMatchObject({ status: "proposed", version: 5 });
+    expect(queue.state().conflicts).toHaveLength(0);
+    doc.redo();
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(row).toMatchObject({ status: "accepted", version: 6 });
+    expect(queue.state()).toMatchObject({ mode: "saved", conflicts: [], errors: [] });
+  });
+
+  it("a second writer's change is still a conflict", async () => {
+    const row = proposal();
+    fakeServer(row);
+    const { doc, queue } = wired(row);
+    Object.assign(row, { label_class: 2, version: 4 }); // someone else, in between
+    doc.execute({ label: "Accept", changes: [doc.update("k5", { status: "accepted" })!] });
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(queue.state().conflicts).toHaveLength(1);
+    expect(row.status).toBe("proposed");
+  });
+});
