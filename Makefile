@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/radlabel
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
 .PHONY: run setup venv frontend services system-packages test test-quick test-python test-frontend lint bench
