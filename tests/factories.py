@@ -124,6 +124,7 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     backbone = "resnet18_fpn"
     weights_file = "projects/x/models/none.pt"
     sha256 = "0" * 64
+    score_threshold = 0.5
 
 
 class TrainingJobFactory(factory.django.DjangoModelFactory):

@@ -7,7 +7,6 @@ its stored default window, scaled to ``[0, 1]`` (colour images as luminance).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -37,19 +36,27 @@ from annotator.models import (
 )
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
-from annotator.services.models import active_model_version, model_version_register
+from annotator.services.models import (
+    active_model_version,
+    model_version_promotion_decide,
+    model_version_register,
+)
 from worker.ml.data import Datastore, Sample
-from worker.ml.engine import NonFiniteLossError
-from worker.ml.predictor import Predictor, uncertainty
-from worker.ml.registry import should_promote
+from worker.ml.engine import Detections, NonFiniteLossError
+from worker.ml.lesion_metrics import (
+    MAX_MARKS_PER_IMAGE,
+    ImageMatches,
+    match_split,
+    paired_difference,
+    version_metrics,
+)
+from worker.ml.predictor import LOW_SCORE_FLOOR, Prediction, Predictor, uncertainty
 from worker.ml.train import TrainConfig, TrainingCancelled
 from worker.ml.train import main as train_main
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
-PROPOSAL_SCORE_THRESHOLD = 0.3
-MAX_PROPOSALS = 20
 
 
 def instance_classes(project: Project) -> list[LabelClass]:
@@ -95,6 +102,7 @@ class ProjectDatastore(Datastore):
         self.label_of = {label_class.pk: index for index, label_class in enumerate(classes, 1)}
         self._names = [label_class.name for label_class in classes]
         self._samples: dict[str, list[Sample]] = {}
+        self._patients: dict[int, int] = {}
         self.modalities: set[str] = set()
 
     @property
@@ -105,6 +113,10 @@ class ProjectDatastore(Datastore):
         if split not in self._samples:
             self._samples[split] = self._load(split)
         return self._samples[split]
+
+    def patients(self, split: str) -> list[int]:
+        """The patient of each sample of ``split``, in order (the bootstrap draws patients)."""
+        return [self._patients[sample.image_id] for sample in self.samples(split)]
 
     def seen(self) -> dict[str, object]:
         """What the training saw: image ids and label counts per split, and the modalities."""
@@ -131,7 +143,7 @@ class ProjectDatastore(Datastore):
                 Q(pk__in=labelled.values("image_id"))
                 | Q(status__in=[ImageStatus.DONE, ImageStatus.REVIEWED])
             )
-            .select_related("instance", "series")
+            .select_related("instance", "series__study")
             .order_by("id")
         )
         by_image: dict[int, list] = {}
@@ -140,6 +152,7 @@ class ProjectDatastore(Datastore):
         samples = []
         for image in images:
             self.modalities.add(image.series.modality)
+            self._patients[image.pk] = image.series.study.patient_id
             annotations = by_image.get(image.pk, [])
             masks = _annotation_masks(image, annotations)
             boxes = np.array(
@@ -161,18 +174,55 @@ class ProjectDatastore(Datastore):
         return samples
 
 
-def json_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float | None]]:
-    """Metrics as JSON can hold them: an undefined COCO figure (NaN) becomes null."""
-    return {
-        split: {name: value if math.isfinite(value) else None for name, value in values.items()}
-        for split, values in metrics.items()
-    }
-
-
 def models_dir(project: Project) -> Path:
     path = Path(settings.MEDIA_ROOT) / "projects" / str(project.pk) / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _as_detections(image_id: int, predictions: Sequence[Prediction]) -> Detections:
+    return Detections(
+        image_id=image_id,
+        boxes=np.array(
+            [[x, y, x + w, y + h] for x, y, w, h in (p.box_xywh for p in predictions)],
+            dtype=np.float32,
+        ).reshape(-1, 4),
+        labels=np.array([p.label for p in predictions], dtype=np.int64),
+        scores=np.array([p.score for p in predictions], dtype=np.float32),
+        mask_rles=[p.mask_rle for p in predictions],
+    )
+
+
+def _paired_with_active(
+    active: ModelVersion,
+    datastore: ProjectDatastore,
+    candidate: list[ImageMatches],
+    threshold: float,
+) -> dict[str, object] | None:
+    """Candidate against the active version on today's val images, each at its own threshold."""
+    samples = datastore.samples("val")
+    if not sum(len(sample.labels) for sample in samples):
+        return None
+    predictor = _serving_predictor(active)
+    # The active model's labels are its own class indices; compare them as today's classes.
+    own = {int(k): datastore.label_of.get(pk) for k, pk in active.class_map.items()}
+    detections = []
+    for sample, found in zip(
+        samples, predictor.predict([sample.image for sample in samples]), strict=True
+    ):
+        kept = [
+            Prediction(label=own[p.label], score=p.score, box_xywh=p.box_xywh, mask_rle=p.mask_rle)
+            for p in found
+            if own.get(p.label) is not None
+        ]
+        detections.append(_as_detections(sample.image_id, kept))
+    return paired_difference(
+        candidate,
+        threshold,
+        match_split(samples, detections),
+        active.score_threshold,
+        groups=datastore.patients("val"),
+    )
 
 
 def run_training(job: TrainingJob) -> None:
@@ -211,8 +261,9 @@ def run_training(job: TrainingJob) -> None:
         pretrained_backbone=options["backbone"] in jobs.PRETRAINED_BACKBONES and init is None,
         min_size=options.get("image_size", 512),
         max_size=options.get("image_size", 512),
-        epochs=options.get("epochs", 20),
+        epochs=options.get("epochs", jobs.DEFAULT_EPOCHS),
         time_budget_s=options.get("time_budget_s"),
+        min_val_lesions=project.promotion_min_val_lesions,
         init_weights=Path(settings.MEDIA_ROOT) / init.weights_file if init else None,
         init_sha256=init.sha256 if init else None,
     )
@@ -220,6 +271,14 @@ def run_training(job: TrainingJob) -> None:
         datastore = ProjectDatastore(project, classes)
         result = train_main(
             config, datastore, on_progress=on_progress, should_stop=lambda: state["stop"]
+        )
+        splits = ("val", "test")
+        threshold, metrics, matches = version_metrics(
+            {split: datastore.samples(split) for split in splits},
+            result.detections,
+            result.metrics,
+            datastore.class_names,
+            groups={split: datastore.patients(split) for split in splits},
         )
         final = models_dir(project) / f"job{job.pk}-{result.sha256[:16]}.pt"
         os.replace(result.weights_path, final)
@@ -231,17 +290,16 @@ def run_training(job: TrainingJob) -> None:
             class_map={str(index): lc.pk for index, lc in enumerate(classes, 1)},
             weights_file=str(final.relative_to(settings.MEDIA_ROOT)),
             sha256=result.sha256,
-            metrics=json_metrics(result.metrics),
+            score_threshold=threshold,
+            metrics=metrics,
             training_data=datastore.seen(),
         )
-        if should_promote(
-            result.metrics.get("val", {}),
-            active.metrics.get("val") if active else None,
-            min_value=settings.RADLABEL_PROMOTION_MIN_SEGM_AP,
-        ):
-            jobs.model_version_promote(
-                version=version, actor=None, reason="val segm AP at least the active version's"
-            )
+        comparison = (
+            _paired_with_active(active, datastore, matches["val"], threshold) if active else None
+        )
+        decision = model_version_promotion_decide(version=version, comparison=comparison)
+        if decision.promote:
+            jobs.model_version_promote(version=version, actor=None, reason=decision.reason)
         jobs.job_finish(
             job,
             status=JobStatus.SUCCEEDED,
@@ -260,9 +318,22 @@ def run_training(job: TrainingJob) -> None:
 
 
 @lru_cache(maxsize=2)
-def _predictor(path: str, sha256: str) -> Predictor:
+def _predictor(path: str, sha256: str, score_floor: float) -> Predictor:
     """One loaded network per checkpoint; a new version loads a new one."""
-    return Predictor(Path(path), expected_sha256=sha256, score_threshold=PROPOSAL_SCORE_THRESHOLD)
+    return Predictor(Path(path), expected_sha256=sha256, score_threshold=score_floor)
+
+
+def _serving_predictor(version: ModelVersion) -> Predictor:
+    """The version's network, returning detections down to below its threshold.
+
+    Those at or above ``version.score_threshold`` become proposals; the ones below only raise
+    the image's uncertainty.
+    """
+    return _predictor(
+        str(Path(settings.MEDIA_ROOT) / version.weights_file),
+        version.sha256,
+        min(version.score_threshold, LOW_SCORE_FLOOR),
+    )
 
 
 def _clip_box(box: Sequence[float], image: Image) -> list[float]:
@@ -276,9 +347,7 @@ def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
     version: ModelVersion = job.model_version
     class_map = {int(k): v for k, v in version.class_map.items()}
     try:
-        predictor = _predictor(
-            str(Path(settings.MEDIA_ROOT) / version.weights_file), version.sha256
-        )
+        predictor = _serving_predictor(version)
         pending = job.image_ids[job.done :]
         for start in range(0, len(pending), batch_size):
             images = list(
@@ -288,7 +357,8 @@ def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
             )
             predictions = predictor.predict([image_array(image) for image in images])
             for image, found in zip(images, predictions, strict=True):
-                found = [p for p in found if p.label in class_map][:MAX_PROPOSALS]
+                found = [p for p in found if p.label in class_map]
+                proposed = [p for p in found if p.score >= version.score_threshold]
                 proposals_replace(
                     image=image,
                     model_version=version,
@@ -300,7 +370,7 @@ def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
                             "box": _clip_box(p.box_xywh, image),
                             "mask": p.mask_rle,
                         }
-                        for p in found
+                        for p in proposed[:MAX_MARKS_PER_IMAGE]
                     ],
                 )
             done = job.done + start + len(images)

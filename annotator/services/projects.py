@@ -34,6 +34,7 @@ def project_create(
     split_ratios: dict[str, int] | None = None,
     label_classes: list[dict[str, Any]] | None = None,
     retrain_threshold: int | None = None,
+    promotion_min_val_lesions: int | None = None,
 ) -> Project:
     if not (creator.is_superuser or creator.is_staff):
         raise ForbiddenError("Only server administrators create projects.")
@@ -48,6 +49,8 @@ def project_create(
     )
     if retrain_threshold is not None:
         project.retrain_threshold = retrain_threshold
+    if promotion_min_val_lesions is not None:
+        project.promotion_min_val_lesions = promotion_min_val_lesions
     project.full_clean()
     try:
         with transaction.atomic():
@@ -75,11 +78,13 @@ def project_update(
     name: str | None = None,
     description: str | None = None,
     retrain_threshold: int | None = None,
+    promotion_min_val_lesions: int | None = None,
 ) -> Project:
     before = {
         "name": project.name,
         "description": project.description,
         "retrain_threshold": project.retrain_threshold,
+        "promotion_min_val_lesions": project.promotion_min_val_lesions,
     }
     if name is not None:
         project.name = name
@@ -87,6 +92,8 @@ def project_update(
         project.description = description
     if retrain_threshold is not None:
         project.retrain_threshold = retrain_threshold
+    if promotion_min_val_lesions is not None:
+        project.promotion_min_val_lesions = promotion_min_val_lesions
     project.full_clean()
     project.save()
     audit_record(
@@ -99,6 +106,7 @@ def project_update(
             "name": project.name,
             "description": project.description,
             "retrain_threshold": project.retrain_threshold,
+            "promotion_min_val_lesions": project.promotion_min_val_lesions,
         },
     )
     return project

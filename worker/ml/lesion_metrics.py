@@ -5,6 +5,9 @@ These functions say, at that threshold, how many lesions are found and how many 
 made, on how many images, with a 95 % interval from resampling images (or patients, when a
 group per image is given: all images of a patient are drawn together).
 
+At most ``MAX_MARKS_PER_IMAGE`` detections of an image count (the best ones), as at most that
+many are stored as proposals.
+
 A detection finds a lesion when both have the same class and their masks overlap with IoU at
 least ``IOU_MATCH``; detections are matched greedily in score order (as COCO does), each lesion
 to at most one detection. Because matching runs in score order, the matches of the detections at
@@ -14,12 +17,15 @@ matched once and counted at every threshold.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from worker.ml.evaluation import coco_ap_intervals
 
 if TYPE_CHECKING:
     from worker.ml.data import Sample
@@ -30,6 +36,8 @@ BOOTSTRAP_SAMPLES = 2000
 CONFIDENCE = 0.95
 # When val holds no lesion there is nothing to choose a threshold on.
 DEFAULT_THRESHOLD = 0.5
+MAX_MARKS_PER_IMAGE = 20
+THRESHOLD_RULE = f"best lesion-level F1 on val (mask IoU \u2265 {IOU_MATCH}, same class)"
 FIGURES = ("precision", "recall", "f1", "all_found", "fp_per_image")
 
 # Columns of a per-image (or per-group) count row.
@@ -98,11 +106,11 @@ def counts_at(images: Sequence[ImageMatches], threshold: float) -> np.ndarray:
     """Per image at ``threshold``: tp, fp, fn, 1, has lesions, all its lesions found."""
     rows = np.zeros((len(images), 6), dtype=np.float64)
     for i, image in enumerate(images):
-        kept = image.scores >= threshold
-        tp = int(image.found[kept].sum())
+        kept = min(int((image.scores >= threshold).sum()), MAX_MARKS_PER_IMAGE)
+        tp = int(image.found[:kept].sum())
         rows[i] = (
             tp,
-            int(kept.sum()) - tp,
+            kept - tp,
             image.lesions - tp,
             1,
             image.lesions > 0,
@@ -274,3 +282,47 @@ def figures_by_split(
             continue
         out[split] = split_figures(images, threshold, groups=(groups or {}).get(split))
     return out
+
+
+def version_metrics(
+    samples: Mapping[str, Sequence[Sample]],
+    detections: Mapping[str, Sequence[Detections]],
+    coco: Mapping[str, Mapping[str, float]],
+    class_names: Sequence[str],
+    *,
+    groups: Mapping[str, Sequence[Any]] | None = None,
+) -> tuple[float, dict[str, Any], dict[str, list[ImageMatches]]]:
+    """The operating point chosen on val and every split's figures, as JSON can hold them.
+
+    A split with lesions has its COCO AP (threshold-free) with intervals, and its lesion-level
+    figures at the threshold (``at_threshold``), each with the images and lesions behind it; a
+    split without says ``not_measured`` and why. Returns the threshold, the metrics and the
+    matches (for comparing another version on the same images).
+    """
+    groups = groups or {}
+    matches = {split: match_split(samples[split], detections[split]) for split in samples}
+    threshold = choose_threshold(matches.get("val", []))
+    at_threshold = figures_by_split(matches, threshold, groups=groups)
+    metrics: dict[str, Any] = {
+        "operating_point": {
+            "threshold": threshold,
+            "rule": THRESHOLD_RULE
+            if sum(i.lesions for i in matches.get("val", []))
+            else f"default {DEFAULT_THRESHOLD}: no labels in val",
+            "iou": IOU_MATCH,
+        }
+    }
+    for split, figures in at_threshold.items():
+        if "not_measured" in figures:
+            metrics[split] = figures
+            continue
+        metrics[split] = {
+            **{k: (v if math.isfinite(v) else None) for k, v in coco.get(split, {}).items()},
+            "images": figures["images"],
+            "lesions": figures["lesions"],
+            "ap_interval": coco_ap_intervals(
+                samples[split], detections[split], class_names, groups=groups.get(split)
+            ),
+            "at_threshold": figures,
+        }
+    return threshold, metrics, matches

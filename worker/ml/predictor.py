@@ -22,6 +22,10 @@ from worker.ml.engine import autocast_for, detections_from_output, select_device
 from worker.ml.evaluation import xyxy_to_xywh
 from worker.ml.model import build_model
 
+# Serving keeps detections down to this score (or the version's threshold, if lower): those
+# below the threshold are not proposed but tell where the model half-sees something.
+LOW_SCORE_FLOOR = 0.05
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -113,8 +117,11 @@ def _binary_entropy(p: float) -> float:
 def uncertainty(predictions: Sequence[Prediction]) -> float:
     """Image-level uncertainty in ``[0, 1]``: the largest binary entropy of a detection score.
 
-    A proposal scored near 0.5 is the one the model is least sure is a lesion; one such proposal
-    makes the image worth a radiologist's look first, however many confident ones it also has.
-    An image with no proposal above the predictor's threshold scores 0.
+    A detection scored near 0.5 is the one the model is least sure is a lesion; one such
+    detection makes the image worth a radiologist's look first, however many confident ones it
+    also has. Pass every detection down to ``LOW_SCORE_FLOOR``, not only the proposals: a lesion
+    the model half-sees below the operating threshold is proposed nowhere, and only its
+    low-score detection keeps the image from looking as certain as a confidently empty one
+    (which has no detection, or only near-zero ones, and scores near 0).
     """
     return max((_binary_entropy(p.score) for p in predictions), default=0.0)

@@ -141,3 +141,23 @@ def test_lost_and_orphaned_jobs_are_resent_once_not_every_minute(
     assert broker.llen("gpu") == 2
     waiting.refresh_from_db()
     assert waiting.enqueued_at < timezone.now() - timedelta(minutes=19)
+
+
+@pytest.mark.parametrize(
+    ("options", "epochs", "budget"),
+    [
+        ({"time_budget_s": 600}, None, 600),  # minutes only: train until they are spent
+        ({"epochs": 3}, 3, None),
+        ({"epochs": 3, "time_budget_s": 600}, 3, 600),  # whichever ends first
+        ({}, jobs.DEFAULT_EPOCHS, None),
+    ],
+)
+def test_a_run_stops_after_the_epochs_or_the_minutes_it_was_given(world, options, epochs, budget):
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    factories.AnnotationFactory(image=image, label_class=world.instance_class, status="accepted")
+    response = world.client(world.admin).post(
+        "/api/projects/chest/training-jobs/", options, format="json"
+    )
+    assert response.status_code == 202, response.data
+    assert response.data["options"]["epochs"] == epochs
+    assert response.data["options"]["time_budget_s"] == budget
