@@ -85,7 +85,7 @@ export interface Annotation {
   box: Box;
   mask: RleJson | null;
   score: number | null;
-  source: "model" | "human";
+  source: "model" | "human" | "import";
   status: AnnotationStatus;
   model_version: number | null;
   version: number;
@@ -130,7 +130,8 @@ export interface JobBase {
 }
 
 export interface TrainingOptions {
-  epochs?: number;
+  /** null: no epoch count, the time budget alone decides */
+  epochs?: number | null;
   time_budget_s?: number | null;
   image_size?: number;
   backbone?: Backbone;
@@ -153,8 +154,55 @@ export interface PreannotationJob extends JobBase {
   total: number;
 }
 
-/** COCO figures of one split; any may be null (no labels of that kind in the split). */
-export type SplitMetrics = Record<string, number | null | undefined>;
+/** A figure with its 95 % bootstrap interval; null where undefined (e.g. no detection). */
+export interface Estimate {
+  value: number | null;
+  low: number | null;
+  high: number | null;
+}
+
+/** Lesion-level figures of one split at the version's score threshold. */
+export interface AtThreshold {
+  threshold: number;
+  images: number;
+  lesions: number;
+  found: number;
+  false_marks: number;
+  precision: Estimate;
+  recall: Estimate;
+  f1: Estimate;
+  all_found: Estimate;
+  fp_per_image: Estimate;
+  bootstrap: { samples: number; confidence: number; unit: "image" | "patient"; units: number };
+}
+
+/**
+ * One split: COCO figures (any may be null), and, for versions that record them, the images and
+ * lesions behind them, AP intervals and the figures at the operating point; or why the split
+ * was not measured.
+ */
+export type SplitMetrics = Record<string, unknown> & {
+  not_measured?: string;
+  images?: number;
+  lesions?: number;
+  ap_interval?: Record<string, [number, number] | null>;
+  at_threshold?: AtThreshold;
+};
+
+export interface OperatingPoint {
+  threshold: number;
+  rule: string;
+  iou: number;
+}
+
+/** Why a version was or was not made active by the promotion rule (and who activated it). */
+export interface Promotion {
+  automatic?: boolean;
+  reason?: string;
+  compared_with?: number | null;
+  activated_by?: string | null;
+  activation_reason?: string;
+}
 
 export interface ModelVersion {
   id: number;
@@ -162,7 +210,9 @@ export interface ModelVersion {
   status: "candidate" | "active" | "retired";
   backbone: string;
   config: Record<string, unknown>;
-  metrics: { val?: SplitMetrics | null; test?: SplitMetrics | null } & Record<string, unknown>;
+  score_threshold: number;
+  metrics: { val?: SplitMetrics | null; test?: SplitMetrics | null; operating_point?: OperatingPoint } & Record<string, unknown>;
+  promotion: Promotion;
   training_data: Record<string, unknown>;
   sha256: string;
   training_job: number | null;

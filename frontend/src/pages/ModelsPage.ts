@@ -34,7 +34,8 @@ import { topBar } from "../components/TopBar";
 import { worklistPath } from "../router";
 import { downsample, ema, extent, niceTicks } from "../training/chart";
 import { ago, duration, elapsed, etaText, isActive, optionsText, percent, stepText, when, whenShort } from "../training/format";
-import { METRIC_COLUMNS, formatMetric, metricRows, metricSeries } from "../training/metrics";
+import { METRIC_COLUMNS, metricRows, metricSeries } from "../training/metrics";
+import { apText, promotionText, splitSummary } from "../training/operatingPoint";
 
 /** The server's default (EfficientNet-Lite0, ImageNet-pretrained) comes first. */
 export const BACKBONES: [Backbone, string][] = [
@@ -133,6 +134,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
       h("legend", {}, "Stop after"),
       h("label", {}, byEpochs, " ", epochs, " epochs"),
       h("label", {}, byBudget, " ", budget, " minutes"),
+      h("p", { class: "muted small" }, "Epochs: exactly that many passes over train. Minutes: as many passes as fit in that training time."),
     ),
     h("label", {}, "Image size ", imageSize),
     h("label", {}, "Backbone ", backbone),
@@ -323,6 +325,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
     );
     const rows = metricRows(versions);
     const splits = ["val", "test"] as const;
+    const columns = 2 + splits.length * 2 + 1;
     versionTable.appendChild(
       h(
         "thead",
@@ -330,12 +333,14 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
         h(
           "tr",
           {},
-          h("th", { rowspan: 2 }, "Version"),
-          h("th", { rowspan: 2 }, "Status"),
-          ...splits.map((sp) => h("th", { colspan: METRIC_COLUMNS.filter((c) => c.split === sp).length, class: "group" }, `${sp} AP`)),
-          h("th", { rowspan: 2 }, ""),
+          h("th", {}, "Version"),
+          h("th", {}, "Status"),
+          ...splits.flatMap((sp) => [
+            h("th", { title: "lesion-level figures at the version's score threshold, the proposals radiologists get" }, `${sp}: what radiologists get`),
+            h("th", { title: "COCO mask AP over all thresholds, 95 % interval" }, `${sp} AP`),
+          ]),
+          h("th", {}, ""),
         ),
-        h("tr", {}, ...METRIC_COLUMNS.map((c) => h("th", { class: "num", title: c.label }, c.label.replace(/^(val|test) /, "").replace(" AP", "")))),
       ),
     );
     const tb = h("tbody");
@@ -350,6 +355,20 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
         btn.addEventListener("click", () => void activate(r.version, btn));
         action = btn;
       }
+      const cells = splits.flatMap((sp) => {
+        const summary = splitSummary(r.version, sp);
+        const figures =
+          summary.kind === "measured"
+            ? h(
+                "td",
+                { class: "figures", "data-split": sp },
+                h("div", {}, summary.headline),
+                h("div", { class: "muted small" }, summary.detail),
+                h("div", { class: "muted small" }, summary.basis),
+              )
+            : h("td", { class: "figures muted", "data-split": sp }, summary.text);
+        return [figures, h("td", { class: "small" }, apText(r.version, sp) || "—")];
+      });
       tb.appendChild(
         h(
           "tr",
@@ -361,12 +380,23 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
             h("div", { class: "muted small" }, r.backbone),
           ),
           h("td", {}, h("span", { class: `version-status version-${r.status}` }, r.status)),
-          ...r.values.map((v, i) => h("td", { class: `num${r.best[i] ? " best" : ""}` }, formatMetric(v))),
+          ...cells,
           h("td", {}, action),
         ),
       );
+      const why = promotionText(r.version);
+      if (why) {
+        tb.appendChild(
+          h(
+            "tr",
+            { class: "promotion", "data-version": r.number },
+            h("td", {}),
+            h("td", { colspan: columns - 1, class: "muted small", "data-testid": "promotion-reason" }, why),
+          ),
+        );
+      }
     }
-    if (!rows.length) tb.appendChild(h("tr", {}, h("td", { colspan: METRIC_COLUMNS.length + 3, class: "muted" }, "No model versions yet: train one.")));
+    if (!rows.length) tb.appendChild(h("tr", {}, h("td", { colspan: columns, class: "muted" }, "No model versions yet: train one.")));
     versionTable.appendChild(tb);
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ModelVersion } from "../api/types";
-import { METRIC_COLUMNS, formatMetric, metricRows, metricSeries, metricValue, versionAction } from "./metrics";
+import { METRIC_COLUMNS, metricRows, metricSeries, metricValue, versionAction } from "./metrics";
 
 const v = (number: number, status: ModelVersion["status"], metrics: ModelVersion["metrics"]): ModelVersion => ({
   id: number * 10,
@@ -8,7 +8,9 @@ const v = (number: number, status: ModelVersion["status"], metrics: ModelVersion
   status,
   backbone: "resnet18_fpn",
   config: {},
+  score_threshold: 0.5,
   metrics,
+  promotion: {},
   training_data: {},
   sha256: "0".repeat(64),
   training_job: null,
@@ -31,36 +33,21 @@ describe("model version metrics", () => {
     expect(metricValue(v(9, "candidate", { val: { segm_AP: "n/a" as unknown as number } }), "val", "segm_AP")).toBeNull();
   });
 
-  it("shapes table rows newest first, with best values and the right action", () => {
+  it("shapes table rows newest first, with the right action", () => {
     const rows = metricRows(versions);
     expect(rows.map((r) => r.number)).toEqual([3, 2, 1]);
     expect(rows.map((r) => r.action)).toEqual(["promote", null, "rollback"]);
-    expect(rows[0].values).toEqual([0.45, null, 0.4, null, null, null]);
-    const col = (label: string) => METRIC_COLUMNS.findIndex((c) => c.label === label);
-    expect(rows[0].best[col("val segm AP")]).toBe(true);
-    expect(rows[1].best[col("val segm AP")]).toBe(false);
-    // ties: both 0.4 are best
-    expect(rows[0].best[col("val bbox AP")]).toBe(true);
-    expect(rows[1].best[col("val bbox AP")]).toBe(true);
-    // a null is never best
-    expect(rows[0].best[col("test segm AP")]).toBe(false);
-    expect(rows[1].best[col("test segm AP")]).toBe(true);
   });
 
   it("with no active version every version can be promoted", () => {
     expect(versionAction({ number: 1, status: "candidate" }, null)).toBe("promote");
     expect(versionAction({ number: 1, status: "retired" }, 2)).toBe("rollback");
     expect(versionAction({ number: 2, status: "active" }, 2)).toBeNull();
-    expect(metricRows([v(1, "candidate", {})])[0].best).toEqual([false, false, false, false, false, false]);
+    expect(metricRows([v(1, "candidate", {})])[0].action).toBe("promote");
   });
 
   it("gives plot series oldest first with nulls kept as gaps", () => {
     const s = metricSeries(versions, METRIC_COLUMNS.slice(3, 4));
     expect(s).toEqual([{ name: "test segm AP", points: [[1, 0.18], [2, 0.38], [3, null]] }]);
-  });
-
-  it("formats values", () => {
-    expect(formatMetric(0.41234)).toBe("0.412");
-    expect(formatMetric(null)).toBe("—");
   });
 });

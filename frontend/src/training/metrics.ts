@@ -24,9 +24,6 @@ export interface MetricRow {
   number: number;
   status: ModelVersion["status"];
   backbone: string;
-  values: (number | null)[];
-  /** per column: this version has the column's best value */
-  best: boolean[];
   action: VersionAction;
   version: ModelVersion;
 }
@@ -45,25 +42,19 @@ export function versionAction(v: Pick<ModelVersion, "number" | "status">, active
   return "rollback";
 }
 
-/** Newest first, with the best value of each column marked (ties all marked). */
-export function metricRows(versions: ModelVersion[], columns: MetricColumn[] = METRIC_COLUMNS): MetricRow[] {
+/** Newest first, each with what an admin may do with it. */
+export function metricRows(versions: ModelVersion[]): MetricRow[] {
   const active = versions.find((v) => v.status === "active")?.number ?? null;
-  const sorted = [...versions].sort((a, b) => b.number - a.number);
-  const values = sorted.map((v) => columns.map((c) => metricValue(v, c.split, c.key)));
-  const best = columns.map((_, i) => {
-    const xs = values.map((row) => row[i]).filter((x): x is number => x != null);
-    return xs.length ? Math.max(...xs) : null;
-  });
-  return sorted.map((v, r) => ({
-    id: v.id,
-    number: v.number,
-    status: v.status,
-    backbone: v.backbone,
-    values: values[r],
-    best: values[r].map((x, i) => x != null && best[i] != null && sorted.length > 1 && x === best[i]),
-    action: versionAction(v, active),
-    version: v,
-  }));
+  return [...versions]
+    .sort((a, b) => b.number - a.number)
+    .map((v) => ({
+      id: v.id,
+      number: v.number,
+      status: v.status,
+      backbone: v.backbone,
+      action: versionAction(v, active),
+      version: v,
+    }));
 }
 
 export interface Series {
@@ -80,7 +71,3 @@ export function metricSeries(versions: ModelVersion[], columns: MetricColumn[]):
   }));
 }
 
-/** 0.41234 → "0.412"; null → "—". */
-export function formatMetric(x: number | null): string {
-  return x == null ? "—" : x.toFixed(3);
-}
