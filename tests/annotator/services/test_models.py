@@ -109,3 +109,12 @@ def test_the_decision_is_recorded_and_shown_by_the_api(world):
     assert shown["promotion"]["reason"] == decision.reason
     assert shown["promotion"]["compared_with"] == active.number
     assert shown["score_threshold"] == 0.5
+
+
+def test_the_minimum_of_val_lesions_is_a_project_setting(world):
+    client = world.client(world.admin)
+    assert client.get("/api/projects/chest/").data["promotion_min_val_lesions"] == 10
+    changed = client.patch("/api/projects/chest/", {"promotion_min_val_lesions": 25}, format="json")
+    assert changed.status_code == 200 and changed.data["promotion_min_val_lesions"] == 25
+    refused = client.patch("/api/projects/chest/", {"promotion_min_val_lesions": 0}, format="json")
+    assert refused.status_code == 400 and "promotion_min_val_lesions" in str(refused.data)
