@@ -90,3 +90,21 @@ def load_weights(path: Path, *, expected_sha256: str) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise CorruptWeightsError(f"{Path(path).name}: checkpoint is not a dict")
     return state
+
+
+def load_training_state(path: Path) -> dict[str, Any] | None:
+    """The training state an earlier attempt wrote to ``path``; None if absent or unreadable.
+
+    It is the job's own working file (written with :func:`save_weights_atomic`, so never torn),
+    not a registered artefact: there is no sha256 to check, and an unreadable file only means
+    that training starts over. It is unpickled with ``weights_only=True`` all the same.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError):
+        logger.warning("training state %s is unreadable; starting over", path.name)
+        return None
+    return state if isinstance(state, dict) else None

@@ -50,6 +50,30 @@ def boxes_from_masks(masks: np.ndarray) -> np.ndarray:
     return boxes
 
 
+def resize_samples(samples: Sequence[Sample], min_size: int, max_size: int) -> list[Sample]:
+    """Samples scaled down as the model's transform would (never up), masks exact to 1/2 pixel.
+
+    Training resizes each image once per job with this, so augmentation works at the model's
+    size instead of the stored one (the model's own resize then does nothing). Masks are
+    area-averaged and thresholded at one half; their boxes are recomputed from them.
+    """
+    out = []
+    for sample in samples:
+        h, w = sample.image.shape
+        scale = min(min_size / min(h, w), max_size / max(h, w))
+        if scale >= 1.0:
+            out.append(sample)
+            continue
+        size = (max(round(h * scale), 1), max(round(w * scale), 1))
+        image = torch.nn.functional.interpolate(
+            to_image_tensor(sample.image)[None], size=size, mode="bilinear", antialias=True
+        )[0, 0].clamp_(0.0, 1.0)
+        masks = torch.from_numpy(sample.masks).float()[None]
+        masks = torch.nn.functional.interpolate(masks, size=size, mode="area")[0] >= 0.5
+        out.append(sample_from_masks(image.numpy(), masks.numpy(), sample.labels, sample.image_id))
+    return out
+
+
 def sample_from_masks(
     image: np.ndarray, masks: np.ndarray, labels: np.ndarray, image_id: int
 ) -> Sample:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from torchvision.ops import FrozenBatchNorm2d
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool
 
 BACKBONES = ("resnet18_fpn", "mobilenet_v3_fpn", "resnet50_fpn", "efficientnet_lite0_fpn")
+PRETRAINED = frozenset({"efficientnet_lite0_fpn"})  # backbones with local ImageNet weights
 
 SCRATCH_MEAN = [0.5, 0.5, 0.5]
 SCRATCH_STD = [0.25, 0.25, 0.25]
@@ -48,15 +50,23 @@ LITE0_MEAN = [0.5, 0.5, 0.5]
 LITE0_STD = [0.5, 0.5, 0.5]
 ANCHOR_SIZES = (16, 32, 64, 128, 256)
 EVAL_SCORE_THRESH = 0.01  # keep the low-score tail for COCO AP; Predictor raises it for serving
-BOX_BATCH_SIZE_PER_IMAGE = 128  # sampled RoIs per image in training (torchvision: 512)
+BOX_BATCH_SIZE_PER_IMAGE = 64  # sampled RoIs per image in training (torchvision: 512)
+RPN_PRE_NMS_TOP_N_TRAIN = 1000  # per level (torchvision: 2000)
+RPN_POST_NMS_TOP_N_TRAIN = 500  # per image (torchvision: 2000)
+TRAINABLE_BACKBONE_LAYERS = 3  # pretrained trunk: stages at strides 8-32 train
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
 
 
-def _fpn_anchors(levels: int) -> AnchorGenerator:
-    if levels == len(ANCHOR_SIZES):
-        sizes = tuple((s,) for s in ANCHOR_SIZES)
+def anchor_sizes_for(min_size: int) -> tuple[int, ...]:
+    """:data:`ANCHOR_SIZES` (lesion-sized on 512² slices) scaled to the model's input size."""
+    return tuple(max(round(s * min_size / 512), 4) for s in ANCHOR_SIZES)
+
+
+def _fpn_anchors(levels: int, anchor_sizes: Sequence[int]) -> AnchorGenerator:
+    if levels == len(anchor_sizes):
+        sizes = tuple((s,) for s in anchor_sizes)
     else:
-        sizes = (ANCHOR_SIZES,) * levels
+        sizes = (tuple(anchor_sizes),) * levels
     return AnchorGenerator(sizes=sizes, aspect_ratios=(ASPECT_RATIOS,) * levels)
 
 
@@ -83,6 +93,10 @@ _LITE0_BLOCKS: tuple[tuple[int, int, int, int, int], ...] = (
 )
 _LITE0_RETURN = {2: "0", 4: "1", 10: "2", 15: "3"}  # block index -> FPN level (stride 4..32)
 _LITE0_BN_EPS = 1e-3
+# Blocks by output stride (2 with the stem, 4, 8, 16, 32): the stages that
+# ``trainable_backbone_layers`` counts from the top. Frozen stages cost no backward pass (on CPU
+# the backward of the depthwise convolutions at strides 2-4 is most of the trunk's step time).
+_LITE0_STAGES = ((0, 0), (1, 2), (3, 4), (5, 10), (11, 15))
 
 
 class _MBConv(nn.Module):
@@ -144,17 +158,21 @@ def lite0_weights_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / "models" / "efficientnet-lite0-57934424.pth"
 
 
-def _lite0_backbone(pretrained: bool) -> EfficientNetLite0FPN:
+def _lite0_backbone(pretrained: bool, trainable_layers: int) -> EfficientNetLite0FPN:
     if not pretrained:
         return EfficientNetLite0FPN(norm=lambda c: nn.BatchNorm2d(c, eps=_LITE0_BN_EPS))
+    if not 0 <= trainable_layers <= len(_LITE0_STAGES):
+        raise ValueError(f"trainable_backbone_layers is between 0 and {len(_LITE0_STAGES)}")
     backbone = EfficientNetLite0FPN(norm=lambda c: FrozenBatchNorm2d(c, eps=_LITE0_BN_EPS))
     state = torch.load(lite0_weights_path(), weights_only=True, map_location="cpu")
     trunk = {k: v for k, v in state.items() if k.startswith(("_conv_stem.", "_bn0.", "_blocks."))}
     missing, unexpected = backbone.load_state_dict(trunk, strict=False)
     if unexpected or any(not k.startswith("fpn.") for k in missing):
         raise RuntimeError(f"EfficientNet-Lite0 weights do not fit: {missing} {unexpected}")
-    for p in [backbone._conv_stem.weight, *backbone._blocks[0].parameters()]:
-        p.requires_grad_(False)
+    for stage, (first, last) in enumerate(_LITE0_STAGES[: len(_LITE0_STAGES) - trainable_layers]):
+        frozen = [backbone._conv_stem] if stage == 0 else []
+        for module in [*frozen, *backbone._blocks[first : last + 1]]:
+            module.requires_grad_(False)
     return backbone
 
 
@@ -166,22 +184,35 @@ def build_model(
     max_size: int = 512,
     rpn_pre_nms_top_n_test: int = 300,
     rpn_post_nms_top_n_test: int = 100,
+    rpn_pre_nms_top_n_train: int = 2000,
+    rpn_post_nms_top_n_train: int = 2000,
+    box_batch_size_per_image: int = 128,
     box_detections_per_img: int = 50,
+    anchor_sizes: Sequence[int] = ANCHOR_SIZES,
     pretrained_backbone: bool = False,
+    trainable_backbone_layers: int = 4,
 ) -> MaskRCNN:
-    """A Mask R-CNN for ``num_classes`` classes (background included) on 1-channel slices."""
+    """A Mask R-CNN for ``num_classes`` classes (background included) on 1-channel slices.
+
+    The keyword defaults are the structure of checkpoints that predate a keyword (so they
+    load unchanged); new trainings take theirs from :func:`model_config`.
+    ``trainable_backbone_layers`` applies to the pretrained backbone only (from-scratch ones
+    train everything).
+    """
     if num_classes < 2:
         raise ValueError("num_classes counts the background and must be at least 2")
-    if pretrained_backbone and backbone != "efficientnet_lite0_fpn":
+    if pretrained_backbone and backbone not in PRETRAINED:
         raise ValueError(f"no local pretrained weights for {backbone}")
     options: dict[str, Any] = {
         "min_size": min_size,
         "max_size": max_size,
         "rpn_pre_nms_top_n_test": rpn_pre_nms_top_n_test,
         "rpn_post_nms_top_n_test": rpn_post_nms_top_n_test,
+        "rpn_pre_nms_top_n_train": rpn_pre_nms_top_n_train,
+        "rpn_post_nms_top_n_train": rpn_post_nms_top_n_train,
         "box_detections_per_img": box_detections_per_img,
         "box_score_thresh": EVAL_SCORE_THRESH,
-        "box_batch_size_per_image": BOX_BATCH_SIZE_PER_IMAGE,
+        "box_batch_size_per_image": box_batch_size_per_image,
         "image_mean": SCRATCH_MEAN,
         "image_std": SCRATCH_STD,
     }
@@ -190,7 +221,7 @@ def build_model(
             weights=None,
             weights_backbone=None,
             num_classes=num_classes,
-            rpn_anchor_generator=_fpn_anchors(5),
+            rpn_anchor_generator=_fpn_anchors(5, anchor_sizes),
             **options,
         )
     if backbone == "resnet18_fpn":
@@ -208,26 +239,39 @@ def build_model(
         )
         levels = 3
     elif backbone == "efficientnet_lite0_fpn":
-        body = _lite0_backbone(pretrained_backbone)
+        body = _lite0_backbone(pretrained_backbone, trainable_backbone_layers)
         levels = 5
         if pretrained_backbone:
             options["image_mean"], options["image_std"] = LITE0_MEAN, LITE0_STD
     else:
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {BACKBONES}")
     return MaskRCNN(
-        body, num_classes=num_classes, rpn_anchor_generator=_fpn_anchors(levels), **options
+        body,
+        num_classes=num_classes,
+        rpn_anchor_generator=_fpn_anchors(levels, anchor_sizes),
+        **options,
     )
 
 
 def model_config(**kwargs: Any) -> dict[str, Any]:
-    """The keyword arguments of :func:`build_model` with defaults filled in (for checkpoints)."""
+    """The keyword arguments of :func:`build_model` for a new training (for checkpoints).
+
+    Anchors follow ``min_size``; training samples fewer RPN proposals and RoIs than
+    torchvision's COCO defaults (a slice holds a few lesions).
+    """
     defaults = {
         "backbone": "resnet18_fpn",
         "min_size": 512,
         "max_size": 512,
         "rpn_pre_nms_top_n_test": 300,
         "rpn_post_nms_top_n_test": 100,
+        "rpn_pre_nms_top_n_train": RPN_PRE_NMS_TOP_N_TRAIN,
+        "rpn_post_nms_top_n_train": RPN_POST_NMS_TOP_N_TRAIN,
+        "box_batch_size_per_image": BOX_BATCH_SIZE_PER_IMAGE,
         "box_detections_per_img": 50,
         "pretrained_backbone": False,
+        "trainable_backbone_layers": TRAINABLE_BACKBONE_LAYERS,
     }
-    return {**defaults, **kwargs}
+    config = {**defaults, **kwargs}
+    config.setdefault("anchor_sizes", list(anchor_sizes_for(config["min_size"])))
+    return config

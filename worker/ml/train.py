@@ -14,6 +14,12 @@ The model kept is that of the epoch where the smoothed ``val`` curve (an exponen
 average, so one lucky evaluation on a small val is not mistaken for progress) is highest, or the
 last epoch's when val holds fewer than ``min_val_lesions`` lesions; ``test`` is evaluated once,
 on that model, for the report. Evaluation time is not counted in the time budget.
+
+With ``resume_path``, the training state (model, optimiser, gradient scaler, random generators,
+clock, curves and the kept model so far) is written there after every epoch, as torchvision's
+detection references do; a later run with the same configuration resumes after the last
+completed epoch instead of starting over (the learning rate is a function of the epoch and the
+training time so far, both restored).
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from worker.ml.checkpoint import load_weights, save_weights_atomic
-from worker.ml.data import Datastore, DetectionDataset, NpzDatastore, collate
+from worker.ml.checkpoint import load_training_state, load_weights, save_weights_atomic
+from worker.ml.data import Datastore, DetectionDataset, NpzDatastore, collate, resize_samples
 from worker.ml.engine import (
     Detections,
     evaluate,
@@ -80,6 +86,7 @@ class TrainConfig:
     init_sha256: str | None = None
     weights_name: str = "model.pt"
     eval_test_each_epoch: bool = False
+    resume_path: Path | None = None  # training state, written each epoch, resumed from
 
 
 @dataclass
@@ -103,6 +110,7 @@ class TrainResult:
     best_epoch: int = 0
     steps: int = 0
     train_seconds: float = 0.0
+    resumed_epochs: int = 0  # epochs restored from an earlier run's training state
 
 
 @dataclass
@@ -157,6 +165,18 @@ def _evaluate_split(
     return coco_metrics(samples, detections, class_names), detections
 
 
+def _args(cfg: TrainConfig) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+
+
+def _resume_key(cfg: TrainConfig) -> dict[str, Any]:
+    """What must match for a training state to be resumed (not where files go)."""
+    args = _args(cfg)
+    for name in ("output_dir", "resume_path", "weights_name"):
+        args.pop(name)
+    return args
+
+
 def _score(metrics: dict[str, float], name: str) -> float:
     value = metrics.get(name, math.nan)
     return value if math.isfinite(value) else -math.inf
@@ -182,7 +202,9 @@ def main(
     class_names = datastore.class_names
     train_samples, val_samples = datastore.samples("train"), datastore.samples("val")
     test_samples = datastore.samples("test")
-    dataset = DetectionDataset(train_samples, train_preset())
+    dataset = DetectionDataset(
+        resize_samples(train_samples, cfg.min_size, cfg.max_size), train_preset()
+    )
     generator = torch.Generator().manual_seed(cfg.seed)
     sampler = (
         DistributedSampler(dataset, seed=cfg.seed)
@@ -229,8 +251,37 @@ def main(
     clock = _Clock()
     loss_curve: list[tuple[int, float]] = []
     history: list[EpochRecord] = []
-    best: tuple[float, int, dict[str, Any], list[Detections]] | None = None
+    best: tuple[float, int, dict[str, Any], list[Detections] | None] | None = None
     smoothed: float | None = None
+    first_epoch = 0
+    resumed = load_training_state(cfg.resume_path) if cfg.resume_path else None
+    if resumed is not None and (resumed["config"] != config or resumed["args"] != _resume_key(cfg)):
+        logger.warning("training state %s is for another configuration", cfg.resume_path)
+        resumed = None
+    if resumed is not None:
+        _unwrap(model).load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        if scaler is not None and resumed["scaler"] is not None:
+            scaler.load_state_dict(resumed["scaler"])
+        torch.set_rng_state(resumed["rng"])
+        generator.set_state(resumed["sampler_rng"])
+        clock.steps, clock.trained_s = resumed["steps"], resumed["trained_s"]
+        loss_curve = [tuple(point) for point in resumed["loss_curve"]]
+        history = [EpochRecord(**record) for record in resumed["history"]]
+        smoothed, first_epoch = resumed["smoothed"], resumed["epoch"] + 1
+        kept = resumed["best_model"]  # None: the last epoch's model is the kept one
+        best = (
+            resumed["best_score"],
+            resumed["best_epoch"],
+            kept if kept is not None else resumed["model"],
+            None,
+        )
+        logger.info(
+            "resumed after epoch %d (step %d, %.0fs trained)",
+            resumed["epoch"],
+            clock.steps,
+            clock.trained_s,
+        )
 
     def agree(flag: bool) -> bool:
         """Every rank takes the same stop decision (any rank's True wins)."""
@@ -260,7 +311,8 @@ def main(
             total, eta = min(ends, key=lambda end: end[1])
             on_progress(clock.epoch, done, total, losses["loss"], eta)
 
-    for epoch in itertools.count() if cfg.epochs is None else range(cfg.epochs):
+    epochs = itertools.count(first_epoch) if cfg.epochs is None else range(first_epoch, cfg.epochs)
+    for epoch in epochs:
         progress = epoch / cfg.epochs if cfg.epochs is not None else 0.0
         if cfg.time_budget_s:
             progress = max(progress, clock.trained_s / cfg.time_budget_s)
@@ -323,6 +375,28 @@ def main(
                 smoothed += cfg.selection_smoothing * (score - smoothed)
             if best is None or val_lesions < cfg.min_val_lesions or smoothed >= best[0]:
                 best = (smoothed, epoch, copy.deepcopy(net.state_dict()), val_detections)
+            if cfg.resume_path is not None:
+                save_weights_atomic(
+                    {
+                        "config": config,
+                        "args": _resume_key(cfg),
+                        "epoch": epoch,
+                        "model": net.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scaler": scaler.state_dict() if scaler is not None else None,
+                        "rng": torch.get_rng_state(),
+                        "sampler_rng": generator.get_state(),
+                        "steps": clock.steps,
+                        "trained_s": clock.trained_s,
+                        "loss_curve": loss_curve,
+                        "history": [asdict(record) for record in history],
+                        "smoothed": smoothed,
+                        "best_score": best[0],
+                        "best_epoch": best[1],
+                        "best_model": best[2] if best[1] != epoch else None,
+                    },
+                    cfg.resume_path,
+                )
         if world > 1:
             dist.barrier()
     if rank != 0:
@@ -333,6 +407,8 @@ def main(
     _, best_epoch, state, val_detections = best
     net = _unwrap(model)
     net.load_state_dict(state)
+    if val_detections is None:  # kept before a resume: its val detections were not stored
+        val_detections = _evaluate_split(net, val_samples, class_names, device, cfg.batch_size)[1]
     test_metrics, test_detections = _evaluate_split(
         net, test_samples, class_names, device, cfg.batch_size
     )
@@ -343,7 +419,8 @@ def main(
         "class_names": list(class_names),
         "epoch": best_epoch,
         "metrics": metrics,
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "args": _args(cfg),
+        "resumed_epochs": first_epoch,
     }
     weights_path = Path(cfg.output_dir) / cfg.weights_name
     sha256 = save_weights_atomic(checkpoint, weights_path)
@@ -358,6 +435,7 @@ def main(
         best_epoch=best_epoch,
         steps=clock.steps,
         train_seconds=clock.trained_s,
+        resumed_epochs=first_epoch,
     )
 
 
