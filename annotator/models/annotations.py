@@ -8,6 +8,7 @@ from annotator.models.studies import Image
 class Source(models.TextChoices):
     MODEL = "model", "Model"
     HUMAN = "human", "Human"
+    IMPORT = "import", "Imported"
 
 
 class AnnotationStatus(models.TextChoices):

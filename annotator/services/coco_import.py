@@ -3,7 +3,11 @@
 Images are matched, in this order, by the ``file_name`` a RadLabel export wrote
 (``images/<split>/<image id>.png``), by ``id`` when the file is a RadLabel export
 (``info.generator == "RadLabel"``), or by the ``sop_instance_uid`` (and ``frame_number``,
-default 1) extra fields. When the entry gives ``width``/``height`` they must match the image.
+default 1) extra fields. A SOP Instance UID is either the one RadLabel stored or the original
+one of the hospital's file: ingest remaps UIDs with the project's key, so the same remapping
+applied to the value in the file finds the image, and nothing identifying is stored for it.
+The report says how each annotation's image was matched. When the entry gives
+``width``/``height`` they must match the image. Imported labels have ``source: "import"``.
 Categories match active instance label classes by name (exactly, else ignoring case).
 
 Everything happens in one transaction: a file that is not a COCO instances document is
@@ -25,10 +29,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from annotator import coco
+from annotator.dicom.deid import remap_uid
 from annotator.exceptions import ApplicationError
-from annotator.models import AnnotationStatus, Image, LabelClass, LabelKind, Project
+from annotator.models import AnnotationStatus, Image, LabelClass, LabelKind, Project, Source
 from annotator.services.annotations import annotation_create
 from annotator.services.audit import audit_record
+from annotator.services.studies import project_deid_secret
 
 IMPORT_NAMESPACE = uuid.UUID("5d7c2a4e-93f1-4d0b-8a61-0c2f9e7b3a55")
 _EXPORTED_NAME = re.compile(r"^(?:.*/)?images/(?:train|val|test)/([0-9]{1,18})\.png$")
@@ -58,57 +64,71 @@ def _document(data: bytes) -> Any:
         raise ApplicationError("The JSON is nested too deeply.", code="invalid_json") from error
 
 
+_UID = re.compile(r"^[0-9]+(?:\.[0-9]+)*$")
+
+
 def _match_images(
     project: Project, document: dict[str, Any], images: list[dict[str, Any]]
-) -> tuple[dict[Any, Image], dict[Any, str]]:
-    """COCO image id -> project image, and COCO image id -> why it matched nothing."""
+) -> tuple[dict[Any, tuple[Image, str]], dict[Any, str]]:
+    """COCO image id -> (project image, how it matched), and COCO image id -> why it did not."""
     from_radlabel = (
         (document.get("info") or {}).get("generator") == "RadLabel"
         if isinstance(document.get("info"), dict)
         else False
     )
-    wanted: dict[Any, tuple[str, Any]] = {}
+    wanted: dict[Any, tuple[str, Any, str]] = {}
     for entry in images:
         key = entry["id"]
         name = entry.get("file_name")
         match = _EXPORTED_NAME.match(name) if isinstance(name, str) else None
         sop = entry.get("sop_instance_uid")
         if match:
-            wanted[key] = ("id", int(match.group(1)))
+            wanted[key] = ("id", int(match.group(1)), "file_name")
         elif from_radlabel and isinstance(key, int) and not isinstance(key, bool):
-            wanted[key] = ("id", key)
+            wanted[key] = ("id", key, "id")
         elif isinstance(sop, str) and len(sop) <= 64:
             frame = entry.get("frame_number", 1)
-            wanted[key] = ("sop", (sop, frame if isinstance(frame, int) else -1))
+            wanted[key] = ("sop", (sop, frame if isinstance(frame, int) else -1), "")
     by_id = Image.objects.filter(
-        project=project, pk__in=[v for kind, v in wanted.values() if kind == "id"]
+        project=project, pk__in=[v for kind, v, _ in wanted.values() if kind == "id"]
     ).in_bulk()
-    by_sop = {
-        (image.instance.sop_uid, image.frame_number): image
-        for image in Image.objects.filter(
-            project=project,
-            instance__sop_uid__in=[v[0] for kind, v in wanted.values() if kind == "sop"],
-        ).select_related("instance", "project")
-    }
-    matched: dict[Any, Image] = {}
+    secret = project_deid_secret(project)
+    given = {v[0] for kind, v, _ in wanted.values() if kind == "sop"}
+    remapped = {remap_uid(uid, project_secret=secret): uid for uid in given if _UID.match(uid)}
+    by_sop: dict[tuple[str, int], tuple[Image, str]] = {}
+    for image in Image.objects.filter(
+        project=project, instance__sop_uid__in=given | set(remapped)
+    ).select_related("instance", "project"):
+        stored = image.instance.sop_uid
+        if stored in given:
+            by_sop[(stored, image.frame_number)] = (image, "sop_instance_uid")
+        if stored in remapped:
+            by_sop.setdefault(
+                (remapped[stored], image.frame_number), (image, "original_sop_instance_uid")
+            )
+    matched: dict[Any, tuple[Image, str]] = {}
     missing: dict[Any, str] = {}
     for entry in images:
         key = entry["id"]
         if key not in wanted:
             missing[key] = "The image entry names no RadLabel image (file_name, id or SOP UID)."
             continue
-        kind, value = wanted[key]
-        image = by_id.get(value) if kind == "id" else by_sop.get(value)
-        if image is None:
+        kind, value, how = wanted[key]
+        if kind == "id":
+            found = (by_id[value], how) if value in by_id else None
+        else:
+            found = by_sop.get(value)
+        if found is None:
             missing[key] = "No such image in this project."
             continue
+        image = found[0]
         width, height = entry.get("width"), entry.get("height")
         if (width is not None and width != image.columns) or (
             height is not None and height != image.rows
         ):
             missing[key] = f"The image is {image.columns}x{image.rows}, not {width}x{height}."
             continue
-        matched[key] = image
+        matched[key] = found
     return matched, missing
 
 
@@ -148,8 +168,8 @@ def coco_import(
     report = []
     for annotation in parsed.annotations:
         entry = {"index": annotation.index, "id": annotation.coco_id}
-        image = images.get(_hashable(annotation.image_id))
-        if image is None:
+        found = images.get(_hashable(annotation.image_id))
+        if found is None:
             report.append(
                 _skip(
                     entry,
@@ -160,6 +180,8 @@ def coco_import(
                 )
             )
             continue
+        image, matched_by = found
+        entry["matched_by"] = matched_by
         label_class = classes.get(_hashable(annotation.category_id))
         if label_class is None:
             name = parsed.categories.get(_hashable(annotation.category_id))
@@ -206,6 +228,7 @@ def coco_import(
                 box=box,
                 mask=mask or None,
                 status=as_status,
+                source=Source.IMPORT,
             )
         except ApplicationError as error:
             report.append(_skip(entry, error.code, error.detail))

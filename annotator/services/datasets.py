@@ -94,6 +94,16 @@ def patient_set_split(*, patient: Patient, actor: AbstractBaseUser, split: str) 
             after={"split": split},
         )
         patient.split = split
-        patient.split_manual = True
-        patient.save(update_fields=["split", "split_manual"])
+    elif not patient.split_manual:
+        audit_record(
+            actor=actor,
+            project=patient.project,
+            action="patient.split_pinned",
+            obj=patient,
+            before={"split": split, "split_manual": False},
+            after={"split": split, "split_manual": True},
+        )
+    # an admin's choice, even of the value it had: a later rebalance leaves it alone
+    patient.split_manual = True
+    patient.save(update_fields=["split", "split_manual"])
     return patient

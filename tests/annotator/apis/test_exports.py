@@ -200,6 +200,70 @@ def test_import_matches_by_sop_uid_and_as_proposals(world):
     assert np.array_equal(coco.decode_mask(annotation.mask), coco.decode_mask(mask))
 
 
+def _by_original_uid(uid, frames, image):
+    """A hospital's own COCO file: its images named by the original SOP Instance UID."""
+    mask = _mask(image, 8, 8, 16)
+    return {
+        "images": [
+            {
+                "id": 100 + f,
+                "file_name": f"{uid}-{f}.png",
+                "sop_instance_uid": uid,
+                "frame_number": f,
+            }
+            for f in frames
+        ],
+        "categories": [{"id": 1, "name": "nodule"}],
+        "annotations": [
+            {
+                "id": n,
+                "image_id": 100 + f,
+                "category_id": 1,
+                "bbox": coco.bbox_of_mask(mask),
+                "segmentation": mask,
+            }
+            for n, f in enumerate(frames, start=1)
+        ],
+    }
+
+
+def test_import_matches_a_hospitals_original_sop_instance_uid(world):
+    image = _image(world)
+    original = str(pydicom.dcmread(io.BytesIO(CT)).SOPInstanceUID)
+    assert image.instance.sop_uid != original, "ingest remapped the UID"
+
+    report = _import(world.client(world.admin), _by_original_uid(original, [1], image))
+    assert report.status_code == 200 and report.data["imported"] == 1, report.data
+    assert report.data["annotations"][0]["matched_by"] == "original_sop_instance_uid"
+    annotation = Annotation.objects.get()
+    assert annotation.image == image and annotation.source == "import"
+    assert world.client(world.admin).get(f"/api/annotations/{annotation.pk}/").data["source"] == (
+        "import"
+    )
+    # the stored UID still matches as such, and a UID from elsewhere matches nothing
+    stored = _import(
+        world.client(world.admin), _by_original_uid(image.instance.sop_uid, [1], image)
+    )
+    assert stored.data["annotations"][0]["matched_by"] == "sop_instance_uid"
+    unknown = _import(world.client(world.admin), _by_original_uid("1.2.3.4.5", [1], image))
+    assert unknown.data["annotations"][0]["reason"] == "unknown_image"
+    assert not Image.objects.filter(instance__sop_uid=original).exists(), "nothing identifying kept"
+
+
+def test_import_by_original_uid_picks_the_frame_of_a_multi_frame_instance(world):
+    data = data_store("emri_small.dcm").read_bytes()
+    [outcome] = studies.upload_ingest(
+        project=world.project, actor=None, files=[("mr.dcm", io.BytesIO(data))]
+    )
+    frames = {i.frame_number: i for i in Image.objects.filter(pk__in=outcome.image_ids)}
+    original = str(pydicom.dcmread(io.BytesIO(data)).SOPInstanceUID)
+    report = _import(world.client(world.admin), _by_original_uid(original, [2, 4], frames[1]))
+    assert report.data["imported"] == 2, report.data
+    assert {r["matched_by"] for r in report.data["annotations"]} == {"original_sop_instance_uid"}
+    assert sorted(a.image.frame_number for a in Annotation.objects.all()) == [2, 4]
+    assert {a.image_id for a in Annotation.objects.all()} == {frames[2].pk, frames[4].pk}
+
+
 def test_import_reports_each_skipped_annotation_with_its_reason(world):
     image = _image(world)
     good = {"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}

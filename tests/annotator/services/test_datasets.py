@@ -65,6 +65,21 @@ def test_rebalance_api_is_admin_only_and_validates_ratios(world):
     assert denied.status_code == 403
 
 
+def test_setting_a_patient_to_its_own_split_still_pins_it(world):
+    patient = factories.PatientFactory(project=world.project, split="val")
+    assert patient.split_manual is False
+    response = world.client(world.admin).patch(
+        f"/api/patients/{patient.pk}/", {"split": "val"}, format="json"
+    )
+    assert response.status_code == 200 and response.data["split_manual"] is True
+    patient.refresh_from_db()
+    assert patient.split_manual is True
+    assert AuditEvent.objects.get(action="patient.split_pinned").after == {
+        "split": "val",
+        "split_manual": True,
+    }
+
+
 def test_admin_moves_one_patient_and_it_is_audited(world):
     patient = factories.PatientFactory(project=world.project, split="train")
     response = world.client(world.admin).patch(
