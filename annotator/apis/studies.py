@@ -29,7 +29,7 @@ from annotator.selectors.images import (
 )
 from annotator.services import annotations, datasets, studies
 
-IMAGE_PROGRESS = [ImageStatus.IN_PROGRESS, ImageStatus.DONE, ImageStatus.REVIEWED]
+IMAGE_PROGRESS = ImageStatus.values
 
 
 class PatientOutput(serializers.ModelSerializer):

@@ -95,8 +95,10 @@ def annotation_create(
     box: list[float],
     mask: dict[str, Any] | None = None,
     status: str = AnnotationStatus.ACCEPTED,
+    source: str = Source.HUMAN,
 ) -> tuple[Annotation, bool]:
-    """Create a human annotation. A retry with the same client key returns the first row."""
+    """Create a person's annotation (drawn here, or imported). A retry with the same client key
+    returns the first row."""
     existing = Annotation.objects.filter(project_id=image.project_id, client_key=client_key).first()
     if existing is not None:
         return _same_image(existing, image), False
@@ -108,7 +110,7 @@ def annotation_create(
         label_class=_label_class(image, label_class),
         client_key=client_key,
         mask=_mask(image, mask),
-        source=Source.HUMAN,
+        source=source,
         status=status,
         touched_by_human=True,
         created_by=actor,
@@ -246,10 +248,29 @@ def annotations_bulk_set_status(
     return updated
 
 
+def _untouched_status(image: Image) -> str | None:
+    """What an image nobody has labelled is (proposed or unlabelled); None once a person has."""
+    if image.tags.exists() or image.annotations.filter(touched_by_human=True).exists():
+        return None
+    has_proposals = image.annotations.filter(status=AnnotationStatus.PROPOSED).exists()
+    return (ImageStatus.PROPOSED if has_proposals else ImageStatus.UNLABELLED).value
+
+
 def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role: str) -> Image:
+    """Set an image's progress. Going back to unlabelled or proposed (undoing Done on an image
+    nobody labelled) is allowed only while it is true: no label or tag by a person."""
     allowed = {ImageStatus.IN_PROGRESS, ImageStatus.DONE}
     if role in ("admin", "reviewer"):
         allowed.add(ImageStatus.REVIEWED)
+    if status in (ImageStatus.UNLABELLED, ImageStatus.PROPOSED):
+        untouched = _untouched_status(image)
+        if untouched != status:
+            raise ApplicationError(
+                f"The image cannot be {status!r}: "
+                + ("a person has labelled it." if untouched is None else f"it is {untouched!r}."),
+                code="invalid_status",
+            )
+        allowed.add(status)
     if status not in allowed:
         raise ApplicationError(f"You cannot set the status {status!r}.", code="invalid_status")
     with transaction.atomic():

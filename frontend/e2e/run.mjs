@@ -132,7 +132,6 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   await page.keyboard.press("?");
   await page.waitForSelector("[data-testid=help]");
   assert((await page.textContent("[data-testid=help]")).includes("Accept all proposals"), "help lists shortcuts");
-  await shot(page, "02-help.png");
   await page.keyboard.press("Escape");
   await context.close();
 });
@@ -297,6 +296,60 @@ await runner.test("looking is not editing; a new stroke starts a new label; dele
   await waitSaved(page);
   assert(!(await annotationsByKey(context, imageId)).has(created), "deleted on the server, not rejected");
   await shot(page, "07-annotate-looking-not-editing.png");
+  await context.close();
+});
+
+await runner.test("done means done: asks while proposals are open, shows it, undo restores the status; help is modal", async (problems) => {
+  assert(setup && setup.images.length >= 9, "setup ran with nine images");
+  const imageId = setup.images[7];
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images/${imageId}`);
+  await openImage(page, imageId);
+  const project = await api(context, `/api/projects/${env.project}/`);
+  const names = project.label_classes.filter((c) => c.kind === "instance").map((c) => c.name);
+
+  await page.keyboard.press("?");
+  await page.waitForSelector("[data-testid=help]");
+  const help = await page.textContent("[data-testid=help]");
+  assert(names.every((n) => help.includes(n)), `help names the project's classes (${names})`);
+  await shot(page, "02-help.png");
+  await page.keyboard.press("a");
+  await page.keyboard.press("d");
+  assert(!(await page.$("li[data-status=accepted]")) && !(await page.$("[data-testid=confirm-done]")), "keys do not act behind the help");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=help]", { state: "detached" });
+  await page.keyboard.press("?");
+  await page.mouse.click(8, 450);
+  await page.waitForSelector("[data-testid=help]", { state: "detached" });
+
+  await page.keyboard.press("d");
+  await page.waitForSelector("[data-testid=confirm-done]");
+  assert(/not reviewed/.test(await page.textContent("[data-testid=confirm-done]")), "the question says why");
+  await shot(page, "09-confirm-done.png");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=confirm-done]", { state: "detached" });
+  assert((await page.getAttribute("[data-testid=image-status]", "data-status")) === "proposed", "cancel changes nothing");
+  await page.keyboard.press("d");
+  await page.click("[data-testid=confirm-done] button[data-choice=anyway]");
+  await page.waitForSelector("[data-testid=image-status][data-status=done]");
+  assert((await page.getAttribute('[data-command="image.done"]', "aria-pressed")) === "true", "the Done button shows the state");
+  await waitSaved(page);
+  assert((await api(context, `/api/images/${imageId}/`)).status === "done", "done on the server");
+  await page.keyboard.press("Control+z");
+  await page.waitForSelector("[data-testid=image-status][data-status=proposed]");
+  await waitSaved(page);
+  assert((await api(context, `/api/images/${imageId}/`)).status === "proposed", "undoing Done restores the exact status");
+
+  const url = page.url();
+  await page.keyboard.press("Shift+D");
+  await page.click("[data-testid=confirm-done] button[data-choice=reject-rest]");
+  await page.waitForURL((u) => u.href !== url);
+  await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
+  await waitSaved(page);
+  assert((await api(context, `/api/images/${imageId}/`)).status === "done", "done & next marked it done");
+  const rows = await api(context, `/api/images/${imageId}/annotations/`);
+  assert(rows.every((a) => a.status === "rejected"), "the rest were rejected");
   await context.close();
 });
 

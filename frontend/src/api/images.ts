@@ -9,7 +9,7 @@ export function getImage(id: number, signal?: AbortSignal): Promise<ImageDetail>
   return getJson(`/api/images/${id}/`, signal);
 }
 
-export async function setImageStatus(id: number, status: Extract<ImageStatus, "in_progress" | "done">) {
+export async function setImageStatus(id: number, status: Exclude<ImageStatus, "reviewed">) {
   return (await request<ImageDetail>(`/api/images/${id}/`, { method: "PATCH", body: { status } })).data;
 }
 

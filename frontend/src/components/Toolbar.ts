@@ -11,6 +11,8 @@ export interface ToolbarState {
   showAccepted: boolean;
   canUndo: boolean;
   canRedo: boolean;
+  done: boolean;
+  outline: boolean;
 }
 
 export interface Toolbar {
@@ -59,9 +61,9 @@ export function toolbar(
     h("div", { class: "group" }, h("label", {}, "Size ", radius, radiusText)),
     h("div", { class: "group" }, h("label", { title: "Threshold brush (T)" }, thrOn, " HU "), lower, h("span", {}, "–"), upper),
     h("div", { class: "group" }, preset, button("view.invert", "Invert"), button("view.reset", "Reset")),
-    h("div", { class: "group" }, button("toggle.proposals", "Proposals"), button("toggle.accepted", "Accepted")),
+    h("div", { class: "group" }, button("toggle.proposals", "Proposals"), button("toggle.accepted", "Accepted"), button("toggle.outline", "Outline")),
     h("div", { class: "group" }, button("edit.undo", "Undo"), button("edit.redo", "Redo")),
-    h("div", { class: "group" }, button("label.acceptAll", "Accept all"), button("image.done", "Done"), button("image.next", "Next"), button("help", "?")),
+    h("div", { class: "group" }, button("label.acceptAll", "Accept all"), button("image.done", "Done"), button("image.doneNext", "Done & next"), button("image.next", "Next"), button("help", "?")),
   );
   return {
     el,
@@ -78,6 +80,12 @@ export function toolbar(
       buttons.get("toggle.accepted")?.setAttribute("aria-pressed", String(s.showAccepted));
       buttons.get("edit.undo")!.disabled = !s.canUndo;
       buttons.get("edit.redo")!.disabled = !s.canRedo;
+      buttons.get("toggle.outline")?.classList.toggle("active", s.outline);
+      buttons.get("toggle.outline")?.setAttribute("aria-pressed", String(s.outline));
+      const done = buttons.get("image.done");
+      done?.classList.toggle("active", s.done);
+      done?.setAttribute("aria-pressed", String(s.done));
+      if (done) done.textContent = s.done ? "Done ✓" : "Done";
     },
   };
 }

@@ -19,7 +19,7 @@ export interface LocalAnnotation extends EditFields {
   id: number | null;
   version: number | null;
   score: number | null;
-  source: "model" | "human";
+  source: "model" | "human" | "import";
   model_version: number | null;
 }
 

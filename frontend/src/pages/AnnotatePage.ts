@@ -9,7 +9,7 @@ import { getProject } from "../api/projects";
 import type { Annotation, AnnotationFields, ImageDetail, ImageListItem, LabelClass } from "../api/types";
 import { conflictPanel } from "../components/ConflictPanel";
 import { clear, h, type Unmount } from "../components/dom";
-import { helpOverlay } from "../components/HelpOverlay";
+import { confirmDone, helpOverlay } from "../components/HelpOverlay";
 import { labelPicker } from "../components/LabelPicker";
 import { toolbar } from "../components/Toolbar";
 import { topBar } from "../components/TopBar";
@@ -105,6 +105,7 @@ export function mountAnnotatePage(
   const toolbarSlot = h("div", { class: "toolbar-slot" });
   const pickerSlot = h("div", {});
   const annList = h("ul", { class: "ann-list", "data-testid": "annotation-list" });
+  const imageStatus = h("p", { class: "image-status", "data-testid": "image-status" });
   const tagsBox = h("div", { class: "tags", "data-testid": "tags" });
   const conflictSlot = h("div", {});
   const errorSlot = h("div", {});
@@ -113,6 +114,7 @@ export function mountAnnotatePage(
     { class: "sidebar" },
     conflictSlot,
     errorSlot,
+    imageStatus,
     h("h2", {}, "Class for new labels"),
     pickerSlot,
     h("h2", {}, "Labels on this image"),
@@ -144,11 +146,12 @@ export function mountAnnotatePage(
   const threshold = { enabled: false, lower: -500, upper: 500 };
   let showProposals = true;
   let showAccepted = true;
+  let outline = false;
   let cursor: OverlayState["cursor"] = null;
   let draft: OverlayState["draft"] = null;
   let presets: WindowPreset[] = [];
   let presetIndex = -1;
-  let helpEl: HTMLElement | null = null;
+  let modalEl: HTMLElement | null = null;
   let tb: ReturnType<typeof toolbar> | null = null;
   let picker: ReturnType<typeof labelPicker> | null = null;
   let rendered = false;
@@ -163,7 +166,7 @@ export function mountAnnotatePage(
     } else if (change.kind === "tags") {
       queue.recordTags(imageId, change.after);
     } else {
-      queue.recordStatus(imageId, change.after === "done" ? "done" : "in_progress");
+      queue.recordStatus(imageId, change.after);
     }
   });
   queue.setOnSaved((key, saved: Annotation | null) => doc.acknowledge(key, saved?.id ?? null, saved?.version ?? null));
@@ -202,6 +205,7 @@ export function mountAnnotatePage(
       selectedKey,
       showProposals,
       showAccepted,
+      outline,
       cursor,
       draft,
     });
@@ -244,7 +248,7 @@ export function mountAnnotatePage(
         h("span", { class: "status" }, a.status),
         h("span", { class: "score" }, a.score != null ? a.score.toFixed(2) : a.source),
         h("button", { type: "button", title: "Accept (A)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "accepted")) } }, "✓"),
-        a.source === "human"
+        a.source !== "model"
           ? h("button", { type: "button", title: "Delete (Del)", "data-action": "delete", on: { click: (e) => (e.stopPropagation(), remove(a.key)) } }, "🗑")
           : h("button", { type: "button", title: "Reject (R)", "data-action": "reject", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "rejected")) } }, "✕"),
       );
@@ -267,7 +271,19 @@ export function mountAnnotatePage(
     }
     if (!tagClasses.length) tagsBox.appendChild(h("p", { class: "muted" }, "This project has no image tags."));
     picker?.setActive(activeClass);
-    tb?.update({ mode, brushRadius, threshold, showProposals, showAccepted, canUndo: doc.history.canUndo, canRedo: doc.history.canRedo });
+    tb?.update({
+      mode,
+      brushRadius,
+      threshold,
+      showProposals,
+      showAccepted,
+      canUndo: doc.history.canUndo,
+      canRedo: doc.history.canRedo,
+      done: doc.status === "done",
+      outline,
+    });
+    imageStatus.textContent = doc.status === "done" ? "Done ✓" : `Status: ${doc.status.replace("_", " ")}`;
+    imageStatus.dataset.status = doc.status;
     renderCorners();
   }
 
@@ -338,7 +354,7 @@ export function mountAnnotatePage(
     doc.execute({ label, changes });
   }
 
-  /** Delete a label a person drew (audited on the server); rejecting is for the model's labels. */
+  /** Delete a label a person drew or imported (audited); rejecting is for the model's labels. */
   function remove(key: string) {
     const change = doc.remove(key);
     if (change) doc.execute({ label: "Delete", changes: [change] });
@@ -384,14 +400,51 @@ export function mountAnnotatePage(
     ctx.navigate(next != null ? imagePath(slug, next, query) : worklistPath(slug, query));
   }
 
+  function openModal(el: HTMLElement) {
+    closeModal();
+    modalEl = el;
+    page.appendChild(el);
+  }
+
+  function closeModal() {
+    modalEl?.remove();
+    modalEl = null;
+  }
+
   function toggleHelp() {
-    if (helpEl) {
-      helpEl.remove();
-      helpEl = null;
-      return;
-    }
-    helpEl = helpOverlay(commands.list(), toggleHelp);
-    page.appendChild(helpEl);
+    if (modalEl?.dataset.testid === "help") return closeModal();
+    openModal(helpOverlay(commands.list(), closeModal));
+  }
+
+  /** Done (and on to the next image); asks first while proposals are still unreviewed. */
+  function markDone(thenNext: boolean) {
+    const open = doc.list().filter((a) => a.status === "proposed").map((a) => a.key);
+    const finish = () => {
+      closeModal();
+      commitActivity();
+      if (doc.status !== "done") doc.execute({ label: "Done", changes: [doc.setStatus("done")] });
+      void queue.flush();
+      if (thenNext) void goNext();
+    };
+    if (!open.length) return finish();
+    openModal(
+      confirmDone(open.length, {
+        rejectRest: () => {
+          setStatus(open, "rejected", "Reject the rest");
+          finish();
+        },
+        anyway: finish,
+        cancel: closeModal,
+      }),
+    );
+  }
+
+  /** The class keys, named after the project's classes (once they are known). */
+  function classCommands(): NamedCommand[] {
+    return [...classes.values()]
+      .filter((k) => k.kind === "instance")
+      .slice(0, 9)
+      .map((c, i) => cmd(`class.${i + 1}`, `${c.name} (for new labels and the selected one)`, "Classes", [String(i + 1)], () => pickClass(c.id)));
   }
 
   const commands = new CommandRegistry();
@@ -402,9 +455,12 @@ export function mountAnnotatePage(
       setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "accepted", "Accept all"),
     ),
     cmd("label.reject", "Reject the selected proposal (or the top proposal)", "Labels", ["r"], () => decide("rejected")),
+    cmd("label.rejectRest", "Reject the remaining proposals", "Labels", ["shift+r"], () =>
+      setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "rejected", "Reject the rest"),
+    ),
     cmd("label.delete", "Delete the selected label you drew (reject a proposal)", "Labels", ["delete", "backspace"], () => {
       const a = selectedKey ? doc.get(selectedKey) : undefined;
-      if (a?.source === "human") remove(a.key);
+      if (a && a.source !== "model") remove(a.key);
       else decide("rejected");
     }),
     cmd("label.nextSel", "Select the next label", "Labels", ["tab"], () => {
@@ -413,13 +469,7 @@ export function mountAnnotatePage(
       const i = list.findIndex((a) => a.key === selectedKey);
       select(list[(i + 1) % list.length].key);
     }),
-    cmd("label.deselect", "Deselect / close", "Labels", ["escape"], () => (helpEl ? toggleHelp() : select(null))),
-    ...Array.from({ length: 9 }, (_, i) =>
-      cmd(`class.${i + 1}`, `Class ${i + 1} (for new labels and the selected one)`, "Classes", [String(i + 1)], () => {
-        const c = [...classes.values()].filter((k) => k.kind === "instance")[i];
-        if (c) pickClass(c.id);
-      }),
-    ),
+    cmd("label.deselect", "Deselect", "Labels", ["escape"], () => select(null)),
     cmd("mode.select", "Select, move and resize", "Tools", ["v"], () => setMode("select")),
     cmd("mode.box", "Draw a new box", "Tools", ["b"], () => setMode("box")),
     cmd("mode.brush", "Brush (paint mask)", "Tools", ["p"], () => setMode("brush")),
@@ -431,22 +481,20 @@ export function mountAnnotatePage(
     cmd("edit.redo", "Redo", "Edit", ["ctrl+shift+z", "ctrl+y"], () => doc.redo()),
     cmd("toggle.proposals", "Show/hide proposals", "View", ["h"], () => ((showProposals = !showProposals), render(), renderSidebar())),
     cmd("toggle.accepted", "Show/hide accepted labels", "View", ["shift+h"], () => ((showAccepted = !showAccepted), render(), renderSidebar())),
+    cmd("toggle.outline", "Masks as outlines only / filled", "View", ["o"], () => ((outline = !outline), render(), renderSidebar())),
     cmd("view.preset", "Next window preset", "View", ["w"], () => {
       if (!presets.length) return;
       presetIndex = (presetIndex + 1) % presets.length;
       view?.setWindow(presets[presetIndex].center, presets[presetIndex].width);
     }),
     cmd("view.invert", "Invert", "View", ["i"], () => view?.toggleInvert()),
-    cmd("view.reset", "Reset view", "View", ["shift+r"], () => view?.reset()),
+    cmd("view.reset", "Reset view", "View", ["0"], () => view?.reset()),
     cmd("view.zoomIn", "Zoom in", "View", ["+", "="], () => view?.zoom(1.25)),
     cmd("view.zoomOut", "Zoom out", "View", ["-"], () => view?.zoom(0.8)),
     cmd("view.prev", "Previous slice", "View", ["arrowup", "pageup"], () => view?.scroll(-1)),
     cmd("view.next", "Next slice", "View", ["arrowdown", "pagedown"], () => view?.scroll(1)),
-    cmd("image.done", "Mark image done", "Image", ["d"], () => {
-      commitActivity();
-      doc.execute({ label: "Done", changes: [doc.setStatus("done")] });
-      void queue.flush();
-    }),
+    cmd("image.done", "Mark image done", "Image", ["d"], () => markDone(false)),
+    cmd("image.doneNext", "Mark done and open the next image", "Image", ["shift+d"], () => markDone(true)),
     cmd("image.next", "Next image in the worklist", "Image", ["n"], () => void goNext()),
     cmd("help", "Show this help", "Help", ["?"], toggleHelp),
   );
@@ -455,6 +503,14 @@ export function mountAnnotatePage(
     const t = e.target as HTMLElement | null;
     if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA") && e.key !== "Escape") return;
     if (document.querySelector(".relogin")) return;
+    if (modalEl) {
+      // a modal is open: keys do not act behind it; Escape (and ? for the help) close it
+      if (e.key === "Escape" || (e.key === "?" && modalEl.dataset.testid === "help")) {
+        e.preventDefault();
+        closeModal();
+      }
+      return;
+    }
     const c = commands.forKey(keyOf(e));
     if (!c) return;
     e.preventDefault();
@@ -507,6 +563,7 @@ export function mountAnnotatePage(
     image = detail;
     document.title = `Image ${imageId} · ${p.name} · RadLabel`;
     classes = new Map(p.label_classes.map((c) => [c.id, c]));
+    commands.register(...classCommands());
     activeClass = p.label_classes.find((c) => c.kind === "instance")?.id ?? null;
     presets = presetsFor(detail);
 

@@ -35,7 +35,8 @@ export interface StatusOp {
   key: string;
   user: number;
   imageId: number;
-  status: Extract<ImageStatus, "in_progress" | "done">;
+  /** what a labeller sets: in progress, done, or (undoing Done) the untouched status it had */
+  status: Exclude<ImageStatus, "reviewed">;
   rev: number;
   error?: string;
 }

@@ -144,7 +144,7 @@ export class SaveQueue {
   }
 
   recordStatus(imageId: number, status: ImageStatus): void {
-    if (status !== "in_progress" && status !== "done") return;
+    if (status === "reviewed") return;
     const key = `status:${imageId}`;
     const prev = this.ops.get(key);
     this.put({ kind: "status", key, user: this.user, imageId, status, rev: (prev?.rev ?? 0) + 1 });

@@ -24,6 +24,8 @@ export interface OverlayState {
   selectedKey: string | null;
   showProposals: boolean;
   showAccepted: boolean;
+  /** masks as outlines only, so the anatomy under them stays visible */
+  outline: boolean;
   /** brush outline in image pixels */
   cursor: { x: number; y: number; r: number; erase: boolean } | null;
   /** a box being drawn, image pixels */
@@ -65,8 +67,8 @@ export class AnnotationOverlay {
     this.stamps.set(mask, (this.stamps.get(mask) ?? 0) + 1);
   }
 
-  private bitmap(mask: Mask, color: string, proposed: boolean, selected: boolean): Bitmap["canvas"] {
-    const style = `${color}|${proposed}|${selected}`;
+  private bitmap(mask: Mask, color: string, proposed: boolean, selected: boolean, outline: boolean): Bitmap["canvas"] {
+    const style = `${color}|${proposed}|${selected}|${outline}`;
     const stamp = this.stamps.get(mask) ?? 0;
     const cached = this.bitmaps.get(mask);
     if (cached && cached.style === style && cached.stamp === stamp) return cached.canvas;
@@ -78,7 +80,7 @@ export class AnnotationOverlay {
     const img = c2d.createImageData(w, h);
     const out = new Uint32Array(img.data.buffer);
     const [r, g, b] = rgb(color);
-    const fillA = Math.round(255 * (selected ? 0.5 : proposed ? 0.22 : 0.4));
+    const fillA = outline ? 0 : Math.round(255 * (selected ? 0.5 : proposed ? 0.22 : 0.4));
     const fill = (fillA << 24) | (b << 16) | (g << 8) | r;
     const edge = (255 << 24) | (b << 16) | (g << 8) | r;
     for (let y = 0; y < h; y++) {
@@ -89,7 +91,8 @@ export class AnnotationOverlay {
         const border =
           x === 0 || y === 0 || x === w - 1 || y === h - 1 || !data[i - 1] || !data[i + 1] || !data[i - w] || !data[i + w];
         // proposals get a dashed outline, accepted labels a solid one
-        out[i] = border && (!proposed || ((x + y) & 4) === 0) ? edge : fill;
+        if (border && (!proposed || ((x + y) & 4) === 0)) out[i] = edge;
+        else if (fillA) out[i] = fill;
       }
     }
     c2d.putImageData(img, 0, 0);
@@ -119,7 +122,7 @@ export class AnnotationOverlay {
     for (const a of visible) {
       if (!a.mask) continue;
       const cls = s.classes.get(a.label_class);
-      const bm = this.bitmap(a.mask, cls?.color ?? "#ffcc00", a.status === "proposed", a.key === s.selectedKey);
+      const bm = this.bitmap(a.mask, cls?.color ?? "#ffcc00", a.status === "proposed", a.key === s.selectedKey, s.outline);
       ctx.setTransform(dpr * m[0], dpr * m[1], dpr * m[2], dpr * m[3], dpr * m[4], dpr * m[5]);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(bm, 0, 0);

@@ -127,3 +127,23 @@ def test_delete_needs_the_current_version_and_keeps_history(world, image):
     assert ok.status_code == 204
     event = AuditEvent.objects.get(action="annotation.deleted")
     assert event.before["box"] == annotation.box
+
+
+def test_undoing_done_on_an_untouched_image_restores_proposed(world, image):
+    proposal = factories.AnnotationFactory(image=image, label_class=world.instance_class)
+    client = world.client(world.annotator)
+    done = client.patch(f"/api/images/{image.pk}/", {"status": "done"}, format="json")
+    back = client.patch(f"/api/images/{image.pk}/", {"status": "proposed"}, format="json")
+    assert (done.status_code, back.status_code) == (200, 200), back.data
+    assert back.data["status"] == "proposed"
+    wrong = client.patch(f"/api/images/{image.pk}/", {"status": "unlabelled"}, format="json")
+    assert wrong.status_code == 400 and "it is 'proposed'" in wrong.data["detail"]
+
+    Annotation.objects.filter(pk=proposal.pk).update(
+        status=AnnotationStatus.ACCEPTED, touched_by_human=True
+    )
+    labelled = client.patch(f"/api/images/{image.pk}/", {"status": "proposed"}, format="json")
+    assert labelled.status_code == 400 and labelled.data["code"] == "invalid_status"
+    assert "a person has labelled it" in labelled.data["detail"]
+    image.refresh_from_db()
+    assert image.status == ImageStatus.PROPOSED
