@@ -23,7 +23,7 @@ import requests
 
 from tests.annotator.dicom.phi import build_phi_dataset
 from tests.dicom_files import pydicom_test_file
-from tests.processes import free_port
+from tests.processes import free_port, require_tool
 
 USER = "radlabel"
 PASSWORD = "orthanc-test-password"
@@ -94,11 +94,17 @@ def orthanc_fixture(tmp_path_factory):
     binary = shutil.which("Orthanc") or next(
         (p for p in ("/usr/sbin/Orthanc", "/usr/bin/Orthanc") if Path(p).exists()), None
     )
-    if binary is None:
-        pytest.skip("Orthanc is not installed (apt-get install -y orthanc orthanc-dicomweb)")
+    require_tool(
+        "Orthanc is not installed (apt-get install -y orthanc orthanc-dicomweb)"
+        if binary is None
+        else None
+    )
     plugin = _plugin()
-    if plugin is None:
-        pytest.skip("Orthanc's DICOMweb plugin is not installed (apt-get install orthanc-dicomweb)")
+    require_tool(
+        "Orthanc's DICOMweb plugin is not installed (apt-get install orthanc-dicomweb)"
+        if plugin is None
+        else None
+    )
     folder = tmp_path_factory.mktemp("orthanc")
     port = free_port()
     config = {

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 from django.conf import settings
 from django.db import connection
@@ -44,13 +45,23 @@ class Worker:
         return "".join(self.lines)
 
 
-def test_database_url() -> str:
+def spawned_database_url() -> str:
     """The URL of the database this test runs on, for processes the test starts."""
     database = connection.settings_dict
     return (
         f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
         f"{database['PORT'] or 5432}/{database['NAME']}"
     )
+
+
+def require_tool(missing: str | None) -> None:
+    """Skip a test whose tool is missing, loudly; in CI (``CI`` set) fail instead: a run that
+    skipped whole areas must not pass."""
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{missing}; CI installs it (make system-packages)", pytrace=False)
+    pytest.skip(missing)
 
 
 def free_port() -> int:
@@ -79,7 +90,7 @@ def celery_worker(queues: str = "cpu,gpu", *, timeout: float = 90) -> Iterator[W
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": spawned_database_url(),
         "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }

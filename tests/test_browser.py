@@ -45,7 +45,7 @@ from annotator.models import (
 from annotator.services.annotations import proposals_replace
 from annotator.services.studies import upload_ingest
 from tests import factories
-from tests.processes import free_port, test_database_url, wait_healthy
+from tests.processes import free_port, require_tool, spawned_database_url, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
@@ -246,7 +246,7 @@ def _server_env() -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": spawned_database_url(),
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         # jobs started from the browser queue on a Redis database no worker consumes
         "TEST_REDIS_URL": urlunsplit(broker._replace(path="/14")),
@@ -254,13 +254,16 @@ def _server_env() -> dict[str, str]:
 
 
 def test_single_page_app_in_chromium():
-    if not (FRONTEND / "dist" / "index.html").exists():
-        pytest.skip("frontend/dist/index.html is missing: build the SPA first (make frontend)")
-    if not (FRONTEND / "node_modules" / "playwright-core").exists():
-        pytest.skip("frontend/node_modules is missing: run npm ci in frontend/ (make frontend)")
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    if not shutil.which(chromium):
-        pytest.skip(f"{chromium} is missing (Debian package chromium)")
+    for missing, why in (
+        (not (FRONTEND / "dist" / "index.html").exists(), "frontend/dist/index.html is missing"),
+        (
+            not (FRONTEND / "node_modules" / "playwright-core").exists(),
+            "frontend/node_modules is missing: run npm ci in frontend/ (make frontend)",
+        ),
+        (not shutil.which(chromium), f"{chromium} is missing (Debian package chromium)"),
+    ):
+        require_tool(why if missing else None)
     scripts = os.environ.get("RADLABEL_BROWSER_RUN", "e2e").split()
     bench = _seed(bench="bench" in scripts)
 

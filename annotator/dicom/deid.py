@@ -221,6 +221,28 @@ class _Cleaner:
         return "K"
 
 
+# Type 2 attributes of the Patient and General Study modules: present in every stored file,
+# empty unless the profile kept a value (PS3.15 lets a de-identifier send them zero length).
+# Tools that build derived objects from our files (highdicom's SEG) copy them and need them.
+TYPE2_PATIENT_STUDY = (
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+)
+
+
+def add_missing_type2(ds: Dataset) -> Dataset:
+    """Give ``ds`` every attribute of ``TYPE2_PATIENT_STUDY`` it lacks, with no value."""
+    for keyword in TYPE2_PATIENT_STUDY:
+        if keyword not in ds:
+            setattr(ds, keyword, None)
+    return ds
+
+
 def deidentify(ds: Dataset, *, project_secret: bytes) -> DeidResult:
     """Return a de-identified copy of ``ds`` (a data set from ``read_validated``).
 
@@ -236,7 +258,7 @@ def deidentify(ds: Dataset, *, project_secret: bytes) -> DeidResult:
         raise ValueError("project_secret must not be empty")
     cleaner = _Cleaner(project_secret)
     pseudonym = patient_pseudonym(ds, project_secret=project_secret)
-    out = cleaner.dataset(ds)
+    out = add_missing_type2(cleaner.dataset(ds))
 
     out.PatientName = pseudonym
     out.PatientID = pseudonym

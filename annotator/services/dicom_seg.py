@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from pydicom.sr.coding import Code
 
 from annotator import coco
+from annotator.dicom.deid import add_missing_type2
 from annotator.exceptions import ConflictError
 from annotator.models import Annotation, AnnotationStatus, Image, LabelClass, Series
 from annotator.services.audit import audit_record
@@ -61,7 +62,8 @@ def _source_datasets(series: Series) -> tuple[list[pydicom.Dataset], list[Image]
             continue
         seen.add(image.instance_id)
         with default_storage.open(image.instance.file, "rb") as stream:
-            datasets.append(pydicom.dcmread(stream))
+            # files stored before ingest kept empty Type 2 attributes lack some of them
+            datasets.append(add_missing_type2(pydicom.dcmread(stream)))
     return datasets, images
 
 
@@ -105,6 +107,13 @@ def series_seg_build(*, series: Series) -> SegResult:
         raise ConflictError(
             "The source images of this series cannot be referenced by a DICOM-SEG "
             "(they lack the geometry a multi-frame segmentation needs).",
+            code="unsupported_series",
+        ) from error
+    except (AttributeError, KeyError, TypeError) as error:
+        # the source files (de-identified by us) lack something highdicom needs
+        logger.warning("no DICOM-SEG for series %s: %r", series.pk, error)
+        raise ConflictError(
+            f"A DICOM-SEG cannot be built from this series' images: {error}",
             code="unsupported_series",
         ) from error
     buffer = io.BytesIO()

@@ -21,7 +21,7 @@ from annotator.services import annotations, studies
 from backend import celery_app
 from tests import factories
 from tests.dicom_files import data_store, pydicom_test_file
-from tests.processes import celery_worker, wait_for
+from tests.processes import celery_worker, require_tool, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 CT = data_store("693_UNCI.dcm").read_bytes()
@@ -379,9 +379,12 @@ def factories_client(user):
     return client
 
 
-def _ct_series(world, slices=3):
-    """``slices`` real CT slices of one series (CT_small at three table positions)."""
+def _ct_series(world, slices=3, without=()):
+    """``slices`` real CT slices of one series (CT_small at three table positions), without
+    the attributes named in ``without``."""
     source = pydicom.dcmread(pydicom_test_file("CT_small.dcm"))
+    for keyword in without:
+        delattr(source, keyword)
     images = []
     for n in range(slices):
         ds = source.copy()
@@ -397,6 +400,11 @@ def _ct_series(world, slices=3):
 
 
 def _dciodvfy_errors(path):
+    require_tool(
+        "dciodvfy (Debian package dicom3tools) is not installed"
+        if shutil.which("dciodvfy") is None
+        else None
+    )
     run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
     return [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
 
@@ -457,9 +465,53 @@ def test_dicom_seg_of_a_series_is_valid_and_reads_back_into_the_same_masks(world
             assert np.array_equal(pixels[:, :, number - 1].astype(bool), expected), (image, name)
     assert AuditEvent.objects.filter(action="series.seg_exported").count() == 1
 
-    if shutil.which("dciodvfy") is None:
-        pytest.skip("dciodvfy (Debian package dicom3tools) is not installed")
     assert _dciodvfy_errors(path) == []
+
+
+def test_dicom_seg_of_images_whose_source_lacked_type2_attributes(world, tmp_path):
+    # like the demo's files: no PatientSex, AccessionNumber, StudyID, StudyDate, StudyTime
+    missing = ("PatientSex", "AccessionNumber", "StudyID", "StudyDate", "StudyTime")
+    images = _ct_series(world, slices=2, without=missing)
+    stored = pydicom.dcmread(media(images[0]))
+    assert all(k in stored and not stored[k].value for k in missing), "present, empty"
+    mask = _mask(images[1], 10, 10, 12)
+    annotations.annotation_create(
+        image=images[1],
+        actor=world.admin,
+        client_key=uuid.uuid4(),
+        label_class=world.instance_class.pk,
+        box=coco.bbox_of_mask(mask),
+        mask=mask,
+    )
+    response = world.client(world.admin).get(f"/api/series/{images[0].series_id}/seg/")
+    assert response.status_code == 200, getattr(response, "data", None)
+    path = tmp_path / "seg.dcm"
+    path.write_bytes(response.content)
+    assert hd.seg.segread(path).number_of_segments == 1
+    assert _dciodvfy_errors(path) == []
+
+
+def test_a_seg_highdicom_cannot_build_answers_409_with_the_reason(world, monkeypatch):
+    from annotator.services import dicom_seg
+
+    [image] = _ct_series(world, slices=1)
+    mask = _mask(image, 10, 10, 12)
+    annotations.annotation_create(
+        image=image,
+        actor=world.admin,
+        client_key=uuid.uuid4(),
+        label_class=world.instance_class.pk,
+        box=coco.bbox_of_mask(mask),
+        mask=mask,
+    )
+
+    def broken(*args, **kwargs):
+        raise AttributeError("'FileDataset' object has no attribute 'PatientSex'")
+
+    monkeypatch.setattr(dicom_seg, "_segmentation", broken)
+    response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
+    assert response.status_code == 409 and response.data["code"] == "unsupported_series"
+    assert "PatientSex" in response.data["detail"]
 
 
 def test_dicom_seg_needs_accepted_masks_and_an_admin(world):
