@@ -211,7 +211,10 @@ def segmentation_to_rle(segmentation: Any, rows: int, cols: int) -> dict[str, An
                     return None
                 rle = mask_utils.frPyObjects({"size": [rows, cols], "counts": counts}, rows, cols)
                 return rle_to_json(rle)
-            if isinstance(counts, str) and rle_counts_total(counts) == rows * cols:
+            if (
+                isinstance(counts, str)
+                and rle_counts_total(counts, max_total=rows * cols) == rows * cols
+            ):
                 return {"size": [rows, cols], "counts": counts}
             return None
         if isinstance(segmentation, list):
@@ -236,19 +239,29 @@ def segmentation_to_rle(segmentation: Any, rows: int, cols: int) -> dict[str, An
     return None
 
 
-def rle_counts_total(counts: str) -> int | None:
-    """Sum of the runs of a compressed RLE string, or None when it does not parse.
+# A run of an image of up to 2**32 pixels fits in 7 characters of 5 bits each.
+_RLE_MAX_CHARS_PER_RUN = 7
+
+
+def rle_counts_total(counts: str, *, max_total: int) -> int | None:
+    """Sum of the runs of a compressed RLE string, or None when it does not parse or its runs
+    add up to more than ``max_total`` (the image's rows × columns).
 
     pycocotools decodes without bounds checks, so a string is checked here (runs
-    non-negative, their sum known) before any decode.
+    non-negative, their sum known) before any decode, in time linear in its length: a string
+    longer than ``max_total`` runs could be, or a run longer than any pixel count needs, is
+    refused before it is read.
     """
-    runs: list[int] = []
-    position = 0
     length = len(counts)
+    if length > _RLE_MAX_CHARS_PER_RUN * (max_total + 1):
+        return None
+    runs: list[int] = []
+    total = 0
+    position = 0
     while position < length:
         value, shift, more = 0, 0, True
         while more:
-            if position >= length:
+            if position >= length or shift >= _RLE_MAX_CHARS_PER_RUN:
                 return None
             char = ord(counts[position]) - 48
             if not 0 <= char < 64:
@@ -261,10 +274,11 @@ def rle_counts_total(counts: str) -> int | None:
                 value |= -1 << (5 * shift)
         if len(runs) > 2:
             value += runs[-2]
-        if value < 0:
+        total += value
+        if value < 0 or total > max_total:
             return None
         runs.append(value)
-    return sum(runs)
+    return total
 
 
 def bbox_of_mask(mask: dict[str, Any]) -> list[float]:

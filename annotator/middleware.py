@@ -5,6 +5,19 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+# Sign-in routes: no session, no CSRF; a body there is a username and a password.
+_AUTH_PATHS = ("/api/auth/", "/admin/login/")
+
+
+def _body_limit(request: HttpRequest) -> int:
+    """Multipart uploads may be large; everything else is parsed in memory (DRF's JSON parser
+    reads the whole stream), so it gets a small limit, and the sign-in routes a tiny one."""
+    if request.path.startswith(_AUTH_PATHS):
+        return settings.RADLABEL_MAX_AUTH_BODY_BYTES
+    if request.META.get("CONTENT_TYPE", "").lower().startswith("multipart/form-data"):
+        return settings.RADLABEL_MAX_REQUEST_BYTES
+    return settings.RADLABEL_MAX_BODY_BYTES
+
 
 class RequestSizeLimitMiddleware:
     """Refuse an over-size body from its declared length, before a byte is read."""
@@ -20,7 +33,7 @@ class RequestSizeLimitMiddleware:
                 {"code": "invalid_content_length", "detail": "Content-Length is not a number."},
                 status=400,
             )
-        limit = settings.RADLABEL_MAX_REQUEST_BYTES
+        limit = _body_limit(request)
         if length > limit:
             return JsonResponse(
                 {

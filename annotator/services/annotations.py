@@ -73,7 +73,8 @@ def _mask(image: Image, mask: dict[str, Any] | None) -> dict[str, Any] | None:
             f"A mask is COCO RLE {{size: [{image.rows}, {image.columns}], counts: string}}.",
             code="invalid_mask",
         )
-    if rle_counts_total(counts) != image.rows * image.columns:
+    pixels = image.rows * image.columns
+    if rle_counts_total(counts, max_total=pixels) != pixels:
         raise ApplicationError(
             "The mask's RLE runs do not cover its size exactly.", code="invalid_mask"
         )

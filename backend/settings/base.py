@@ -95,6 +95,9 @@ STORAGES = {
 
 # Uploads: caps apply before a byte of the body is parsed (annotator.middleware).
 RADLABEL_MAX_REQUEST_BYTES = env.int("RADLABEL_MAX_REQUEST_BYTES", default=2 * 1024**3)
+# bodies that are not multipart uploads (JSON), and those of the sign-in routes
+RADLABEL_MAX_BODY_BYTES = env.int("RADLABEL_MAX_BODY_BYTES", default=4 * 1024**2)
+RADLABEL_MAX_AUTH_BODY_BYTES = env.int("RADLABEL_MAX_AUTH_BODY_BYTES", default=16 * 1024)
 RADLABEL_MAX_FILE_BYTES = env.int("RADLABEL_MAX_FILE_BYTES", default=512 * 1024**2)
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("RADLABEL_MAX_FILES_PER_REQUEST", default=1000)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000

@@ -115,6 +115,12 @@ def test_invalid_shapes_are_refused_with_a_code(world, image):
     assert (outside.status_code, outside.data["code"]) == (400, "invalid_box")
     assert (bad_mask.status_code, bad_mask.data["code"]) == (400, "invalid_mask")
     assert (tag.status_code, tag.data["code"]) == (400, "invalid_label_class")
+    endless = client.post(
+        f"/api/images/{image.pk}/annotations/",
+        {**base, "box": [1, 1, 2, 2], "mask": {"size": [64, 64], "counts": "P" * 400_000}},
+        format="json",
+    )
+    assert (endless.status_code, endless.data["code"]) == (400, "invalid_mask")
     assert not Annotation.objects.exists()
 
 

@@ -3,6 +3,7 @@
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from annotator.services import projects as project_services
@@ -77,3 +78,34 @@ def test_every_model_has_a_working_admin_for_superusers_only(model, db):
     assert client.get(url).status_code == 200
     client.force_login(staff)
     assert client.get(url).status_code == 403
+
+
+def test_a_large_json_body_to_sign_in_is_refused_before_it_is_parsed(db, monkeypatch):
+    from rest_framework import parsers
+
+    parsed = []
+    real = parsers.JSONParser.parse
+    monkeypatch.setattr(
+        parsers.JSONParser, "parse", lambda self, *a, **k: parsed.append(1) or real(self, *a, **k)
+    )
+    body = '{"username": "a", "password": "' + "x" * 3_000_000 + '"}'
+    response = APIClient().post("/api/auth/token/", body, content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "request_too_large"
+    assert parsed == [], "nothing was parsed"
+    small = APIClient().post("/api/auth/token/", {"username": "a", "password": "b"}, format="json")
+    assert small.status_code == 400 and parsed == [1]
+
+
+def test_json_bodies_have_a_small_limit_and_uploads_a_large_one(world, settings):
+    settings.RADLABEL_MAX_BODY_BYTES = 2000
+    client = world.client(world.admin)
+    big = client.post("/api/projects/chest/exports/", {"note": "x" * 5000}, format="json")
+    assert big.status_code == 413 and "2000 bytes" in big.json()["detail"]
+    ok = client.post("/api/projects/chest/exports/", {"image_format": "none"}, format="json")
+    assert ok.status_code != 413
+    upload = client.post(
+        "/api/projects/chest/uploads/",
+        {"files": SimpleUploadedFile("x.dcm", b"\0" * 5000, "application/octet-stream")},
+        format="multipart",
+    )
+    assert (upload.status_code, upload.data["code"]) == (415, "not_dicom_part10"), "read, not 413"
