@@ -41,8 +41,9 @@ from annotator.services.models import (
     model_version_promotion_decide,
     model_version_register,
 )
+from worker.ml.checkpoint import CorruptWeightsError
 from worker.ml.data import Datastore, Sample
-from worker.ml.engine import Detections, NonFiniteLossError
+from worker.ml.engine import NonFiniteLossError
 from worker.ml.lesion_metrics import (
     MAX_MARKS_PER_IMAGE,
     ImageMatches,
@@ -50,7 +51,13 @@ from worker.ml.lesion_metrics import (
     paired_difference,
     version_metrics,
 )
-from worker.ml.predictor import LOW_SCORE_FLOOR, Prediction, Predictor, uncertainty
+from worker.ml.predictor import (
+    LOW_SCORE_FLOOR,
+    Prediction,
+    Predictor,
+    as_detections,
+    uncertainty,
+)
 from worker.ml.train import TrainConfig, TrainingCancelled
 from worker.ml.train import main as train_main
 
@@ -180,30 +187,25 @@ def models_dir(project: Project) -> Path:
     return path
 
 
-def _as_detections(image_id: int, predictions: Sequence[Prediction]) -> Detections:
-    return Detections(
-        image_id=image_id,
-        boxes=np.array(
-            [[x, y, x + w, y + h] for x, y, w, h in (p.box_xywh for p in predictions)],
-            dtype=np.float32,
-        ).reshape(-1, 4),
-        labels=np.array([p.label for p in predictions], dtype=np.int64),
-        scores=np.array([p.score for p in predictions], dtype=np.float32),
-        mask_rles=[p.mask_rle for p in predictions],
-    )
-
-
 def _paired_with_active(
     active: ModelVersion,
     datastore: ProjectDatastore,
     candidate: list[ImageMatches],
     threshold: float,
 ) -> dict[str, object] | None:
-    """Candidate against the active version on today's val images, each at its own threshold."""
+    """Candidate against the active version on today's val images, each at its own threshold.
+
+    None when val has no lesion or the active version's weights cannot be loaded (the decision
+    then says it could not compare).
+    """
     samples = datastore.samples("val")
     if not sum(len(sample.labels) for sample in samples):
         return None
-    predictor = _serving_predictor(active)
+    try:
+        predictor = _serving_predictor(active)
+    except (CorruptWeightsError, OSError):
+        logger.exception("could not load v%s to compare with it", active.number)
+        return None
     # The active model's labels are its own class indices; compare them as today's classes.
     own = {int(k): datastore.label_of.get(pk) for k, pk in active.class_map.items()}
     detections = []
@@ -215,7 +217,7 @@ def _paired_with_active(
             for p in found
             if own.get(p.label) is not None
         ]
-        detections.append(_as_detections(sample.image_id, kept))
+        detections.append(as_detections(sample.image_id, kept))
     return paired_difference(
         candidate,
         threshold,
@@ -234,12 +236,15 @@ def run_training(job: TrainingJob) -> None:
     for stale in models_dir(project).glob(f"train-{job.pk}-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an attempt whose worker died
     work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=models_dir(project)))
+    resume = models_dir(project) / f"resume-{job.pk}"  # kept when a worker dies: a retry resumes
     state = {"last": 0.0, "stop": False, "curve": list(job.loss_curve)}
 
     started = time.monotonic()
 
     def on_progress(epoch: int, step: int, total: int, loss: float, eta: float) -> None:
         """Progress is time spent over time expected, whether epochs or a time budget bind."""
+        if state["curve"] and state["curve"][-1][0] >= step:  # a resumed run redoes lost steps
+            state["curve"] = [point for point in state["curve"] if point[0] < step]
         state["curve"].append([step, round(float(loss), 5)])
         now = time.monotonic()
         if now - state["last"] >= HEARTBEAT_SECONDS:
@@ -266,6 +271,7 @@ def run_training(job: TrainingJob) -> None:
         min_val_lesions=project.promotion_min_val_lesions,
         init_weights=Path(settings.MEDIA_ROOT) / init.weights_file if init else None,
         init_sha256=init.sha256 if init else None,
+        resume_path=resume / "training.pth",
     )
     try:
         datastore = ProjectDatastore(project, classes)
@@ -315,6 +321,7 @@ def run_training(job: TrainingJob) -> None:
         jobs.job_finish(job, status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(resume, ignore_errors=True)
 
 
 @lru_cache(maxsize=2)

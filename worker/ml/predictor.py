@@ -18,7 +18,7 @@ import torch
 
 from worker.ml.checkpoint import CorruptWeightsError, load_weights
 from worker.ml.data import to_image_tensor
-from worker.ml.engine import autocast_for, detections_from_output, select_device
+from worker.ml.engine import Detections, autocast_for, detections_from_output, select_device
 from worker.ml.evaluation import xyxy_to_xywh
 from worker.ml.model import build_model
 
@@ -107,6 +107,20 @@ class Predictor:
                         ]
                     )
         return out
+
+
+def as_detections(image_id: int, predictions: Sequence[Prediction]) -> Detections:
+    """Predictions in the evaluation's shape (xyxy boxes), e.g. to match them with lesions."""
+    return Detections(
+        image_id=image_id,
+        boxes=np.array(
+            [[x, y, x + w, y + h] for x, y, w, h in (p.box_xywh for p in predictions)],
+            dtype=np.float32,
+        ).reshape(-1, 4),
+        labels=np.array([p.label for p in predictions], dtype=np.int64),
+        scores=np.array([p.score for p in predictions], dtype=np.float32),
+        mask_rles=[p.mask_rle for p in predictions],
+    )
 
 
 def _binary_entropy(p: float) -> float:

@@ -6,7 +6,7 @@ import pytest
 from worker.ml.checkpoint import CorruptWeightsError, save_weights_atomic
 from worker.ml.evaluation import rle_to_mask
 from worker.ml.model import build_model, model_config
-from worker.ml.predictor import Prediction, Predictor, uncertainty
+from worker.ml.predictor import Prediction, Predictor, as_detections, uncertainty
 
 
 @pytest.fixture
@@ -58,3 +58,11 @@ def test_uncertainty_ranks_ambiguous_images_first():
     ambiguous = uncertainty([_p(0.99), _p(0.55)])
     assert 0.0 <= confident < ambiguous <= 1.0
     assert uncertainty([_p(0.3)]) == pytest.approx(uncertainty([_p(0.7)]))
+
+
+def test_predictions_become_detections_to_match_with_lesions():
+    rle = {"size": [4, 4], "counts": "0"}
+    det = as_detections(7, [_p(0.9), Prediction(2, 0.4, (1.0, 2.0, 3.0, 4.0), rle)])
+    assert det.image_id == 7 and det.labels.tolist() == [1, 2]
+    assert det.boxes[1].tolist() == [1.0, 2.0, 4.0, 6.0] and det.mask_rles[1] is rle
+    assert np.allclose(det.scores, [0.9, 0.4]) and as_detections(1, []).boxes.shape == (0, 4)

@@ -1,0 +1,136 @@
+"""After training: the version gets its operating point, figures per split, and a promotion
+decision taken against the active version on the same val images.
+
+The training itself is replaced by a result whose detections are known (each lesion found
+exactly), so the figures are known too; the active version is a real, untrained network.
+"""
+
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from annotator import coco
+from annotator.models import ModelVersion, Patient, TrainingJob
+from annotator.services import jobs
+from tests import factories
+from worker import datastore
+from worker.ml.checkpoint import save_weights_atomic
+from worker.ml.demo_dicom import lesion_slices
+from worker.ml.engine import Detections
+from worker.ml.evaluation import coco_metrics, masks_to_rles
+from worker.ml.model import build_model, model_config
+from worker.ml.train import TrainResult
+
+pytestmark = pytest.mark.slow
+SIZE = 64
+
+
+def _exact(samples) -> list[Detections]:
+    return [
+        Detections(
+            image_id=s.image_id,
+            boxes=s.boxes,
+            labels=s.labels,
+            scores=np.full(len(s.labels), 0.9, np.float32),
+            mask_rles=masks_to_rles(s.masks),
+        )
+        for s in samples
+    ]
+
+
+def _weights(path: Path) -> str:
+    config = model_config(num_classes=2, backbone="resnet18_fpn", min_size=SIZE, max_size=SIZE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"model": build_model(**config).state_dict(), "config": config, "class_names": ["n"]}
+    return save_weights_atomic(state, path)
+
+
+def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
+    world, media_root, monkeypatch
+):
+    client = world.client(world.admin)
+    slices = lesion_slices(6, 1, seed=7, size=SIZE)
+    response = client.post(
+        "/api/projects/chest/uploads/",
+        {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.data
+    for entry, lesion in zip(response.data["files"], slices, strict=True):
+        for mask in lesion.masks:
+            created = client.post(
+                f"/api/images/{entry['image_ids'][0]}/annotations/",
+                {
+                    "client_key": str(uuid.uuid4()),
+                    "label_class": world.instance_class.pk,
+                    **coco.box_and_mask(mask),
+                },
+                format="json",
+            )
+            assert created.status_code == 201, created.data
+    splits = ["train", "train", "val", "val", "val", "test"]
+    for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
+        assert client.patch(f"/api/patients/{patient.pk}/", {"split": split}).status_code == 200
+    val_lesions = jobs.training_annotations(project=world.project, split="val").count()
+    world.project.promotion_min_val_lesions = val_lesions
+    world.project.save()
+
+    active_file = Path(media_root) / "projects" / "chest" / "models" / "active.pt"
+    active = factories.ModelVersionFactory(
+        project=world.project,
+        status="active",
+        weights_file=str(active_file.relative_to(media_root)),
+        sha256=_weights(active_file),
+        score_threshold=0.5,
+        class_map={"1": world.instance_class.pk},
+    )
+
+    def exact_training(config, store, **kwargs):
+        path = Path(config.output_dir) / "model.pt"
+        shutil.copy(active_file, path)
+        samples = {split: store.samples(split) for split in ("val", "test")}
+        found = {split: _exact(s) for split, s in samples.items()}
+        return TrainResult(
+            weights_path=path,
+            sha256=active.sha256,
+            metrics={s: coco_metrics(samples[s], found[s], store.class_names) for s in found},
+            loss_curve=[],
+            detections=found,
+        )
+
+    monkeypatch.setattr(datastore, "train_main", exact_training)
+    started = jobs.training_job_start(
+        project=world.project, actor=world.admin, options={"image_size": SIZE}
+    )
+    job = jobs.job_claim(TrainingJob, started.pk)
+    datastore.run_training(job)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+
+    version = ModelVersion.objects.get(pk=job.model_version_id)
+    assert version.score_threshold == version.metrics["operating_point"]["threshold"]
+    assert version.score_threshold == pytest.approx(0.9), "the one score there is: a float32"
+    val = version.metrics["val"]
+    assert (val["images"], val["lesions"]) == (3, val_lesions)
+    assert val["at_threshold"]["recall"]["value"] == 1.0
+    assert val["at_threshold"]["bootstrap"] == {
+        "samples": 2000,
+        "confidence": 0.95,
+        "unit": "patient",
+        "units": 3,
+    }
+    assert val["segm_AP"] == 1.0 and val["ap_interval"]["segm_AP"] == [1.0, 1.0]
+    assert version.metrics["test"]["at_threshold"]["fp_per_image"]["value"] == 0.0
+    comparison = version.promotion["comparison"]
+    assert comparison["images"] == 3 and comparison["candidate"] == 1.0
+    assert comparison["active"] < 1.0, "the untrained active network was run on the same images"
+    assert version.promotion["compared_with"] == active.number
+    assert version.status == "active" and version.promotion["reason"].endswith(
+        "better beyond the noise."
+    )
+    shown = client.get("/api/projects/chest/model-versions/").data
+    assert next(v for v in shown if v["id"] == version.pk)["promotion"] == version.promotion
