@@ -1,4 +1,5 @@
-"""De-identification on ingest: PS3.15 Annex E Basic Profile with deterministic UIDs."""
+"""De-identification on ingest: an allow-list under PS3.15 Annex E Basic Profile, with
+deterministic UIDs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import hmac
 from dataclasses import dataclass
 
 import pydicom.config
-from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
@@ -15,10 +15,11 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID_dictionary
 
-from annotator.dicom.profile import ACTIONS, PROFILE_NAME
+from annotator.dicom.profile import KEPT_ACTIONS, PROFILE_EDITION, PROFILE_NAME
 from annotator.dicom.reader import number_of_frames
 
-DEIDENTIFICATION_METHOD = "RadLabel PS3.15 E.1 Basic Profile"
+#: (0012,0063), an LO of at most 64 characters.
+DEIDENTIFICATION_METHOD = f"RadLabel allow-list; {PROFILE_EDITION} E.1 Basic Profile"
 IMPLEMENTATION_VERSION_NAME = "RADLABEL_1"
 BASIC_PROFILE_CODE = ("113100", "DCM", "Basic Application Confidentiality Profile")
 
@@ -54,9 +55,6 @@ _DUMMY_BY_VR: dict[str, object] = {
     "UT": _DUMMY_TEXT,
     "UV": 0,
 }
-_FREE_TEXT_VRS = frozenset({"ST", "LT", "UT"})
-_TEMPORAL_VRS = frozenset({"DA", "DT", "TM"})
-_FREE_TEXT_KEYWORD_PARTS = ("Comment", "Description")
 
 
 def remap_uid(uid: str, *, project_secret: bytes) -> str:
@@ -150,11 +148,6 @@ class _Cleaner:
             new = self.uids[value] = remap_uid(value, project_secret=self.secret)
         return new
 
-    def uid_value(self, value: object) -> object:
-        if isinstance(value, (list, MultiValue)):
-            return [self.uid(str(v)) for v in value if v]
-        return self.uid(str(value)) if value else value
-
     def dataset(self, src: Dataset) -> Dataset:
         out = Dataset()
         for elem in src:
@@ -164,61 +157,33 @@ class _Cleaner:
         return out
 
     def element(self, elem: DataElement) -> DataElement | None:
+        """The kept form of ``elem``, or None when the allow-list does not keep it."""
         tag = elem.tag
-        group = tag.group
-        if group & 1 or tag.element == 0:
-            return None  # private attributes and their creators; group lengths
-        if 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x60FF:
-            return None  # curves and overlays (Overlay Data X; Clean Graphics not offered)
+        action = KEPT_ACTIONS.get(int(tag))
+        if action is None:
+            return None  # not on the allow-list: private, unknown, or not needed
         vr = elem.VR
-        action = ACTIONS.get(int(tag)) or self.default_action(elem)
-        if action == "K":
-            if vr == "SQ":
-                return _element(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
-            return _element(tag, vr, elem.value)
-        if action == "X":
-            return None
+        if vr == "UN":
+            return None  # a value of unknown encoding cannot be shown to be what it claims
         if action == "Z" or (action == "D" and vr == "SQ"):
             return _element(tag, vr, Sequence() if vr == "SQ" else None)
-        if action == "U":
-            if vr == "SQ":
-                return _element(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
-            if vr == "UI":
-                return _element(tag, vr, self.uid_value(elem.value))
-            return None
-        # D: a dummy value of the element's VR, or zero length where none fits.
+        if vr == "SQ":
+            return _element(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
         if vr == "UI":
             return _element(tag, vr, self.uid_value(elem.value))
-        return _element(tag, vr, _DUMMY_BY_VR.get(vr))
+        if action == "U":
+            return None  # only UIDs and sequences of them can be replaced
+        if action == "D":
+            return _element(tag, vr, _DUMMY_BY_VR.get(vr))
+        return _element(tag, vr, elem.value)
 
-    @staticmethod
-    def default_action(elem: DataElement) -> str:
-        """Action for standard attributes Table E.1-1 does not list.
-
-        Stricter than the table: person names, dates and times are emptied, free text
-        (ST, LT, UT, and any comment or description attribute) and elements of unknown
-        VR (UN) removed, and UIDs that are not well-known (SOP classes, transfer
-        syntaxes, coding schemes) replaced.
-        """
-        vr = elem.VR
-        if vr == "SQ":
-            return "K"
-        if vr == "UI":
-            value = elem.value
-            values = value if isinstance(value, (list, MultiValue)) else [value]
-            if all((not v) or str(v) in UID_dictionary for v in values):
-                return "K"
-            return "U"
-        if vr == "UN":
-            return "X"  # an element of unknown meaning cannot be shown to be safe
-        if vr == "PN" or vr in _TEMPORAL_VRS:
-            return "Z"
-        if vr in _FREE_TEXT_VRS:
-            return "X"
-        keyword = keyword_for_tag(elem.tag)
-        if any(part in keyword for part in _FREE_TEXT_KEYWORD_PARTS):
-            return "X"
-        return "K"
+    def uid_value(self, value: object) -> object:
+        """Replace every UID that is not a well-known one (SOP classes, transfer syntaxes)."""
+        if isinstance(value, (list, MultiValue)):
+            return [v if str(v) in UID_dictionary else self.uid(str(v)) for v in value if v]
+        if not value or str(value) in UID_dictionary:
+            return value
+        return self.uid(str(value))
 
 
 # Type 2 attributes of the Patient and General Study modules: present in every stored file,
@@ -246,13 +211,14 @@ def add_missing_type2(ds: Dataset) -> Dataset:
 def deidentify(ds: Dataset, *, project_secret: bytes) -> DeidResult:
     """Return a de-identified copy of ``ds`` (a data set from ``read_validated``).
 
-    Walks the data set recursively, applying Table E.1-1 (``annotator.dicom.profile``)
-    at every level, removing all private attributes, overlays and curves, and
-    replacing every instance UID with ``remap_uid``. PatientName and PatientID become
-    the pseudonym. Dates and times are zeroed or removed as the table says (no date
-    shift), so LongitudinalTemporalInformationModified is REMOVED. Pixel Data is
-    carried over untouched (same bytes, same transfer syntax); burned-in text is not
-    cleaned, only flagged. The source data set is not modified.
+    Keeps only the attributes of the allow-list (``annotator.dicom.profile.KEPT``) at
+    every nesting level, with Table E.1-1's action applied to those the table lists;
+    everything else (private attributes, overlays, curves, free text, code sequences,
+    sequences nobody listed) is removed. Every instance UID is replaced with
+    ``remap_uid``. PatientName and PatientID become the pseudonym. Dates and times are
+    emptied or removed (no date shift), so LongitudinalTemporalInformationModified is
+    REMOVED. Pixel Data is carried over untouched (same bytes, same transfer syntax);
+    burned-in text is not cleaned, only flagged. The source data set is not modified.
     """
     if not project_secret:
         raise ValueError("project_secret must not be empty")

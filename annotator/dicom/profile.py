@@ -1,12 +1,24 @@
-"""PS3.15 Annex E Table E.1-1, Basic Application Level Confidentiality Profile, as data.
+"""What de-identification keeps, as data: an allow-list, and PS3.15 Table E.1-1 on top of it.
+
+``KEPT`` is the allow-list: the attributes RadLabel needs and knows to be safe (the
+image pixel module and its LUTs, geometry, acquisition and modality parameters, the
+instance UIDs it remaps, the profile's own markers, and the Type 2 patient and study
+attributes that stay present and empty). Every other attribute, public or private,
+at any nesting level, is removed, including sequences nobody listed here: an
+attribute is kept because it is known to be needed and harmless, never because it
+is not known to be dangerous. Inside a kept sequence the same list applies to each
+item.
 
 ``BASIC_PROFILE_TABLE`` is the "Basic Prof." column of Table E.1-1, one line per
 attribute: ``GGGGEEEE ACTION``. It was transcribed from the machine-readable extract
 of PS3.15 published by innolitics/dicom-standard
 (``standard/confidentiality_profile_attributes.json``), which is generated from the
-standard's DocBook source. Group masks ``50xx`` (curves) and ``60xx`` (overlays) and
-"private attributes" are handled by rule in ``annotator.dicom.deid`` rather than by
-line. Regenerate, don't hand-edit, when moving to a newer edition.
+standard's DocBook source; ``PROFILE_EDITION`` names the edition it is pinned to (the
+edition of the data dictionary pydicom 3.0 ships, which knows every tag of the table
+and of ``KEPT``). The table only ever makes a kept attribute stricter: a kept
+attribute it lists gets the table's action (its UIDs replaced, its value emptied or a
+dummy), and one it removes is not kept. Regenerate, don't hand-edit, when moving to a
+newer edition, and change ``PROFILE_EDITION`` with it.
 
 Action codes (Table E.1-1a): D dummy value, Z zero length, X remove, K keep,
 U replace UID; compound codes (X/Z, X/D, Z/D, X/Z/D, X/Z/U*) let the de-identifier
@@ -18,7 +30,282 @@ X/Z/U* keeps the referencing sequence with every UID in it replaced.
 
 from __future__ import annotations
 
+from pydicom.datadict import tag_for_keyword
+
 PROFILE_NAME = "PS3.15 E.1 Basic Application Level Confidentiality Profile"
+PROFILE_EDITION = "DICOM PS3.15 2024c"
+
+#: The allow-list by module, as DICOM keywords.
+KEPT_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "SOP common and the profile's markers": (
+        "SpecificCharacterSet",
+        "SOPClassUID",
+        "SOPInstanceUID",
+        "InstanceNumber",
+        "PatientIdentityRemoved",
+        "DeidentificationMethod",
+        "DeidentificationMethodCodeSequence",
+        "LongitudinalTemporalInformationModified",
+    ),
+    # Type 2: present in the stored file, emptied by the table (dates, names, ids).
+    "patient and study, present and empty": (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyDate",
+        "StudyTime",
+        "ReferringPhysicianName",
+        "StudyID",
+        "AccessionNumber",
+        "ContentDate",
+        "ContentTime",
+        "AcquisitionDate",
+        "AcquisitionTime",
+        "AcquisitionDateTime",
+        "SeriesDate",
+        "SeriesTime",
+        "AcquisitionContextSequence",
+        "PositionReferenceIndicator",
+    ),
+    "study, series and frame of reference": (
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "FrameOfReferenceUID",
+        "SynchronizationFrameOfReferenceUID",
+        "Modality",
+        "SeriesNumber",
+        "AcquisitionNumber",
+        "Laterality",
+        "ImageLaterality",
+        "BodyPartExamined",
+        "PatientPosition",
+        "ViewPosition",
+        "Manufacturer",
+        "ManufacturerModelName",
+        "SoftwareVersions",
+        "DeviceSerialNumber",
+        "ConversionType",
+    ),
+    "references to other instances (UIDs remapped)": (
+        "SourceImageSequence",
+        "ReferencedImageSequence",
+        "ReferencedSOPClassUID",
+        "ReferencedSOPInstanceUID",
+        "ReferencedFrameNumber",
+    ),
+    "image pixel": (
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "Rows",
+        "Columns",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "PlanarConfiguration",
+        "PixelAspectRatio",
+        "SmallestImagePixelValue",
+        "LargestImagePixelValue",
+        "PixelPaddingValue",
+        "PixelPaddingRangeLimit",
+        "RedPaletteColorLookupTableDescriptor",
+        "GreenPaletteColorLookupTableDescriptor",
+        "BluePaletteColorLookupTableDescriptor",
+        "RedPaletteColorLookupTableData",
+        "GreenPaletteColorLookupTableData",
+        "BluePaletteColorLookupTableData",
+        "SegmentedRedPaletteColorLookupTableData",
+        "SegmentedGreenPaletteColorLookupTableData",
+        "SegmentedBluePaletteColorLookupTableData",
+        "ICCProfile",
+        "ColorSpace",
+        "PixelData",
+        "FloatPixelData",
+        "DoubleFloatPixelData",
+        "ExtendedOffsetTable",
+        "ExtendedOffsetTableLengths",
+        "NumberOfFrames",
+        "FrameIncrementPointer",
+        "LossyImageCompression",
+        "LossyImageCompressionRatio",
+        "LossyImageCompressionMethod",
+        "BurnedInAnnotation",
+        "RecognizableVisualFeatures",
+    ),
+    "modality and VOI LUTs, presentation": (
+        "ImageType",
+        "RescaleIntercept",
+        "RescaleSlope",
+        "RescaleType",
+        "ModalityLUTSequence",
+        "ModalityLUTType",
+        "LUTDescriptor",
+        "LUTData",
+        "WindowCenter",
+        "WindowWidth",
+        "VOILUTFunction",
+        "VOILUTSequence",
+        "PresentationLUTShape",
+        "PixelIntensityRelationship",
+        "PixelIntensityRelationshipSign",
+        "PresentationIntentType",
+    ),
+    "geometry": (
+        "PixelSpacing",
+        "ImagerPixelSpacing",
+        "NominalScannedPixelSpacing",
+        "PixelSpacingCalibrationType",
+        "ImageOrientationPatient",
+        "ImagePositionPatient",
+        "PatientOrientation",
+        "SliceThickness",
+        "SpacingBetweenSlices",
+        "SliceLocation",
+        "EstimatedRadiographicMagnificationFactor",
+        "DistanceSourceToDetector",
+        "DistanceSourceToPatient",
+        "SequenceOfUltrasoundRegions",
+        "RegionSpatialFormat",
+        "RegionDataType",
+        "RegionFlags",
+        "RegionLocationMinX0",
+        "RegionLocationMinY0",
+        "RegionLocationMaxX1",
+        "RegionLocationMaxY1",
+        "ReferencePixelX0",
+        "ReferencePixelY0",
+        "PhysicalUnitsXDirection",
+        "PhysicalUnitsYDirection",
+        "ReferencePixelPhysicalValueX",
+        "ReferencePixelPhysicalValueY",
+        "PhysicalDeltaX",
+        "PhysicalDeltaY",
+    ),
+    "acquisition": (
+        "KVP",
+        "XRayTubeCurrent",
+        "ExposureTime",
+        "Exposure",
+        "ExposureInuAs",
+        "ConvolutionKernel",
+        "DataCollectionDiameter",
+        "ReconstructionDiameter",
+        "GantryDetectorTilt",
+        "TableHeight",
+        "RotationDirection",
+        "FilterType",
+        "FocalSpots",
+        "ScanOptions",
+        "ScanningSequence",
+        "SequenceVariant",
+        "MRAcquisitionType",
+        "RepetitionTime",
+        "EchoTime",
+        "InversionTime",
+        "EchoTrainLength",
+        "EchoNumbers",
+        "NumberOfAverages",
+        "ImagingFrequency",
+        "ImagedNucleus",
+        "MagneticFieldStrength",
+        "FlipAngle",
+        "PixelBandwidth",
+        "AcquisitionMatrix",
+        "InPlanePhaseEncodingDirection",
+        "FrameTime",
+        "FrameTimeVector",
+        "CineRate",
+        "RecommendedDisplayFrameRate",
+        "UltrasoundColorDataPresent",
+        "IrradiationEventIdentificationSequence",
+        "IrradiationEventUID",
+        "AcquisitionDuration",
+        "ResonantNucleus",
+        "KSpaceFiltering",
+        "MultipleSpinEcho",
+        "PhaseContrast",
+        "TimeOfFlightContrast",
+        "SteadyStatePulseSequence",
+        "EchoPulseSequence",
+        "SaturationRecovery",
+        "SpectrallySelectedSuppression",
+        "OversamplingPhase",
+        "GeometryOfKSpaceTraversal",
+        "SegmentedKSpaceTraversal",
+        "CoverageOfKSpace",
+        "NumberOfKSpaceTrajectories",
+        "EchoPlanarPulseSequence",
+        "MultiPlanarExcitation",
+        "RectilinearPhaseEncodeReordering",
+    ),
+    "nuclear medicine frame vectors": (
+        "EnergyWindowVector",
+        "NumberOfEnergyWindows",
+        "DetectorVector",
+        "NumberOfDetectors",
+        "PhaseVector",
+        "NumberOfPhases",
+        "RotationVector",
+        "NumberOfRotations",
+        "RRIntervalVector",
+        "NumberOfRRIntervals",
+        "TimeSlotVector",
+        "NumberOfTimeSlots",
+        "SliceVector",
+        "NumberOfSlices",
+        "AngularViewVector",
+        "TimeSliceVector",
+    ),
+    "enhanced multi-frame functional groups and dimensions": (
+        "SharedFunctionalGroupsSequence",
+        "PerFrameFunctionalGroupsSequence",
+        "PixelMeasuresSequence",
+        "PlanePositionSequence",
+        "PlaneOrientationSequence",
+        "FrameContentSequence",
+        "FrameAcquisitionNumber",
+        "StackID",
+        "InStackPositionNumber",
+        "TemporalPositionIndex",
+        "DimensionIndexValues",
+        "PixelValueTransformationSequence",
+        "FrameVOILUTSequence",
+        "CTImageFrameTypeSequence",
+        "MRImageFrameTypeSequence",
+        "FrameType",
+        "PixelPresentation",
+        "VolumetricProperties",
+        "VolumeBasedCalculationTechnique",
+        "ComplexImageComponent",
+        "AcquisitionContrast",
+        "ContentQualification",
+        "DimensionOrganizationType",
+        "DimensionOrganizationSequence",
+        "DimensionOrganizationUID",
+        "DimensionIndexSequence",
+        "DimensionIndexPointer",
+        "FunctionalGroupPointer",
+        "ConcatenationUID",
+    ),
+}
+
+
+def _tags(keywords: tuple[str, ...]) -> frozenset[int]:
+    tags = set()
+    for keyword in keywords:
+        tag = tag_for_keyword(keyword)
+        if tag is None:
+            raise ValueError(f"{keyword} is not a DICOM keyword")
+        tags.add(tag)
+    return frozenset(tags)
+
+
+#: The allow-list as tags.
+KEPT: frozenset[int] = _tags(tuple(k for group in KEPT_BY_MODULE.values() for k in group))
+
+#: Kept attributes the table does not list whose values are free text: present and empty.
+EMPTIED: frozenset[int] = _tags(("PositionReferenceIndicator",))
 
 BASIC_PROFILE_TABLE = """
 00001000 X
@@ -505,5 +792,11 @@ def resolve_action(code: str) -> str:
     return _RESOLVED.get(code, code)
 
 
-#: tag -> single action (D, Z, X or U) that ``deidentify`` executes.
+#: tag -> single action (D, Z, X or U) that ``deidentify`` executes on a kept attribute.
 ACTIONS: dict[int, str] = {tag: resolve_action(code) for tag, code in TABLE_E1_1.items()}
+
+#: tag -> action for every attribute ``deidentify`` keeps: the table's where it lists the
+#: attribute, Z for ``EMPTIED``, K otherwise. A tag absent from this map is removed.
+KEPT_ACTIONS: dict[int, str] = {
+    tag: ACTIONS.get(tag, "Z" if tag in EMPTIED else "K") for tag in KEPT if ACTIONS.get(tag) != "X"
+}

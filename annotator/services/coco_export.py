@@ -33,7 +33,7 @@ from pydicom.pixels import pixel_array
 
 from annotator import coco, dicom
 from annotator.dicom.deid import DEIDENTIFICATION_METHOD
-from annotator.dicom.profile import PROFILE_NAME
+from annotator.dicom.profile import PROFILE_EDITION, PROFILE_NAME
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
     Annotation,
@@ -422,7 +422,10 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
         "options": options,
         "deidentification": {
             "profile": PROFILE_NAME,
+            "edition": PROFILE_EDITION,
             "method": DEIDENTIFICATION_METHOD,
+            "attributes": "an allow-list: only pixel, geometry, acquisition and UID "
+            "attributes are kept, Table E.1-1 applied to them; everything else is removed",
             "patient_identity_removed": True,
             "patients": "pseudonyms (HMAC of the identity, keyed per project)",
             "uids": "2.25 UIDs remapped with a per-project key",

@@ -3,7 +3,8 @@
 ``build_phi_dataset()`` takes ``693_UNCI.dcm`` (512 x 512 CT from pydicom-data) and
 fills every attribute of PS3.15 Table E.1-1 that pydicom's dictionary knows, with a
 sentinel of the attribute's VR, plus nested sequences, a private block, an overlay,
-free text and dates outside the table. Tests (de-identification here, exports and logs
+free text and dates outside the table, and ``OUTSIDE_TABLE_SENTINELS`` in attributes the
+table does not list at all. Tests (de-identification here, exports and logs
 elsewhere) assert that no string in ``SENTINELS`` survives.
 """
 
@@ -31,8 +32,25 @@ EVENT_TIME = "235917.654321"
 DATETIME = "19230417235917"
 SENTINEL_CS = "ZZSENTINELCS"
 SENTINEL_OB = b"ZZPHIBYTES"
+# Sentinels in attributes Table E.1-1 does not list: only an allow-list removes them.
+ALT_BIRTH = "ZZALTBIRTH-1923"
+ALT_DEATH = "ZZALTDEATH-1999"
+CODE_MEANING_NAME = "ZZCODE^PATIENT"
+UNKNOWN_SEQUENCE_TEXT = "ZZUNKNOWNSEQ"
+IN_KEPT_SEQUENCE = "ZZINKEPTSEQ"
+#: A public (even group) tag no edition of the dictionary defines.
+UNKNOWN_PUBLIC_SEQUENCE_TAG = 0x00089999
 #: UIDs of the fixture that must not survive (the real file's plus those added here).
 SENTINEL_UID_ROOT = "1.2.826.0.1.3680043.10.999"
+
+#: Strings placed outside Table E.1-1 (see ``add_phi_outside_the_table``).
+OUTSIDE_TABLE_SENTINELS: tuple[str, ...] = (
+    ALT_BIRTH,
+    ALT_DEATH,
+    CODE_MEANING_NAME,
+    UNKNOWN_SEQUENCE_TEXT,
+    IN_KEPT_SEQUENCE,
+)
 
 #: Strings that must not appear in any de-identified output (the CT's own UIDs are
 #: added by ``build_phi_dataset`` through ``original_uids``).
@@ -50,6 +68,7 @@ SENTINELS: tuple[str, ...] = (
     SENTINEL_OB.decode(),
     SENTINEL_UID_ROOT,
     "ZZVENDOR",
+    *OUTSIDE_TABLE_SENTINELS,
 )
 
 _TEXT_BY_VR = {
@@ -199,8 +218,38 @@ def build_phi_dataset() -> Dataset:
     # Curve group 5000.
     ds.add_new(0x50000022, "LO", PATIENT_NAME)
 
+    add_phi_outside_the_table(ds)
+
     # A polyglot preamble.
     ds.preamble = b"MZ" + PATIENT_NAME.encode() + b"\x00" * (128 - 2 - len(PATIENT_NAME))
+    return ds
+
+
+def add_phi_outside_the_table(ds: Dataset) -> Dataset:
+    """Put ``OUTSIDE_TABLE_SENTINELS`` where Table E.1-1 does not look: public attributes
+    it does not list, a code meaning in a code sequence, a public sequence no dictionary
+    defines, and a private block inside a sequence that de-identification keeps."""
+    ds.PatientBirthDateInAlternativeCalendar = ALT_BIRTH
+    ds.PatientDeathDateInAlternativeCalendar = ALT_DEATH
+    ds.PatientAlternativeCalendar = "I"
+
+    procedure = Dataset()
+    procedure.CodeValue = "ZZP1"
+    procedure.CodingSchemeDesignator = "99ZZ"
+    procedure.CodeMeaning = f"CT chest of {CODE_MEANING_NAME}"
+    ds.ProcedureCodeSequence = Sequence([procedure])
+
+    unknown = Dataset()
+    unknown.add_new(0x00089998, "LO", UNKNOWN_SEQUENCE_TEXT)
+    unknown.CodeMeaning = UNKNOWN_SEQUENCE_TEXT
+    ds.add_new(UNKNOWN_PUBLIC_SEQUENCE_TAG, "SQ", Sequence([unknown]))
+
+    kept = ds.ReferencedImageSequence[0] if "ReferencedImageSequence" in ds else Dataset()
+    block = kept.private_block(0x0011, "ZZVENDOR IN SEQUENCE", create=True)
+    block.add_new(0x01, "LO", IN_KEPT_SEQUENCE)
+    kept.PatientName = IN_KEPT_SEQUENCE
+    if "ReferencedImageSequence" not in ds:
+        ds.ReferencedImageSequence = Sequence([kept])
     return ds
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from io import BytesIO
 
@@ -12,8 +13,8 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from annotator.dicom import dataset_to_bytes, deidentify, read_validated, remap_uid
-from annotator.dicom.deid import patient_pseudonym
-from annotator.dicom.profile import ACTIONS, TABLE_E1_1
+from annotator.dicom.deid import TYPE2_PATIENT_STUDY, patient_pseudonym
+from annotator.dicom.profile import ACTIONS, KEPT, KEPT_ACTIONS, TABLE_E1_1
 from tests.annotator.dicom import crafted, phi
 
 SECRET = b"project-one-secret"
@@ -78,7 +79,7 @@ def test_pixel_data_is_byte_identical(source, result, stored):
 def test_identity_removed_attestation(result):
     out = result.dataset
     assert out.PatientIdentityRemoved == "YES"
-    assert out.DeidentificationMethod == "RadLabel PS3.15 E.1 Basic Profile"
+    assert out.DeidentificationMethod == "RadLabel allow-list; DICOM PS3.15 2024c E.1 Basic Profile"
     codes = [
         (i.CodeValue, i.CodingSchemeDesignator) for i in out.DeidentificationMethodCodeSequence
     ]
@@ -106,7 +107,8 @@ def _is_empty(value) -> bool:
     )
 
 
-def test_every_table_attribute_ends_in_its_action(source, result):
+def test_every_table_attribute_ends_in_its_action_or_is_removed(source, result):
+    """The allow-list keeps few of the table's attributes; those it keeps obey the table."""
     out = result.dataset
     tags = _table_tags_in(source)
     assert len(tags) > 300  # the fixture covers the table, not a sample of it
@@ -116,7 +118,7 @@ def test_every_table_attribute_ends_in_its_action(source, result):
         name = f"{pydicom.datadict.keyword_for_tag(tag)} {TABLE_E1_1[tag]}"
         if tag in overridden:
             continue
-        if action == "X":
+        if action == "X" or tag not in KEPT_ACTIONS:
             assert tag not in out, name
             continue
         assert tag in out, name
@@ -200,9 +202,9 @@ def test_free_text_and_descriptions_removed(result):
         "OtherPatientIDsSequence",
     ):
         assert keyword not in out, keyword
-    # outside the table: emptied as stricter defaults
-    assert out.DateOfSecondaryCapture in ("", None)
-    assert out.ContrastBolusStartTime in ("", None)
+    # outside the table and not on the allow-list: removed
+    assert "DateOfSecondaryCapture" not in out
+    assert "ContrastBolusStartTime" not in out
 
 
 def test_non_identifying_attributes_kept(source, result):
@@ -216,7 +218,43 @@ def test_non_identifying_attributes_kept(source, result):
         "SOPClassUID",
     ):
         assert out[keyword].value == source[keyword].value, keyword
-    assert out.AnatomicRegionSequence[0].CodeMeaning == "Chest"
+    # A code meaning is free text (it can hold a name): code sequences are not kept.
+    assert "AnatomicRegionSequence" not in out
+
+
+def test_only_allow_listed_attributes_remain_at_any_depth(result):
+    out = copy.deepcopy(result.dataset)
+    [code] = out.pop("DeidentificationMethodCodeSequence").value  # the profile's own marker
+    assert (code.CodeValue, code.CodingSchemeDesignator) == ("113100", "DCM")
+    for elem in _walk(out):
+        assert int(elem.tag) in KEPT, elem
+
+
+def test_attributes_outside_the_table_are_removed(source, result, stored):
+    out = result.dataset
+    for keyword in (
+        "PatientBirthDateInAlternativeCalendar",
+        "PatientDeathDateInAlternativeCalendar",
+        "PatientAlternativeCalendar",
+        "ProcedureCodeSequence",
+    ):
+        assert keyword in source, keyword
+        assert keyword not in out, keyword
+    assert phi.UNKNOWN_PUBLIC_SEQUENCE_TAG in source
+    assert phi.UNKNOWN_PUBLIC_SEQUENCE_TAG not in out
+    # a kept sequence keeps only allow-listed attributes, with the table applied to them
+    [item] = out.ReferencedImageSequence
+    assert not [elem for elem in item if elem.tag.group & 1]
+    assert _is_empty(item["PatientName"].value)
+    for sentinel in phi.OUTSIDE_TABLE_SENTINELS:
+        assert sentinel.encode() in crafted.encode(source), sentinel
+        assert sentinel.encode() not in stored, sentinel
+
+
+def test_type2_patient_and_study_attributes_stay_present_and_empty(result):
+    out = result.dataset
+    for keyword in TYPE2_PATIENT_STUDY:
+        assert keyword in out and _is_empty(out[keyword].value), keyword
 
 
 def test_references_in_sequences_are_remapped_consistently(result):

@@ -185,6 +185,8 @@ def test_layout_metadata_tags_and_unlabelled_images(dataset):
     assert (
         "Basic Application Level Confidentiality Profile" in manifest["deidentification"]["profile"]
     )
+    assert manifest["deidentification"]["edition"] == "DICOM PS3.15 2024c"
+    assert "DICOM PS3.15 2024c" in manifest["deidentification"]["method"]
     assert manifest["options"]["include_proposals"] is False
     assert manifest["summary"] == json.loads(json.dumps(summary))
 
