@@ -11,7 +11,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from annotator.coco import rle_counts_total
-from annotator.exceptions import ApplicationError, ConflictError, VersionConflictError
+from annotator.exceptions import (
+    ApplicationError,
+    ConflictError,
+    ForbiddenError,
+    VersionConflictError,
+)
 from annotator.models import (
     Annotation,
     AnnotationStatus,
@@ -257,11 +262,19 @@ def _untouched_status(image: Image) -> str | None:
     return (ImageStatus.PROPOSED if has_proposals else ImageStatus.UNLABELLED).value
 
 
+@transaction.atomic
 def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role: str) -> Image:
     """Set an image's progress. Going back to unlabelled or proposed (undoing Done on an image
-    nobody labelled) is allowed only while it is true: no label or tag by a person."""
+    nobody labelled) is allowed only while it is true: no label or tag by a person. Only a
+    reviewer or an admin sets Reviewed, and only they reopen a reviewed image."""
+    reviews = role in ("admin", "reviewer")
+    before = Image.objects.select_for_update().values_list("status", flat=True).get(pk=image.pk)
+    if before == ImageStatus.REVIEWED and status != before and not reviews:
+        raise ForbiddenError(
+            "Only a reviewer or an admin can reopen a reviewed image.", code="image_reviewed"
+        )
     allowed = {ImageStatus.IN_PROGRESS, ImageStatus.DONE}
-    if role in ("admin", "reviewer"):
+    if reviews:
         allowed.add(ImageStatus.REVIEWED)
     if status in (ImageStatus.UNLABELLED, ImageStatus.PROPOSED):
         untouched = _untouched_status(image)
@@ -274,18 +287,16 @@ def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role
         allowed.add(status)
     if status not in allowed:
         raise ApplicationError(f"You cannot set the status {status!r}.", code="invalid_status")
-    with transaction.atomic():
-        before = image.status
-        Image.objects.filter(pk=image.pk).update(status=status)
-        image.status = status
-        audit_record(
-            actor=actor,
-            project=image.project,
-            action="image.status_changed",
-            obj=image,
-            before={"status": before},
-            after={"status": status},
-        )
+    Image.objects.filter(pk=image.pk).update(status=status)
+    image.status = status
+    audit_record(
+        actor=actor,
+        project=image.project,
+        action="image.status_changed",
+        obj=image,
+        before={"status": before},
+        after={"status": status},
+    )
     return image
 
 

@@ -3,7 +3,7 @@ import uuid
 import pytest
 from pycocotools import mask as mask_utils
 
-from annotator.models import Annotation, AnnotationStatus, AuditEvent, ImageStatus
+from annotator.models import Annotation, AnnotationStatus, AuditEvent, Image, ImageStatus
 from tests import factories
 
 
@@ -133,6 +133,32 @@ def test_delete_needs_the_current_version_and_keeps_history(world, image):
     assert ok.status_code == 204
     event = AuditEvent.objects.get(action="annotation.deleted")
     assert event.before["box"] == annotation.box
+
+
+@pytest.mark.parametrize("status", ["in_progress", "done", "proposed", "unlabelled"])
+def test_an_annotator_cannot_reopen_a_reviewed_image(world, image, status):
+    Image.objects.filter(pk=image.pk).update(status=ImageStatus.REVIEWED)
+    response = world.client(world.annotator).patch(
+        f"/api/images/{image.pk}/", {"status": status}, format="json"
+    )
+    assert response.status_code == 403, response.data
+    assert response.data["code"] == "image_reviewed"
+    image.refresh_from_db()
+    assert image.status == ImageStatus.REVIEWED
+    assert not AuditEvent.objects.filter(action="image.status_changed").exists()
+
+
+@pytest.mark.parametrize("role", ["reviewer", "admin"])
+def test_a_reviewer_or_admin_reopens_a_reviewed_image(world, image, role):
+    Image.objects.filter(pk=image.pk).update(status=ImageStatus.REVIEWED)
+    client = world.client(getattr(world, role))
+    response = client.patch(f"/api/images/{image.pk}/", {"status": "in_progress"}, format="json")
+    assert response.status_code == 200, response.data
+    assert response.data["status"] == "in_progress"
+    again = world.client(world.annotator).patch(
+        f"/api/images/{image.pk}/", {"status": "done"}, format="json"
+    )
+    assert again.status_code == 200, again.data
 
 
 def test_undoing_done_on_an_untouched_image_restores_proposed(world, image):
