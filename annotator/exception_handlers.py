@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -60,3 +61,13 @@ def server_error(request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
 
 def not_found(request: Any, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A CSRF refusal under ``/api/`` is a JSON 403 like every other API error (the same body
+    DRF gives a session write without the token); other pages keep Django's page."""
+    if not request.path.startswith("/api/"):
+        return django_csrf_failure(request, reason=reason)
+    return JsonResponse(
+        {"code": "permission_denied", "detail": f"CSRF Failed: {reason}"}, status=403
+    )

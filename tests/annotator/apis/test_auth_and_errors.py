@@ -43,6 +43,26 @@ def test_session_writes_need_the_csrf_token(world):
     assert world.project.name != "Renamed"
 
 
+def test_sign_in_without_the_csrf_token_is_a_json_403(world):
+    client = APIClient(enforce_csrf_checks=True)
+    response = client.post(
+        "/api/auth/login/", {"username": "admin-user", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == "permission_denied" and "CSRF" in body["detail"]
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_csrf_failure_outside_the_api_keeps_djangos_page(db):
+    response = APIClient(enforce_csrf_checks=True).post(
+        "/admin/login/", {"username": "x", "password": "y"}
+    )
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_malformed_json_is_a_400_naming_the_problem(world):
     response = world.client(world.admin).generic(
         "PATCH", "/api/projects/chest/", "{not json", content_type="application/json"
