@@ -20,9 +20,11 @@ export interface Toolbar {
   update(s: ToolbarState): void;
 }
 
+/** `hu`: the image's values are Hounsfield units (CT), so the threshold brush applies. */
 export function toolbar(
   commands: CommandRegistry,
   presets: WindowPreset[],
+  hu: boolean,
   handlers: {
     brushRadius(r: number): void;
     threshold(t: { enabled: boolean; lower: number; upper: number }): void;
@@ -58,8 +60,8 @@ export function toolbar(
     "div",
     { class: "toolbar", role: "toolbar" },
     h("div", { class: "group" }, button("mode.select", "Select"), button("mode.box", "Box"), button("mode.brush", "Brush"), button("mode.eraser", "Eraser")),
-    h("div", { class: "group" }, h("label", {}, "Size ", radius, radiusText)),
-    h("div", { class: "group" }, h("label", { title: "Threshold brush (T)" }, thrOn, " HU "), lower, h("span", {}, "–"), upper),
+    h("div", { class: "group" }, h("label", { title: "Brush size ([ and ])" }, radius, radiusText)),
+    hu ? h("div", { class: "group" }, h("label", { title: "Threshold brush (T)" }, thrOn, " HU "), lower, h("span", {}, "–"), upper) : null,
     h("div", { class: "group" }, preset, button("view.invert", "Invert"), button("view.reset", "Reset")),
     h("div", { class: "group" }, button("toggle.proposals", "Proposals"), button("toggle.accepted", "Accepted"), button("toggle.outline", "Outline")),
     h("div", { class: "group" }, button("edit.undo", "Undo"), button("edit.redo", "Redo")),

@@ -74,14 +74,17 @@ export function mountAnnotatePage(
   root: HTMLElement,
   ctx: AppContext,
   slug: string,
-  imageId: number,
+  openedId: number,
   query: URLSearchParams,
 ): Unmount {
+  /** the image being labelled: the slice shown, once its labels are loaded */
+  let imageId = openedId;
   const abort = new AbortController();
   const cleanups: (() => void)[] = [];
   const queue = ctx.queue;
 
   // ---- skeleton ----
+  const crumbImage = h("span", { "data-testid": "crumb-image" }, `Image ${imageId}`);
   const crumbs = h(
     "nav",
     { class: "crumbs" },
@@ -89,7 +92,7 @@ export function mountAnnotatePage(
     " / ",
     h("a", { href: worklistPath(slug, query), "data-link": true, "data-testid": "back-to-worklist" }, "Worklist"),
     " / ",
-    h("span", {}, `Image ${imageId}`),
+    crumbImage,
   );
   const saveStatus = h("span", { class: "save-status", "data-testid": "save-status", role: "status" }, "");
   const viewportEl = h("div", { class: "viewport" });
@@ -147,6 +150,8 @@ export function mountAnnotatePage(
   let showProposals = true;
   let showAccepted = true;
   let outline = false;
+  /** the image's values are Hounsfield units: the threshold brush applies */
+  let hu = false;
   let cursor: OverlayState["cursor"] = null;
   let draft: OverlayState["draft"] = null;
   let presets: WindowPreset[] = [];
@@ -156,19 +161,30 @@ export function mountAnnotatePage(
   let picker: ReturnType<typeof labelPicker> | null = null;
   let rendered = false;
 
-  const doc = new AnnotationDoc(imageId, (change: Change, d) => {
+  const sink = (change: Change, d: AnnotationDoc) => {
     if (change.kind === "annotation") {
-      queue.recordAnnotation(imageId, change.key, change.before, change.after);
+      queue.recordAnnotation(d.imageId, change.key, change.before, change.after);
       if (d.status === "unlabelled" || d.status === "proposed") {
         d.status = "in_progress";
-        queue.recordStatus(imageId, "in_progress");
+        queue.recordStatus(d.imageId, "in_progress");
       }
     } else if (change.kind === "tags") {
-      queue.recordTags(imageId, change.after);
+      queue.recordTags(d.imageId, change.after);
     } else {
-      queue.recordStatus(imageId, change.after);
+      queue.recordStatus(d.imageId, change.after);
     }
-  });
+  };
+  /** One document per image: its labels, its undo history. */
+  function newDoc(id: number): AnnotationDoc {
+    const d = new AnnotationDoc(id, sink);
+    d.onChange(() => {
+      if (selectedKey && !d.get(selectedKey)) selectedKey = null;
+      render();
+      renderSidebar();
+    });
+    return d;
+  }
+  let doc = newDoc(imageId);
   queue.setOnSaved((key, saved: Annotation | null) => doc.acknowledge(key, saved?.id ?? null, saved?.version ?? null));
   cleanups.push(() => queue.setOnSaved(undefined));
 
@@ -210,7 +226,7 @@ export function mountAnnotatePage(
       draft,
     });
     wrap.dataset.overlayMs = (performance.now() - t0).toFixed(2);
-    notice.textContent = onSlice ? "" : `Labels are on slice ${annotatedIndex + 1}`;
+    notice.textContent = onSlice ? "" : "Loading this slice's labels…";
   }
 
   function renderCorners() {
@@ -249,7 +265,7 @@ export function mountAnnotatePage(
         h("span", { class: "score" }, a.score != null ? a.score.toFixed(2) : a.source),
         h("button", { type: "button", title: "Accept (A)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "accepted")) } }, "✓"),
         a.source !== "model"
-          ? h("button", { type: "button", title: "Delete (Del)", "data-action": "delete", on: { click: (e) => (e.stopPropagation(), remove(a.key)) } }, "🗑")
+          ? h("button", { type: "button", title: "Delete (Del)", "data-action": "delete", on: { click: (e) => (e.stopPropagation(), remove(a.key)) } }, "✕")
           : h("button", { type: "button", title: "Reject (R)", "data-action": "reject", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "rejected")) } }, "✕"),
       );
       li.addEventListener("click", () => select(a.key));
@@ -327,12 +343,6 @@ export function mountAnnotatePage(
     if (s.mode === "auth") void ctx.relogin();
   }
   cleanups.push(queue.onState(renderSaveState));
-
-  doc.onChange(() => {
-    if (selectedKey && !doc.get(selectedKey)) selectedKey = null;
-    render();
-    renderSidebar();
-  });
 
   // ---- actions ----
   /** Selection is looking: it saves nothing and leaves the class for new labels as it is. */
@@ -536,6 +546,43 @@ export function mountAnnotatePage(
     window.removeEventListener("beforeunload", onUnload);
   });
 
+  // ---- slices ----
+  let sliceIds: number[] = [];
+  let switching = 0;
+
+  /** Make the slice on screen the image being labelled: its own labels, tags, status and undo. */
+  async function labelSlice() {
+    if (!view) return;
+    const index = view.index;
+    const id = sliceIds[index];
+    const seq = ++switching; // a later scroll wins over a load still on its way
+    if (id === undefined || id === imageId) return;
+    commitActivity();
+    void queue.flush();
+    let detail: ImageDetail;
+    let anns: Annotation[];
+    try {
+      [detail, anns] = await Promise.all([getImage(id, abort.signal), listAnnotations(id, abort.signal)]);
+    } catch (e) {
+      if (!abort.signal.aborted) status(`Could not load this slice's labels (${String((e as Error).message ?? e)}).`);
+      return;
+    }
+    if (seq !== switching || abort.signal.aborted || !view) return;
+    imageId = id;
+    image = detail;
+    annotatedIndex = index;
+    selectedKey = null;
+    doc = newDoc(id);
+    doc.load(applyPending(anns.map(fromServer), queue.pendingAnnotations(id)), detail.tags, detail.status);
+    history.replaceState(null, "", imagePath(slug, id, query));
+    crumbImage.textContent = `Image ${id}`;
+    document.title = document.title.replace(/^Image \d+/, `Image ${id}`);
+    wrap.dataset.imageId = String(id);
+    render();
+    renderSidebar();
+    if (queue.pendingAnnotations(id).length) void queue.flush();
+  }
+
   // ---- load ----
   (async () => {
     // Everything that does not depend on the image's details starts at once: the viewer's
@@ -576,10 +623,12 @@ export function mountAnnotatePage(
     }
     const imageIds = wadouriImageIds(ids, known, location.origin);
     annotatedIndex = Math.max(0, ids.indexOf(detail.id));
+    sliceIds = ids;
 
     doc.load(applyPending(anns.map(fromServer), queue.pendingAnnotations(imageId)), detail.tags, detail.status);
 
-    tb = toolbar(commands, presets, {
+    hu = (detail.series.modality || detail.modality) === "CT";
+    tb = toolbar(commands, presets, hu, {
       brushRadius: (r) => ((brushRadius = r), renderSidebar(), render()),
       threshold: (t) => (Object.assign(threshold, t), renderSidebar()),
       preset: (pr) => view?.setWindow(pr.center, pr.width),
@@ -590,9 +639,15 @@ export function mountAnnotatePage(
 
     overlay = new AnnotationOverlay(wrap);
     const controller = new EditController(wrap, {
-      doc,
-      width: detail.columns,
-      height: detail.rows,
+      get doc() {
+        return doc;
+      },
+      get width() {
+        return image?.columns ?? detail.columns;
+      },
+      get height() {
+        return image?.rows ?? detail.rows;
+      },
       mode: () => mode,
       affine: () => (view && view.index === annotatedIndex ? view.pixelToCanvas() : null),
       selected: () => selectedKey,
@@ -600,7 +655,7 @@ export function mountAnnotatePage(
       visible,
       brushRadius: () => brushRadius,
       paintFilter: () => {
-        if (!threshold.enabled || !view) return undefined;
+        if (!hu || !threshold.enabled || !view) return undefined;
         const sample = view.valueSampler();
         if (!sample) return undefined;
         return (x, y) => {
@@ -630,6 +685,15 @@ export function mountAnnotatePage(
     for (const ev of [ViewerEvents.VOI_MODIFIED, ViewerEvents.STACK_NEW_IMAGE]) {
       cleanups.push(view.on(ev, () => renderCorners()));
     }
+    // the slice scrolled to becomes the one being labelled, once scrolling pauses
+    let switchTimer: ReturnType<typeof setTimeout> | undefined;
+    cleanups.push(
+      view.on(ViewerEvents.STACK_NEW_IMAGE, () => {
+        clearTimeout(switchTimer);
+        switchTimer = setTimeout(() => void labelSlice(), 120);
+      }),
+      () => clearTimeout(switchTimer),
+    );
     cleanups.push(
       view.on(ViewerEvents.IMAGE_RENDERED, () => {
         renderCorners();
@@ -650,6 +714,7 @@ export function mountAnnotatePage(
     };
     eventTarget.addEventListener(ViewerEvents.IMAGE_LOAD_ERROR, onLoadError);
     cleanups.push(() => eventTarget.removeEventListener(ViewerEvents.IMAGE_LOAD_ERROR, onLoadError));
+    wrap.dataset.imageId = String(imageId);
     await view.setStack(imageIds, annotatedIndex);
     if (abort.signal.aborted) return;
     if (detail.window_center != null && detail.window_width != null && detail.window_width > 0) {
