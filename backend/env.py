@@ -6,6 +6,7 @@ deployment comes from here; ``.env.example`` documents each variable.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -30,7 +31,24 @@ def local_secret(name: str, variable: str) -> str:
         return value
     path = VAR_DIR / name
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(50))
     return path.read_text().strip()
+
+
+def private_sqlite_database(path: Path) -> None:
+    """Keep an embedded SQLite database and the folder it lives in owner-only.
+
+    The database holds sessions, API tokens and PACS credentials; beside it in ``var/`` are
+    the keys, the media and the broker's messages. This process creates every file 0600 and
+    every folder 0700 from here on (umask 077), the folder is created (or tightened to) 0700,
+    and a database and WAL files made before are tightened to 0600.
+    """
+    os.umask(0o077)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    for suffix in ("", "-wal", "-shm"):
+        existing = path.with_name(path.name + suffix)
+        if existing.exists():
+            existing.chmod(0o600)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from backend.env import BASE_DIR, VAR_DIR, env, local_secret
+from pathlib import Path
+
+from backend.env import BASE_DIR, VAR_DIR, env, local_secret, private_sqlite_database
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = local_secret("secret_key", "DJANGO_SECRET_KEY")
@@ -61,6 +63,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'radlabel.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    private_sqlite_database(Path(DATABASES["default"]["NAME"]))
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",

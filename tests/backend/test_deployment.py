@@ -1,6 +1,8 @@
 """Deployment files stay correct without Docker: parse them and check what they point at."""
 
 import re
+import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +117,64 @@ def test_embedded_default_generates_an_untracked_secret(tmp_path):
         for f in tracked.split()
         if (ROOT / f).is_file() and (ROOT / f).stat().st_size < 10**6
     )
+
+
+@pytest.fixture(scope="module")
+def embedded_var(tmp_path_factory):
+    """A var/ folder the embedded defaults (no DATABASE_URL) migrated into."""
+    var = tmp_path_factory.mktemp("embedded") / "var"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "RADLABEL_VAR_DIR": str(var),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    return var
+
+
+def test_embedded_var_folder_and_its_files_are_owner_only(embedded_var):
+    assert stat.S_IMODE(embedded_var.stat().st_mode) == 0o700
+    files = [p for p in embedded_var.rglob("*") if p.is_file()]
+    assert {"radlabel.sqlite3", "secret_key", "deid_key"} <= {p.name for p in files}
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for path in embedded_var.rglob("*"):
+        if path.is_dir():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_embedded_var_folder_made_before_is_tightened(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    (var / "radlabel.sqlite3").touch(mode=0o644)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "RADLABEL_VAR_DIR": str(var),
+    }
+    run = [sys.executable, "-c", "import django; django.setup()"]
+    subprocess.run(run, cwd=ROOT, env=env, check=True)
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert stat.S_IMODE((var / "radlabel.sqlite3").stat().st_mode) == 0o600
+
+
+def test_embedded_sqlite_audit_trail_refuses_update_and_delete(embedded_var):
+    database = sqlite3.connect(embedded_var / "radlabel.sqlite3")
+    try:
+        database.execute(
+            "INSERT INTO annotator_auditevent (created_at, action, object_type, object_id)"
+            " VALUES ('2026-01-01', 'x', 'y', '1')"
+        )
+        database.commit()
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            database.execute("UPDATE annotator_auditevent SET action = 'changed'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            database.execute("DELETE FROM annotator_auditevent")
+        assert database.execute("SELECT action FROM annotator_auditevent").fetchall() == [("x",)]
+    finally:
+        database.close()
 
 
 def test_the_web_process_never_imports_torch(tmp_path):
