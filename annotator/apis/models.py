@@ -207,5 +207,5 @@ class WorkerStatusApi(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request, slug: str) -> Response:
-        project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        return Response(worker_status())
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        return Response(worker_status(project=project, user=request.user))

@@ -1,27 +1,37 @@
 from datetime import timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from annotator.models import JobStatus, PreannotationJob, TrainingJob, WorkerHeartbeat
+from annotator.models import JobStatus, PreannotationJob, Project, TrainingJob, WorkerHeartbeat
 
 ALIVE_SECONDS = 90
 
 
-def worker_status() -> dict[str, object]:
-    """Workers seen in the last ``ALIVE_SECONDS``, what they serve, and the queued work."""
+def worker_status(*, project: Project, user: AbstractBaseUser) -> dict[str, object]:
+    """Workers seen in the last day, what they serve, and the project's own queued work.
+
+    Workers are shared by every project, so only their queues, accelerator and liveness are
+    shown; host names only to superusers (who run the servers), others see ``worker <n>``.
+    Queued jobs are this project's, never another's.
+    """
     now = timezone.now()
+    beats = WorkerHeartbeat.objects.filter(last_seen__gte=now - timedelta(days=1)).order_by(
+        "started_at", "hostname"
+    )
     workers = [
         {
-            "hostname": beat.hostname,
+            "hostname": beat.hostname if user.is_superuser else f"worker {number}",
             "queues": beat.queues,
             "accelerator": beat.accelerator,
             "alive": beat.last_seen >= now - timedelta(seconds=ALIVE_SECONDS),
             "last_seen": beat.last_seen,
             "started_at": beat.started_at,
         }
-        for beat in WorkerHeartbeat.objects.filter(last_seen__gte=now - timedelta(days=1))
+        for number, beat in enumerate(beats, start=1)
     ]
     alive = [w for w in workers if w["alive"]]
+    queued = {"project": project, "status": JobStatus.QUEUED}
     return {
         "workers": workers,
         "queues": {
@@ -32,7 +42,7 @@ def worker_status() -> dict[str, object]:
             for queue in ("cpu", "gpu")
         },
         "queued_jobs": {
-            "training": TrainingJob.objects.filter(status=JobStatus.QUEUED).count(),
-            "preannotation": PreannotationJob.objects.filter(status=JobStatus.QUEUED).count(),
+            "training": TrainingJob.objects.filter(**queued).count(),
+            "preannotation": PreannotationJob.objects.filter(**queued).count(),
         },
     }
