@@ -85,10 +85,30 @@ def _allowed_hosts() -> list[str]:
     return [host.strip().lower().strip("[]") for host in value if host.strip()]
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """True when ``address`` is globally reachable, judged on the IPv4 address an IPv6 form
+    carries: IPv4-mapped (``::ffff:0:0/96``), IPv4-compatible (``::/96``), 6to4
+    (``2002::/16``) and the well-known NAT64 prefix (``64:ff9b::/96``) all reach the IPv4
+    address inside them, so ``64:ff9b::7f00:1`` is 127.0.0.1. The local-use NAT64 prefix
+    (``64:ff9b:1::/48``) is never global: where the IPv4 address sits in it depends on the
+    operator's prefix length, so it cannot be checked."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0]
+    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:
+            return False
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip.is_global and not ip.is_multicast
 
 

@@ -22,7 +22,7 @@ from annotator.models import (
     JobStatus,
     PacsImportJob,
 )
-from annotator.services import annotations
+from annotator.services import annotations, pacs
 from backend import celery_app
 from tests.annotator.dicom.phi import SENTINELS, load_source
 from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fixture
@@ -103,6 +103,17 @@ def _register(client, url, **extra):
         "http://192.168.1.10/dicom-web",
         "http://2130706433:{port}/",
         "http://0x7f000001:{port}/",
+        "http://[::ffff:127.0.0.1]:{port}/",
+        "http://[64:ff9b::7f00:1]:{port}/",
+        "http://[64:ff9b::a00:5]/",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://[64:ff9b:1::a00:5]/",
+        "http://[64:ff9b:1::808:808]/",
+        "http://[2002:7f00:1::1]:{port}/",
+        "http://[2002:a9fe:a9fe::1]/latest/meta-data/",
+        "http://[2002:c0a8:10a::]/",
+        "http://[::7f00:1]:{port}/",
+        "http://[::a00:5]/",
         "file:///etc/passwd",
         "gopher://127.0.0.1:{port}/_x",
         "ftp://pacs.example.org/",
@@ -117,6 +128,13 @@ def test_refused_destinations_are_never_contacted(world, listener, url):
     assert response.data["code"] in ("destination_not_allowed", "invalid")
     assert listener.connections == 0
     assert not DicomWebEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[64:ff9b::808:808]/dicom-web", "http://[2002:808:808::1]/dicom-web"]
+)
+def test_nat64_and_6to4_forms_of_a_public_address_are_allowed(url):
+    assert pacs.destination_check(url) == url
 
 
 def test_the_operator_allowlist_restricts_hosts(world, listener, settings):
