@@ -125,7 +125,7 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   const tl = await page.textContent("[data-testid=overlay-tl]");
   const tr = await page.textContent("[data-testid=overlay-tr]");
   const bl = await page.textContent("[data-testid=overlay-bl]");
-  assert(/Series/.test(tl) && /^Slice \d+\/\d+$/.test(tr) && /^W -?\d+ \/ L -?\d+$/.test(bl), `overlay text (${tl} | ${tr} | ${bl})`);
+  assert(/Series/.test(tl) && /^Slice \d+\/\d+$/.test(tr) && /^W -?\d+ \/ L -?\d+( · .+)?$/.test(bl), `overlay text (${tl} | ${tr} | ${bl})`);
   const proposed = await page.$$("[data-testid=annotation-list] li[data-status=proposed]");
   assert(proposed.length >= 3, "proposals listed");
   const tops = await page.$$eval(".toolbar button, .toolbar select", (els) => [...new Set(els.map((e) => Math.round(e.getBoundingClientRect().top)))]);
@@ -381,6 +381,34 @@ await runner.test("scrolling to another slice makes it the one being labelled: i
   assert(rows.some((a) => a.source === "human" && Math.abs(a.box[0] - 60) < 2 && Math.abs(a.box[1] - 60) < 2), "the box was saved on the slice shown");
   assert((await api(context, `/api/images/${first}/annotations/`)).length === before, "the first slice is untouched");
   await shot(page, "11-annotate-other-slice.png");
+  await context.close();
+});
+
+await runner.test("window/level: a dragged window stays while scrolling, the preset is named", async (problems) => {
+  assert(setup && setup.images.length >= 11, "setup ran with eleven images");
+  const imageId = setup.images[10];
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images/${imageId}`);
+  await openImage(page, imageId);
+  const wl = async () => (await page.textContent("[data-testid=overlay-bl]")).trim();
+  assert(/· Image default$/.test(await wl()), `the image's own window is named (${await wl()})`);
+  await page.keyboard.press("v");
+  const [x0, y0] = await pixelToPage(page, 6, 6);
+  await humanDrag(page, [[x0, y0], [x0 + 60, y0 + 20], [x0 + 120, y0 + 40]]);
+  const dragged = await wl();
+  const width = Number(dragged.match(/^W (-?\d+)/)[1]);
+  assert(width > 1400 + 150, `dragging 120 px widens a 1400 window by more than 150 (${dragged})`);
+  const [slice, count] = (await page.textContent("[data-testid=overlay-tr]")).match(/(\d+)\/(\d+)/).slice(1).map(Number);
+  await page.keyboard.press(slice < count ? "ArrowDown" : "ArrowUp");
+  await page.waitForFunction((s) => !document.querySelector("[data-testid=overlay-tr]").textContent.startsWith(`Slice ${s}/`), slice);
+  await page.waitForTimeout(400);
+  assert((await wl()) === dragged, `the window stays on the next slice (${dragged} → ${await wl()})`);
+  await page.selectOption("select[aria-label='Window preset']", { label: "Lung (-600/1500)" });
+  await page.waitForFunction(() => /· Lung$/.test(document.querySelector("[data-testid=overlay-bl]").textContent));
+  await page.keyboard.press(slice < count ? "ArrowUp" : "ArrowDown");
+  await page.waitForTimeout(400);
+  assert(/^W 1500 \/ L -600 · Lung$/.test(await wl()), `the preset stays too (${await wl()})`);
   await context.close();
 });
 

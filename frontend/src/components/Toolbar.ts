@@ -18,6 +18,8 @@ export interface ToolbarState {
 export interface Toolbar {
   el: HTMLElement;
   update(s: ToolbarState): void;
+  /** the presets offered (the image's own ones are known once its pixels are) */
+  setPresets(presets: WindowPreset[]): void;
 }
 
 /** `hu`: the image's values are Hounsfield units (CT), so the threshold brush applies. */
@@ -48,8 +50,13 @@ export function toolbar(
   const upper = h("input", { type: "number", step: 10, class: "hu", "aria-label": "Upper HU" });
   const thr = () => handlers.threshold({ enabled: thrOn.checked, lower: Number(lower.value), upper: Number(upper.value) });
   for (const i of [thrOn, lower, upper]) i.addEventListener("change", thr);
-  const preset = h("select", { "aria-label": "Window preset" }, h("option", { value: "" }, "W/L preset…"));
-  presets.forEach((p, i) => preset.appendChild(h("option", { value: i }, `${p.label} (${p.center}/${p.width})`)));
+  const preset = h("select", { "aria-label": "Window preset" });
+  const setPresets = (list: WindowPreset[]) => {
+    presets = list;
+    preset.replaceChildren(h("option", { value: "" }, "W/L preset…"));
+    list.forEach((p, i) => preset.appendChild(h("option", { value: i }, `${p.label} (${p.center}/${p.width})`)));
+  };
+  setPresets(presets);
   preset.addEventListener("change", () => {
     const p = presets[Number(preset.value)];
     if (p) handlers.preset(p);
@@ -69,6 +76,7 @@ export function toolbar(
   );
   return {
     el,
+    setPresets,
     update(s) {
       for (const m of ["select", "box", "brush", "eraser"]) buttons.get(`mode.${m}`)?.classList.toggle("active", s.mode === m);
       if (document.activeElement !== radius) radius.value = String(s.brushRadius);

@@ -22,7 +22,7 @@ import type { SaveState } from "../sync/saveQueue";
 import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
 import { wadouriImageIds } from "../viewer/imageIds";
 import { initCornerstone } from "../viewer/init";
-import { presetsFor, type WindowPreset } from "../viewer/presets";
+import { percentilePresets, presetNamed, presetsFor, type WindowPreset } from "../viewer/presets";
 import { decodeRle, encodeRle, maskArea, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
@@ -156,6 +156,9 @@ export function mountAnnotatePage(
   let draft: OverlayState["draft"] = null;
   let presets: WindowPreset[] = [];
   let presetIndex = -1;
+  /** the window the radiologist chose (a drag or a preset): it stays while scrolling the series */
+  let userWindow: { center: number; width: number } | null = null;
+  let windowDrag = false;
   let modalEl: HTMLElement | null = null;
   let tb: ReturnType<typeof toolbar> | null = null;
   let picker: ReturnType<typeof labelPicker> | null = null;
@@ -234,7 +237,8 @@ export function mountAnnotatePage(
     corners.tl.textContent = `${image.series.modality || image.modality} · Series ${image.series.series_number ?? "—"}`;
     corners.tr.textContent = `Slice ${view.index + 1}/${view.count}`;
     const w = view.getWindow();
-    corners.bl.textContent = w ? `W ${Math.round(w.width)} / L ${Math.round(w.center)}` : "";
+    const named = presetNamed(presets, w);
+    corners.bl.textContent = w ? `W ${Math.round(w.width)} / L ${Math.round(w.center)}${named ? ` · ${named.label}` : ""}` : "";
     corners.br.textContent = `${image.patient} · ${image.split} · ${doc.status.replace("_", " ")}`;
   }
 
@@ -495,10 +499,13 @@ export function mountAnnotatePage(
     cmd("view.preset", "Next window preset", "View", ["w"], () => {
       if (!presets.length) return;
       presetIndex = (presetIndex + 1) % presets.length;
-      view?.setWindow(presets[presetIndex].center, presets[presetIndex].width);
+      chooseWindow(presets[presetIndex]);
     }),
     cmd("view.invert", "Invert", "View", ["i"], () => view?.toggleInvert()),
-    cmd("view.reset", "Reset view", "View", ["0"], () => view?.reset()),
+    cmd("view.reset", "Reset view", "View", ["0"], () => {
+      userWindow = null;
+      view?.reset();
+    }),
     cmd("view.zoomIn", "Zoom in", "View", ["+", "="], () => view?.zoom(1.25)),
     cmd("view.zoomOut", "Zoom out", "View", ["-"], () => view?.zoom(0.8)),
     cmd("view.prev", "Previous slice", "View", ["arrowup", "pageup"], () => view?.scroll(-1)),
@@ -545,6 +552,21 @@ export function mountAnnotatePage(
     document.removeEventListener("visibilitychange", onHidden);
     window.removeEventListener("beforeunload", onUnload);
   });
+
+  // ---- window ----
+  function chooseWindow(w: { center: number; width: number }) {
+    userWindow = { center: w.center, width: w.width };
+    view?.setWindow(w.center, w.width);
+  }
+
+  /** Keep the chosen window on every slice (Cornerstone gives each new image its own). */
+  function holdWindow() {
+    if (!view || !userWindow) return;
+    const w = view.getWindow();
+    if (!w || Math.abs(w.center - userWindow.center) > 0.5 || Math.abs(w.width - userWindow.width) > 0.5) {
+      view.setWindow(userWindow.center, userWindow.width);
+    }
+  }
 
   // ---- slices ----
   let sliceIds: number[] = [];
@@ -631,7 +653,7 @@ export function mountAnnotatePage(
     tb = toolbar(commands, presets, hu, {
       brushRadius: (r) => ((brushRadius = r), renderSidebar(), render()),
       threshold: (t) => (Object.assign(threshold, t), renderSidebar()),
-      preset: (pr) => view?.setWindow(pr.center, pr.width),
+      preset: chooseWindow,
     });
     toolbarSlot.appendChild(tb.el);
     picker = labelPicker(p.label_classes, pickClass);
@@ -685,6 +707,22 @@ export function mountAnnotatePage(
     for (const ev of [ViewerEvents.VOI_MODIFIED, ViewerEvents.STACK_NEW_IMAGE]) {
       cleanups.push(view.on(ev, () => renderCorners()));
     }
+    // a left drag that reached Cornerstone (no edit tool took it) is window/level
+    const onWindowDown = (e: MouseEvent) => {
+      if (e.button === 0) windowDrag = true;
+    };
+    const onWindowUp = () => (windowDrag = false);
+    wrap.addEventListener("mousedown", onWindowDown);
+    window.addEventListener("mouseup", onWindowUp);
+    cleanups.push(
+      () => wrap.removeEventListener("mousedown", onWindowDown),
+      () => window.removeEventListener("mouseup", onWindowUp),
+      view.on(ViewerEvents.VOI_MODIFIED, () => {
+        if (windowDrag) userWindow = view?.getWindow() ?? userWindow;
+      }),
+      view.on(ViewerEvents.STACK_NEW_IMAGE, holdWindow),
+      view.on(ViewerEvents.IMAGE_RENDERED, holdWindow),
+    );
     // the slice scrolled to becomes the one being labelled, once scrolling pauses
     let switchTimer: ReturnType<typeof setTimeout> | undefined;
     cleanups.push(
@@ -704,6 +742,12 @@ export function mountAnnotatePage(
           status("");
           // the rest of the series, once the first pixels are up
           setTimeout(() => view?.prefetch(), 0);
+          // radiographs, MR, US: windows from the image's own values, besides its default
+          if (!hu) {
+            const values = view?.values();
+            if (values) presets = [...presets, ...percentilePresets(values)];
+            tb?.setPresets(presets);
+          }
         }
       }),
     );

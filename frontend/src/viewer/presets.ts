@@ -24,6 +24,52 @@ export function presetsFor(image: Pick<ImageDetail, "modality" | "window_center"
   return image.modality === "CT" ? [...own, ...CT_PRESETS] : own;
 }
 
+/**
+ * Windows taken from the image's own values, for modalities without standard windows (MR,
+ * radiographs, US): the central 98 % and 99.8 % of the values (percentiles, so a few extreme
+ * pixels — collimator edges, a marker — do not set the contrast). Rounded to integers.
+ */
+export function percentilePresets(values: ArrayLike<number>): WindowPreset[] {
+  const n = values.length;
+  if (!n) return [];
+  // a histogram over the value range: linear time, whatever the bit depth
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(hi > lo)) return [];
+  const bins = 4096;
+  const counts = new Uint32Array(bins);
+  const scale = (bins - 1) / (hi - lo);
+  for (let i = 0; i < n; i++) counts[Math.round((values[i] - lo) * scale)]++;
+  const at = (q: number): number => {
+    const target = q * n;
+    let seen = 0;
+    for (let b = 0; b < bins; b++) {
+      seen += counts[b];
+      if (seen >= target) return lo + b / scale;
+    }
+    return hi;
+  };
+  const window = (key: string, label: string, q: number): WindowPreset | null => {
+    const lower = at(q);
+    const upper = at(1 - q);
+    if (!(upper > lower)) return null;
+    const { center, width } = fromRange(lower, upper);
+    return { key, label, center: Math.round(center), width: Math.max(1, Math.round(width)) };
+  };
+  return [window("p1", "Auto 1–99 %", 0.01), window("p01", "Wide 0.1–99.9 %", 0.001)].filter((p): p is WindowPreset => !!p);
+}
+
+/** The preset a window is (within a rounding unit), for the overlay to name it. */
+export function presetNamed(presets: WindowPreset[], w: { center: number; width: number } | null): WindowPreset | null {
+  if (!w) return null;
+  return presets.find((p) => Math.abs(p.center - w.center) < 1 && Math.abs(p.width - w.width) < 1) ?? null;
+}
+
 export function toRange(center: number, width: number): { lower: number; upper: number } {
   return { lower: center - width / 2, upper: center + width / 2 };
 }

@@ -17,11 +17,26 @@ import { RENDERING_ENGINE_ID, TOOL_GROUP_ID, VIEWPORT_ID } from "./ids";
 
 const { MouseBindings, KeyboardBindings } = ToolEnums;
 
+/**
+ * Window/level whose drag speed follows the window: a drag across 400 screen pixels changes
+ * the width by about the current width, on a CT lung window (1500) as on a radiograph
+ * (30000), where Cornerstone's own step (from the bit depth) moved a wide window a few units.
+ */
+export class ScaledWindowLevelTool extends WindowLevelTool {
+  static toolName = "ScaledWindowLevel";
+
+  _getMultiplierFromDynamicRange(viewport: Parameters<WindowLevelTool["_getMultiplierFromDynamicRange"]>[0], volumeId: string) {
+    const base = super._getMultiplierFromDynamicRange(viewport, volumeId);
+    const range = (viewport as { getProperties?: () => { voiRange?: { lower: number; upper: number } } }).getProperties?.().voiRange;
+    return range ? Math.max(base, (range.upper - range.lower) / 400) : base;
+  }
+}
+
 type Binding = { mouseButton: number; modifierKey?: number };
 
 export const TOOLS: { active: Record<string, Binding[]>; passive: string[] } = {
   active: {
-    [WindowLevelTool.toolName]: [{ mouseButton: MouseBindings.Primary }],
+    [ScaledWindowLevelTool.toolName]: [{ mouseButton: MouseBindings.Primary }],
     [PanTool.toolName]: [
       { mouseButton: MouseBindings.Auxiliary },
       { mouseButton: MouseBindings.Primary, modifierKey: KeyboardBindings.Ctrl },
@@ -39,7 +54,7 @@ let registered = false;
 
 export function createToolGroup(): void {
   if (!registered) {
-    for (const T of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool]) addTool(T);
+    for (const T of [ScaledWindowLevelTool, PanTool, ZoomTool, StackScrollTool]) addTool(T);
     registered = true;
   }
   ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID);

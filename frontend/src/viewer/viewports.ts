@@ -112,6 +112,16 @@ export class StackView {
     return pixelToCanvasAffine(plane, (p: Vec3) => this.viewport.worldToCanvas(p));
   }
 
+  /** Every stored (modality-LUT applied) value of the image shown now, row by row. */
+  values(): Float32Array | null {
+    const image = this.viewport.getCornerstoneImage();
+    const sample = this.valueSampler();
+    if (!image || !sample) return null;
+    const out = new Float32Array(image.width * image.height);
+    for (let y = 0, i = 0; y < image.height; y++) for (let x = 0; x < image.width; x++, i++) out[i] = sample(x, y);
+    return out;
+  }
+
   /** Stored (modality-LUT applied) value at a pixel of the image shown now, e.g. HU for CT. */
   valueSampler(): ((x: number, y: number) => number) | null {
     const image = this.viewport.getCornerstoneImage();
