@@ -176,6 +176,13 @@ def parse_instances(document: Any) -> ParsedInstances:
     return ParsedInstances(images=images, categories=names, annotations=parsed)
 
 
+_EDGE_SLACK = 1e-6
+
+
+def _inside(values: list[float], size: int) -> bool:
+    return -_EDGE_SLACK <= min(values) and max(values) <= size + _EDGE_SLACK
+
+
 def valid_bbox(bbox: Any, rows: int, cols: int) -> list[float] | None:
     """``[x, y, w, h]`` inside a ``cols`` x ``rows`` image, else None (slack of 1e-6)."""
     if not isinstance(bbox, list) or len(bbox) != 4:
@@ -185,7 +192,7 @@ def valid_bbox(bbox: Any, rows: int, cols: int) -> list[float] | None:
     x, y, w, h = (float(v) for v in bbox)
     if not all(math.isfinite(v) for v in (x, y, w, h)):
         return None
-    eps = 1e-6
+    eps = _EDGE_SLACK
     if w < 0 or h < 0 or x < -eps or y < -eps or x + w > cols + eps or y + h > rows + eps:
         return None
     x, y = max(x, 0.0), max(y, 0.0)
@@ -195,7 +202,9 @@ def valid_bbox(bbox: Any, rows: int, cols: int) -> list[float] | None:
 def segmentation_to_rle(segmentation: Any, rows: int, cols: int) -> dict[str, Any] | None:
     """A COCO segmentation (RLE, uncompressed RLE or polygons) as stored RLE, else None.
 
-    An empty list means no mask and gives ``{}`` (the caller stores no mask).
+    An empty list means no mask and gives ``{}`` (the caller stores no mask). Polygon
+    vertices must lie inside the image (``0 <= x <= cols``, ``0 <= y <= rows``, the slack of
+    ``valid_bbox``) before anything is rasterised: pycocotools allocates by the coordinates.
     """
     try:
         if isinstance(segmentation, dict):
@@ -230,6 +239,8 @@ def segmentation_to_rle(segmentation: Any, rows: int, cols: int) -> dict[str, An
                         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                         for v in polygon
                     )
+                    or not _inside(polygon[0::2], cols)
+                    or not _inside(polygon[1::2], rows)
                 ):
                     return None
                 polygons.append([float(v) for v in polygon])

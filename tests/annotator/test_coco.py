@@ -31,3 +31,23 @@ def test_a_run_longer_than_any_pixel_count_is_refused_at_once():
 
 def test_a_string_longer_than_the_image_allows_is_refused_before_it_is_read():
     assert coco.rle_counts_total("0" * (7 * 17 + 1), max_total=16) is None
+
+
+def test_polygons_beyond_the_image_are_refused_before_rasterising(monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("rasterised")
+
+    monkeypatch.setattr(coco.mask_utils, "frPyObjects", never)
+    for polygon in (
+        [0, 0, 4e7, 0, 4e7, 4e7],
+        [0, 0, 10, 0, 10, -4e7],
+        [-0.5, 0, 10, 0, 10, 10],
+        [0, 0, 64.5, 0, 64, 32],
+        [0, 0, 10, 0, 10, 32.01],
+    ):
+        assert coco.segmentation_to_rle([polygon], 32, 64) is None, polygon
+
+
+def test_a_polygon_on_the_image_edges_is_rasterised():
+    mask = coco.segmentation_to_rle([[0, 0, 64, 0, 64, 32, 0, 32]], 32, 64)
+    assert coco.mask_area(mask) == 32 * 64

@@ -288,6 +288,8 @@ def test_import_reports_each_skipped_annotation_with_its_reason(world):
                 "segmentation": {"size": [image.rows, image.columns], "counts": "0000zz"},
             },
             {**good, "id": 8, "image_id": 42},
+            {**good, "id": 9, "image_id": image.pk, "segmentation": [[0, 0, 4e7, 0, 4e7, 4e7]]},
+            {**good, "id": 10, "image_id": image.pk, "segmentation": [[-3, 0, 5, 0, 5, 5]]},
         ],
     }
     report = _import(world.client(world.admin), document)
@@ -302,6 +304,8 @@ def test_import_reports_each_skipped_annotation_with_its_reason(world):
         6: "bad_segmentation",
         7: "bad_segmentation",
         8: "unknown_image",
+        9: "bad_segmentation",
+        10: "bad_segmentation",
     }
     assert Annotation.objects.count() == 1
     assert AuditEvent.objects.filter(action="coco.imported").count() == 1
