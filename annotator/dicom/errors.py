@@ -16,6 +16,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "no_pixel_data": 422,
     "inconsistent_pixel_module": 422,
     "undecodable_pixel_data": 422,
+    "pixel_data_too_large": 413,
     "unsafe_archive_entry": 400,
     "archive_invalid": 400,
     "archive_too_large": 413,

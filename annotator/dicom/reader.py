@@ -21,6 +21,7 @@ from annotator.dicom._scan import MAX_SEQUENCE_DEPTH, check_uid, scan_part10
 from annotator.dicom.errors import DicomRejected
 
 DEFAULT_MAX_BYTES = 512 * 2**20
+DEFAULT_MAX_DECODED_BYTES = 2**30
 MAX_DIMENSION = 16_384
 MAX_FRAME_PIXELS = 2**26
 MAX_FRAMES = 65_535
@@ -41,7 +42,13 @@ _PIXEL_MODULE_US = (
 )
 
 
-def read_validated(*, data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Dataset:
+def read_validated(
+    *,
+    data: bytes,
+    filename: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+) -> Dataset:
     """Parse one uploaded file strictly and prove its pixels decode.
 
     Order of checks (each failure raises ``DicomRejected`` naming the reason):
@@ -57,7 +64,10 @@ def read_validated(*, data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_B
     5. an image SOP class with valid instance UIDs (``unsupported_sop_class``,
        ``invalid_uid``);
     6. the image pixel module checked for consistency before any decode
-       (``inconsistent_pixel_module``, ``no_pixel_data``);
+       (``inconsistent_pixel_module``, ``no_pixel_data``), and the size its pixels decode
+       to (Rows x Columns x NumberOfFrames x SamplesPerPixel x bytes per sample) against
+       ``max_decoded_bytes`` (``pixel_data_too_large``): a few kilobytes of codestream
+       must not make a decoder allocate gigabytes;
     7. every frame of compressed pixel data decoded once (``undecodable_pixel_data``).
        Native (uncompressed) pixel data needs no decoding: its exact length check in
        step 6 is what a decode would prove.
@@ -67,13 +77,13 @@ def read_validated(*, data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_B
     gunicorn sync workers), not in threads that read DICOM with other settings.
     """
     try:
-        return _read_validated(data, max_bytes=max_bytes)
+        return _read_validated(data, max_bytes=max_bytes, max_decoded_bytes=max_decoded_bytes)
     except DicomRejected as exc:
         exc.filename = filename
         raise
 
 
-def _read_validated(data: bytes, *, max_bytes: int) -> Dataset:
+def _read_validated(data: bytes, *, max_bytes: int, max_decoded_bytes: int) -> Dataset:
     if len(data) > max_bytes:
         raise DicomRejected(
             "file_too_large", f"file is {len(data)} bytes, the limit is {max_bytes} bytes"
@@ -99,6 +109,7 @@ def _read_validated(data: bytes, *, max_bytes: int) -> Dataset:
     if "PixelData" not in ds:
         raise DicomRejected("no_pixel_data", "the file has no Pixel Data (7FE0,0010)")
     _check_pixel_module(ds, ts)
+    _check_decoded_size(ds, max_decoded_bytes)
     if ts not in UncompressedTransferSyntaxes:
         _decode_all_frames(ds, ts)
     return ds
@@ -305,6 +316,24 @@ def _check_pixel_module(ds: Dataset, ts: UID) -> None:
             )
     if photometric == "PALETTE COLOR":
         _check_palette(ds, bits_alloc)
+
+
+def decoded_bytes(ds: Dataset) -> int:
+    """Bytes the pixel data decodes to (1-bit samples unpack to one byte each)."""
+    sample_bytes = (int(ds.BitsAllocated) + 7) // 8
+    return (
+        int(ds.Rows) * int(ds.Columns) * number_of_frames(ds) * int(ds.SamplesPerPixel)
+    ) * sample_bytes
+
+
+def _check_decoded_size(ds: Dataset, max_decoded_bytes: int) -> None:
+    size = decoded_bytes(ds)
+    if size > max_decoded_bytes:
+        raise DicomRejected(
+            "pixel_data_too_large",
+            f"the pixel data decodes to {size} bytes (Rows x Columns x NumberOfFrames x "
+            f"SamplesPerPixel x bytes per sample), the limit is {max_decoded_bytes} bytes",
+        )
 
 
 def _check_palette(ds: Dataset, bits_alloc: int) -> None:

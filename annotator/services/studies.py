@@ -63,7 +63,10 @@ def instance_ingest(*, project: Project, name: str, data: bytes) -> FileOutcome:
     """Ingest one Part-10 file. Nothing is stored unless every step succeeds."""
     try:
         dataset = dicom.read_validated(
-            data=data, filename=name, max_bytes=settings.RADLABEL_MAX_FILE_BYTES
+            data=data,
+            filename=name,
+            max_bytes=settings.RADLABEL_MAX_FILE_BYTES,
+            max_decoded_bytes=settings.RADLABEL_MAX_DECODED_BYTES,
         )
         result = dicom.deidentify(dataset, project_secret=project_deid_secret(project))
         existing = Instance.objects.filter(project=project, sop_uid=result.sop_uid).first()

@@ -146,6 +146,15 @@ def test_over_size_request_is_refused_before_reading(world, settings):
     assert not Instance.objects.exists()
 
 
+def test_pixels_that_decode_past_the_limit_are_refused_with_413(world, media_root, settings):
+    settings.RADLABEL_MAX_DECODED_BYTES = 512 * 512 * 2 - 1  # one byte short of the CT slice
+    before = _state(media_root)
+    response = _upload(world.client(world.admin), "chest", [("ct.dcm", CT)])
+    assert response.status_code == 413, response.data
+    assert response.data["files"][0]["code"] == "pixel_data_too_large"
+    assert _state(media_root) == before
+
+
 def test_burned_in_annotation_is_quarantined_until_an_admin_releases_it(world, media_root):
     ds = pydicom.dcmread(io.BytesIO(CT))
     ds.BurnedInAnnotation = "YES"

@@ -18,6 +18,7 @@ from annotator.dicom import (
     deidentify,
     frame_pixels,
     read_validated,
+    reader,
     render_preview,
 )
 from annotator.dicom.reader import number_of_frames
@@ -339,6 +340,30 @@ def test_corrupt_codestream_is_rejected_at_ingest():
     ds.PixelData = pydicom.encaps.encapsulate([bytes(frame[: len(frame) // 2])])
     exc = reject(crafted.encode(ds))
     assert exc.code == "undecodable_pixel_data"
+
+
+def test_a_codec_bomb_is_refused_before_any_decoding(monkeypatch):
+    """A few bytes of codestream that claim 65 535 frames of 16 384 x 4 096 pixels."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(reader, "_decode_all_frames", never)
+    ds = pydicom.dcmread(crafted.BytesIO(read_bytes("693_J2KR.dcm")))
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 16_384, 4_096, 65_535
+    ds.PixelData = pydicom.encaps.encapsulate([b"\xff\x4f\xff\x51" * 4] * 2)
+    exc = reject(crafted.encode(ds))
+    assert (exc.code, exc.status) == ("pixel_data_too_large", 413)
+    assert str(16_384 * 4_096 * 65_535 * 2) in exc.detail
+
+
+def test_decoded_size_limit_counts_every_frame_and_sample():
+    data = read_bytes("emri_small_RLE.dcm")  # 10 frames of 64 x 64, 16 bits
+    size = 64 * 64 * 10 * 2
+    read_validated(data=data, filename="mr.dcm", max_decoded_bytes=size)
+    with pytest.raises(DicomRejected) as refused:
+        read_validated(data=data, filename="mr.dcm", max_decoded_bytes=size - 1)
+    assert refused.value.code == "pixel_data_too_large"
 
 
 def test_missing_frames_in_encapsulated_pixel_data():
