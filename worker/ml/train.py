@@ -217,6 +217,7 @@ def main(
         sampler=sampler,
         collate_fn=collate,
         num_workers=cfg.workers,
+        pin_memory=device.type == "cuda",
         drop_last=len(dataset) >= cfg.batch_size * world,
     )
 
@@ -420,6 +421,8 @@ def main(
         "epoch": best_epoch,
         "metrics": metrics,
         "args": _args(cfg),
+        "steps": clock.steps,
+        "train_seconds": clock.trained_s,
         "resumed_epochs": first_epoch,
     }
     weights_path = Path(cfg.output_dir) / cfg.weights_name
