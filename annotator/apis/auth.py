@@ -7,11 +7,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from annotator.access import projects_for_user, role_for
 from annotator.exceptions import ApplicationError
+from annotator.throttles import LoginRateThrottle
 
 
 class UserOutput(serializers.Serializer):
@@ -50,8 +50,7 @@ class CsrfApi(APIView):
 class LoginApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginRateThrottle]
 
     @extend_schema(request=CredentialsInput, responses=UserOutput)
     def post(self, request: Request) -> Response:
@@ -90,8 +89,7 @@ class TokenApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginRateThrottle]
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()

@@ -152,6 +152,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "annotator.apis.schema.AutoSchema",
     "EXCEPTION_HANDLER": "annotator.exception_handlers.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env.str("RADLABEL_LOGIN_RATE", default="10/min")},
+    # Reverse proxies in front of the web process whose X-Forwarded-For is trusted; with
+    # none, the client address is the TCP peer and a client's own header is ignored.
+    "NUM_PROXIES": env.int("RADLABEL_TRUSTED_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RadLabel API",
@@ -173,11 +176,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Shared by every web process (sign-in throttles count across them): Redis in production, a
+# file cache in var/ on the embedded stack.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("CACHE_URL")}
         if env.str("CACHE_URL", default="")
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
     )
 }
 

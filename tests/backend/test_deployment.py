@@ -177,6 +177,38 @@ def test_embedded_sqlite_audit_trail_refuses_update_and_delete(embedded_var):
         database.close()
 
 
+def test_embedded_processes_share_one_cache(tmp_path):
+    """Sign-in throttles count across web processes: the embedded cache is on disk in var/."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "RADLABEL_VAR_DIR": str(tmp_path / "var"),
+    }
+    setup = "import django; django.setup(); from django.core.cache import cache; "
+    write = [sys.executable, "-c", setup + "cache.set('attempts', 7)"]
+    read = [sys.executable, "-c", setup + "print(cache.get('attempts'))"]
+    subprocess.run(write, cwd=ROOT, env=env, check=True)
+    seen = subprocess.run(read, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    assert seen.stdout.strip() == "7"
+    assert (tmp_path / "var" / "cache").is_dir()
+
+
+def test_production_shares_the_cache_through_redis(tmp_path):
+    assert COMPOSE["x-app"]["environment"]["CACHE_URL"].startswith("redis://")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "RADLABEL_VAR_DIR": str(tmp_path),
+        "CACHE_URL": "redis://127.0.0.1:6379/9",
+    }
+    code = "import django; django.setup(); from django.conf import settings; "
+    code += "print(settings.CACHES['default']['BACKEND'])"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    assert run.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+
+
 def test_the_web_process_never_imports_torch(tmp_path):
     code = (
         "import sys, django; django.setup(); import backend.wsgi, backend.urls, worker.tasks; "
