@@ -176,3 +176,26 @@ def test_a_time_budget_alone_trains_past_the_default_epoch_count(tmp_path, monke
 def test_no_epoch_count_needs_a_time_budget(tmp_path):
     with pytest.raises(ValueError, match="time budget"):
         main(_cfg(tmp_path, epochs=None), toy_datastore(n_train=2, n_eval=1))
+
+
+LUCKY_VAL_CURVE = [0.0, 0.33, 0.0, 0.25, 0.3, 0.1]  # smoothed (weight 0.5), it peaks at 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("min_val_lesions", "kept"), [(1, 4), (100, 5)])
+def test_one_lucky_evaluation_is_not_the_model_kept(tmp_path, monkeypatch, min_val_lesions, kept):
+    """Val segm AP jumps to 0.33 once on a small val: neither that epoch nor noise is kept."""
+    curve = iter(LUCKY_VAL_CURVE)
+
+    def scripted(model, samples, class_names, device, batch_size):
+        if samples[0].image_id >= 200:  # test, evaluated once at the end
+            return {"segm_AP": 0.5}, []
+        return {"segm_AP": next(curve)}, []
+
+    monkeypatch.setattr(train_module, "_evaluate_split", scripted)
+    result = main(
+        _cfg(tmp_path, epochs=6, min_val_lesions=min_val_lesions),
+        toy_datastore(n_train=2, n_eval=1),  # val: one image, two lesions
+    )
+    assert result.best_epoch == kept
+    assert result.metrics["val"]["segm_AP"] == LUCKY_VAL_CURVE[kept]
