@@ -25,6 +25,8 @@ class RleField(serializers.Serializer):
 class AnnotationOutput(serializers.ModelSerializer):
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
     mask = RleField(allow_null=True)
+    # who wrote this version (a username; null for the model's untouched proposals)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Annotation
@@ -42,6 +44,7 @@ class AnnotationOutput(serializers.ModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "updated_by",
         ]
 
 
@@ -66,7 +69,8 @@ class AnnotationListApi(APIView):
     @extend_schema(responses=AnnotationOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user)
-        return Response(AnnotationOutput(image.annotations.order_by("id"), many=True).data)
+        rows = image.annotations.select_related("updated_by").order_by("id")
+        return Response(AnnotationOutput(rows, many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: AnnotationOutput, 200: AnnotationOutput}

@@ -522,6 +522,9 @@ await runner.test("two browsers editing one annotation end in a visible conflict
   await pageB.waitForSelector("[data-testid=conflict-panel]", { timeout: 15_000 });
   const text = await pageB.textContent("[data-testid=conflict-panel]");
   assert(text.includes(instance[other].name) && text.includes("Theirs") && text.includes("Yours"), "both versions shown");
+  const writer = await pageB.textContent("[data-testid=conflict-writer]");
+  assert(writer === "Changed by you, in another tab or device", `who changed it (${writer})`);
+  assert((await pageB.$$("[data-testid=conflict-panel] canvas.version-picture")).length === 2, "both versions as pictures");
   await shot(pageB, "05-conflict.png");
   const during = (await annotationsByKey(ctxA, imageId)).get(key);
   assert(during.status === "proposed" && during.label_class === instance[other].id, "nothing overwritten silently");

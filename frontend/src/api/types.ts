@@ -90,6 +90,8 @@ export interface Annotation {
   model_version: number | null;
   version: number;
   updated_at: string;
+  /** who wrote this version; null for the model's untouched proposals */
+  updated_by: string | null;
 }
 
 /** The fields a client may write. */

@@ -25,33 +25,60 @@ function describe(
   );
 }
 
-export function conflictPanel(
-  ops: AnnotationOp[],
-  mine: (key: string) => LocalAnnotation | undefined,
-  classes: Map<number, LabelClass>,
-  choose: (key: string, choice: "mine" | "theirs") => void,
-): HTMLElement | null {
+/** Who wrote the server's version, in words: a name, or the user themself elsewhere. */
+export function writerText(theirs: Annotation | null, me: string): string {
+  if (!theirs) return "Deleted on the server";
+  if (!theirs.updated_by) return "Changed on the server";
+  return theirs.updated_by === me ? "Changed by you, in another tab or device" : `Changed by ${theirs.updated_by}`;
+}
+
+export interface ConflictPanelOptions {
+  ops: AnnotationOp[];
+  me: string;
+  mine: (key: string) => LocalAnnotation | undefined;
+  classes: Map<number, LabelClass>;
+  /** a small picture of one version on the image, the same region for both */
+  picture: (key: string, version: { box: number[]; mask: Annotation["mask"] | LocalAnnotation["mask"] } | null, label_class: number) => HTMLElement | null;
+  choose: (key: string, choice: "mine" | "theirs") => void;
+}
+
+export function conflictPanel({ ops, me, mine, classes, picture, choose }: ConflictPanelOptions): HTMLElement | null {
   if (!ops.length) return null;
   const panel = h(
     "section",
     { class: "conflicts", role: "alert", "data-testid": "conflict-panel" },
-    h("h2", {}, "Someone else changed these labels"),
-    h("p", {}, "Your edit was not saved over theirs. Choose which version to keep."),
+    h("h2", {}, ops.length === 1 ? "This label changed elsewhere" : "These labels changed elsewhere"),
+    h("p", {}, "Your edit was not saved over the other version. Choose which one to keep; the label is marked on the image."),
   );
   for (const op of ops) {
     const theirs: Annotation | null = op.conflict?.theirs ?? null;
     const local = mine(op.key) ?? null;
+    const yours = op.want === "deleted" ? null : local;
+    const cls = theirs?.label_class ?? local?.label_class ?? 0;
     const theirArea = theirs?.mask ? `${theirs.mask.size[1]}×${theirs.mask.size[0]} RLE` : "none";
     const myArea = local?.mask ? `${maskArea(local.mask)} px` : "none";
     panel.appendChild(
       h(
         "div",
         { class: "conflict", "data-key": op.key },
+        h("p", { class: "writer", "data-testid": "conflict-writer" }, writerText(theirs, me)),
         h(
           "div",
           { class: "versions" },
-          h("div", {}, h("h3", {}, `Theirs${theirs ? ` (v${theirs.version})` : ""}`), describe(theirs, classes, theirArea)),
-          h("div", {}, h("h3", {}, "Yours"), describe(op.want === "deleted" ? null : local, classes, myArea)),
+          h(
+            "div",
+            { "data-version": "theirs" },
+            h("h3", {}, `Theirs${theirs ? ` (v${theirs.version})` : ""}`),
+            picture(op.key, theirs, theirs?.label_class ?? cls),
+            describe(theirs, classes, theirArea),
+          ),
+          h(
+            "div",
+            { "data-version": "mine" },
+            h("h3", {}, "Yours"),
+            picture(op.key, yours, yours?.label_class ?? cls),
+            describe(yours, classes, myArea),
+          ),
         ),
         h(
           "div",

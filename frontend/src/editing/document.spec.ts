@@ -44,6 +44,7 @@ const proposal = (): Annotation => ({
   model_version: 1,
   version: 3,
   updated_at: "2024-01-01T00:00:00Z",
+  updated_by: null,
 });
 
 beforeEach(() => vi.useFakeTimers());

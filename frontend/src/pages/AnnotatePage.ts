@@ -6,7 +6,7 @@ import type { AppContext } from "../app";
 import { listAnnotations } from "../api/annotations";
 import { getImage, listImages } from "../api/images";
 import { getProject } from "../api/projects";
-import type { Annotation, AnnotationFields, ImageDetail, ImageListItem, LabelClass } from "../api/types";
+import type { Annotation, AnnotationFields, Box, ImageDetail, ImageListItem, LabelClass } from "../api/types";
 import { conflictPanel } from "../components/ConflictPanel";
 import { clear, h, type Unmount } from "../components/dom";
 import { confirmDone, helpOverlay } from "../components/HelpOverlay";
@@ -22,11 +22,23 @@ import type { SaveState } from "../sync/saveQueue";
 import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
 import { wadouriImageIds } from "../viewer/imageIds";
 import { initCornerstone } from "../viewer/init";
+import { applyAffine } from "../viewer/coords";
 import { percentilePresets, presetNamed, presetsFor, type WindowPreset } from "../viewer/presets";
 import { decodeRle, encodeRle, maskArea, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
 import { nextImageId, worklistItems } from "./StudyListPage";
+
+/** The smallest box holding every given box. */
+export function unionBox(boxes: (readonly number[] | undefined)[]): Box | null {
+  const present = boxes.filter((b): b is readonly number[] => !!b);
+  if (!present.length) return null;
+  const x0 = Math.min(...present.map((b) => b[0]));
+  const y0 = Math.min(...present.map((b) => b[1]));
+  const x1 = Math.max(...present.map((b) => b[0] + b[2]));
+  const y1 = Math.max(...present.map((b) => b[1] + b[3]));
+  return [x0, y0, x1 - x0, y1 - y0];
+}
 
 /** Lay unsent local edits over what the server returned. */
 export function applyPending(server: LocalAnnotation[], ops: AnnotationOp[]): LocalAnnotation[] {
@@ -225,6 +237,10 @@ export function mountAnnotatePage(
       showProposals,
       showAccepted,
       outline,
+      highlight: queue
+        .state()
+        .conflicts.filter((o) => o.imageId === imageId)
+        .map((o) => o.key),
       cursor,
       draft,
     });
@@ -325,14 +341,23 @@ export function mountAnnotatePage(
     saveStatus.dataset.mode = s.mode;
     clear(conflictSlot);
     const conflicts = s.conflicts.filter((o) => o.imageId === imageId);
-    const panel = conflictPanel(conflicts, (k) => doc.get(k), classes, (key, choice) => {
-      if (choice === "mine") queue.keepMine(key, doc.get(key) ?? null);
-      else {
-        const theirs = queue.takeTheirs(key);
-        doc.replace(theirs ? fromServer(theirs) : null, key);
-      }
+    const regions = new Map(conflicts.map((o) => [o.key, unionBox([o.conflict?.theirs?.box, doc.get(o.key)?.box])]));
+    const panel = conflictPanel({
+      ops: conflicts,
+      me: ctx.me.username,
+      mine: (k) => doc.get(k),
+      classes,
+      picture: (key, version, cls) => versionPicture(regions.get(key) ?? null, version, cls),
+      choose: (key, choice) => {
+        if (choice === "mine") queue.keepMine(key, doc.get(key) ?? null);
+        else {
+          const theirs = queue.takeTheirs(key);
+          doc.replace(theirs ? fromServer(theirs) : null, key);
+        }
+      },
     });
     if (panel) conflictSlot.appendChild(panel);
+    render();
     clear(errorSlot);
     for (const op of s.errors.filter((o) => o.imageId === imageId)) {
       errorSlot.appendChild(
@@ -552,6 +577,60 @@ export function mountAnnotatePage(
     document.removeEventListener("visibilitychange", onHidden);
     window.removeEventListener("beforeunload", onUnload);
   });
+
+  // ---- conflict pictures ----
+  /**
+   * One version of a label drawn over the image region it is about: the viewer's own pixels
+   * (as windowed now) cropped to `region`, the mask and box in the class colour on top.
+   */
+  function versionPicture(
+    region: Box | null,
+    version: { box: number[]; mask: Annotation["mask"] | LocalAnnotation["mask"] } | null,
+    cls: number,
+  ): HTMLElement | null {
+    const affine = view && view.index === annotatedIndex ? view.pixelToCanvas() : null;
+    const source = viewportEl.querySelector("canvas");
+    if (!region || !affine || !source || !image) return null;
+    const size = 128;
+    const side = Math.max(region[2], region[3]) + 24;
+    const x0 = Math.max(0, region[0] + region[2] / 2 - side / 2);
+    const y0 = Math.max(0, region[1] + region[3] / 2 - side / 2);
+    const out = h("canvas", { class: "version-picture", width: size, height: size });
+    const c = out.getContext("2d");
+    if (!c) return out;
+    const scaleX = source.width / (source.clientWidth || source.width);
+    const scaleY = source.height / (source.clientHeight || source.height);
+    const [sx, sy] = applyAffine(affine, [x0, y0]);
+    const [ex, ey] = applyAffine(affine, [x0 + side, y0 + side]);
+    c.imageSmoothingEnabled = false;
+    c.drawImage(source, sx * scaleX, sy * scaleY, (ex - sx) * scaleX, (ey - sy) * scaleY, 0, 0, size, size);
+    const color = classes.get(cls)?.color ?? "#ffcc00";
+    const k = size / side;
+    if (!version) {
+      c.fillStyle = "rgba(0,0,0,0.6)";
+      c.fillRect(0, 0, size, size);
+      c.fillStyle = "#fff";
+      c.font = "13px system-ui, sans-serif";
+      c.fillText("deleted", 8, size / 2);
+      return out;
+    }
+    const mask = version.mask ? ("counts" in version.mask ? decodeRle(version.mask) : version.mask) : null;
+    if (mask) {
+      c.fillStyle = color;
+      c.globalAlpha = 0.45;
+      for (let y = Math.floor(y0); y < Math.min(mask.height, y0 + side); y++) {
+        for (let x = Math.floor(x0); x < Math.min(mask.width, x0 + side); x++) {
+          if (mask.data[y * mask.width + x]) c.fillRect((x - x0) * k, (y - y0) * k, Math.ceil(k), Math.ceil(k));
+        }
+      }
+      c.globalAlpha = 1;
+    }
+    const [bx, by, bw, bh] = version.box;
+    c.strokeStyle = color;
+    c.lineWidth = 2;
+    c.strokeRect((bx - x0) * k, (by - y0) * k, bw * k, bh * k);
+    return out;
+  }
 
   // ---- window ----
   function chooseWindow(w: { center: number; width: number }) {

@@ -34,6 +34,7 @@ class FakeServer {
       model_version: 1,
       version: 3,
       updated_at: "2024-01-01T00:00:00Z",
+      updated_by: null,
       ...partial,
     };
     this.rows.set(a.id, a);

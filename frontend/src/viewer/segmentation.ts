@@ -26,6 +26,8 @@ export interface OverlayState {
   showAccepted: boolean;
   /** masks as outlines only, so the anatomy under them stays visible */
   outline: boolean;
+  /** labels to point out (a save conflict is about them) */
+  highlight: string[];
   /** brush outline in image pixels */
   cursor: { x: number; y: number; r: number; erase: boolean } | null;
   /** a box being drawn, image pixels */
@@ -169,6 +171,19 @@ export class AnnotationOverlay {
           ctx.strokeRect(px - 4, py - 4, 8, 8);
         }
       }
+    }
+
+    for (const key of s.highlight) {
+      const a = s.annotations.find((x) => x.key === key);
+      if (!a) continue;
+      const [x, y, w, h] = a.box;
+      const [ax, ay] = toCanvas([x, y]);
+      const [bx, by] = toCanvas([x + w, y + h]);
+      ctx.setLineDash([8, 4]);
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "#ffd166";
+      ctx.strokeRect(ax - 5, ay - 5, bx - ax + 10, by - ay + 10);
+      ctx.setLineDash([]);
     }
 
     if (s.draft) {

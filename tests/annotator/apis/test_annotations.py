@@ -179,3 +179,18 @@ def test_undoing_done_on_an_untouched_image_restores_proposed(world, image):
     assert "a person has labelled it" in labelled.data["detail"]
     image.refresh_from_db()
     assert image.status == ImageStatus.PROPOSED
+
+
+def test_each_version_says_who_wrote_it(world, image):
+    annotation = factories.AnnotationFactory(image=image, label_class=world.instance_class)
+    client = world.client(world.annotator)
+    assert client.get(f"/api/annotations/{annotation.pk}/").data["updated_by"] is None
+    saved = client.patch(
+        f"/api/annotations/{annotation.pk}/",
+        {"status": "accepted"},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    assert saved.data["updated_by"] == world.annotator.username
+    listed = client.get(f"/api/images/{image.pk}/annotations/").data
+    assert [a["updated_by"] for a in listed] == [world.annotator.username]
