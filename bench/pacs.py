@@ -57,13 +57,14 @@ def _setup(media: str) -> None:
 
 
 def _start_orthanc(folder: Path) -> tuple[subprocess.Popen, str]:
-    from tests.orthanc import _free_port, _plugin
+    from tests.orthanc import _plugin
+    from tests.processes import free_port
 
     binary = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
     plugin = _plugin()
     if not Path(binary).exists() or plugin is None:
         sys.exit("Orthanc and orthanc-dicomweb are not installed")
-    port = _free_port()
+    port = free_port()
     config = {
         "Name": "RadLabelBench",
         "StorageDirectory": str(folder / "storage"),
