@@ -40,6 +40,7 @@ MAX_MARKS_PER_IMAGE = 20
 THRESHOLD_RULE = f"best lesion-level F1 on val (mask IoU \u2265 {IOU_MATCH}, same class)"
 FIGURES = ("precision", "recall", "f1", "all_found", "fp_per_image")
 
+_CHUNK = 200  # bootstrap draws at a time
 # Columns of a per-image (or per-group) count row.
 _TP, _FP, _FN, _IMAGES, _WITH_LESIONS, _ALL_FOUND = range(6)
 
@@ -143,16 +144,23 @@ def choose_threshold(images: Sequence[ImageMatches]) -> float:
     score and the next lower one, so it keeps exactly the same detections on these images and
     does not sit on the edge of one of them.
     """
-    scores = np.unique(np.concatenate([i.scores for i in images] or [np.zeros(0)]))[::-1]
-    if not sum(i.lesions for i in images) or not len(scores):
+    lesions = sum(i.lesions for i in images)
+    if not lesions or not sum(len(i.scores) for i in images):
         return DEFAULT_THRESHOLD
-    f1 = [float(_figures(counts_at(images, s).sum(axis=0))["f1"]) for s in scores]
+    scores = np.concatenate([i.scores for i in images])
+    found = np.concatenate([i.found for i in images])
+    counted = np.concatenate([np.arange(len(i.scores)) < MAX_MARKS_PER_IMAGE for i in images])
+    order = np.argsort(-scores, kind="stable")
+    scores, found, counted = scores[order], found[order], counted[order]
+    tp, marks = np.cumsum(found & counted), np.cumsum(counted)
+    candidates = np.unique(scores)[::-1]
+    # keeping every detection scored at least c: the last position of c in descending order
+    last = np.searchsorted(-scores, -candidates, side="right") - 1
+    f1 = 2 * tp[last] / (marks[last] + lesions)  # 2 TP / (2 TP + FP + FN)
     best = int(np.argmax(f1))  # the first maximum is the highest score
-    return (
-        float((scores[best] + scores[best + 1]) / 2)
-        if best + 1 < len(scores)
-        else float(scores[best])
-    )
+    if best + 1 < len(candidates):
+        return float((candidates[best] + candidates[best + 1]) / 2)
+    return float(candidates[best])
 
 
 def _group_rows(rows: np.ndarray, groups: Sequence[Any] | None) -> np.ndarray:
@@ -164,12 +172,23 @@ def _group_rows(rows: np.ndarray, groups: Sequence[Any] | None) -> np.ndarray:
     return summed
 
 
-def _resample_totals(rows: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    return rows[draws].sum(axis=1)  # (B, columns)
+def _resampled_totals(tables: Sequence[np.ndarray], samples: int, seed: int) -> list[np.ndarray]:
+    """Column totals (samples, columns) of each table over the same bootstrap draws of rows.
 
-
-def _draws(n: int, samples: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+    Every table has one row per unit (image or patient), in the same order; draws are taken a
+    chunk at a time so that memory stays small however many units there are.
+    """
+    rng = np.random.default_rng(seed)
+    units = len(tables[0])
+    totals: list[list[np.ndarray]] = [[] for _ in tables]
+    for start in range(0, samples if units else 0, _CHUNK):
+        draws = rng.integers(0, units, size=(min(_CHUNK, samples - start), units))
+        for table, chunks in zip(tables, totals, strict=True):
+            chunks.append(table[draws].sum(axis=1))
+    return [
+        np.concatenate(chunks) if chunks else np.zeros((0, table.shape[1]))
+        for table, chunks in zip(tables, totals, strict=True)
+    ]
 
 
 def _interval(values: np.ndarray) -> tuple[float | None, float | None]:
@@ -202,7 +221,7 @@ def split_figures(
     totals = rows.sum(axis=0)
     grouped = _group_rows(rows, groups)
     point = _figures(totals)
-    resampled = _figures(_resample_totals(grouped, _draws(len(grouped), samples, seed)))
+    resampled = _figures(_resampled_totals([grouped], samples, seed)[0])
     figures: dict[str, Any] = {}
     for name in FIGURES:
         low, high = _interval(resampled[name]) if len(grouped) else (None, None)
@@ -243,12 +262,9 @@ def paired_difference(
         raise ValueError("a paired comparison needs the same images in the same order")
     new = _group_rows(counts_at(candidate, candidate_threshold), groups)
     old = _group_rows(counts_at(active, active_threshold), groups)
-    draws = _draws(len(new), samples, seed)
+    new_totals, old_totals = _resampled_totals([new, old], samples, seed)
     point = _figures(new.sum(axis=0))[figure] - _figures(old.sum(axis=0))[figure]
-    spread = (
-        _figures(_resample_totals(new, draws))[figure]
-        - _figures(_resample_totals(old, draws))[figure]
-    )
+    spread = _figures(new_totals)[figure] - _figures(old_totals)[figure]
     low, high = _interval(spread) if len(new) else (None, None)
     return {
         "figure": figure,
