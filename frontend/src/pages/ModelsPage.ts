@@ -378,6 +378,11 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
             { title: `created ${when(r.version.created_at)}${r.version.sha256 ? ` · sha256 ${r.version.sha256.slice(0, 12)}…` : ""}` },
             h("strong", {}, `v${r.number}`),
             h("div", { class: "muted small" }, r.backbone),
+            h(
+              "div",
+              { class: "muted small", title: r.version.metrics?.operating_point?.rule ?? "set before operating points were chosen on val" },
+              `proposes at score ≥ ${r.version.score_threshold.toFixed(2)}`,
+            ),
           ),
           h("td", {}, h("span", { class: `version-status version-${r.status}` }, r.status)),
           ...cells,
