@@ -4,9 +4,7 @@ de-identified ingest, push a DICOM-SEG back; and the SSRF rules (security cases 
 import io
 import logging
 import socket
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import numpy as np
 import pydicom
@@ -25,6 +23,7 @@ from annotator.models import (
 from annotator.services import annotations, pacs
 from backend import celery_app
 from tests.annotator.dicom.phi import SENTINELS, load_source
+from tests.http_listener import Listener
 from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fixture
 
 ENDPOINTS = "/api/projects/chest/pacs/endpoints/"
@@ -38,46 +37,6 @@ def eager(monkeypatch):
 @pytest.fixture
 def loopback_allowed(settings):
     settings.RADLABEL_PACS_ALLOWED_HOSTS = ["127.0.0.1"]
-
-
-class Listener:
-    """A loopback HTTP server that counts connections and answers with ``handler``."""
-
-    def __init__(self, status=200, body=b"[]", headers=None):
-        listener = self
-        self.connections = 0
-        self.requests = 0
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
-                listener.requests += 1
-                self.send_response(status)
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.send_header("Content-Type", "application/dicom+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_GET  # noqa: N815
-
-            def log_message(self, *args):
-                pass
-
-        class CountingServer(HTTPServer):
-            def get_request(self):
-                request = super().get_request()
-                listener.connections += 1
-                return request
-
-        self.server = CountingServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
