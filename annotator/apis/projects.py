@@ -63,12 +63,21 @@ class ProjectListApi(APIView):
         promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
         label_classes = LabelClassInput(many=True, required=False)
 
-    @extend_schema(responses=ProjectOutput(many=True))
+    class ListOutputSerializer(ProjectOutput):
+        counts = serializers.DictField()
+
+    @extend_schema(responses=ListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(projects_for_user(user=request.user), request, self)
-        data = [_project_data(p, request.user) for p in page]
-        return paginator.get_paginated_response(ProjectOutput(data, many=True).data)
+        data = [
+            {
+                **_project_data(p, request.user),
+                "counts": project_counts(project=p, role=role_for(project=p, user=request.user)),
+            }
+            for p in page
+        ]
+        return paginator.get_paginated_response(self.ListOutputSerializer(data, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: ProjectOutput})
     def post(self, request: Request) -> Response:

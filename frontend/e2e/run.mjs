@@ -115,7 +115,12 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   const images = await candidates(context);
   assert(images.length >= 3, "the project has three images with ≥ 3 untouched proposals");
   setup = { images: images.map((i) => i.id) };
-  const statuses = await page.$$eval("[data-testid=worklist] tbody tr td:nth-child(3)", (tds) => tds.map((t) => t.textContent));
+  const statuses = await page.$$eval("[data-testid=worklist] tbody tr td:nth-child(4)", (tds) => tds.map((t) => t.textContent));
+  await page.waitForFunction(() => {
+    const img = document.querySelector("[data-testid=worklist] tbody tr [data-testid=thumbnail]");
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  await shot(page, "00-worklist.png");
   assert(statuses.every((s) => s === "proposed"), "the status filter applies");
   await page.click(`tr[data-image-id="${setup.images[0]}"] td:nth-child(2)`);
   await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
@@ -135,6 +140,20 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   await page.waitForSelector("[data-testid=help]");
   assert((await page.textContent("[data-testid=help]")).includes("Accept all proposals"), "help lists shortcuts");
   await page.keyboard.press("Escape");
+
+  // the project list shows progress, and Continue opens the next image of the last filter
+  await page.goto(`${env.url}/`);
+  await page.waitForSelector(`[data-project="${env.project}"] [data-testid=progress]`);
+  const progress = await page.textContent(`[data-project="${env.project}"] [data-testid=progress]`);
+  assert(/^\d+ of \d+ done · \d+ with proposals waiting$/.test(progress), `project progress (${progress})`);
+  await shot(page, "00-projects.png");
+  await page.click(`[data-project="${env.project}"] [data-testid=continue]`);
+  await page.waitForURL(/\/images\/\d+\?/);
+  assert(/status=proposed/.test(page.url()) && /ordering=-uncertainty/.test(page.url()), `continue keeps the last filter (${page.url()})`);
+  const opened = Number(page.url().match(/images\/(\d+)/)[1]);
+  const firstOpen = (await api(context, `/api/projects/${env.project}/images/?status=proposed&ordering=-uncertainty`)).results[0].id;
+  assert(opened === firstOpen, `continue opens the first image not done in that filter (${opened} vs ${firstOpen})`);
+  await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
   await context.close();
 });
 

@@ -21,11 +21,17 @@ export interface Me extends User {
   projects: { slug: string; name: string; role: Role }[];
 }
 
+export interface ProjectCounts {
+  images: number;
+  by_status: Partial<Record<ImageStatus, number>>;
+}
+
 export interface ProjectSummary {
   slug: string;
   name: string;
   description: string;
   role: Role;
+  counts: ProjectCounts;
 }
 
 export interface LabelClass {
@@ -38,7 +44,7 @@ export interface LabelClass {
 export interface Project extends ProjectSummary {
   split_ratios: { train: number; val: number; test: number };
   label_classes: LabelClass[];
-  counts: { images: number; by_status: Record<ImageStatus, number> };
+  counts: ProjectCounts;
 }
 
 export interface ImageListItem {
@@ -50,7 +56,10 @@ export interface ImageListItem {
   modality: string;
   status: ImageStatus;
   instance_number: number | null;
+  series_number: number | null;
   frame_number: number;
+  /** frames of the instance this image is one of (1 for single-frame files) */
+  frames: number;
   rows: number;
   columns: number;
   uncertainty: number | null;

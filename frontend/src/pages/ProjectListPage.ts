@@ -3,6 +3,15 @@ import { listProjects } from "../api/projects";
 import type { ProjectSummary } from "../api/types";
 import { h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
+import { imagePath, worklistPath } from "../router";
+import { continueImageId, lastFilter } from "./StudyListPage";
+
+/** "12 of 40 done · 5 with proposals waiting", and the same as a bar. */
+export function progressText(p: Pick<ProjectSummary, "counts">): string {
+  const by = p.counts.by_status;
+  const done = (by.done ?? 0) + (by.reviewed ?? 0);
+  return `${done} of ${p.counts.images} done · ${by.proposed ?? 0} with proposals waiting`;
+}
 
 export function mountProjectListPage(root: HTMLElement, ctx: AppContext): Unmount {
   const list = h("ul", { class: "project-list" });
@@ -21,13 +30,26 @@ export function mountProjectListPage(root: HTMLElement, ctx: AppContext): Unmoun
     if (!alive) return;
     status.textContent = all.length ? "" : "You are not a member of any project yet.";
     for (const p of all) {
+      const by = p.counts.by_status;
+      const done = (by.done ?? 0) + (by.reviewed ?? 0);
+      const bar = h("progress", { max: Math.max(1, p.counts.images), value: done, "aria-label": "done" });
+      const resume = h("button", { type: "button", class: "primary", "data-testid": "continue" }, "Continue");
+      resume.addEventListener("click", () => {
+        resume.disabled = true;
+        const query = lastFilter(ctx.me.id, p.slug);
+        void continueImageId(p.slug, query).then(
+          (id) => ctx.navigate(id != null ? imagePath(p.slug, id, query) : worklistPath(p.slug, query)),
+          () => (resume.disabled = false),
+        );
+      });
       list.appendChild(
         h(
           "li",
-          {},
-          h("a", { href: `/projects/${encodeURIComponent(p.slug)}/images`, "data-link": true }, p.name),
+          { "data-project": p.slug },
+          h("a", { href: worklistPath(p.slug, new URLSearchParams()), "data-link": true }, p.name),
           h("span", { class: "role" }, p.role),
           h("p", { class: "muted" }, p.description),
+          h("div", { class: "project-progress" }, bar, h("span", { "data-testid": "progress" }, progressText(p)), resume),
         ),
       );
     }

@@ -21,6 +21,34 @@ export const ORDERINGS: [string, string][] = [
 ];
 const PAGE_SIZE = 50;
 
+/** Where the radiologist's last worklist filter of a project is kept (this browser, this user). */
+function lastFilterKey(user: number, slug: string): string {
+  return `radlabel:worklist:${user}:${slug}`;
+}
+
+export function lastFilter(user: number, slug: string): URLSearchParams {
+  try {
+    return new URLSearchParams(localStorage.getItem(lastFilterKey(user, slug)) ?? "");
+  } catch {
+    return new URLSearchParams();
+  }
+}
+
+/** The first image of the filter that is not done yet (else the first), to continue with. */
+export async function continueImageId(slug: string, query: URLSearchParams): Promise<number | null> {
+  const base = Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size"));
+  let first: number | null = null;
+  for (let page = 1; page <= 20; page++) {
+    const res = await listImages(slug, { ...base, page: String(page), page_size: "200" });
+    for (const it of res.results) {
+      if (it.status !== "done" && it.status !== "reviewed") return it.id;
+      first ??= it.id;
+    }
+    if (!res.next) break;
+  }
+  return first;
+}
+
 /** Rows the worklist showed last, so the annotate page can start loading before its own requests return. */
 export const worklistItems = new Map<number, ImageListItem>();
 
@@ -35,6 +63,12 @@ function fmt(n: number | null, digits = 2): string {
 }
 
 export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: string, query: URLSearchParams): Unmount {
+  try {
+    const kept = new URLSearchParams([...query].filter(([k]) => k !== "page"));
+    localStorage.setItem(lastFilterKey(ctx.me.id, slug), kept.toString());
+  } catch {
+    // storage refused (private mode): Continue then starts from the whole worklist
+  }
   const title = h("h1", {}, "Worklist");
   const counts = h("p", { class: "counts", "data-testid": "worklist-counts" });
   const filters = h("form", { class: "filters" });
@@ -89,7 +123,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
         h(
           "tr",
           {},
-          ...["#", "Patient", "Status", "Split", "Modality", "Classes", "Proposed", "Accepted", "Max score", "Uncertainty"].map(
+          ...["", "#", "Patient", "Status", "Split", "Modality", "Series", "Frame", "Classes", "Proposed", "Accepted", "Max score", "Uncertainty"].map(
             (t) => h("th", {}, t),
           ),
         ),
@@ -108,11 +142,18 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
       const row = h(
         "tr",
         { "data-image-id": it.id, tabindex: 0 },
+        h(
+          "td",
+          { class: "thumb" },
+          h("img", { src: `/api/images/${it.id}/preview.png`, alt: "", loading: "lazy", width: 40, height: 40, "data-testid": "thumbnail" }),
+        ),
         h("td", {}, h("a", { href, "data-link": true }, String(it.id))),
         h("td", {}, it.patient),
         h("td", {}, h("span", { class: `status status-${it.status}` }, it.status.replace("_", " "))),
         h("td", {}, it.split),
         h("td", {}, it.modality),
+        h("td", { class: "num" }, it.series_number ?? "—"),
+        h("td", { class: "num", "data-testid": "frame" }, it.frames > 1 ? `${it.frame_number} / ${it.frames}` : "—"),
         h("td", {}, chips),
         h("td", { class: "num" }, it.proposed_count),
         h("td", { class: "num" }, it.accepted_count),

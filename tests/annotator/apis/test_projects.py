@@ -112,3 +112,17 @@ def test_unknown_filters_and_orderings_are_refused(world):
     ordering = client.get("/api/projects/chest/images/?ordering=created_by__password")
     assert (injection.status_code, injection.data["code"]) == (400, "unknown_filter_field")
     assert (ordering.status_code, ordering.data["code"]) == (400, "unknown_filter_field")
+
+
+def test_the_project_list_shows_progress_and_the_worklist_frames(world):
+    image = factories.ImageFactory(
+        instance__series__study__patient__project=world.project, status="done"
+    )
+    factories.ImageFactory(instance__series__study__patient__project=world.project)
+    client = world.client(world.annotator)
+    [listed] = client.get("/api/projects/").data["results"]
+    assert listed["counts"]["images"] == 2 and listed["counts"]["by_status"]["done"] == 1
+    rows = client.get("/api/projects/chest/images/").data["results"]
+    row = next(r for r in rows if r["id"] == image.pk)
+    assert row["frames"] == image.instance.number_of_frames
+    assert row["series_number"] == image.series.series_number
