@@ -30,11 +30,13 @@ from annotator.models import (
 from annotator.services import jobs
 from tests import factories
 from tests.processes import celery_worker, wait_for
+from worker.ml.checkpoint import load_weights
 from worker.ml.demo_dicom import lesion_slices
 from worker.ml.synthetic import CLASS_NAMES
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SIZE = 128
+BUDGET_S = 60  # training seconds: the first attempt is killed after its first epoch
 
 
 def _upload(client, slices):
@@ -92,24 +94,23 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
 
     started = client.post(
         "/api/projects/loop/training-jobs/",
-        {"epochs": 1000, "time_budget_s": 25, "image_size": SIZE},
+        {"epochs": 1000, "time_budget_s": BUDGET_S, "image_size": SIZE},
         format="json",
     )
     assert started.status_code == 202, started.data
     job_id = started.data["id"]
+    project_id = _job(TrainingJob, job_id).project_id
+    models_dir = Path(settings.MEDIA_ROOT) / "projects" / str(project_id) / "models"
+    training_state = models_dir / f"resume-{job_id}" / "training.pth"
 
     with celery_worker() as worker:
-        wait_for(
-            lambda: _job(TrainingJob, job_id).step >= 2,
-            timeout=240,
-            what="training to make progress",
-        )
+        wait_for(training_state.exists, timeout=240, what="training to complete an epoch")
         worker.kill()
     job = _job(TrainingJob, job_id)
     assert job.status == JobStatus.RUNNING and job.attempts == 1
     assert not ModelVersion.objects.exists()
-    models_dir = Path(settings.MEDIA_ROOT) / "projects" / str(job.project_id) / "models"
     assert not list(models_dir.glob("*.pt")), "no model file outside the attempt's work folder"
+    assert training_state.exists(), "the dead attempt's training state is kept for the retry"
 
     TrainingJob.objects.filter(pk=job_id).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert jobs.jobs_requeue_stale() == 1
@@ -122,20 +123,27 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
     job = _job(TrainingJob, job_id)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.attempts == 2 and job.loss_curve
+    steps = [step for step, _ in job.loss_curve]
+    assert steps == list(range(1, len(steps) + 1)), "one curve, no step counted twice"
     version = ModelVersion.objects.get()
     assert job.model_version_id == version.pk
     assert set(version.metrics) >= {"val", "test", "operating_point"}
     assert version.score_threshold == version.metrics["operating_point"]["threshold"]
     assert version.metrics["val"]["lesions"] == version.metrics["val"]["at_threshold"]["lesions"]
     assert version.promotion["reason"], "the page says why it was or was not promoted"
-    if version.status == "candidate":  # a 25-second model on 2 val patients: promoted by hand
+    if version.status == "candidate":  # a one-minute model on 2 val patients: promoted by hand
         promoted = client.post(f"/api/model-versions/{version.pk}/activate/")
         assert promoted.status_code == 200, promoted.data
         version.refresh_from_db()
     assert version.status == "active"
     weights = Path(settings.MEDIA_ROOT) / version.weights_file
     assert hashlib.sha256(weights.read_bytes()).hexdigest() == version.sha256
+    checkpoint = load_weights(weights, expected_sha256=version.sha256)
+    assert checkpoint["resumed_epochs"] >= 1, "the second attempt resumed, not restarted"
+    # Both attempts together trained for the budget, give or take the step that crossed it.
+    assert checkpoint["train_seconds"] <= BUDGET_S + 20
     assert not list(models_dir.glob("train-*")), "work folders are removed"
+    assert not list(models_dir.glob("resume-*")), "the training state goes with the job"
 
     more = lesion_slices(1, 24, seed=11, size=SIZE)
     new_ids = _upload(client, more)
