@@ -6,7 +6,9 @@ with 1-2 lesions, some empty) by two image scores:
 
 - old: the largest binary entropy of the proposals' scores (detections at or above the
   threshold); an image with no proposal scores 0, as certain as a confidently empty one;
-- new (served): the same over every detection down to ``LOW_SCORE_FLOOR``, proposed or not.
+- new (served, ``worker.ml.predictor.uncertainty``): the largest binary entropy of every
+  detection down to ``LOW_SCORE_FLOOR``, proposed or not, each score placed on a scale where
+  the operating threshold is 0.5.
 
 An image "holds a missed lesion" when one of its lesions is not found at the threshold. The
 figures are where those images land in the worklist (rank 1 = first), and the share of them in
@@ -54,6 +56,14 @@ def _ranks(scores: list[float]) -> np.ndarray:
     ranks = np.empty(len(scores), dtype=int)
     ranks[order] = np.arange(1, len(scores) + 1)
     return ranks
+
+
+def _proposal_entropy(scores: list[float]) -> float:
+    """The score "most uncertain first" used before: proposals only, 0.5 most doubtful."""
+    return max(
+        (float(-s * np.log2(s) - (1 - s) * np.log2(1 - s)) for s in scores if 0 < s < 1),
+        default=0.0,
+    )
 
 
 def _above(scores: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> float:
@@ -124,8 +134,8 @@ def main_(args: argparse.Namespace) -> None:
     figures = split_figures(test_matches, threshold)
     missed = counts_at(test_matches, threshold)[:, 2] > 0
     empty = np.array([len(s.labels) == 0 for s in test])
-    old = [uncertainty([p for p in f if p.score >= threshold]) for f in found]
-    new = [uncertainty(f) for f in found]
+    old = [_proposal_entropy([p.score for p in f if p.score >= threshold]) for f in found]
+    new = [uncertainty(f, threshold=threshold) for f in found]
     unproposed = np.array([all(p.score < threshold for p in f) for f in found])
 
     print(

@@ -369,7 +369,7 @@ def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
                 proposals_replace(
                     image=image,
                     model_version=version,
-                    uncertainty=uncertainty(found),
+                    uncertainty=uncertainty(found, threshold=version.score_threshold),
                     proposals=[
                         {
                             "label_class": class_map[p.label],

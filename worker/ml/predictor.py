@@ -128,14 +128,26 @@ def _binary_entropy(p: float) -> float:
     return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
 
 
-def uncertainty(predictions: Sequence[Prediction]) -> float:
-    """Image-level uncertainty in ``[0, 1]``: the largest binary entropy of a detection score.
+def _around_threshold(score: float, threshold: float) -> float:
+    """A score on a scale where the operating threshold sits at 0.5 (0 and 1 stay put)."""
+    if score < threshold:
+        return 0.5 * score / threshold
+    return 0.5 + 0.5 * (score - threshold) / max(1.0 - threshold, 1e-6)
 
-    A detection scored near 0.5 is the one the model is least sure is a lesion; one such
-    detection makes the image worth a radiologist's look first, however many confident ones it
-    also has. Pass every detection down to ``LOW_SCORE_FLOOR``, not only the proposals: a lesion
-    the model half-sees below the operating threshold is proposed nowhere, and only its
-    low-score detection keeps the image from looking as certain as a confidently empty one
-    (which has no detection, or only near-zero ones, and scores near 0).
+
+def uncertainty(predictions: Sequence[Prediction], *, threshold: float) -> float:
+    """Image-level uncertainty in ``[0, 1]``: how close the image's most doubtful detection is
+    to the version's operating ``threshold``.
+
+    Each score is placed on a scale where the threshold is 0.5, and the image scores the largest
+    binary entropy there: a detection just above or just below the threshold is the one the
+    model was least sure to propose, and one such detection makes the image worth a
+    radiologist's look first, however many confident ones it also has. Pass every detection down
+    to ``LOW_SCORE_FLOOR``, not only the proposals: a lesion the model half-sees below the
+    threshold is proposed nowhere, and only its detection keeps the image from looking as
+    certain as a confidently empty one (no detection, or only ones far below the threshold).
     """
-    return max((_binary_entropy(p.score) for p in predictions), default=0.0)
+    return max(
+        (_binary_entropy(_around_threshold(p.score, threshold)) for p in predictions),
+        default=0.0,
+    )

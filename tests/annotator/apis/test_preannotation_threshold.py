@@ -80,5 +80,6 @@ def test_preannotation_stores_exactly_the_detections_at_or_above_the_threshold(w
         image.refresh_from_db()
         # the uncertainty also weighs what the model half-saw below the threshold
         assert image.uncertainty == pytest.approx(
-            uncertainty([p for p in f if p.score >= min(threshold, 0.05)]), abs=1e-6
+            uncertainty([p for p in f if p.score >= min(threshold, 0.05)], threshold=threshold),
+            abs=1e-6,
         )

@@ -52,12 +52,22 @@ def _p(score: float) -> Prediction:
 
 
 def test_uncertainty_ranks_ambiguous_images_first():
-    assert uncertainty([]) == 0.0
-    assert uncertainty([_p(0.5)]) == pytest.approx(1.0)
-    confident = uncertainty([_p(0.99), _p(0.98)])
-    ambiguous = uncertainty([_p(0.99), _p(0.55)])
-    assert 0.0 <= confident < ambiguous <= 1.0
-    assert uncertainty([_p(0.3)]) == pytest.approx(uncertainty([_p(0.7)]))
+    def u(*scores, threshold=0.5):
+        return uncertainty([_p(s) for s in scores], threshold=threshold)
+
+    assert u() == 0.0
+    assert u(0.5) == pytest.approx(1.0)
+    assert 0.0 <= u(0.99, 0.98) < u(0.99, 0.55) <= 1.0
+    assert u(0.3) == pytest.approx(u(0.7))
+
+
+def test_a_half_seen_lesion_ranks_above_a_confidently_empty_image():
+    # at an operating threshold of 0.8, neither image has a proposal
+    half_seen, empty = [_p(0.7), _p(0.06)], [_p(0.06), _p(0.05)]
+    assert uncertainty(half_seen, threshold=0.8) > 0.9 > 0.3 > uncertainty(empty, threshold=0.8)
+    # the threshold is the point of doubt: a 0.7 detection is far from doubtful at 0.2
+    assert uncertainty([_p(0.7)], threshold=0.2) < uncertainty([_p(0.7)], threshold=0.8)
+    assert uncertainty([_p(1.0)], threshold=1.0) == uncertainty([_p(0.8)], threshold=0.8)
 
 
 def test_predictions_become_detections_to_match_with_lesions():
