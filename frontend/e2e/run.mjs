@@ -431,6 +431,35 @@ await runner.test("window/level: a dragged window stays while scrolling, the pre
   await context.close();
 });
 
+await runner.test("reading-room tools: orientation markers, the value under the pointer, a length in mm that is not a label", async (problems) => {
+  assert(setup && setup.images.length >= 11, "setup ran with eleven images");
+  const imageId = setup.images[10];
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images/${imageId}`);
+  await openImage(page, imageId);
+  const marks = await Promise.all(["left", "right", "top", "bottom"].map((s) => page.textContent(`[data-testid=orient-${s}]`)));
+  assert(marks.every((m) => /^[LRAPHF]{1,3}$/.test(m)), `orientation markers (${marks})`);
+  const [hx, hy] = await pixelToPage(page, 256.5, 300.5);
+  await page.mouse.move(hx, hy);
+  const value = await page.textContent("[data-testid=overlay-value]");
+  assert(/^x 25[5-7] {2}y (299|300|301) · -?\d+(\.\d)? HU$/.test(value), `pixel value on hover (${value})`);
+
+  const before = (await api(context, `/api/images/${imageId}/annotations/`)).length;
+  await page.selectOption("select[name=measure]", "length");
+  await humanDrag(page, [await pixelToPage(page, 100, 120), await pixelToPage(page, 150, 120), await pixelToPage(page, 200, 120)]);
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=viewer] svg text")].some((t) => /mm$/.test(t.textContent.trim())));
+  const mm = await page.$$eval("[data-testid=viewer] svg text", (ts) => ts.map((t) => t.textContent.trim()).find((t) => /mm$/.test(t)));
+  const spacing = (await api(context, `/api/images/${imageId}/`)).pixel_spacing;
+  const expected = 100 * spacing[1];
+  assert(Math.abs(parseFloat(mm) - expected) < 0.05 * expected + 0.5, `length ${mm} for 100 px at ${spacing[1]} mm`);
+  await shot(page, "12-annotate-measure.png");
+  await page.waitForTimeout(1200);
+  assert((await api(context, `/api/images/${imageId}/annotations/`)).length === before, "a measurement is not a label");
+  await page.keyboard.press("v");
+  await context.close();
+});
+
 await runner.test("random edit sequences at human speed, then reload: the server holds exactly what the screen showed", async (problems) => {
   assert(setup && setup.images.length >= 7, "setup ran with seven images");
   const steps = Number(process.env.RADLABEL_E2E_RANDOM_STEPS ?? 200);

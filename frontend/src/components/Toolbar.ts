@@ -13,6 +13,7 @@ export interface ToolbarState {
   canRedo: boolean;
   done: boolean;
   outline: boolean;
+  measure: string | null;
 }
 
 export interface Toolbar {
@@ -21,6 +22,13 @@ export interface Toolbar {
   /** the presets offered (the image's own ones are known once its pixels are) */
   setPresets(presets: WindowPreset[]): void;
 }
+
+export const MEASURE_CHOICES: [string, string][] = [
+  ["length", "Length (mm)"],
+  ["probe", "Value probe"],
+  ["ellipse", "Ellipse ROI stats"],
+  ["clear", "Clear measurements"],
+];
 
 /** `hu`: the image's values are Hounsfield units (CT), so the threshold brush applies. */
 export function toolbar(
@@ -31,6 +39,7 @@ export function toolbar(
     brushRadius(r: number): void;
     threshold(t: { enabled: boolean; lower: number; upper: number }): void;
     preset(p: WindowPreset): void;
+    measure(choice: string): void;
   },
 ): Toolbar {
   const buttons = new Map<string, HTMLButtonElement>();
@@ -50,6 +59,12 @@ export function toolbar(
   const upper = h("input", { type: "number", step: 10, class: "hu", "aria-label": "Upper HU" });
   const thr = () => handlers.threshold({ enabled: thrOn.checked, lower: Number(lower.value), upper: Number(upper.value) });
   for (const i of [thrOn, lower, upper]) i.addEventListener("change", thr);
+  const measure = h("select", { "aria-label": "Measure", name: "measure" }, h("option", { value: "" }, "Measure…"));
+  for (const [v, label] of MEASURE_CHOICES) measure.appendChild(h("option", { value: v }, label));
+  measure.addEventListener("change", () => {
+    if (measure.value) handlers.measure(measure.value);
+    measure.blur();
+  });
   const preset = h("select", { "aria-label": "Window preset" });
   const setPresets = (list: WindowPreset[]) => {
     presets = list;
@@ -66,7 +81,7 @@ export function toolbar(
   const el = h(
     "div",
     { class: "toolbar", role: "toolbar" },
-    h("div", { class: "group" }, button("mode.select", "Select"), button("mode.box", "Box"), button("mode.brush", "Brush"), button("mode.eraser", "Eraser")),
+    h("div", { class: "group" }, button("mode.select", "Select"), button("mode.box", "Box"), button("mode.brush", "Brush"), button("mode.eraser", "Eraser"), measure),
     h("div", { class: "group" }, h("label", { title: "Brush size ([ and ])" }, radius, radiusText)),
     hu ? h("div", { class: "group" }, h("label", { title: "Threshold brush (T)" }, thrOn, " HU "), lower, h("span", {}, "–"), upper) : null,
     h("div", { class: "group" }, preset, button("view.invert", "Invert"), button("view.reset", "Reset")),
@@ -79,6 +94,9 @@ export function toolbar(
     setPresets,
     update(s) {
       for (const m of ["select", "box", "brush", "eraser"]) buttons.get(`mode.${m}`)?.classList.toggle("active", s.mode === m);
+      measure.classList.toggle("active", s.mode === "measure");
+      if (s.mode !== "measure") measure.value = "";
+      else if (s.measure) measure.value = s.measure;
       if (document.activeElement !== radius) radius.value = String(s.brushRadius);
       radiusText.textContent = `${s.brushRadius}px`;
       thrOn.checked = s.threshold.enabled;

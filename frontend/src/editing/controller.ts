@@ -11,7 +11,8 @@ import type { Handle } from "../viewer/segmentation";
 import type { AnnotationDoc, Change, LocalAnnotation } from "./document";
 import { boxFromPoints, hitHandle, inBox, inMask, moveBox, resizeBox, roundBox, stroke } from "./geometry";
 
-export type EditMode = "select" | "box" | "brush" | "eraser";
+/** "measure": the left button belongs to Cornerstone's measurement tool of the moment. */
+export type EditMode = "select" | "box" | "brush" | "eraser" | "measure";
 
 export interface EditHost {
   doc: AnnotationDoc;
@@ -103,6 +104,7 @@ export class EditController {
     // Shift + stroke extends the selected label wherever the stroke starts
     const extend = e.shiftKey && (mode === "brush" || mode === "eraser");
     if (e.button !== 0 || e.ctrlKey || (e.shiftKey && !extend) || e.altKey || e.metaKey) return;
+    if (mode === "measure") return;
     const p = this.toPixel(e);
     if (!p) return;
     const { doc } = this.host;

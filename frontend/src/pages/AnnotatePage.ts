@@ -22,10 +22,11 @@ import type { SaveState } from "../sync/saveQueue";
 import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
 import { wadouriImageIds } from "../viewer/imageIds";
 import { initCornerstone } from "../viewer/init";
-import { applyAffine } from "../viewer/coords";
+import { applyAffine, invertAffine, orientationMarkers } from "../viewer/coords";
 import { percentilePresets, presetNamed, presetsFor, type WindowPreset } from "../viewer/presets";
 import { decodeRle, encodeRle, maskArea, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
+import { clearMeasurements, setMeasureTool, type MeasureTool } from "../viewer/toolGroups";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
 import { nextImageId, worklistItems } from "./StudyListPage";
 
@@ -114,9 +115,17 @@ export function mountAnnotatePage(
     tr: h("div", { class: "corner tr", "data-testid": "overlay-tr" }),
     bl: h("div", { class: "corner bl", "data-testid": "overlay-bl" }),
     br: h("div", { class: "corner br", "data-testid": "overlay-br" }),
+    // the pixel under the pointer: position and value (HU on CT)
+    bc: h("div", { class: "corner bc", "data-testid": "overlay-value" }),
+  };
+  const orient = {
+    left: h("div", { class: "orient left", "data-testid": "orient-left" }),
+    right: h("div", { class: "orient right", "data-testid": "orient-right" }),
+    top: h("div", { class: "orient top", "data-testid": "orient-top" }),
+    bottom: h("div", { class: "orient bottom", "data-testid": "orient-bottom" }),
   };
   const notice = h("div", { class: "viewer-notice" });
-  const wrap = h("div", { class: "viewer-wrap", "data-testid": "viewer" }, viewportEl, corners.tl, corners.tr, corners.bl, corners.br, notice);
+  const wrap = h("div", { class: "viewer-wrap", "data-testid": "viewer" }, viewportEl, corners.tl, corners.tr, corners.bl, corners.br, corners.bc, orient.left, orient.right, orient.top, orient.bottom, notice);
   const toolbarSlot = h("div", { class: "toolbar-slot" });
   const pickerSlot = h("div", {});
   const annList = h("ul", { class: "ann-list", "data-testid": "annotation-list" });
@@ -162,6 +171,7 @@ export function mountAnnotatePage(
   let showProposals = true;
   let showAccepted = true;
   let outline = false;
+  let measureTool: MeasureTool | null = null;
   /** the image's values are Hounsfield units: the threshold brush applies */
   let hu = false;
   let cursor: OverlayState["cursor"] = null;
@@ -256,6 +266,9 @@ export function mountAnnotatePage(
     const named = presetNamed(presets, w);
     corners.bl.textContent = w ? `W ${Math.round(w.width)} / L ${Math.round(w.center)}${named ? ` · ${named.label}` : ""}` : "";
     corners.br.textContent = `${image.patient} · ${image.split} · ${doc.status.replace("_", " ")}`;
+    const plane = view.plane();
+    const marks = plane ? orientationMarkers(plane) : null;
+    for (const side of ["left", "right", "top", "bottom"] as const) orient[side].textContent = marks?.[side] ?? "";
   }
 
   function renderSidebar() {
@@ -317,6 +330,7 @@ export function mountAnnotatePage(
       canRedo: doc.history.canRedo,
       done: doc.status === "done",
       outline,
+      measure: measureTool,
     });
     imageStatus.textContent = doc.status === "done" ? "Done ✓" : `Status: ${doc.status.replace("_", " ")}`;
     imageStatus.dataset.status = doc.status;
@@ -424,8 +438,10 @@ export function mountAnnotatePage(
     renderSidebar();
   }
 
-  function setMode(m: EditMode) {
+  function setMode(m: EditMode, tool: MeasureTool | null = null) {
     mode = m;
+    measureTool = m === "measure" ? tool : null;
+    setMeasureTool(measureTool);
     wrap.dataset.mode = m;
     if (m !== "brush" && m !== "eraser") cursor = null;
     render();
@@ -513,6 +529,13 @@ export function mountAnnotatePage(
     cmd("mode.box", "Draw a new box", "Tools", ["b"], () => setMode("box")),
     cmd("mode.brush", "Brush (paint mask)", "Tools", ["p"], () => setMode("brush")),
     cmd("mode.eraser", "Eraser", "Tools", ["e"], () => setMode("eraser")),
+    cmd("measure.length", "Measure a length (mm); not a label", "Measure", ["l"], () => setMode("measure", "length")),
+    cmd("measure.probe", "Probe the value under a point", "Measure", ["u"], () => setMode("measure", "probe")),
+    cmd("measure.ellipse", "Ellipse ROI statistics", "Measure", ["shift+e"], () => setMode("measure", "ellipse")),
+    cmd("measure.clear", "Clear measurements", "Measure", ["shift+l"], () => {
+      clearMeasurements();
+      view?.viewport.render();
+    }),
     cmd("brush.smaller", "Smaller brush", "Tools", ["["], () => ((brushRadius = Math.max(1, brushRadius - 1)), renderSidebar(), render())),
     cmd("brush.bigger", "Bigger brush", "Tools", ["]"], () => ((brushRadius = Math.min(40, brushRadius + 1)), renderSidebar(), render())),
     cmd("brush.threshold", "Threshold brush on/off (HU range)", "Tools", ["t"], () => ((threshold.enabled = !threshold.enabled), renderSidebar())),
@@ -733,6 +756,13 @@ export function mountAnnotatePage(
       brushRadius: (r) => ((brushRadius = r), renderSidebar(), render()),
       threshold: (t) => (Object.assign(threshold, t), renderSidebar()),
       preset: chooseWindow,
+      measure: (choice) => {
+        if (choice === "clear") {
+          clearMeasurements();
+          view?.viewport.render();
+          setMode("select");
+        } else setMode("measure", choice as MeasureTool);
+      },
     });
     toolbarSlot.appendChild(tb.el);
     picker = labelPicker(p.label_classes, pickClass);
@@ -786,6 +816,21 @@ export function mountAnnotatePage(
     for (const ev of [ViewerEvents.VOI_MODIFIED, ViewerEvents.STACK_NEW_IMAGE]) {
       cleanups.push(view.on(ev, () => renderCorners()));
     }
+    // position and value of the pixel under the pointer
+    const onHoverValue = (e: MouseEvent) => {
+      const m = view?.pixelToCanvas();
+      const sample = view?.valueSampler();
+      if (!m || !sample || !image) return void (corners.bc.textContent = "");
+      const rect = wrap.getBoundingClientRect();
+      const [px, py] = applyAffine(invertAffine(m), [e.clientX - rect.left, e.clientY - rect.top]);
+      const x = Math.floor(px);
+      const y = Math.floor(py);
+      if (x < 0 || y < 0 || x >= image.columns || y >= image.rows) return void (corners.bc.textContent = "");
+      const v = sample(x, y);
+      corners.bc.textContent = `x ${x}  y ${y} · ${Math.round(v * 10) / 10}${hu ? " HU" : ""}`;
+    };
+    wrap.addEventListener("mousemove", onHoverValue);
+    cleanups.push(() => wrap.removeEventListener("mousemove", onHoverValue));
     // a left drag that reached Cornerstone (no edit tool took it) is window/level
     const onWindowDown = (e: MouseEvent) => {
       if (e.button === 0) windowDrag = true;

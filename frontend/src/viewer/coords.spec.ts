@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   applyAffine,
+  directionLetters,
+  orientationMarkers,
   invertAffine,
   pixelToCanvasAffine,
   pixelToWorld,
@@ -77,5 +79,17 @@ describe("pixel → canvas affine", () => {
     const m = pixelToCanvasAffine(axial, worldToCanvas);
     const inv = invertAffine(m);
     close(applyAffine(inv, applyAffine(m, [33.3, 44.4])), [33.3, 44.4]);
+  });
+});
+
+describe("orientation markers", () => {
+  it("an axial slice in the standard orientation shows L on the right and P at the bottom", () => {
+    expect(orientationMarkers({ rowCosines: [1, 0, 0], columnCosines: [0, 1, 0] })).toEqual({ right: "L", left: "R", bottom: "P", top: "A" });
+  });
+  it("a coronal slice shows the head at the top", () => {
+    expect(orientationMarkers({ rowCosines: [1, 0, 0], columnCosines: [0, 0, -1] })).toEqual({ right: "L", left: "R", bottom: "F", top: "H" });
+  });
+  it("an oblique direction names both axes, strongest first", () => {
+    expect(directionLetters([0.8, 0.6, 0])).toBe("LP");
   });
 });

@@ -68,3 +68,31 @@ export function pixelToCanvasAffine(plane: ImagePlane, worldToCanvas: (p: Vec3) 
     worldToCanvas(pixelToWorld(plane, [0, 1])),
   );
 }
+
+/** The patient direction a vector points to, as DICOM letters (L/R, A/P, H/F), strongest first. */
+export function directionLetters(v: Vec3): string {
+  // patient coordinates: +x left, +y posterior, +z head
+  const axes: [number, string, string][] = [
+    [v[0], "L", "R"],
+    [v[1], "P", "A"],
+    [v[2], "H", "F"],
+  ];
+  return axes
+    .filter(([c]) => Math.abs(c) > 0.25)
+    .sort((a, b) => Math.abs(b[0]) - Math.abs(a[0]))
+    .map(([c, pos, neg]) => (c > 0 ? pos : neg))
+    .join("");
+}
+
+/** The orientation markers at the edges of an image plane: what lies to the right and below. */
+export function orientationMarkers(plane: Pick<ImagePlane, "rowCosines" | "columnCosines">): {
+  left: string;
+  right: string;
+  top: string;
+  bottom: string;
+} {
+  const r = plane.rowCosines;
+  const c = plane.columnCosines;
+  const neg = (v: Vec3): Vec3 => [-v[0], -v[1], -v[2]];
+  return { right: directionLetters(r), left: directionLetters(neg(r)), bottom: directionLetters(c), top: directionLetters(neg(c)) };
+}

@@ -5,13 +5,17 @@
  * left button when we let it through.
  */
 import {
+  EllipticalROITool,
   Enums as ToolEnums,
+  LengthTool,
   PanTool,
+  ProbeTool,
   StackScrollTool,
   ToolGroupManager,
   WindowLevelTool,
   ZoomTool,
   addTool,
+  annotation,
 } from "@cornerstonejs/tools";
 import { RENDERING_ENGINE_ID, TOOL_GROUP_ID, VIEWPORT_ID } from "./ids";
 
@@ -34,6 +38,18 @@ export class ScaledWindowLevelTool extends WindowLevelTool {
 
 type Binding = { mouseButton: number; modifierKey?: number };
 
+/**
+ * Reading-room measurements from Cornerstone's own tools: length (mm from the pixel spacing),
+ * the value under a point (HU on CT), an elliptical ROI's statistics. They live in the viewer
+ * only: measurements are not labels, are not saved and are not exported.
+ */
+export type MeasureTool = "length" | "probe" | "ellipse";
+export const MEASURE_TOOLS: Record<MeasureTool, string> = {
+  length: LengthTool.toolName,
+  probe: ProbeTool.toolName,
+  ellipse: EllipticalROITool.toolName,
+};
+
 export const TOOLS: { active: Record<string, Binding[]>; passive: string[] } = {
   active: {
     [ScaledWindowLevelTool.toolName]: [{ mouseButton: MouseBindings.Primary }],
@@ -47,14 +63,14 @@ export const TOOLS: { active: Record<string, Binding[]>; passive: string[] } = {
     ],
     [StackScrollTool.toolName]: [{ mouseButton: MouseBindings.Wheel }],
   },
-  passive: [],
+  passive: Object.values(MEASURE_TOOLS),
 };
 
 let registered = false;
 
 export function createToolGroup(): void {
   if (!registered) {
-    for (const T of [ScaledWindowLevelTool, PanTool, ZoomTool, StackScrollTool]) addTool(T);
+    for (const T of [ScaledWindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, ProbeTool, EllipticalROITool]) addTool(T);
     registered = true;
   }
   ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID);
@@ -64,7 +80,37 @@ export function createToolGroup(): void {
     group.addTool(name);
     group.setToolActive(name, { bindings });
   }
+  for (const name of TOOLS.passive) {
+    group.addTool(name);
+    group.setToolPassive(name);
+  }
   group.addViewport(VIEWPORT_ID, RENDERING_ENGINE_ID);
+}
+
+/** The left button measures with `tool`, or (null) is window/level again. */
+export function setMeasureTool(tool: MeasureTool | null): void {
+  const group = ToolGroupManager.getToolGroup(TOOL_GROUP_ID);
+  if (!group) return;
+  for (const name of Object.values(MEASURE_TOOLS)) group.setToolPassive(name);
+  if (tool) {
+    group.setToolPassive(ScaledWindowLevelTool.toolName);
+    group.setToolActive(MEASURE_TOOLS[tool], { bindings: [{ mouseButton: MouseBindings.Primary }] });
+  } else {
+    group.setToolActive(ScaledWindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+  }
+}
+
+/** Measurements drawn so far (on any image of the viewer). */
+export function measurementCount(): number {
+  const names = new Set<string>(Object.values(MEASURE_TOOLS));
+  return annotation.state.getAllAnnotations().filter((a) => names.has(a.metadata?.toolName ?? "")).length;
+}
+
+export function clearMeasurements(): void {
+  const names = new Set<string>(Object.values(MEASURE_TOOLS));
+  for (const a of annotation.state.getAllAnnotations()) {
+    if (a.annotationUID && names.has(a.metadata?.toolName ?? "")) annotation.state.removeAnnotation(a.annotationUID);
+  }
 }
 
 export function destroyToolGroup(): void {
