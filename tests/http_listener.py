@@ -5,9 +5,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
 class Listener:
-    """A loopback HTTP server that counts connections and answers with ``handler``."""
+    """A loopback HTTP server that counts connections and answers every request with
+    ``status``, ``body`` and ``headers``, or with what ``answer(path)`` returns for them."""
 
-    def __init__(self, status=200, body=b"[]", headers=None):
+    def __init__(self, status=200, body=b"[]", headers=None, answer=None):
         listener = self
         self.connections = 0
         self.requests = 0
@@ -15,13 +16,14 @@ class Listener:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 listener.requests += 1
-                self.send_response(status)
-                for key, value in (headers or {}).items():
+                code, content, extra = answer(self.path) if answer else (status, body, headers)
+                extra = {"Content-Type": "application/dicom+json", **(extra or {})}
+                self.send_response(code)
+                for key, value in extra.items():
                     self.send_header(key, value)
-                self.send_header("Content-Type", "application/dicom+json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(content)
 
             do_POST = do_GET  # noqa: N815
 

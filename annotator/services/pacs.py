@@ -10,8 +10,10 @@ are never followed, proxies from the environment are ignored, and upstream error
 never echoed (502 ``pacs_error``).
 
 Search results are the PACS's own, pre-de-identification metadata: they go to the admin who
-asked and nowhere else (not stored, not logged). Pulled instances go through
-``studies.instance_ingest`` like any upload: validated, de-identified, then stored. Original
+asked and nowhere else (not stored, not logged). Pulled instances are fetched as raw bytes,
+read no further than ``RADLABEL_MAX_FILE_BYTES``, and go through ``studies.instance_ingest``
+like any upload (strict scan first, then de-identified, then stored); no DICOM parser sees
+them before that scan. Original
 study UIDs live on the import job only while it runs; afterwards it keeps their project
 pseudonyms.
 """
@@ -33,7 +35,7 @@ from dicomweb_client.api import DICOMwebClient
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from pydicom import dcmread, dcmwrite
+from pydicom import dcmread
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -232,9 +234,11 @@ def pacs_session(endpoint: DicomWebEndpoint) -> requests.Session:
     return session
 
 
-def pacs_client(endpoint: DicomWebEndpoint) -> DICOMwebClient:
+def pacs_client(
+    endpoint: DicomWebEndpoint, *, session: requests.Session | None = None
+) -> DICOMwebClient:
     client = DICOMwebClient(
-        url=endpoint.url.rstrip("/"), session=pacs_session(endpoint), timeout=TIMEOUT
+        url=endpoint.url.rstrip("/"), session=session or pacs_session(endpoint), timeout=TIMEOUT
     )
     client.set_http_retry_params(retry=False)
     return client
@@ -445,10 +449,60 @@ def _heartbeat(job: PacsImportJob) -> bool:
     )
 
 
-def _instance_bytes(dataset: Any) -> bytes:
-    buffer = io.BytesIO()
-    dcmwrite(buffer, dataset, enforce_file_format=True)
-    return buffer.getvalue()
+# What a multipart/related envelope around one Part-10 file may add to it.
+_MULTIPART_OVERHEAD = 64 * 1024
+_RETRIEVE_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+
+
+def _single_part(content_type: str, body: bytes) -> bytes:
+    """The one body part of a WADO-RS answer (or the body itself, sent as application/dicom)."""
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() == "application/dicom":
+        return body
+    boundary = next(
+        (
+            value.strip().strip('"')
+            for name, _, value in (p.partition("=") for p in parameters.split(";"))
+            if name.strip().lower() == "boundary"
+        ),
+        "",
+    )
+    if media_type.strip().lower() != "multipart/related" or not boundary:
+        raise pacs_error()
+    delimiter = b"--" + boundary.encode("ascii")
+    parts = body.split(delimiter)
+    # preamble, the part, then "--" and the epilogue after the closing delimiter
+    if len(parts) != 3 or not parts[2].startswith(b"--"):
+        raise pacs_error()
+    _headers, separator, content = parts[1].partition(b"\r\n\r\n")
+    if not separator:
+        raise pacs_error()
+    return content.removesuffix(b"\r\n")
+
+
+def _retrieve_instance_bytes(
+    *, endpoint: DicomWebEndpoint, session: requests.Session, uids: tuple[str, str, str]
+) -> bytes:
+    """One instance's Part-10 bytes as the PACS sent them (WADO-RS), read no further than the
+    file limit allows. Nothing parses them before ingest's strict scan."""
+    if not all(len(uid) <= 64 and _UID.match(uid) for uid in uids):
+        raise pacs_error()
+    study_uid, series_uid, sop_uid = uids
+    url = f"{endpoint.url.rstrip('/')}/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}"
+    limit = settings.RADLABEL_MAX_FILE_BYTES
+    with session.get(
+        url, headers={"Accept": _RETRIEVE_ACCEPT}, stream=True, timeout=TIMEOUT
+    ) as response:
+        response.raise_for_status()
+        body = bytearray()
+        for chunk in response.iter_content(chunk_size=256 * 1024):
+            body += chunk
+            if len(body) > limit + _MULTIPART_OVERHEAD:
+                raise dicom.DicomRejected(
+                    "file_too_large", f"the instance is over the limit of {limit} bytes"
+                )
+        content_type = response.headers.get("Content-Type", "")
+    return _single_part(content_type, bytes(body))
 
 
 def pacs_import_run(*, job_id: int) -> PacsImportJob | None:
@@ -458,7 +512,8 @@ def pacs_import_run(*, job_id: int) -> PacsImportJob | None:
         return None
     endpoint = job.endpoint
     try:
-        client = pacs_client(endpoint)
+        session = pacs_session(endpoint)
+        client = pacs_client(endpoint, session=session)
         plan: list[tuple[str, str, str]] = []
         for study_uid in job.study_uids:
             found = _call(
@@ -476,14 +531,19 @@ def pacs_import_run(*, job_id: int) -> PacsImportJob | None:
         job.total, job.done, job.report = len(plan), 0, []
         if _heartbeat(job):
             raise ImportCancelled
-        for number, (study_uid, series_uid, sop_uid) in enumerate(plan, start=1):
-            dataset = _call(
-                endpoint,
-                lambda s=study_uid, r=series_uid, o=sop_uid: client.retrieve_instance(s, r, o),
-            )
-            outcome = studies.instance_ingest(
-                project=job.project, name=f"instance {number}", data=_instance_bytes(dataset)
-            )
+        for number, uids in enumerate(plan, start=1):
+            name = f"instance {number}"
+            try:
+                data = _call(
+                    endpoint,
+                    lambda uids=uids: _retrieve_instance_bytes(
+                        endpoint=endpoint, session=session, uids=uids
+                    ),
+                )
+            except dicom.DicomRejected as rejected:
+                outcome = studies.FileOutcome(name, rejected.status, rejected.code, rejected.detail)
+            else:
+                outcome = studies.instance_ingest(project=job.project, name=name, data=data)
             job.report.append(outcome.as_dict())
             job.done = number
             if _heartbeat(job):

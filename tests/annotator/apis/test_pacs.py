@@ -2,6 +2,7 @@
 de-identified ingest, push a DICOM-SEG back; and the SSRF rules (security cases 7-9)."""
 
 import io
+import json
 import logging
 import socket
 import uuid
@@ -23,6 +24,7 @@ from annotator.models import (
 from annotator.services import annotations, pacs
 from backend import celery_app
 from tests.annotator.dicom.phi import SENTINELS, load_source
+from tests.dicom_files import pydicom_test_file
 from tests.http_listener import Listener
 from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fixture
 
@@ -276,6 +278,79 @@ def test_an_unknown_study_or_a_dead_pacs_fails_the_job_generically(
     job = PacsImportJob.objects.get(pk=created.data["id"])
     assert job.status == JobStatus.FAILED
     assert job.error == "The PACS did not answer as expected."
+
+
+def _one_instance_pacs(instance: bytes) -> Listener:
+    """A DICOMweb server holding one instance: QIDO-RS lists it, WADO-RS sends ``instance``."""
+    boundary = "radlabel-test-boundary"
+
+    def answer(path):
+        if "/series/" in path:
+            head = f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+            tail = f"\r\n--{boundary}--\r\n".encode()
+            content_type = f'multipart/related; type="application/dicom"; boundary={boundary}'
+            return 200, head + instance + tail, {"Content-Type": content_type}
+        found = [
+            {
+                "0020000E": {"vr": "UI", "Value": ["1.2.3.2"]},
+                "00080018": {"vr": "UI", "Value": ["1.2.3.3"]},
+            }
+        ]
+        first_page = "offset=" not in path or "offset=0" in path
+        return 200, json.dumps(found if first_page else []).encode(), None
+
+    return Listener(answer=answer)
+
+
+def _pull(world, server, django_capture_on_commit_callbacks):
+    endpoint = DicomWebEndpoint.objects.create(
+        project=world.project, name="one", url=f"http://127.0.0.1:{server.port}/dicom-web"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        created = world.client(world.admin).post(
+            f"{ENDPOINTS}{endpoint.pk}/imports/", {"study_uids": ["1.2.3.1"]}, format="json"
+        )
+    assert created.status_code == 202, created.data
+    return PacsImportJob.objects.get(pk=created.data["id"])
+
+
+def test_a_pulled_instance_reaches_the_strict_scan_as_the_pacs_sent_it(
+    world, loopback_allowed, eager, django_capture_on_commit_callbacks
+):
+    whole = pydicom_test_file("CT_small.dcm").read_bytes()
+    server = _one_instance_pacs(whole[: len(whole) - 1000])  # cut inside Pixel Data
+    try:
+        job = _pull(world, server, django_capture_on_commit_callbacks)
+    finally:
+        server.close()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert [r["code"] for r in job.report] == ["dicom_truncated"]
+    assert not Instance.objects.exists()
+
+
+def test_a_pulled_instance_over_the_file_limit_is_refused_unread(
+    world, loopback_allowed, eager, django_capture_on_commit_callbacks, settings
+):
+    settings.RADLABEL_MAX_FILE_BYTES = 1000
+    server = _one_instance_pacs(b"\x00" * 8 * 1024 * 1024)
+    try:
+        job = _pull(world, server, django_capture_on_commit_callbacks)
+    finally:
+        server.close()
+    assert [(r["code"], r["status"]) for r in job.report] == [("file_too_large", 413)]
+    assert not Instance.objects.exists()
+
+
+def test_a_pulled_instance_in_a_multipart_answer_is_stored(
+    world, loopback_allowed, eager, django_capture_on_commit_callbacks
+):
+    server = _one_instance_pacs(pydicom_test_file("CT_small.dcm").read_bytes())
+    try:
+        job = _pull(world, server, django_capture_on_commit_callbacks)
+    finally:
+        server.close()
+    assert [r["code"] for r in job.report] == ["stored"], job.report
+    assert Instance.objects.count() == 1
 
 
 def test_a_dicom_seg_is_pushed_back_and_orthanc_holds_it(
