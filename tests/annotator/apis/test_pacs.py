@@ -27,6 +27,7 @@ from tests.annotator.dicom.phi import SENTINELS, load_source
 from tests.dicom_files import pydicom_test_file
 from tests.http_listener import Listener
 from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fixture
+from tests.processes import celery_worker, wait_for
 
 ENDPOINTS = "/api/projects/chest/pacs/endpoints/"
 
@@ -278,6 +279,35 @@ def test_an_unknown_study_or_a_dead_pacs_fails_the_job_generically(
     job = PacsImportJob.objects.get(pk=created.data["id"])
     assert job.status == JobStatus.FAILED
     assert job.error == "The PACS did not answer as expected."
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_on_redis_runs_the_pacs_import(
+    world, orthanc, orthanc_endpoint, monkeypatch
+):
+    """The production column: the API enqueues on commit into Redis, a `celery worker -Q cpu`
+    process claims the job from PostgreSQL, pulls from Orthanc and stores through ingest."""
+    monkeypatch.setenv("RADLABEL_PACS_ALLOWED_HOSTS", "127.0.0.1")  # read by the worker
+    client = world.client(world.admin)
+    with celery_worker("cpu") as worker:
+        created = client.post(
+            f"{ENDPOINTS}{orthanc_endpoint}/imports/",
+            {"study_uids": [orthanc.studies["ct_series"]]},
+            format="json",
+        )
+        assert created.status_code == 202, created.data
+        job = wait_for(
+            lambda: PacsImportJob.objects.filter(
+                pk=created.data["id"], status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
+            ).first(),
+            timeout=120,
+            what="the PACS import",
+        )
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert "radlabel.pacs_import" in worker.output, worker.output[-3000:]
+    assert [r["code"] for r in job.report] == ["stored"] * 3
+    assert Instance.objects.count() == 3
 
 
 def _one_instance_pacs(instance: bytes) -> Listener:
