@@ -62,6 +62,7 @@ logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 TIMEOUT = (5, 60)
 MAX_STUDIES_PER_IMPORT = 100
+MAX_INSTANCES_PER_STUDY = 10_000
 MAX_SEARCH_RESULTS = 200
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _DATE = re.compile(r"^[0-9]{8}$")
@@ -505,6 +506,34 @@ def _retrieve_instance_bytes(
     return _single_part(content_type, bytes(body))
 
 
+def _study_instances(
+    *, endpoint: DicomWebEndpoint, client: DICOMwebClient, study_uid: str
+) -> list[dict[str, Any]]:
+    """A study's instances (QIDO-RS), page by page until an empty page, and never more than
+    ``MAX_INSTANCES_PER_STUDY``: a PACS that pages forever fails the import instead."""
+    found: list[dict[str, Any]] = []
+    while True:
+        offset = len(found)
+        page = _call(
+            endpoint,
+            lambda offset=offset: client.search_for_instances(
+                study_instance_uid=study_uid,
+                fields=["SeriesInstanceUID", "SOPInstanceUID"],
+                offset=offset,
+                get_remaining=False,
+            ),
+        )
+        if not page:
+            return found
+        found += page
+        if len(found) > MAX_INSTANCES_PER_STUDY:
+            raise ApplicationError(
+                f"A study on the PACS lists more than {MAX_INSTANCES_PER_STUDY} instances.",
+                code="study_too_large",
+                status=413,
+            )
+
+
 def pacs_import_run(*, job_id: int) -> PacsImportJob | None:
     """Pull the job's studies instance by instance, each through ingest (de-identified)."""
     job = jobs.job_claim(PacsImportJob, job_id)
@@ -516,15 +545,7 @@ def pacs_import_run(*, job_id: int) -> PacsImportJob | None:
         client = pacs_client(endpoint, session=session)
         plan: list[tuple[str, str, str]] = []
         for study_uid in job.study_uids:
-            found = _call(
-                endpoint,
-                lambda study_uid=study_uid: client.search_for_instances(
-                    study_instance_uid=study_uid,
-                    fields=["SeriesInstanceUID", "SOPInstanceUID"],
-                    get_remaining=True,
-                ),
-            )
-            for item in found:
+            for item in _study_instances(endpoint=endpoint, client=client, study_uid=study_uid):
                 series_uid, sop_uid = _first(item, "0020000E"), _first(item, "00080018")
                 if isinstance(series_uid, str) and isinstance(sop_uid, str):
                     plan.append((study_uid, series_uid, sop_uid))

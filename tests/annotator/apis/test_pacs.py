@@ -310,8 +310,9 @@ def test_a_real_celery_worker_on_redis_runs_the_pacs_import(
     assert Instance.objects.count() == 3
 
 
-def _one_instance_pacs(instance: bytes) -> Listener:
-    """A DICOMweb server holding one instance: QIDO-RS lists it, WADO-RS sends ``instance``."""
+def _one_instance_pacs(instance: bytes, *, pages_forever: bool = False) -> Listener:
+    """A DICOMweb server holding one instance: QIDO-RS lists it, WADO-RS sends ``instance``.
+    ``pages_forever``: every page of the listing holds an instance, never an empty one."""
     boundary = "radlabel-test-boundary"
 
     def answer(path):
@@ -326,7 +327,7 @@ def _one_instance_pacs(instance: bytes) -> Listener:
                 "00080018": {"vr": "UI", "Value": ["1.2.3.3"]},
             }
         ]
-        first_page = "offset=" not in path or "offset=0" in path
+        first_page = pages_forever or "offset=" not in path or "offset=0&" in path + "&"
         return 200, json.dumps(found if first_page else []).encode(), None
 
     return Listener(answer=answer)
@@ -355,6 +356,21 @@ def test_a_pulled_instance_reaches_the_strict_scan_as_the_pacs_sent_it(
         server.close()
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert [r["code"] for r in job.report] == ["dicom_truncated"]
+    assert not Instance.objects.exists()
+
+
+def test_a_pacs_that_pages_forever_fails_the_import(
+    world, loopback_allowed, eager, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(pacs, "MAX_INSTANCES_PER_STUDY", 5)
+    server = _one_instance_pacs(b"", pages_forever=True)
+    try:
+        job = _pull(world, server, django_capture_on_commit_callbacks)
+    finally:
+        server.close()
+    assert job.status == JobStatus.FAILED
+    assert job.error == "A study on the PACS lists more than 5 instances."
+    assert server.requests == 6
     assert not Instance.objects.exists()
 
 
