@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/logout/", auth.LogoutApi.as_view(), name="auth-logout"),
     path("auth/me/", auth.MeApi.as_view(), name="auth-me"),
     path("auth/token/", auth.TokenApi.as_view(), name="auth-token"),
+    path("auth/token/revoke/", auth.TokenRevokeApi.as_view(), name="auth-token-revoke"),
     path("projects/", projects.ProjectListApi.as_view(), name="project-list"),
     path("projects/<slug:slug>/", projects.ProjectDetailApi.as_view(), name="project-detail"),
     path(

@@ -105,9 +105,9 @@ def main() -> None:
                     "shell",
                     "-c",
                     "from django.contrib.auth import get_user_model;"
-                    "from rest_framework.authtoken.models import Token;"
+                    "from annotator.services.tokens import api_token_create;"
                     "u=get_user_model().objects.create_superuser('bench','b@example.org','x');"
-                    "print(Token.objects.create(user=u).key)",
+                    "print(api_token_create(user=u)[1])",
                 ],
                 cwd=ROOT,
                 env=env,

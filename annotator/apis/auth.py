@@ -2,8 +2,9 @@ from django.contrib.auth import authenticate, login, logout
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
+from knox.auth import TokenAuthentication
+from knox.models import AuthToken
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from annotator.access import projects_for_user, role_for
 from annotator.exceptions import ApplicationError
+from annotator.services.tokens import api_token_create, api_token_revoke
 from annotator.throttles import LoginRateThrottle
 
 
@@ -85,7 +87,8 @@ class MeApi(APIView):
 
 
 class TokenApi(APIView):
-    """Exchange credentials for an API token, for scripts. Not reachable with a session."""
+    """Exchange credentials for a new API token, for scripts. Not reachable with a session;
+    the token is shown this once (only its digest is stored) and expires."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -93,9 +96,26 @@ class TokenApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
+        expiry = serializers.DateTimeField()
 
     @extend_schema(request=CredentialsInput, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         user = _authenticate(request)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        instance, token = api_token_create(user=user)
+        return Response(self.OutputSerializer({"token": token, "expiry": instance.expiry}).data)
+
+
+class TokenRevokeApi(APIView):
+    """Revoke the API token this request is authenticated with."""
+
+    permission_classes = [IsAuthenticated]
+    authentication_classes = [TokenAuthentication]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.auth, AuthToken):
+            raise ApplicationError(
+                "Send the token to revoke as Authorization: Token <token>.", code="token_required"
+            )
+        api_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from backend.env import BASE_DIR, VAR_DIR, env, local_secret, private_sqlite_database
@@ -22,7 +23,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "annotator",
@@ -139,7 +140,7 @@ CONTENT_SECURITY_POLICY = (
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -155,6 +156,11 @@ REST_FRAMEWORK = {
     # Reverse proxies in front of the web process whose X-Forwarded-For is trusted; with
     # none, the client address is the TCP peer and a client's own header is ignored.
     "NUM_PROXIES": env.int("RADLABEL_TRUSTED_PROXIES", default=0),
+}
+# API tokens for scripts: stored as a SHA-512 digest, shown once, expiring, revocable.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("RADLABEL_API_TOKEN_HOURS", default=30 * 24)),
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RadLabel API",

@@ -1,9 +1,13 @@
 """Scripts use tokens, browsers sessions; errors are JSON that leaks nothing; admin for ops."""
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from annotator.services import projects as project_services
@@ -41,6 +45,49 @@ def test_session_writes_need_the_csrf_token(world):
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     world.project.refresh_from_db()
     assert world.project.name != "Renamed"
+
+
+def _new_token(client):
+    response = client.post(
+        "/api/auth/token/", {"username": "annotator-user", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200, response.data
+    return response.data
+
+
+def test_api_tokens_are_stored_as_digests_and_expire(world):
+    client = APIClient()
+    issued = _new_token(client)
+    token = issued["token"]
+    assert issued["expiry"]
+    stored = AuthToken.objects.get(user=world.annotator)
+    assert token not in (stored.digest, stored.token_key)
+    assert token.encode() not in repr(list(AuthToken.objects.values())).encode()
+    assert _new_token(client)["token"] != token, "a new token each time, never the stored one"
+
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/auth/me/").status_code == 200
+    AuthToken.objects.filter(pk=stored.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    expired = client.get("/api/auth/me/")
+    assert expired.status_code == 401 and expired.json()["code"] == "authentication_failed"
+
+
+def test_an_api_token_is_revoked_by_its_user(world):
+    client = APIClient()
+    token = _new_token(client)["token"]
+    other = _new_token(client)["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.post("/api/auth/token/revoke/").status_code == 204
+    assert client.get("/api/auth/me/").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {other}")
+    assert client.get("/api/auth/me/").status_code == 200, "only the one revoked"
+
+
+def test_a_session_cannot_read_or_revoke_tokens(world):
+    client = APIClient()
+    assert client.login(username="annotator-user", password=PASSWORD)
+    assert client.post("/api/auth/token/revoke/").status_code == 401
+    assert client.get("/api/auth/token/").status_code in (401, 405)
 
 
 def test_sign_in_without_the_csrf_token_is_a_json_403(world):

@@ -41,6 +41,7 @@ POLICY = {
     ("auth-csrf", "get"): PUBLIC,
     ("auth-login", "post"): PUBLIC,
     ("auth-token", "post"): PUBLIC,
+    ("auth-token-revoke", "post"): ANY,
     ("auth-logout", "post"): ANY,
     ("auth-me", "get"): ANY,
     ("schema", "get"): ANY,
@@ -116,7 +117,14 @@ ROLE_ALLOWED = {
 # "staff": is_staff without being a superuser or a member of any project (it may create
 # projects, nothing else); "superuser": admin of every project.
 ACTORS = ["anonymous", "outsider", "staff", Role.ANNOTATOR, Role.REVIEWER, Role.ADMIN, "superuser"]
-OBJECT_ROUTES = {"project-list", "auth-logout", "auth-me", "schema", "api-docs"}
+OBJECT_ROUTES = {
+    "project-list",
+    "auth-logout",
+    "auth-me",
+    "auth-token-revoke",
+    "schema",
+    "api-docs",
+}
 CT = data_store("693_UNCI.dcm").read_bytes()
 
 
@@ -171,6 +179,7 @@ SUCCESS = {
     ("auth-csrf", "get"): (204, None),
     ("auth-login", "post"): (200, _json({"username": "admin-user", "password": PASSWORD})),
     ("auth-token", "post"): (200, _json({"username": "admin-user", "password": PASSWORD})),
+    ("auth-token-revoke", "post"): (400, None),  # the matrix signs in without a token
     ("auth-logout", "post"): (204, None),
     ("auth-me", "get"): (200, None),
     ("schema", "get"): (200, None),
