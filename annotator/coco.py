@@ -300,3 +300,33 @@ def box_and_mask(array: np.ndarray) -> dict[str, Any]:
     """A binary (rows, cols) array as an annotation's ``box`` (tight, xywh) and ``mask`` (RLE)."""
     mask = encode_mask(array)
     return {"box": bbox_of_mask(mask), "mask": mask}
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any], rows: int, cols: int) -> float:
+    """IoU of two proposals: of their masks when both have one, else of their boxes."""
+    if a.get("mask") and b.get("mask"):
+        masks = [rle_for_pycocotools(m) for m in (a["mask"], b["mask"])]
+        return float(mask_utils.iou([masks[0]], [masks[1]], [0])[0][0])
+    boxes = [list(a["box"]), list(b["box"])]
+    return float(mask_utils.iou([boxes[0]], [boxes[1]], [0])[0][0])
+
+
+def suppress_across_classes(
+    proposals: list[dict[str, Any]], *, rows: int, cols: int, iou: float = 0.5
+) -> list[dict[str, Any]]:
+    """Class-agnostic suppression: where proposals of any classes overlap (IoU above ``iou``)
+    on one finding, keep the best-scoring one and list the other classes it suppressed, best
+    first, under ``alternatives`` ({label_class, score}), so a person can switch to the
+    runner-up in one key instead of rejecting two or three boxes per lesion."""
+    kept: list[dict[str, Any]] = []
+    for spec in sorted(proposals, key=lambda p: -float(p["score"])):
+        winner = next((k for k in kept if _overlap(k, spec, rows, cols) > iou), None)
+        if winner is None:
+            kept.append({**spec, "alternatives": []})
+            continue
+        known = {winner["label_class"], *(a["label_class"] for a in winner["alternatives"])}
+        if spec["label_class"] not in known:
+            winner["alternatives"].append(
+                {"label_class": spec["label_class"], "score": round(float(spec["score"]), 4)}
+            )
+    return kept

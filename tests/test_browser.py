@@ -123,6 +123,16 @@ def _seed(bench: bool) -> dict:
             }
             for mask, name in zip(lesion.masks, lesion.class_names, strict=True)
         ]
+        # the model also saw the first lesion as the other nodule class: suppressed into a
+        # runner-up of the best-scoring proposal
+        runner_up = "nodule_ggo" if lesion.class_names[0] == "nodule_solid" else "nodule_solid"
+        proposals.append(
+            {
+                "label_class": by_name[runner_up].pk,
+                **coco.box_and_mask(lesion.masks[0]),
+                "score": proposals[0]["score"] * 0.5,
+            }
+        )
         # a box-only calcification and a faint mask the model is unsure of
         proposals.append(
             {"label_class": calc.pk, "box": [300.0, 140.0, 26.0, 22.0], "mask": None, "score": 0.41}

@@ -38,6 +38,7 @@ class AnnotationOutput(serializers.ModelSerializer):
             "box",
             "mask",
             "score",
+            "alternatives",
             "source",
             "status",
             "model_version",

@@ -30,6 +30,11 @@ class Annotation(models.Model):
     box_h = models.FloatField()
     mask = models.JSONField(null=True, blank=True, help_text="COCO compressed RLE.")
     score = models.FloatField(null=True, blank=True)
+    alternatives = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Other classes the model saw on the same finding: [{label_class, score}].",
+    )
     source = models.CharField(max_length=8, choices=Source.choices)
     status = models.CharField(max_length=10, choices=AnnotationStatus.choices)
     model_version = models.ForeignKey(

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from annotator.coco import rle_counts_total
+from annotator.coco import rle_counts_total, suppress_across_classes
 from annotator.exceptions import (
     ApplicationError,
     ConflictError,
@@ -354,15 +354,21 @@ def proposals_replace(
     Annotation.objects.filter(
         image=image, source=Source.MODEL, status=AnnotationStatus.PROPOSED, touched_by_human=False
     ).delete()
+    # masks checked before anything decodes them; one proposal per finding, across classes
+    checked = [{**spec, "mask": _mask(image, spec.get("mask"))} for spec in proposals]
     created = []
-    for spec in proposals:
+    for spec in suppress_across_classes(checked, rows=image.rows, cols=image.columns):
         annotation = Annotation(
             project_id=image.project_id,
             image=image,
             label_class=_label_class(image, spec["label_class"]),
             client_key=uuid.uuid4(),
-            mask=_mask(image, spec.get("mask")),
+            mask=spec["mask"],
             score=float(spec["score"]),
+            alternatives=[
+                {"label_class": _label_class(image, a["label_class"]).pk, "score": a["score"]}
+                for a in spec["alternatives"]
+            ],
             source=Source.MODEL,
             status=AnnotationStatus.PROPOSED,
             model_version=model_version,

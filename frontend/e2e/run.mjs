@@ -310,6 +310,16 @@ await runner.test("looking is not editing; a new stroke starts a new label; dele
   const firstInstance = project.label_classes.find((c) => c.kind === "instance").id;
   assert(listed[created].cls === firstInstance, `selecting a proposal (class ${selectedClass}) left the class for new labels alone`);
 
+  // the model's runner-up class for a finding: shown beside it, one key (X) to switch to it
+  const withRunnerUp = [...before.values()].find((a) => a.status === "proposed" && a.alternatives.length);
+  assert(withRunnerUp, "a proposal carries the model's runner-up class");
+  await page.keyboard.press("v");
+  await page.click(`li[data-key="${withRunnerUp.client_key}"]`);
+  assert(/^or \S+ 0\.\d\d$/.test(await page.textContent(`li[data-key="${withRunnerUp.client_key}"] [data-testid=runner-up]`)), "runner-up shown");
+  await page.keyboard.press("x");
+  await page.waitForSelector(`li[data-key="${withRunnerUp.client_key}"][data-class="${withRunnerUp.alternatives[0].label_class}"]`);
+  await page.click(`li[data-key="${created}"]`);
+
   // Delete on my own label deletes it
   await waitSaved(page);
   await page.keyboard.press("Delete");

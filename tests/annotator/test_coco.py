@@ -51,3 +51,21 @@ def test_polygons_beyond_the_image_are_refused_before_rasterising(monkeypatch):
 def test_a_polygon_on_the_image_edges_is_rasterised():
     mask = coco.segmentation_to_rle([[0, 0, 64, 0, 64, 32, 0, 32]], 32, 64)
     assert coco.mask_area(mask) == 32 * 64
+
+
+def test_suppression_across_classes_keeps_the_best_and_lists_the_others_once():
+    box = {"box": [0, 0, 10, 10], "mask": None}
+    kept = coco.suppress_across_classes(
+        [
+            {**box, "label_class": 1, "score": 0.4},
+            {**box, "label_class": 2, "score": 0.9},
+            {**box, "label_class": 1, "score": 0.7},
+            {"box": [50, 50, 10, 10], "mask": None, "label_class": 3, "score": 0.2},
+        ],
+        rows=64,
+        cols=64,
+    )
+    assert [(k["label_class"], k["alternatives"]) for k in kept] == [
+        (2, [{"label_class": 1, "score": 0.7}]),
+        (3, []),
+    ]

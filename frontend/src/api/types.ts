@@ -94,6 +94,8 @@ export interface Annotation {
   box: Box;
   mask: RleJson | null;
   score: number | null;
+  /** other classes the model saw on the same finding, best first */
+  alternatives: { label_class: number; score: number }[];
   source: "model" | "human" | "import";
   status: AnnotationStatus;
   model_version: number | null;

@@ -45,6 +45,7 @@ const proposal = (): Annotation => ({
   version: 3,
   updated_at: "2024-01-01T00:00:00Z",
   updated_by: null,
+  alternatives: [],
 });
 
 beforeEach(() => vi.useFakeTimers());

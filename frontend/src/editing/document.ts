@@ -19,6 +19,8 @@ export interface LocalAnnotation extends EditFields {
   id: number | null;
   version: number | null;
   score: number | null;
+  /** the model's runner-up classes for this finding (proposals only) */
+  alternatives?: { label_class: number; score: number }[];
   source: "model" | "human" | "import";
   model_version: number | null;
 }
@@ -49,6 +51,7 @@ export function fromServer(a: Annotation): LocalAnnotation {
     mask: a.mask ? decodeRle(a.mask) : null,
     status: a.status,
     score: a.score,
+    alternatives: a.alternatives,
     source: a.source,
     model_version: a.model_version,
   };

@@ -294,6 +294,7 @@ export function mountAnnotatePage(
         },
         sw,
         h("span", { class: "name" }, cls?.name ?? String(a.label_class)),
+        runnerUp(a) ? h("span", { class: "runner-up", "data-testid": "runner-up", title: "Switch to it (X)" }, `or ${classes.get(runnerUp(a)!.label_class)?.name ?? "?"} ${runnerUp(a)!.score.toFixed(2)}`) : null,
         h("span", { class: "status" }, a.status),
         h("span", { class: "score" }, a.score != null ? a.score.toFixed(2) : a.source),
         h("button", { type: "button", title: "Accept (A)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "accepted")) } }, "✓"),
@@ -407,6 +408,11 @@ export function mountAnnotatePage(
     doc.execute({ label, changes });
   }
 
+  /** The model's best other class for this finding, unless it is the class shown now. */
+  function runnerUp(a: LocalAnnotation): { label_class: number; score: number } | undefined {
+    return a.alternatives?.find((alt) => alt.label_class !== a.label_class && classes.has(alt.label_class));
+  }
+
   /** Delete a label a person drew or imported (audited); rejecting is for the model's labels. */
   function remove(key: string) {
     const change = doc.remove(key);
@@ -510,6 +516,14 @@ export function mountAnnotatePage(
       setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "accepted", "Accept all"),
     ),
     cmd("label.reject", "Reject the selected proposal (or the top proposal)", "Labels", ["r"], () => decide("rejected")),
+    cmd("label.runnerUp", "Switch the selected label to the model's runner-up class", "Labels", ["x"], () => {
+      const a = (selectedKey && doc.get(selectedKey)) || ordered().find((p) => p.status === "proposed");
+      const alt = a && runnerUp(a);
+      if (!a || !alt) return;
+      const change = doc.update(a.key, { label_class: alt.label_class });
+      if (change) doc.execute({ label: "Runner-up class", changes: [change] });
+      select(a.key);
+    }),
     cmd("label.rejectRest", "Reject the remaining proposals", "Labels", ["shift+r"], () =>
       setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "rejected", "Reject the rest"),
     ),

@@ -35,6 +35,7 @@ class FakeServer {
       version: 3,
       updated_at: "2024-01-01T00:00:00Z",
       updated_by: null,
+      alternatives: [],
       ...partial,
     };
     this.rows.set(a.id, a);

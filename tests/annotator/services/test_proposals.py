@@ -1,5 +1,8 @@
 """Re-running pre-annotation replaces only untouched proposals; human work always stays."""
 
+import numpy as np
+
+from annotator import coco
 from annotator.models import Annotation, AnnotationStatus, ImageStatus, Source
 from annotator.services.annotations import proposals_replace
 from tests import factories
@@ -71,3 +74,22 @@ def test_a_model_proposes_only_on_the_modalities_it_was_trained_on(world):
     assert list(proposable_images(version=version)) == [ct]
     legacy = factories.ModelVersionFactory(project=world.project, training_data={})
     assert set(proposable_images(version=legacy)) == {ct, mr}
+
+
+def test_overlapping_proposals_of_other_classes_become_one_with_a_runner_up(world):
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    other = factories.LabelClassFactory(project=world.project, name="mass")
+    mask = np.zeros((image.rows, image.columns), np.uint8)
+    mask[10:30, 10:30] = 1
+    shifted = np.roll(mask, 2, axis=1)
+    blob = [
+        {"label_class": world.instance_class.pk, "score": 0.9, **coco.box_and_mask(mask)},
+        {"label_class": other.pk, "score": 0.6, **coco.box_and_mask(shifted)},
+        {"label_class": world.instance_class.pk, "score": 0.5, **coco.box_and_mask(shifted)},
+    ]
+    elsewhere = {"label_class": other.pk, "score": 0.7, "box": [40, 40, 8, 8], "mask": None}
+    stored = proposals_replace(image=image, proposals=[*blob, elsewhere])
+    assert len(stored) == 2
+    best = next(a for a in stored if a.score == 0.9)
+    assert best.alternatives == [{"label_class": other.pk, "score": 0.6}]
+    assert next(a for a in stored if a.score == 0.7).alternatives == []
