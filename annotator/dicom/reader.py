@@ -387,11 +387,12 @@ def _decode_all_frames(ds: Dataset, ts: UID) -> None:
                     f"frame {count} decodes to shape {arr.shape}, expected {expected_shape}",
                 )
             count += 1
-    except DicomRejected:
+    except (DicomRejected, KeyboardInterrupt, SystemExit):
         raise
     # Decoder plugins raise a variety of exceptions (RuntimeError from the codec,
-    # ValueError from pydicom's checks); all mean the codestream is unusable.
-    except Exception as exc:  # noqa: BLE001
+    # ValueError from pydicom's checks, and the Rust codecs' PanicException, which is a
+    # BaseException); all mean the codestream is unusable.
+    except BaseException as exc:  # noqa: BLE001
         raise DicomRejected(
             "undecodable_pixel_data",
             f"frame {count} of {ts.name} pixel data cannot be decoded ({type(exc).__name__})",
