@@ -169,20 +169,57 @@ def _seed(bench: bool) -> dict:
         proposals_replace(image=busy, proposals=specs, uncertainty=0.5)
         bench_info = {"stack": series[0].pk, "busy": busy.pk}
 
-    # the model loop: three versions (metrics with gaps), a finished run with its loss curve
+    # the model loop: three versions (an old one without lesion-level figures, one with them,
+    # one whose test split has no labels), a finished run with its loss curve
     now = timezone.now()
+
+    def at_threshold(found, lesions, images, false_marks, threshold):
+        def est(value, low, high):
+            return {"value": value, "low": low, "high": high}
+
+        recall = found / lesions
+        precision = found / (found + false_marks)
+        return {
+            "threshold": threshold,
+            "images": images,
+            "lesions": lesions,
+            "found": found,
+            "false_marks": false_marks,
+            "precision": est(precision, precision - 0.2, min(1.0, precision + 0.15)),
+            "recall": est(recall, recall - 0.25, min(1.0, recall + 0.15)),
+            "f1": est(0.7, 0.5, 0.85),
+            "all_found": est(0.6, 0.35, 0.85),
+            "fp_per_image": est(false_marks / images, 0.1, 0.9),
+            "bootstrap": {"samples": 2000, "confidence": 0.95, "unit": "patient", "units": 3},
+        }
+
     metrics = [
         {
             "val": {"segm_AP": 0.21, "segm_AP50": 0.48, "bbox_AP": 0.26},
             "test": {"segm_AP": 0.19, "segm_AP50": 0.45, "bbox_AP": 0.24},
         },
         {
-            "val": {"segm_AP": 0.37, "segm_AP50": 0.71, "bbox_AP": 0.39},
-            "test": {"segm_AP": 0.35, "segm_AP50": None, "bbox_AP": 0.37},
+            "val": {
+                "segm_AP": 0.37,
+                "segm_AP50": 0.71,
+                "bbox_AP": 0.39,
+                "at_threshold": at_threshold(7, 10, 9, 4, 0.55),
+            },
+            "test": {
+                "segm_AP": 0.35,
+                "segm_AP50": None,
+                "bbox_AP": 0.37,
+                "at_threshold": at_threshold(6, 9, 9, 5, 0.55),
+            },
         },
         {
-            "val": {"segm_AP": 0.44, "segm_AP50": 0.78, "bbox_AP": 0.45},
-            "test": {"segm_AP": None, "segm_AP50": None, "bbox_AP": None},
+            "val": {
+                "segm_AP": 0.44,
+                "segm_AP50": 0.78,
+                "bbox_AP": 0.45,
+                "at_threshold": at_threshold(8, 10, 9, 3, 0.61),
+            },
+            "test": {"not_measured": "no labels in test"},
         },
     ]
     statuses = [ModelVersionStatus.RETIRED, ModelVersionStatus.ACTIVE, ModelVersionStatus.CANDIDATE]

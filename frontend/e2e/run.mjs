@@ -652,7 +652,10 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   );
   assert(rows.map((r) => r.v).join() === "3,2,1", `versions newest first (${rows.map((r) => r.v)})`);
   assert(rows.map((r) => r.status).join() === "candidate,active,retired", "version statuses");
-  assert(rows[0].cells.includes("—") && rows[0].cells.some((c) => /segm AP 0\.44\b/.test(c)), `metrics with nulls (${rows[0].cells})`);
+  assert(rows[0].cells.some((c) => /segm AP 0\.44\b/.test(c)), `AP beside the figures (${rows[0].cells})`);
+  assert(rows[0].cells.some((c) => /^finds 8 of 10 lesions/.test(c)), `what radiologists get, in words (${rows[0].cells})`);
+  assert(rows[0].cells.some((c) => /not measured: no labels in test/.test(c)), `an unmeasured split says so (${rows[0].cells})`);
+  assert(rows[2].cells.some((c) => /no lesion-level figures/.test(c)), `an old version says what it lacks (${rows[2].cells})`);
   const series = await page.$$eval("[data-testid=metrics-plot] .chart-series", (gs) => gs.map((g) => g.querySelectorAll("circle").length));
   assert(series.length >= 3 && series[0] === 3, `metric plot series (${series})`);
 
