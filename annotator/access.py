@@ -16,6 +16,7 @@ from annotator.exceptions import ForbiddenError, NotFoundError
 from annotator.models import (
     Annotation,
     Image,
+    ImageStatus,
     LabelClass,
     Membership,
     ModelVersion,
@@ -80,6 +81,19 @@ def image_get_for_user(*, image_id: int, user: User, roles: Collection[str] = AN
         raise NotFoundError("Not found.")
     _check_role(role, roles)
     return image
+
+
+def check_image_editable(*, image: Image, user: User) -> None:
+    """A reviewed image's labels are locked: only a reviewer or an admin edits them."""
+    if image.status == ImageStatus.REVIEWED and role_for(project=image.project, user=user) not in (
+        Role.ADMIN,
+        Role.REVIEWER,
+    ):
+        raise ForbiddenError(
+            "This image was reviewed: its labels are locked until a reviewer or an admin "
+            "reopens it.",
+            code="image_reviewed",
+        )
 
 
 def annotation_get_for_user(

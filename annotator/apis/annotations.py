@@ -7,7 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.access import LABELLERS, annotation_get_for_user, image_get_for_user
+from annotator.access import (
+    LABELLERS,
+    annotation_get_for_user,
+    check_image_editable,
+    image_get_for_user,
+)
 from annotator.exceptions import ApplicationError, VersionConflictError
 from annotator.models import Annotation, AnnotationStatus
 from annotator.services import annotations
@@ -78,6 +83,7 @@ class AnnotationListApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        check_image_editable(image=image, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         annotation, created = annotations.annotation_create(
@@ -139,6 +145,7 @@ class AnnotationDetailApi(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         annotation = annotation_get_for_user(annotation_id=pk, user=request.user)
+        check_image_editable(image=annotation.image, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         expected, stale_status = _expected_version(request)
@@ -156,6 +163,7 @@ class AnnotationDetailApi(APIView):
     )
     def delete(self, request: Request, pk: int) -> Response:
         annotation = annotation_get_for_user(annotation_id=pk, user=request.user)
+        check_image_editable(image=annotation.image, user=request.user)
         expected, stale_status = _expected_version(request)
         try:
             annotations.annotation_delete(
@@ -183,6 +191,7 @@ class AnnotationBulkApi(APIView):
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        check_image_editable(image=image, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         updated = annotations.annotations_bulk_set_status(

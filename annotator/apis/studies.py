@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from annotator.access import (
     ADMINS,
     LABELLERS,
+    check_image_editable,
     image_get_for_user,
     patient_get_for_user,
     project_get_for_user,
@@ -308,6 +309,7 @@ class ImageTagsApi(APIView):
     @extend_schema(request=InputSerializer, responses=InputSerializer)
     def put(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        check_image_editable(image=image, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         annotations.image_set_tags(image=image, actor=request.user, **data.validated_data)
