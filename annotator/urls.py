@@ -64,6 +64,11 @@ urlpatterns = [
         name="training-job-list",
     ),
     path(
+        "projects/<slug:slug>/retrain/",
+        models.RetrainStatusApi.as_view(),
+        name="retrain-status",
+    ),
+    path(
         "projects/<slug:slug>/model-versions/",
         models.ModelVersionListApi.as_view(),
         name="model-version-list",

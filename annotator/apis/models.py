@@ -105,6 +105,31 @@ class TrainingJobListApi(ProjectJobListMixin, APIView):
         return Response(TrainingJobOutput(job).data, status=202)
 
 
+class RetrainStatusApi(APIView):
+    """How close the project is to its next automatic retrain."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        accepted_since_last_version = serializers.IntegerField()
+        threshold = serializers.IntegerField()
+        due = serializers.BooleanField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        accepted = jobs.accepted_since_last_version(project=project)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "accepted_since_last_version": accepted,
+                    "threshold": project.retrain_threshold,
+                    "due": accepted >= project.retrain_threshold,
+                }
+            ).data
+        )
+
+
 class TrainingJobDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 

@@ -264,13 +264,18 @@ def preannotation_start(
     return job
 
 
-def retrain_due(*, project: Project) -> bool:
-    """At least ``retrain_threshold`` labels accepted on train since the last version."""
+def accepted_since_last_version(*, project: Project) -> int:
+    """Labels accepted on train since the project's newest model version (all, before one)."""
     last = project.model_versions.order_by("-created_at").first()
     accepted = training_annotations(project=project, split=Split.TRAIN)
     if last is not None:
         accepted = accepted.filter(updated_at__gt=last.created_at)
-    return accepted.count() >= project.retrain_threshold
+    return accepted.count()
+
+
+def retrain_due(*, project: Project) -> bool:
+    """At least ``retrain_threshold`` labels accepted on train since the last version."""
+    return accepted_since_last_version(project=project) >= project.retrain_threshold
 
 
 def retrain_check() -> list[int]:

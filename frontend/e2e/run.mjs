@@ -659,8 +659,12 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   const series = await page.$$eval("[data-testid=metrics-plot] .chart-series", (gs) => gs.map((g) => g.querySelectorAll("circle").length));
   assert(series.length >= 3 && series[0] === 3, `metric plot series (${series})`);
 
-  // the finished run: its loss curve and status
+  // the finished run: its loss curve and status; how close the next automatic retrain is
   await page.waitForSelector("[data-testid=training-job][data-status=succeeded]");
+  const retrain = await page.textContent("[data-testid=retrain-status]");
+  assert(/^\d+ labels? accepted on train since the last version[;:] the next retrain/.test(retrain), `retrain status (${retrain})`);
+  const finished = await page.textContent("[data-testid=training-job]");
+  assert(finished.includes("epoch 20 / 20 · 1200 steps") && !/step \d+ \/ \d+/.test(finished), `a finished run's steps (${finished})`);
   const points = Number(await page.getAttribute("[data-testid=loss-chart-box]", "data-points"));
   assert(points === 300, `loss curve points (${points})`);
   const d = await page.getAttribute("[data-testid=loss-chart] .chart-series path", "d");

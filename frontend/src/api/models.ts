@@ -1,8 +1,12 @@
 /** The model loop: training jobs, model versions, pre-annotation jobs, worker status. */
 import { getJson, request } from "./http";
-import type { ModelVersion, Page, PreannotationJob, TrainingJob, TrainingOptions, WorkerStatus } from "./types";
+import type { ModelVersion, Page, PreannotationJob, RetrainStatus, TrainingJob, TrainingOptions, WorkerStatus } from "./types";
 
 const p = (slug: string) => `/api/projects/${encodeURIComponent(slug)}`;
+
+export function retrainStatus(slug: string, signal?: AbortSignal): Promise<RetrainStatus> {
+  return getJson(`${p(slug)}/retrain/`, signal);
+}
 
 export function listTrainingJobs(slug: string, signal?: AbortSignal): Promise<Page<TrainingJob>> {
   return getJson(`${p(slug)}/training-jobs/`, signal);

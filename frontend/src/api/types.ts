@@ -233,6 +233,13 @@ export interface ModelVersion {
   promoted_at: string | null;
 }
 
+/** How close a project is to its next automatic retrain. */
+export interface RetrainStatus {
+  accepted_since_last_version: number;
+  threshold: number;
+  due: boolean;
+}
+
 export interface WorkerInfo {
   hostname: string;
   queues: string[];

@@ -13,6 +13,7 @@ import {
   listModelVersions,
   listPreannotationJobs,
   listTrainingJobs,
+  retrainStatus,
   startPreannotation,
   startTraining,
   workerStatus,
@@ -33,7 +34,7 @@ import { lineChart } from "../components/LineChart";
 import { topBar } from "../components/TopBar";
 import { worklistPath } from "../router";
 import { downsample, ema, extent, niceTicks } from "../training/chart";
-import { ago, duration, elapsed, etaText, isActive, optionsText, percent, stepText, when, whenShort } from "../training/format";
+import { ago, duration, elapsed, etaText, isActive, optionsText, percent, retrainText, stepText, when, whenShort } from "../training/format";
 import { METRIC_COLUMNS, metricRows, metricSeries } from "../training/metrics";
 import { apText, promotionText, splitSummary } from "../training/operatingPoint";
 
@@ -107,6 +108,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
 
   // ---- training ----
   const trainError = h("p", { class: "error", role: "alert", "data-testid": "train-error" });
+  const retrainLine = h("p", { class: "muted small", "data-testid": "retrain-status" });
   const byEpochs = h("input", { type: "radio", name: "stop", value: "epochs", checked: true });
   const byBudget = h("input", { type: "radio", name: "stop", value: "budget" });
   const epochs = h("input", { type: "number", name: "epochs", min: 1, max: 1000, value: "20", class: "num" });
@@ -177,7 +179,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
   function layout() {
     clear(body);
     body.append(
-      section("Training", "training-section", trainForm, trainError, jobPanel, lossBox, h("h3", {}, "Recent runs"), jobTable),
+      section("Training", "training-section", retrainLine, trainForm, trainError, jobPanel, lossBox, h("h3", {}, "Recent runs"), jobTable),
       section(
         "Model versions",
         "versions-section",
@@ -485,12 +487,14 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
   // ---- data ----
   async function refreshAll() {
     const s = abort.signal;
-    const [v, t, p, w] = await Promise.all([
+    const [v, t, p, w, r] = await Promise.all([
       listModelVersions(slug, s),
       listTrainingJobs(slug, s),
       listPreannotationJobs(slug, s),
       workerStatus(slug, s),
+      retrainStatus(slug, s),
     ]);
+    retrainLine.textContent = retrainText(r);
     versions = v;
     jobs = t.results;
     preJobs = p.results;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TrainingJob } from "../api/types";
-import { ago, duration, elapsed, etaText, isActive, optionsText, percent, stepText, when, whenShort } from "./format";
+import { ago, duration, elapsed, etaText, isActive, optionsText, percent, retrainText, stepText, when, whenShort } from "./format";
 
 const job = (over: Partial<TrainingJob>): TrainingJob => ({
   id: 1,
@@ -58,6 +58,17 @@ describe("progress and time", () => {
     expect(stepText(job({}))).toBe("");
     expect(stepText(job({ epoch: 3, step: 120, total_steps: 400 }))).toBe("epoch 3 / 20 · step 120 / 400");
     expect(stepText(job({ epoch: 2, step: 7, options: { time_budget_s: 600, epochs: 20 } }))).toBe("epoch 2 · step 7");
+    expect(stepText(job({ status: "succeeded", epoch: 4, step: 67, total_steps: 580, options: { time_budget_s: 600, epochs: null } }))).toBe(
+      "epoch 4 · 67 steps, when its time budget was spent",
+    );
+    expect(stepText(job({ status: "succeeded", epoch: 20, step: 1200, total_steps: 1200 }))).toBe("epoch 20 / 20 · 1200 steps");
+  });
+
+  it("says how close the next automatic retrain is", () => {
+    expect(retrainText({ accepted_since_last_version: 14, threshold: 20, due: false })).toBe(
+      "14 labels accepted on train since the last version; the next retrain starts by itself at 20 (6 more)",
+    );
+    expect(retrainText({ accepted_since_last_version: 1, threshold: 1, due: true })).toContain("is due");
   });
 
   it("measures elapsed time to now while running", () => {

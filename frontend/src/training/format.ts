@@ -42,14 +42,30 @@ export function etaText(job: Pick<TrainingJob, "status" | "eta_seconds" | "step"
   return `about ${duration(job.eta_seconds)} left`;
 }
 
-/** "epoch 3 · step 120 / 400" (the parts that are known). */
-export function stepText(job: Pick<TrainingJob, "epoch" | "step" | "total_steps" | "options">): string {
+/**
+ * "epoch 3 · step 120 / 400" (the parts that are known). A run that ended before its planned
+ * steps (its time budget was spent) says so instead of "100 % · step 67 / 580".
+ */
+export function stepText(job: Pick<TrainingJob, "epoch" | "step" | "total_steps" | "options"> & { status?: TrainingJob["status"] }): string {
   const parts: string[] = [];
   const epochs = job.options?.epochs;
+  const ended = job.status === "succeeded" || job.status === "failed" || job.status === "cancelled";
   if (job.epoch) parts.push(typeof epochs === "number" && !job.options?.time_budget_s ? `epoch ${job.epoch} / ${epochs}` : `epoch ${job.epoch}`);
-  if (job.total_steps) parts.push(`step ${job.step} / ${job.total_steps}`);
+  if (ended && job.step) {
+    const short = job.total_steps && job.step < job.total_steps;
+    parts.push(short && job.status === "succeeded" && job.options?.time_budget_s ? `${job.step} steps, when its time budget was spent` : `${job.step} steps`);
+  } else if (job.total_steps) parts.push(`step ${job.step} / ${job.total_steps}`);
   else if (job.step) parts.push(`step ${job.step}`);
   return parts.join(" · ");
+}
+
+/** "14 labels accepted on train since the last version; the next retrain starts at 20 (6 more)". */
+export function retrainText(r: { accepted_since_last_version: number; threshold: number; due: boolean }): string {
+  const n = r.accepted_since_last_version;
+  const head = `${n} label${n === 1 ? "" : "s"} accepted on train since the last version`;
+  if (r.due) return `${head}: the next retrain is due (at ${r.threshold}) and starts within a minute`;
+  const more = r.threshold - n;
+  return `${head}; the next retrain starts by itself at ${r.threshold} (${more} more)`;
 }
 
 /** Elapsed run time of a job (to `now` while it runs). */

@@ -161,3 +161,15 @@ def test_a_run_stops_after_the_epochs_or_the_minutes_it_was_given(world, options
     assert response.status_code == 202, response.data
     assert response.data["options"]["epochs"] == epochs
     assert response.data["options"]["time_budget_s"] == budget
+
+
+def test_the_models_page_hears_how_close_the_next_retrain_is(world):
+    world.project.retrain_threshold = 3
+    world.project.save()
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    factories.AnnotationFactory.create_batch(
+        2, image=image, label_class=world.instance_class, status="accepted"
+    )
+    status = world.client(world.admin).get("/api/projects/chest/retrain/")
+    assert status.data == {"accepted_since_last_version": 2, "threshold": 3, "due": False}
+    assert world.client(world.annotator).get("/api/projects/chest/retrain/").status_code == 403
