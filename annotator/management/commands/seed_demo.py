@@ -34,8 +34,8 @@ DEMO_FILES = [
 # Synthetic-lesion chest CT: patients x slices, and the share of train images left unlabelled
 # for the radiologist (val and test are fully labelled: they measure the model).
 LESION_PATIENTS, LESION_SLICES, UNLABELLED_TRAIN_SHARE = 54, 2, 0.2
-# The first retrain: 420 s of training on 256 px images (the lesions are 9-24 px there), with
-# every epoch's val evaluation and the version's figures about 8 minutes of wall time on a
+# The first retrain: 420 s of training on 256 px images (the lesions are 9-24 px there); with
+# every epoch's val evaluation and the version's figures, 8-9 minutes of wall time on a loaded
 # 2-core CPU (bench/ml_demo_learning.py measures it).
 DEMO_TRAINING = {
     "time_budget_s": 420,
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--train",
             action="store_true",
-            help="queue the first retrain (about 8 minutes on a 2-core CPU) when the project "
+            help="queue the first retrain (8-9 minutes on a 2-core CPU) when the project "
             "is created",
         )
 
