@@ -410,6 +410,17 @@ await runner.test("scrolling to another slice makes it the one being labelled: i
   assert(rows.some((a) => a.source === "human" && Math.abs(a.box[0] - 60) < 2 && Math.abs(a.box[1] - 60) < 2), "the box was saved on the slice shown");
   assert((await api(context, `/api/images/${first}/annotations/`)).length === before, "the first slice is untouched");
   await shot(page, "11-annotate-other-slice.png");
+
+  // copy the box to a neighbouring slice (away from the first one when there is one): it opens
+  // with the copy on it, saved
+  const now = Number((await page.textContent("[data-testid=overlay-tr]")).match(/(\d+)\//)[1]);
+  const step = now + (now - slice) >= 1 && now + (now - slice) <= count ? now - slice : slice - now;
+  await page.keyboard.press(step > 0 ? "c" : "Shift+C");
+  await page.waitForFunction((id) => document.querySelector("[data-testid=viewer]")?.dataset.imageId !== String(id), second);
+  const third = Number(await page.getAttribute("[data-testid=viewer]", "data-image-id"));
+  await waitSaved(page);
+  const copied = await api(context, `/api/images/${third}/annotations/`);
+  assert(copied.some((a) => a.source === "human" && Math.abs(a.box[0] - 60) < 2 && Math.abs(a.box[1] - 60) < 2), "the copy was saved on the slice it went to");
   await context.close();
 });
 

@@ -24,7 +24,7 @@ import { wadouriImageIds } from "../viewer/imageIds";
 import { initCornerstone } from "../viewer/init";
 import { applyAffine, invertAffine, orientationMarkers } from "../viewer/coords";
 import { percentilePresets, presetNamed, presetsFor, type WindowPreset } from "../viewer/presets";
-import { decodeRle, encodeRle, maskArea, type Mask } from "../viewer/rle";
+import { cloneMask, decodeRle, encodeRle, maskArea, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
 import { clearMeasurements, setMeasureTool, type MeasureTool } from "../viewer/toolGroups";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
@@ -524,6 +524,8 @@ export function mountAnnotatePage(
       if (change) doc.execute({ label: "Runner-up class", changes: [change] });
       select(a.key);
     }),
+    cmd("label.copyNext", "Copy the selected label to the next slice", "Labels", ["c"], () => copyToSlice(1)),
+    cmd("label.copyPrev", "Copy the selected label to the previous slice", "Labels", ["shift+c"], () => copyToSlice(-1)),
     cmd("label.rejectRest", "Reject the remaining proposals", "Labels", ["shift+r"], () =>
       setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "rejected", "Reject the rest"),
     ),
@@ -687,6 +689,33 @@ export function mountAnnotatePage(
   // ---- slices ----
   let sliceIds: number[] = [];
   let switching = 0;
+  /** a label to lay on the next slice once its labels are loaded (copy to the next slice) */
+  let carried: { imageId: number; label_class: number; box: Box; mask: Mask | null; width: number; height: number } | null = null;
+
+  /** Copy the selected label (box and mask) onto the neighbouring slice, which opens. */
+  function copyToSlice(step: 1 | -1) {
+    const a = selectedKey ? doc.get(selectedKey) : undefined;
+    if (!a || !view || !image) return;
+    const target = annotatedIndex + step;
+    if (target < 0 || target >= sliceIds.length) return;
+    carried = { imageId: sliceIds[target], label_class: a.label_class, box: [...a.box] as Box, mask: a.mask ? cloneMask(a.mask) : null, width: image.columns, height: image.rows };
+    void view.setIndex(target);
+  }
+
+  /** Lay the carried label on the image just opened, as an undoable edit of it. */
+  function dropCarried() {
+    const c = carried;
+    carried = null;
+    if (!c || !image || c.imageId !== image.id || c.width !== image.columns || c.height !== image.rows) return;
+    const key = newKey();
+    doc.execute({
+      label: "Copy from the neighbouring slice",
+      changes: [
+        doc.create({ key, id: null, version: null, label_class: c.label_class, box: c.box, mask: c.mask, status: "accepted", score: null, source: "human", model_version: null }),
+      ],
+    });
+    select(key);
+  }
 
   /** Make the slice on screen the image being labelled: its own labels, tags, status and undo. */
   async function labelSlice() {
@@ -712,6 +741,7 @@ export function mountAnnotatePage(
     selectedKey = null;
     doc = newDoc(id);
     doc.load(applyPending(anns.map(fromServer), queue.pendingAnnotations(id)), detail.tags, detail.status);
+    dropCarried();
     history.replaceState(null, "", imagePath(slug, id, query));
     crumbImage.textContent = `Image ${id}`;
     document.title = document.title.replace(/^Image \d+/, `Image ${id}`);
