@@ -66,6 +66,15 @@ export async function openImage(page, id, query = "") {
   await page.waitForSelector("[data-testid=annotation-list] li");
 }
 
+/** A new signed-in context (the annotator) with the annotate page of one image open. */
+export async function openAs(browser, problems, imageId) {
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images/${imageId}`);
+  await openImage(page, imageId);
+  return { context, page };
+}
+
 /** Screen position of an image pixel (COCO coordinates), from the viewer's published transform. */
 export async function pixelToPage(page, x, y) {
   const viewer = page.locator("[data-testid=viewer]");

@@ -4,7 +4,7 @@
 // Needs a project with model proposals (≥ 3 on at least three images), model versions and a
 // finished training run with a loss curve: tests/test_browser.py seeds them and runs this file.
 import { join } from "node:path";
-import { Runner, api, apiSend, assert, env, launch, login, newContext, openImage, pixelToPage, rleArea, waitSaved } from "./lib.mjs";
+import { Runner, api, apiSend, assert, env, launch, login, newContext, openAs, openImage, pixelToPage, rleArea, waitSaved } from "./lib.mjs";
 
 const runner = new Runner();
 const browser = await launch();
@@ -160,10 +160,7 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
 await runner.test("accept, reject, move a box, paint and erase a mask; reload shows the same state as the API", async (problems) => {
   assert(setup, "setup ran");
   const imageId = setup.images[0];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${imageId}`);
-  await openImage(page, imageId);
+  const { context, page } = await openAs(browser, problems, imageId);
   const server = await annotationsByKey(context, imageId);
   const keys = await page.$$eval("[data-testid=annotation-list] li[data-status=proposed]", (lis) => lis.map((l) => l.dataset.key));
   const [keyA, keyR] = keys;
@@ -226,10 +223,7 @@ await runner.test("accept, reject, move a box, paint and erase a mask; reload sh
 await runner.test("a quick second stroke, an erase right after painting, and undo after the autosave all reach the server", async (problems) => {
   assert(setup && setup.images.length >= 5, "setup ran with five images");
   const imageId = setup.images[3];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${imageId}`);
-  await openImage(page, imageId);
+  const { context, page } = await openAs(browser, problems, imageId);
   await page.keyboard.press("h"); // proposals out of the way
   await page.keyboard.press("p");
   const at = (x, y) => pixelToPage(page, x, y);
@@ -276,10 +270,7 @@ await runner.test("a quick second stroke, an erase right after painting, and und
 await runner.test("looking is not editing; a new stroke starts a new label; delete deletes what I drew", async (problems) => {
   assert(setup && setup.images.length >= 5, "setup ran with five images");
   const imageId = setup.images[4];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${imageId}`);
-  await openImage(page, imageId);
+  const { context, page } = await openAs(browser, problems, imageId);
   const before = await annotationsByKey(context, imageId);
   const image0 = await api(context, `/api/images/${imageId}/`);
   const proposal = [...before.values()].find((a) => a.status === "proposed" && a.mask);
@@ -333,10 +324,7 @@ await runner.test("looking is not editing; a new stroke starts a new label; dele
 await runner.test("done means done: asks while proposals are open, shows it, undo restores the status; help is modal", async (problems) => {
   assert(setup && setup.images.length >= 9, "setup ran with nine images");
   const imageId = setup.images[7];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${imageId}`);
-  await openImage(page, imageId);
+  const { context, page } = await openAs(browser, problems, imageId);
   const project = await api(context, `/api/projects/${env.project}/`);
   const names = project.label_classes.filter((c) => c.kind === "instance").map((c) => c.name);
 
@@ -387,10 +375,7 @@ await runner.test("done means done: asks while proposals are open, shows it, und
 await runner.test("scrolling to another slice makes it the one being labelled: its own labels, its own saves", async (problems) => {
   assert(setup && setup.images.length >= 10, "setup ran with ten images");
   const first = setup.images[9];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${first}`);
-  await openImage(page, first);
+  const { context, page } = await openAs(browser, problems, first);
   const [slice, count] = (await page.textContent("[data-testid=overlay-tr]")).match(/(\d+)\/(\d+)/).slice(1).map(Number);
   assert(count > 1, "the series has several slices");
   await page.keyboard.press(slice < count ? "ArrowDown" : "ArrowUp");
@@ -427,10 +412,7 @@ await runner.test("scrolling to another slice makes it the one being labelled: i
 await runner.test("window/level: a dragged window stays while scrolling, the preset is named", async (problems) => {
   assert(setup && setup.images.length >= 11, "setup ran with eleven images");
   const imageId = setup.images[10];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${imageId}`);
-  await openImage(page, imageId);
+  const { context, page } = await openAs(browser, problems, imageId);
   const wl = async () => (await page.textContent("[data-testid=overlay-bl]")).trim();
   assert(/· Image default$/.test(await wl()), `the image's own window is named (${await wl()})`);
   await page.keyboard.press("v");
@@ -455,10 +437,7 @@ await runner.test("window/level: a dragged window stays while scrolling, the pre
 await runner.test("reading-room tools: orientation markers, the value under the pointer, a length in mm that is not a label", async (problems) => {
   assert(setup && setup.images.length >= 11, "setup ran with eleven images");
   const imageId = setup.images[10];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${imageId}`);
-  await openImage(page, imageId);
+  const { context, page } = await openAs(browser, problems, imageId);
   const marks = await Promise.all(["left", "right", "top", "bottom"].map((s) => page.textContent(`[data-testid=orient-${s}]`)));
   assert(marks.every((m) => /^[LRAPHF]{1,3}$/.test(m)), `orientation markers (${marks})`);
   const [hx, hy] = await pixelToPage(page, 256.5, 300.5);
@@ -609,10 +588,7 @@ await runner.test("two browsers editing one annotation end in a visible conflict
 await runner.test("an expired session keeps the edits: re-login in place, and across a reload", async (problems) => {
   assert(setup, "setup ran");
   const imageId = setup.images[2];
-  const context = await newContext(browser, problems);
-  const page = await context.newPage();
-  await login(page, `/projects/${env.project}/images/${imageId}`);
-  await openImage(page, imageId);
+  const { context, page } = await openAs(browser, problems, imageId);
   const keys = await page.$$eval("[data-testid=annotation-list] li[data-status=proposed]", (lis) => lis.map((l) => l.dataset.key));
 
   const cookies = await context.cookies();

@@ -3,6 +3,7 @@ import { setFetch } from "../api/http";
 import type { Annotation } from "../api/types";
 import { MemoryPendingStore } from "../sync/pendingStore";
 import { SaveQueue } from "../sync/saveQueue";
+import { annotationRow } from "../testing/annotations";
 import { AnnotationDoc, fromServer } from "./document";
 
 /** One annotation row behind PATCH with If-Match, as the server keeps it. */
@@ -31,22 +32,7 @@ function wired(row: Annotation): { doc: AnnotationDoc; queue: SaveQueue } {
   return { doc, queue };
 }
 
-const proposal = (): Annotation => ({
-  id: 5,
-  image: 1,
-  client_key: "k5",
-  label_class: 1,
-  box: [10.4, 10.6, 20.2, 20.1],
-  mask: null,
-  score: 0.9,
-  source: "model",
-  status: "proposed",
-  model_version: 1,
-  version: 3,
-  updated_at: "2024-01-01T00:00:00Z",
-  updated_by: null,
-  alternatives: [],
-});
+const proposal = (): Annotation => annotationRow({ box: [10.4, 10.6, 20.2, 20.1] });
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());

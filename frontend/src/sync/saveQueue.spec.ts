@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { setFetch } from "../api/http";
 import type { Annotation } from "../api/types";
 import { fromServer, type LocalAnnotation } from "../editing/document";
+import { annotationRow } from "../testing/annotations";
 import { createMask } from "../viewer/rle";
 import { MemoryPendingStore } from "./pendingStore";
 import { SaveQueue } from "./saveQueue";
@@ -21,23 +22,8 @@ class FakeServer {
   mode: "up" | "down" | "expired" = "up";
 
   add(partial: Partial<Annotation> = {}): Annotation {
-    const a: Annotation = {
-      id: this.nextId++,
-      image: 1,
-      client_key: `k${this.nextId}`,
-      label_class: 1,
-      box: [10, 10, 20, 20],
-      mask: null,
-      score: 0.9,
-      source: "model",
-      status: "proposed",
-      model_version: 1,
-      version: 3,
-      updated_at: "2024-01-01T00:00:00Z",
-      updated_by: null,
-      alternatives: [],
-      ...partial,
-    };
+    const id = this.nextId++;
+    const a = annotationRow({ id, client_key: `k${this.nextId}`, ...partial });
     this.rows.set(a.id, a);
     return a;
   }

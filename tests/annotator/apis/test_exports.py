@@ -47,6 +47,20 @@ def _mask(image, y0, x0, size):
     return coco.encode_mask(mask)
 
 
+def _accepted_mask(world, image, y0, x0, size):
+    """One accepted label with a square mask, drawn by the admin."""
+    mask = _mask(image, y0, x0, size)
+    annotations.annotation_create(
+        image=image,
+        actor=world.admin,
+        client_key=uuid.uuid4(),
+        label_class=world.instance_class.pk,
+        box=coco.bbox_of_mask(mask),
+        mask=mask,
+    )
+    return mask
+
+
 def _labelled(world, image, count=2):
     created = []
     for n in range(count):
@@ -478,15 +492,7 @@ def test_dicom_seg_of_images_whose_source_lacked_type2_attributes(world, tmp_pat
     images = _ct_series(world, slices=2, without=missing)
     stored = pydicom.dcmread(media(images[0]))
     assert all(k in stored and not stored[k].value for k in missing), "present, empty"
-    mask = _mask(images[1], 10, 10, 12)
-    annotations.annotation_create(
-        image=images[1],
-        actor=world.admin,
-        client_key=uuid.uuid4(),
-        label_class=world.instance_class.pk,
-        box=coco.bbox_of_mask(mask),
-        mask=mask,
-    )
+    _accepted_mask(world, images[1], 10, 10, 12)
     response = world.client(world.admin).get(f"/api/series/{images[0].series_id}/seg/")
     assert response.status_code == 200, getattr(response, "data", None)
     path = tmp_path / "seg.dcm"
@@ -499,15 +505,7 @@ def test_a_seg_highdicom_cannot_build_answers_409_with_the_reason(world, monkeyp
     from annotator.services import dicom_seg
 
     [image] = _ct_series(world, slices=1)
-    mask = _mask(image, 10, 10, 12)
-    annotations.annotation_create(
-        image=image,
-        actor=world.admin,
-        client_key=uuid.uuid4(),
-        label_class=world.instance_class.pk,
-        box=coco.bbox_of_mask(mask),
-        mask=mask,
-    )
+    _accepted_mask(world, image, 10, 10, 12)
 
     def broken(*args, **kwargs):
         raise AttributeError("'FileDataset' object has no attribute 'PatientSex'")
@@ -543,14 +541,6 @@ def test_a_series_highdicom_cannot_reference_answers_409(world):
         files=[("mr.dcm", io.BytesIO(data_store("emri_small.dcm").read_bytes()))],
     )
     image = Image.objects.filter(pk__in=outcome.image_ids).order_by("frame_number")[3]
-    mask = _mask(image, 5, 5, 12)
-    annotations.annotation_create(
-        image=image,
-        actor=world.admin,
-        client_key=uuid.uuid4(),
-        label_class=world.instance_class.pk,
-        box=coco.bbox_of_mask(mask),
-        mask=mask,
-    )
+    _accepted_mask(world, image, 5, 5, 12)
     response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
     assert response.status_code == 409 and response.data["code"] == "unsupported_series"
