@@ -135,6 +135,11 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   assert(proposed.length >= 3, "proposals listed");
   const tops = await page.$$eval(".toolbar button, .toolbar select", (els) => [...new Set(els.map((e) => Math.round(e.getBoundingClientRect().top)))]);
   assert(tops.length === 1, `the toolbar is one row at 1400 px (rows at ${tops})`);
+  const hidden = await page.$$eval("[data-testid=annotation-list] li.ann button", (bs) => {
+    const side = document.querySelector(".sidebar").getBoundingClientRect();
+    return bs.filter((b) => b.getBoundingClientRect().right > side.right + 0.5).length;
+  });
+  assert(hidden === 0, `every label's accept and reject controls are visible (${hidden} cut off)`);
   await shot(page, "01-annotate-proposals.png");
   await page.keyboard.press("?");
   await page.waitForSelector("[data-testid=help]");
