@@ -459,6 +459,10 @@ await runner.test("reading-room tools: orientation markers, the value under the 
   const expected = 100 * spacing[1];
   assert(Math.abs(parseFloat(mm) - expected) < 0.05 * expected + 0.5, `length ${mm} for 100 px at ${spacing[1]} mm`);
   await shot(page, "12-annotate-measure.png");
+  const bar = await page.getAttribute("canvas.annotation-overlay", "data-scale-bar");
+  assert(/^\d+ mm$/.test(bar ?? ""), `a scale bar in mm (${bar})`);
+  await page.keyboard.press("Shift+O");
+  await page.waitForFunction(() => document.querySelector("canvas.annotation-overlay")?.dataset.opacity === "0.5");
   await page.waitForTimeout(1200);
   assert((await api(context, `/api/images/${imageId}/annotations/`)).length === before, "a measurement is not a label");
   await page.keyboard.press("v");

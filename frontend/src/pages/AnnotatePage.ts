@@ -171,6 +171,7 @@ export function mountAnnotatePage(
   let showProposals = true;
   let showAccepted = true;
   let outline = false;
+  let opacity = 1;
   let measureTool: MeasureTool | null = null;
   /** the image's values are Hounsfield units: the threshold brush applies */
   let hu = false;
@@ -247,6 +248,8 @@ export function mountAnnotatePage(
       showProposals,
       showAccepted,
       outline,
+      opacity,
+      mmPerPixel: image?.pixel_spacing ? image.pixel_spacing[1] : null,
       highlight: queue
         .state()
         .conflicts.filter((o) => o.imageId === imageId)
@@ -560,6 +563,10 @@ export function mountAnnotatePage(
     cmd("toggle.proposals", "Show/hide proposals", "View", ["h"], () => ((showProposals = !showProposals), render(), renderSidebar())),
     cmd("toggle.accepted", "Show/hide accepted labels", "View", ["shift+h"], () => ((showAccepted = !showAccepted), render(), renderSidebar())),
     cmd("toggle.outline", "Masks as outlines only / filled", "View", ["o"], () => ((outline = !outline), render(), renderSidebar())),
+    cmd("view.opacity", "Mask fill: full, half, quarter", "View", ["shift+o"], () => {
+      opacity = opacity === 1 ? 0.5 : opacity === 0.5 ? 0.25 : 1;
+      render();
+    }),
     cmd("view.preset", "Next window preset", "View", ["w"], () => {
       if (!presets.length) return;
       presetIndex = (presetIndex + 1) % presets.length;

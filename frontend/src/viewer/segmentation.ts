@@ -28,6 +28,10 @@ export interface OverlayState {
   outline: boolean;
   /** labels to point out (a save conflict is about them) */
   highlight: string[];
+  /** how strongly masks are filled (1 = the default look) */
+  opacity: number;
+  /** millimetres per image pixel along a row, for the scale bar; null: no spacing known */
+  mmPerPixel: number | null;
   /** brush outline in image pixels */
   cursor: { x: number; y: number; r: number; erase: boolean } | null;
   /** a box being drawn, image pixels */
@@ -69,8 +73,8 @@ export class AnnotationOverlay {
     this.stamps.set(mask, (this.stamps.get(mask) ?? 0) + 1);
   }
 
-  private bitmap(mask: Mask, color: string, proposed: boolean, selected: boolean, outline: boolean): Bitmap["canvas"] {
-    const style = `${color}|${proposed}|${selected}|${outline}`;
+  private bitmap(mask: Mask, color: string, proposed: boolean, selected: boolean, outline: boolean, opacity: number): Bitmap["canvas"] {
+    const style = `${color}|${proposed}|${selected}|${outline}|${opacity}`;
     const stamp = this.stamps.get(mask) ?? 0;
     const cached = this.bitmaps.get(mask);
     if (cached && cached.style === style && cached.stamp === stamp) return cached.canvas;
@@ -82,7 +86,7 @@ export class AnnotationOverlay {
     const img = c2d.createImageData(w, h);
     const out = new Uint32Array(img.data.buffer);
     const [r, g, b] = rgb(color);
-    const fillA = outline ? 0 : Math.round(255 * (selected ? 0.5 : proposed ? 0.22 : 0.4));
+    const fillA = outline ? 0 : Math.round(255 * opacity * (selected ? 0.5 : proposed ? 0.22 : 0.4));
     const fill = (fillA << 24) | (b << 16) | (g << 8) | r;
     const edge = (255 << 24) | (b << 16) | (g << 8) | r;
     for (let y = 0; y < h; y++) {
@@ -124,7 +128,7 @@ export class AnnotationOverlay {
     for (const a of visible) {
       if (!a.mask) continue;
       const cls = s.classes.get(a.label_class);
-      const bm = this.bitmap(a.mask, cls?.color ?? "#ffcc00", a.status === "proposed", a.key === s.selectedKey, s.outline);
+      const bm = this.bitmap(a.mask, cls?.color ?? "#ffcc00", a.status === "proposed", a.key === s.selectedKey, s.outline, s.opacity);
       ctx.setTransform(dpr * m[0], dpr * m[1], dpr * m[2], dpr * m[3], dpr * m[4], dpr * m[5]);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(bm, 0, 0);
@@ -186,6 +190,9 @@ export class AnnotationOverlay {
       ctx.setLineDash([]);
     }
 
+    if (s.mmPerPixel) this.scaleBar(ctx, scale / s.mmPerPixel);
+    this.canvas.dataset.opacity = String(s.opacity);
+
     if (s.draft) {
       const [x, y, w, h] = s.draft;
       const [ax, ay] = toCanvas([x, y]);
@@ -205,6 +212,27 @@ export class AnnotationOverlay {
       ctx.lineWidth = 1;
       ctx.stroke();
     }
+  }
+
+  /** A bar of a round length in mm, 60–150 screen pixels long, bottom left. */
+  private scaleBar(ctx: CanvasRenderingContext2D, pxPerMm: number): void {
+    const mm = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((l) => l * pxPerMm >= 60) ?? 500;
+    const len = mm * pxPerMm;
+    const h = this.canvas.clientHeight;
+    const x = 10;
+    const y = h - 34;
+    ctx.strokeStyle = "#e8e8e8";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(x, y - 4);
+    ctx.lineTo(x, y);
+    ctx.lineTo(x + len, y);
+    ctx.lineTo(x + len, y - 4);
+    ctx.stroke();
+    ctx.fillStyle = "#e8e8e8";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillText(`${mm} mm`, x + len + 6, y + 3);
+    this.canvas.dataset.scaleBar = `${mm} mm`;
   }
 
   destroy(): void {
