@@ -15,7 +15,12 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID_dictionary
 
-from annotator.dicom.profile import KEPT_ACTIONS, PROFILE_EDITION, PROFILE_NAME
+from annotator.dicom.profile import (
+    KEPT_ACTIONS,
+    PROFILE_EDITION,
+    PROFILE_NAME,
+    TYPE2_PATIENT_STUDY,
+)
 from annotator.dicom.reader import number_of_frames
 
 #: (0012,0063), an LO of at most 64 characters.
@@ -184,20 +189,6 @@ class _Cleaner:
         if not value or str(value) in UID_dictionary:
             return value
         return self.uid(str(value))
-
-
-# Type 2 attributes of the Patient and General Study modules: present in every stored file,
-# empty unless the profile kept a value (PS3.15 lets a de-identifier send them zero length).
-# Tools that build derived objects from our files (highdicom's SEG) copy them and need them.
-TYPE2_PATIENT_STUDY = (
-    "PatientBirthDate",
-    "PatientSex",
-    "StudyDate",
-    "StudyTime",
-    "ReferringPhysicianName",
-    "StudyID",
-    "AccessionNumber",
-)
 
 
 def add_missing_type2(ds: Dataset) -> Dataset:

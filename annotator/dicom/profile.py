@@ -36,6 +36,19 @@ PROFILE_NAME = "PS3.15 E.1 Basic Application Level Confidentiality Profile"
 PROFILE_EDITION = "DICOM PS3.15 2024c"
 
 #: The allow-list by module, as DICOM keywords.
+# Type 2 attributes of the Patient and General Study modules: present in every stored file,
+# empty unless the profile kept a value (PS3.15 lets a de-identifier send them zero length).
+# Tools that build derived objects from our files (highdicom's SEG) copy them and need them.
+TYPE2_PATIENT_STUDY = (
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+)
+
 KEPT_BY_MODULE: dict[str, tuple[str, ...]] = {
     "SOP common and the profile's markers": (
         "SpecificCharacterSet",
@@ -51,13 +64,7 @@ KEPT_BY_MODULE: dict[str, tuple[str, ...]] = {
     "patient and study, present and empty": (
         "PatientName",
         "PatientID",
-        "PatientBirthDate",
-        "PatientSex",
-        "StudyDate",
-        "StudyTime",
-        "ReferringPhysicianName",
-        "StudyID",
-        "AccessionNumber",
+        *TYPE2_PATIENT_STUDY,
         "ContentDate",
         "ContentTime",
         "AcquisitionDate",
