@@ -306,11 +306,11 @@ def run_training(job: TrainingJob) -> None:
         decision = model_version_promotion_decide(version=version, comparison=comparison)
         if decision.promote:
             jobs.model_version_promote(version=version, actor=None, reason=decision.reason)
+        # the training's own curve: a resumed run restored every step up to its last epoch,
+        # including those its dead attempt never reported in a heartbeat
+        curve = [[step, round(float(loss), 5)] for step, loss in result.loss_curve]
         jobs.job_finish(
-            job,
-            status=JobStatus.SUCCEEDED,
-            model_version=version,
-            loss_curve=state["curve"][-2000:],
+            job, status=JobStatus.SUCCEEDED, model_version=version, loss_curve=curve[-2000:]
         )
     except TrainingCancelled:
         jobs.job_finish(job, status=JobStatus.CANCELLED, error="Cancelled.")
