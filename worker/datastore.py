@@ -309,6 +309,9 @@ def run_training(job: TrainingJob) -> None:
         # the training's own curve: a resumed run restored every step up to its last epoch,
         # including those its dead attempt never reported in a heartbeat
         curve = [[step, round(float(loss), 5)] for step, loss in result.loss_curve]
+        # a finished job leaves no training state or work folder behind once it says so
+        shutil.rmtree(resume, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
         jobs.job_finish(
             job, status=JobStatus.SUCCEEDED, model_version=version, loss_curve=curve[-2000:]
         )
