@@ -4,13 +4,11 @@ import type { ProjectSummary } from "../api/types";
 import { h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { imagePath, worklistPath } from "../router";
-import { continueImageId, lastFilter } from "./StudyListPage";
+import { continueImageId, doneCount, lastFilter } from "./StudyListPage";
 
-/** "12 of 40 done · 5 with proposals waiting", and the same as a bar. */
-export function progressText(p: Pick<ProjectSummary, "counts">): string {
-  const by = p.counts.by_status;
-  const done = (by.done ?? 0) + (by.reviewed ?? 0);
-  return `${done} of ${p.counts.images} done · ${by.proposed ?? 0} with proposals waiting`;
+/** "12 of 40 done · 5 with proposals waiting". */
+function progressText(p: Pick<ProjectSummary, "counts">): string {
+  return `${doneCount(p.counts)} of ${p.counts.images} done · ${p.counts.by_status.proposed ?? 0} with proposals waiting`;
 }
 
 export function mountProjectListPage(root: HTMLElement, ctx: AppContext): Unmount {
@@ -30,9 +28,7 @@ export function mountProjectListPage(root: HTMLElement, ctx: AppContext): Unmoun
     if (!alive) return;
     status.textContent = all.length ? "" : "You are not a member of any project yet.";
     for (const p of all) {
-      const by = p.counts.by_status;
-      const done = (by.done ?? 0) + (by.reviewed ?? 0);
-      const bar = h("progress", { max: Math.max(1, p.counts.images), value: done, "aria-label": "done" });
+      const bar = h("progress", { max: Math.max(1, p.counts.images), value: doneCount(p.counts), "aria-label": "done" });
       const resume = h("button", { type: "button", class: "primary", "data-testid": "continue" }, "Continue");
       resume.addEventListener("click", () => {
         resume.disabled = true;

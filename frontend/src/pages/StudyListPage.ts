@@ -2,7 +2,7 @@
 import type { AppContext } from "../app";
 import { listImages } from "../api/images";
 import { getProject } from "../api/projects";
-import type { ImageListItem, LabelClass } from "../api/types";
+import type { ImageListItem, LabelClass, ProjectCounts } from "../api/types";
 import { clear, h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { imagePath, modelsPath, worklistPath } from "../router";
@@ -34,17 +34,27 @@ export function lastFilter(user: number, slug: string): URLSearchParams {
   }
 }
 
-/** The first image of the filter that is not done yet (else the first), to continue with. */
-export async function continueImageId(slug: string, query: URLSearchParams): Promise<number | null> {
+/** Images done or reviewed, of a project's counts. */
+export function doneCount(counts: ProjectCounts): number {
+  return (counts.by_status.done ?? 0) + (counts.by_status.reviewed ?? 0);
+}
+
+/** The worklist's images in its filter and order, page after page (at most 4000). */
+async function* worklistRows(slug: string, query: URLSearchParams): AsyncGenerator<ImageListItem> {
   const base = Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size"));
-  let first: number | null = null;
   for (let page = 1; page <= 20; page++) {
     const res = await listImages(slug, { ...base, page: String(page), page_size: "200" });
-    for (const it of res.results) {
-      if (it.status !== "done" && it.status !== "reviewed") return it.id;
-      first ??= it.id;
-    }
-    if (!res.next) break;
+    yield* res.results;
+    if (!res.next) return;
+  }
+}
+
+/** The first image of the filter that is not done yet (else the first), to continue with. */
+export async function continueImageId(slug: string, query: URLSearchParams): Promise<number | null> {
+  let first: number | null = null;
+  for await (const it of worklistRows(slug, query)) {
+    if (it.status !== "done" && it.status !== "reviewed") return it.id;
+    first ??= it.id;
   }
   return first;
 }
@@ -186,7 +196,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
     }
     document.title = `${p.name} · RadLabel`;
     const by = p.counts.by_status;
-    const done = (by.done ?? 0) + (by.reviewed ?? 0);
+    const done = doneCount(p.counts);
     counts.textContent = `${done} of ${p.counts.images} done · ${by.proposed ?? 0} with proposals · ${by.in_progress ?? 0} in progress · ${list.count} match`;
     renderFilters(p.label_classes);
     status.textContent = list.count ? "" : "No images match these filters.";
@@ -220,17 +230,12 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
  * remaining image is next.
  */
 export async function nextImageId(slug: string, query: URLSearchParams, currentId: number): Promise<number | null> {
-  const base = Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size"));
   let firstOther: number | null = null;
   let takeNext = false;
-  for (let page = 1; page <= 20; page++) {
-    const res = await listImages(slug, { ...base, page: String(page), page_size: "200" });
-    for (const it of res.results) {
-      if (takeNext) return it.id;
-      if (it.id === currentId) takeNext = true;
-      else if (firstOther === null) firstOther = it.id;
-    }
-    if (!res.next) break;
+  for await (const it of worklistRows(slug, query)) {
+    if (takeNext) return it.id;
+    if (it.id === currentId) takeNext = true;
+    else firstOther ??= it.id;
   }
   return takeNext ? null : firstOther;
 }

@@ -100,12 +100,6 @@ export function setMeasureTool(tool: MeasureTool | null): void {
   }
 }
 
-/** Measurements drawn so far (on any image of the viewer). */
-export function measurementCount(): number {
-  const names = new Set<string>(Object.values(MEASURE_TOOLS));
-  return annotation.state.getAllAnnotations().filter((a) => names.has(a.metadata?.toolName ?? "")).length;
-}
-
 export function clearMeasurements(): void {
   const names = new Set<string>(Object.values(MEASURE_TOOLS));
   for (const a of annotation.state.getAllAnnotations()) {
