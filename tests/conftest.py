@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 import pytest
+import redis
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from annotator.models import Role
@@ -15,6 +17,15 @@ PASSWORD = "correct-horse-battery"
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def broker():
+    """The tests' own Redis database for task messages, empty before and after the test."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
 
 
 @dataclass

@@ -1,3 +1,6 @@
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from django.db.models import Model
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -7,7 +10,22 @@ from annotator.access import ADMINS, project_get_for_user
 from annotator.apis.pagination import Pagination
 
 
-class ProjectJobListMixin:
+class PaginatedMixin:
+    """A GET answered a page at a time. ``pagination_class`` is also what the schema reads, so
+    the page envelope (``count``, ``next``, ``previous``, ``results``) and the ``page`` and
+    ``page_size`` parameters are documented."""
+
+    pagination_class = Pagination
+
+    def paginated(
+        self, request: Request, items: Sequence[Any], serialize: Callable[[list[Any]], Any]
+    ) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(items, request, self)
+        return paginator.get_paginated_response(serialize(page))
+
+
+class ProjectJobListMixin(PaginatedMixin):
     """GET a project's jobs of one kind, newest first, paginated (project admins)."""
 
     job_model: type[Model]
@@ -15,8 +33,8 @@ class ProjectJobListMixin:
 
     def list_jobs(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            self.job_model.objects.filter(project=project).order_by("-id"), request, self
+        return self.paginated(
+            request,
+            self.job_model.objects.filter(project=project).order_by("-id"),
+            lambda page: self.job_output(page, many=True).data,
         )
-        return paginator.get_paginated_response(self.job_output(page, many=True).data)

@@ -15,7 +15,7 @@ from annotator.access import (
     projects_for_user,
     role_for,
 )
-from annotator.apis.pagination import Pagination
+from annotator.apis.mixins import PaginatedMixin
 from annotator.models import AuditEvent, LabelClass, LabelKind, Membership, Role
 from annotator.permissions import IsServerAdmin, ReadOnly
 from annotator.selectors.images import project_counts
@@ -51,7 +51,7 @@ class ProjectOutput(serializers.Serializer):
     promotion_min_val_lesions = serializers.IntegerField()
 
 
-class ProjectListApi(APIView):
+class ProjectListApi(PaginatedMixin, APIView):
     permission_classes = [IsAuthenticated & (ReadOnly | IsServerAdmin)]
 
     class InputSerializer(serializers.Serializer):
@@ -68,16 +68,19 @@ class ProjectListApi(APIView):
 
     @extend_schema(responses=ListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(projects_for_user(user=request.user), request, self)
-        data = [
-            {
-                **_project_data(p, request.user),
-                "counts": project_counts(project=p, role=role_for(project=p, user=request.user)),
-            }
-            for p in page
-        ]
-        return paginator.get_paginated_response(self.ListOutputSerializer(data, many=True).data)
+        def serialize(page: list) -> list:
+            data = [
+                {
+                    **_project_data(p, request.user),
+                    "counts": project_counts(
+                        project=p, role=role_for(project=p, user=request.user)
+                    ),
+                }
+                for p in page
+            ]
+            return self.ListOutputSerializer(data, many=True).data
+
+        return self.paginated(request, projects_for_user(user=request.user), serialize)
 
     @extend_schema(request=InputSerializer, responses={201: ProjectOutput})
     def post(self, request: Request) -> Response:
@@ -336,7 +339,7 @@ class AuditEventOutput(serializers.ModelSerializer):
         ]
 
 
-class AuditListApi(APIView):
+class AuditListApi(PaginatedMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=AuditEventOutput(many=True))
@@ -345,6 +348,6 @@ class AuditListApi(APIView):
         queryset = AuditEvent.objects.filter(project=project).select_related("actor")
         if action := request.query_params.get("action"):
             queryset = queryset.filter(action=action)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(queryset.order_by("-id"), request, self)
-        return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)
+        return self.paginated(
+            request, queryset.order_by("-id"), lambda page: AuditEventOutput(page, many=True).data
+        )

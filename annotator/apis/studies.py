@@ -19,7 +19,7 @@ from annotator.access import (
     role_for,
     study_get_for_user,
 )
-from annotator.apis.pagination import Pagination
+from annotator.apis.mixins import PaginatedMixin
 from annotator.models import Image, ImageStatus, Patient, Split, Study
 from annotator.selectors.images import (
     ORDERINGS,
@@ -39,7 +39,7 @@ class PatientOutput(serializers.ModelSerializer):
         fields = ["id", "pseudonym", "split", "split_manual", "created_at"]
 
 
-class PatientListApi(APIView):
+class PatientListApi(PaginatedMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -51,9 +51,7 @@ class PatientListApi(APIView):
         queryset = Patient.objects.filter(project=project).order_by("pseudonym")
         if split := request.query_params.get("split"):
             queryset = queryset.filter(split=split)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(queryset, request, self)
-        return paginator.get_paginated_response(PatientOutput(page, many=True).data)
+        return self.paginated(request, queryset, lambda page: PatientOutput(page, many=True).data)
 
 
 class PatientDetailApi(APIView):
@@ -99,7 +97,7 @@ class StudyOutput(serializers.ModelSerializer):
         ]
 
 
-class StudyListApi(APIView):
+class StudyListApi(PaginatedMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=StudyOutput(many=True))
@@ -111,9 +109,7 @@ class StudyListApi(APIView):
             .prefetch_related("series")
             .order_by("id")
         )
-        paginator = Pagination()
-        page = paginator.paginate_queryset(queryset, request, self)
-        return paginator.get_paginated_response(StudyOutput(page, many=True).data)
+        return self.paginated(request, queryset, lambda page: StudyOutput(page, many=True).data)
 
 
 class StudyDetailApi(APIView):
@@ -174,7 +170,7 @@ def _list_item(image: Image, facts: dict) -> dict:
     }
 
 
-class ImageListApi(APIView):
+class ImageListApi(PaginatedMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -193,13 +189,15 @@ class ImageListApi(APIView):
         project = project_get_for_user(slug=slug, user=request.user)
         role = role_for(project=project, user=request.user)
         filters = {k: v for k, v in request.query_params.items() if k not in ("page", "page_size")}
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            image_list(project=project, role=role, filters=filters), request, self
+
+        def serialize(page: list) -> list:
+            facts = image_listing_facts(page)
+            data = [_list_item(image, facts[image.pk]) for image in page]
+            return ImageListItem(data, many=True).data
+
+        return self.paginated(
+            request, image_list(project=project, role=role, filters=filters), serialize
         )
-        facts = image_listing_facts(page)
-        data = [_list_item(image, facts[image.pk]) for image in page]
-        return paginator.get_paginated_response(ImageListItem(data, many=True).data)
 
 
 class ImageDetailApi(APIView):

@@ -3,22 +3,12 @@
 from datetime import timedelta
 
 import pytest
-import redis
-from django.conf import settings
 from django.utils import timezone
 
 from annotator.models import AuditEvent, JobStatus, ModelVersionStatus, TrainingJob
 from annotator.services import jobs
 from annotator.services.models import model_version_activate
 from tests import factories
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 def test_a_job_is_claimed_once_while_its_lease_lives(db):
