@@ -1,6 +1,6 @@
 """Annotations. Saves name the version they edit (``If-Match: "<version>"`` or ``version``)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -18,6 +18,13 @@ from annotator.models import Annotation, AnnotationStatus
 from annotator.services import annotations
 
 NEW_ANNOTATION_STATUS = [AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED]
+# The answers of a save that names a version (each with the API's error body).
+VERSIONED_SAVE_ERRORS = {
+    412: OpenApiResponse(
+        description="If-Match names an older version; the body holds the current one."
+    ),
+    428: OpenApiResponse(description='Neither If-Match: "<version>" nor "version" was sent.'),
+}
 
 
 class RleField(serializers.Serializer):
@@ -140,7 +147,7 @@ class AnnotationDetailApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses=AnnotationOutput,
+        responses={200: AnnotationOutput, **VERSIONED_SAVE_ERRORS},
         parameters=[OpenApiParameter("If-Match", location="header")],
     )
     def patch(self, request: Request, pk: int) -> Response:
@@ -159,7 +166,8 @@ class AnnotationDetailApi(APIView):
         return _respond(annotation)
 
     @extend_schema(
-        responses={204: None}, parameters=[OpenApiParameter("If-Match", location="header")]
+        responses={204: None, **VERSIONED_SAVE_ERRORS},
+        parameters=[OpenApiParameter("If-Match", location="header")],
     )
     def delete(self, request: Request, pk: int) -> Response:
         annotation = annotation_get_for_user(annotation_id=pk, user=request.user)

@@ -46,13 +46,16 @@ ERROR_SCHEMA = {
 
 def document_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every operation documents the API's error envelope
-    (:mod:`annotator.exception_handlers` gives every error this shape) for the 4xx codes the API
-    answers with, beside what the operation documents itself."""
+    (:mod:`annotator.exception_handlers` gives every error this shape) for the 4xx codes every
+    operation may answer, and for the other 4xx codes an operation declares itself."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path in result.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
             for status, description in ERROR_RESPONSES.items():
-                responses.setdefault(status, {"description": description, "content": body})
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    response.setdefault("content", body)
     return result

@@ -7,6 +7,7 @@ each sent once per role, through the WSGI application on the test database (Post
 parameters point at the seeded objects most of the time, so the handlers behind the 404 run too.
 """
 
+import itertools
 import json
 import os
 import random
@@ -38,7 +39,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-SEEDED_SHARE = 0.7  # of the generated requests, those whose path names a seeded object
+SEEDED_SHARE = 0.8  # of the generated requests, those whose path names a seeded object
 
 
 def _schema():
@@ -65,7 +66,9 @@ def in_test_transaction():
 
 @pytest.fixture
 def seeded(world, broker, in_test_transaction):
-    """The permission matrix's world with one ingested CT slice, a label and a training job."""
+    """The permission matrix's world with one ingested CT slice, a label and one job of each
+    kind; returns the object id behind each path's ``{id}`` (by the segment before it) and an
+    API token per role."""
     from annotator.services import studies
 
     studies.upload_ingest(
@@ -73,20 +76,22 @@ def seeded(world, broker, in_test_transaction):
         actor=world.admin,
         files=[("ct.dcm", data_store("693_UNCI.dcm").open("rb"))],
     )
-    image = world.project.images.get()
-    annotation = factories.AnnotationFactory(image=image, label_class=world.instance_class)
-    job = factories.TrainingJobFactory(project=world.project)
+    image = world.project.images.select_related("series__study__patient").get()
+    preannotation = factories.PreannotationJobFactory(project=world.project)
     ids = {
-        "slug": world.project.slug,
-        "pk": [
-            image.pk,
-            image.series.study.pk,
-            image.series.study.patient.pk,
-            annotation.pk,
-            world.instance_class.pk,
-            job.pk,
-            world.project.memberships.get(user=world.annotator).pk,
-        ],
+        "projects": world.project.slug,
+        "images": image.pk,
+        "series": image.series.pk,
+        "studies": image.series.study.pk,
+        "patients": image.series.study.patient.pk,
+        "annotations": factories.AnnotationFactory(
+            image=image, label_class=world.instance_class
+        ).pk,
+        "label-classes": world.instance_class.pk,
+        "members": world.project.memberships.get(user=world.annotator).pk,
+        "training-jobs": factories.TrainingJobFactory(project=world.project).pk,
+        "model-versions": preannotation.model_version.pk,
+        "preannotation-jobs": preannotation.pk,
     }
     tokens = {
         role: AuthToken.objects.create(user=getattr(world, role))[1]
@@ -96,13 +101,13 @@ def seeded(world, broker, in_test_transaction):
 
 
 def _point_at_seeded(case, ids):
-    for name in case.path_parameters or {}:
-        if random.random() >= SEEDED_SHARE:
-            continue
-        if name == "slug":
-            case.path_parameters[name] = ids["slug"]
-        elif name in ("pk", "id") or name.endswith("_pk"):
-            case.path_parameters[name] = random.choice(ids["pk"])
+    """Most requests name the seeded objects: ``{slug}`` and each ``{id}`` by the path segment
+    before it (``/images/{id}/`` an image)."""
+    segments = case.path.strip("/").split("/")
+    for before, segment in itertools.pairwise(segments):
+        name = segment.strip("{}")
+        if segment.startswith("{") and before in ids and random.random() < SEEDED_SHARE:
+            case.path_parameters[name] = ids[before]
 
 
 @pytest.mark.django_db
