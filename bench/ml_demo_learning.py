@@ -14,6 +14,7 @@ Test lesion recall is at the operating threshold chosen on val (best lesion-leve
 
 Reproduce (the demo's default, 3 fresh runs):
     .venv/bin/python bench/ml_demo_learning.py --runs 3
+Keep the weights (for bench/ml_inference.py --weights ... --sha256 ...): add --keep var/ml-demo
 Candidates, shorter probes:
     .venv/bin/python bench/ml_demo_learning.py --runs 1 --budget 120 \
         --backbones efficientnet_lite0_fpn resnet18_fpn mobilenet_v3_fpn
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -134,6 +136,8 @@ def one_run(run: int, options: dict, output_dir: Path) -> dict:
         "kept_epoch": result.best_epoch,
         "train_s": result.train_seconds,
         "wall_s": wall,
+        "weights": result.weights_path,
+        "sha256": result.sha256,
     }
 
 
@@ -152,6 +156,7 @@ def run() -> None:
     p.add_argument("--budget", type=float, default=None, help="override the demo's budget (s)")
     p.add_argument("--size", type=int, default=None, help="override the demo's image size")
     p.add_argument("--backbones", nargs="+", default=[DEMO_TRAINING["backbone"]])
+    p.add_argument("--keep", type=Path, help="keep each run's weights in this folder")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -168,6 +173,11 @@ def run() -> None:
         for run in range(args.first_run, args.first_run + args.runs):
             with tempfile.TemporaryDirectory() as tmp:
                 r = one_run(run, options, Path(tmp))
+                if args.keep is not None:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    kept = args.keep / f"{backbone}-run{run}.pt"
+                    shutil.copyfile(r["weights"], kept)
+                    print(f"kept {kept} sha256 {r['sha256']}")
             rows.append(r)
             print(
                 f"{backbone} run {run}: test segm AP50 {r['test_segm_AP50']:.3f} "
