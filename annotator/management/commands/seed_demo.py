@@ -35,8 +35,8 @@ DEMO_FILES = [
 # for the radiologist (val and test are fully labelled: they measure the model).
 LESION_PATIENTS, LESION_SLICES, UNLABELLED_TRAIN_SHARE = 54, 2, 0.2
 # The first retrain: 420 s of training on 256 px images (the lesions are 9-24 px there); with
-# every epoch's val evaluation and the version's figures, 8-9 minutes of wall time on a loaded
-# 2-core CPU (bench/ml_demo_learning.py measures it).
+# every epoch's val evaluation and the version's figures, 7-8.5 minutes of wall time on a 2-core
+# CPU with light background load (bench/ml_demo_learning.py measures it).
 DEMO_TRAINING = {
     "time_budget_s": 420,
     "epochs": 1000,
