@@ -3,13 +3,10 @@ as an attachment; COCO files come back in; a real Celery worker on Redis runs th
 
 import io
 import json
-import shutil
-import subprocess
 import uuid
 import zipfile
 from pathlib import Path
 
-import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
@@ -20,8 +17,8 @@ from annotator.models import Annotation, AuditEvent, ExportJob, Image, JobStatus
 from annotator.services import annotations, studies
 from backend import celery_app
 from tests import factories
-from tests.dicom_files import data_store, pydicom_test_file
-from tests.processes import celery_worker, require_tool, wait_for
+from tests.dicom_files import data_store
+from tests.processes import celery_worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 CT = data_store("693_UNCI.dcm").read_bytes()
@@ -77,6 +74,11 @@ def _labelled(world, image, count=2):
     return created
 
 
+def _mark_done(client, image):
+    response = client.patch(f"/api/images/{image.pk}/", {"status": "done"}, format="json")
+    assert response.status_code == 200, response.data
+
+
 def _download(client, job_id):
     response = client.get(f"/api/exports/{job_id}/download/")
     assert response.status_code == 200, getattr(response, "data", None)
@@ -88,13 +90,17 @@ def test_admin_exports_watches_and_downloads(
 ):
     image = _image(world)
     _labelled(world, image)
+    unfinished = _image(world, pydicom_test_file("CT_small.dcm").read_bytes(), "small.dcm")
+    _labelled(world, unfinished, count=1)
     client = world.client(world.admin)
+    _mark_done(client, image)
     with django_capture_on_commit_callbacks(execute=True):
         created = client.post(
             "/api/projects/chest/exports/", {"segmentation": "polygon"}, format="json"
         )
     assert created.status_code == 202, created.data
     assert created.data["status"] == "queued" and created.data["download_url"] is None
+    assert created.data["options"]["images"] == "done", "only finished images by default"
     status = client.get(f"/api/exports/{created.data['id']}/")
     assert status.status_code == 200
     assert status.data["status"] == "succeeded", status.data
@@ -113,6 +119,9 @@ def test_admin_exports_watches_and_downloads(
     assert len(document["annotations"]) == 2
     assert isinstance(document["annotations"][0]["segmentation"], list)
     assert f"images/{split}/{image.pk}.png" in archive.namelist()
+    exported = {i["id"] for s in coco.SPLITS for i in _document(archive, s)["images"]}
+    assert exported == {image.pk}, "the image still in progress stays out"
+    assert json.loads(archive.read("manifest.json"))["images"]["rule"] == "done"
     actions = list(
         AuditEvent.objects.filter(object_type="exportjob").values_list("action", flat=True)
     )
@@ -125,6 +134,8 @@ def test_export_requests_are_checked(world, eager):
     assert bad.status_code == 400
     bad = client.post("/api/projects/chest/exports/", {"label_classes": [0]}, format="json")
     assert bad.status_code == 400 and bad.data["code"] == "invalid_label_class"
+    bad = client.post("/api/projects/chest/exports/", {"images": "labelled"}, format="json")
+    assert bad.status_code == 400 and "images" in json.dumps(bad.data)
     assert not ExportJob.objects.exists()
     assert world.client(world.annotator).post("/api/projects/chest/exports/").status_code == 403
 
@@ -137,6 +148,10 @@ def test_download_waits_for_the_job_and_stays_in_its_project(world):
     assert client.get(f"/api/exports/{other.pk}/").status_code == 404
     assert client.get(f"/api/exports/{other.pk}/download/").status_code == 404
     assert world.client(world.reviewer).get(f"/api/exports/{job.pk}/").status_code == 403
+
+
+def _document(archive, split):
+    return json.loads(archive.read(coco.instances_path(split)))
 
 
 def _import(client, document, as_="accepted", raw=None):
@@ -169,6 +184,7 @@ def test_import_then_export_gives_the_same_annotations(
     image = _image(world)
     _labelled(world, image, count=3)
     client = world.client(world.admin)
+    _mark_done(client, image)
     split = image.series.study.patient.split
     exported = _export_document(client, split, django_capture_on_commit_callbacks)
     Annotation.objects.all().delete()
@@ -372,7 +388,7 @@ def test_a_real_celery_worker_on_redis_runs_the_export(media_root):
     )
     client = factories_client(admin)
     with celery_worker("cpu") as worker:
-        created = client.post("/api/projects/chest/exports/", {}, format="json")
+        created = client.post("/api/projects/chest/exports/", {"images": "all"}, format="json")
         assert created.status_code == 202
         job = wait_for(
             lambda: ExportJob.objects.filter(
@@ -395,152 +411,3 @@ def factories_client(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
-
-
-def _ct_series(world, slices=3, without=()):
-    """``slices`` real CT slices of one series (CT_small at three table positions), without
-    the attributes named in ``without``."""
-    source = pydicom.dcmread(pydicom_test_file("CT_small.dcm"))
-    for keyword in without:
-        delattr(source, keyword)
-    images = []
-    for n in range(slices):
-        ds = source.copy()
-        ds.SOPInstanceUID = f"{source.SOPInstanceUID}.{n + 1}"
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.InstanceNumber = n + 1
-        ds.ImagePositionPatient = [*source.ImagePositionPatient[:2], -75.7 + 5 * n]
-        buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        images.append(_image(world, buffer.getvalue(), f"slice{n}.dcm"))
-    assert len({image.series_id for image in images}) == 1
-    return images
-
-
-def _dciodvfy_errors(path):
-    require_tool(
-        "dciodvfy (Debian package dicom3tools) is not installed"
-        if shutil.which("dciodvfy") is None
-        else None
-    )
-    run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
-    return [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
-
-
-def test_dicom_seg_of_a_series_is_valid_and_reads_back_into_the_same_masks(world, tmp_path):
-    images = _ct_series(world)
-    second = factories.LabelClassFactory(project=world.project, name="mass", order=1)
-    masks = {}
-    for image, class_, (y, x) in (
-        (images[0], world.instance_class, (5, 5)),
-        (images[0], second, (30, 30)),
-        (images[2], world.instance_class, (20, 10)),
-    ):
-        mask = _mask(image, y, x, 12)
-        annotations.annotation_create(
-            image=image,
-            actor=world.admin,
-            client_key=uuid.uuid4(),
-            label_class=class_.pk,
-            box=coco.bbox_of_mask(mask),
-            mask=mask,
-        )
-        masks[(image.pk, class_.name)] = coco.decode_mask(mask).astype(bool)
-    annotations.annotation_create(  # a proposal is not exported
-        image=images[1],
-        actor=world.admin,
-        client_key=uuid.uuid4(),
-        label_class=second.pk,
-        box=[1, 1, 4, 4],
-        mask=_mask(images[1], 1, 1, 4),
-        status="proposed",
-    )
-    client = world.client(world.admin)
-    response = client.get(f"/api/series/{images[0].series_id}/seg/")
-    assert response.status_code == 200, getattr(response, "data", None)
-    assert response["Content-Type"] == "application/dicom"
-    assert response["Content-Disposition"].startswith("attachment;")
-    assert response["X-Content-Type-Options"] == "nosniff"
-    path = tmp_path / "seg.dcm"
-    path.write_bytes(response.content)
-
-    seg = hd.seg.segread(path)
-    assert [seg.get_segment_description(n).segment_label for n in (1, 2)] == ["nodule", "mass"]
-    stored = {image.pk: pydicom.dcmread(media(image)) for image in images}
-    assert seg.FrameOfReferenceUID == stored[images[0].pk].FrameOfReferenceUID
-    assert seg.StudyInstanceUID == stored[images[0].pk].StudyInstanceUID
-    assert seg.PatientID == images[0].series.study.patient.pseudonym
-    referenced = {uid for _, _, uid in seg.get_source_image_uids()}
-    assert referenced == {str(ds.SOPInstanceUID) for ds in stored.values()}
-    for image in images:
-        pixels = seg.get_pixels_by_source_instance(
-            source_sop_instance_uids=[str(stored[image.pk].SOPInstanceUID)],
-            segment_numbers=[1, 2],
-            ignore_spatial_locations=True,
-        )[0]
-        for number, name in ((1, "nodule"), (2, "mass")):
-            expected = masks.get((image.pk, name), np.zeros(pixels.shape[:2], bool))
-            assert np.array_equal(pixels[:, :, number - 1].astype(bool), expected), (image, name)
-    assert AuditEvent.objects.filter(action="series.seg_exported").count() == 1
-
-    assert _dciodvfy_errors(path) == []
-
-
-def test_dicom_seg_of_images_whose_source_lacked_type2_attributes(world, tmp_path):
-    # like the demo's files: no PatientSex, AccessionNumber, StudyID, StudyDate, StudyTime
-    missing = ("PatientSex", "AccessionNumber", "StudyID", "StudyDate", "StudyTime")
-    images = _ct_series(world, slices=2, without=missing)
-    stored = pydicom.dcmread(media(images[0]))
-    assert all(k in stored and not stored[k].value for k in missing), "present, empty"
-    _accepted_mask(world, images[1], 10, 10, 12)
-    response = world.client(world.admin).get(f"/api/series/{images[0].series_id}/seg/")
-    assert response.status_code == 200, getattr(response, "data", None)
-    path = tmp_path / "seg.dcm"
-    path.write_bytes(response.content)
-    assert hd.seg.segread(path).number_of_segments == 1
-    assert _dciodvfy_errors(path) == []
-
-
-def test_a_seg_highdicom_cannot_build_answers_409_with_the_reason(world, monkeypatch):
-    from annotator.services import dicom_seg
-
-    [image] = _ct_series(world, slices=1)
-    _accepted_mask(world, image, 10, 10, 12)
-
-    def broken(*args, **kwargs):
-        raise AttributeError("'FileDataset' object has no attribute 'PatientSex'")
-
-    monkeypatch.setattr(dicom_seg, "_segmentation", broken)
-    response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
-    assert response.status_code == 409 and response.data["code"] == "unsupported_series"
-    assert "PatientSex" in response.data["detail"]
-
-
-def test_dicom_seg_needs_accepted_masks_and_an_admin(world):
-    [image] = _ct_series(world, slices=1)
-    client = world.client(world.admin)
-    assert client.get(f"/api/series/{image.series_id}/seg/").status_code == 409
-    assert (
-        world.client(world.annotator).get(f"/api/series/{image.series_id}/seg/").status_code == 403
-    )
-    assert (
-        world.client(world.outsider).get(f"/api/series/{image.series_id}/seg/").status_code == 404
-    )
-
-
-def media(image):
-    from django.conf import settings
-
-    return Path(settings.MEDIA_ROOT) / image.instance.file
-
-
-def test_a_series_highdicom_cannot_reference_answers_409(world):
-    [outcome] = studies.upload_ingest(
-        project=world.project,
-        actor=None,
-        files=[("mr.dcm", io.BytesIO(data_store("emri_small.dcm").read_bytes()))],
-    )
-    image = Image.objects.filter(pk__in=outcome.image_ids).order_by("frame_number")[3]
-    _accepted_mask(world, image, 5, 5, 12)
-    response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
-    assert response.status_code == 409 and response.data["code"] == "unsupported_series"

@@ -1,0 +1,156 @@
+"""DICOM-SEG out: GET /api/series/{id}/seg/ on real CT slices and a multi-frame MR."""
+
+import io
+import uuid
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+
+from annotator import coco
+from annotator.models import AuditEvent, Image
+from annotator.services import annotations, studies
+from tests import factories
+from tests.annotator.apis.test_exports import _accepted_mask, _image, _mask
+from tests.dciodvfy import dciodvfy_errors
+from tests.dicom_files import data_store, pydicom_test_file
+
+
+def _ct_series(world, slices=3, without=()):
+    """``slices`` real CT slices of one series (CT_small at three table positions), without
+    the attributes named in ``without``."""
+    source = pydicom.dcmread(pydicom_test_file("CT_small.dcm"))
+    for keyword in without:
+        delattr(source, keyword)
+    images = []
+    for n in range(slices):
+        ds = source.copy()
+        ds.SOPInstanceUID = f"{source.SOPInstanceUID}.{n + 1}"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = n + 1
+        ds.ImagePositionPatient = [*source.ImagePositionPatient[:2], -75.7 + 5 * n]
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        images.append(_image(world, buffer.getvalue(), f"slice{n}.dcm"))
+    assert len({image.series_id for image in images}) == 1
+    return images
+
+
+def test_dicom_seg_of_a_series_is_valid_and_reads_back_into_the_same_masks(world, tmp_path):
+    images = _ct_series(world)
+    second = factories.LabelClassFactory(project=world.project, name="mass", order=1)
+    masks = {}
+    for image, class_, (y, x) in (
+        (images[0], world.instance_class, (5, 5)),
+        (images[0], second, (30, 30)),
+        (images[2], world.instance_class, (20, 10)),
+    ):
+        mask = _mask(image, y, x, 12)
+        annotations.annotation_create(
+            image=image,
+            actor=world.admin,
+            client_key=uuid.uuid4(),
+            label_class=class_.pk,
+            box=coco.bbox_of_mask(mask),
+            mask=mask,
+        )
+        masks[(image.pk, class_.name)] = coco.decode_mask(mask).astype(bool)
+    annotations.annotation_create(  # a proposal is not exported
+        image=images[1],
+        actor=world.admin,
+        client_key=uuid.uuid4(),
+        label_class=second.pk,
+        box=[1, 1, 4, 4],
+        mask=_mask(images[1], 1, 1, 4),
+        status="proposed",
+    )
+    client = world.client(world.admin)
+    response = client.get(f"/api/series/{images[0].series_id}/seg/")
+    assert response.status_code == 200, getattr(response, "data", None)
+    assert response["Content-Type"] == "application/dicom"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    path = tmp_path / "seg.dcm"
+    path.write_bytes(response.content)
+
+    seg = hd.seg.segread(path)
+    assert [seg.get_segment_description(n).segment_label for n in (1, 2)] == ["nodule", "mass"]
+    stored = {image.pk: pydicom.dcmread(media(image)) for image in images}
+    assert seg.FrameOfReferenceUID == stored[images[0].pk].FrameOfReferenceUID
+    assert seg.StudyInstanceUID == stored[images[0].pk].StudyInstanceUID
+    assert seg.PatientID == images[0].series.study.patient.pseudonym
+    referenced = {uid for _, _, uid in seg.get_source_image_uids()}
+    assert referenced == {str(ds.SOPInstanceUID) for ds in stored.values()}
+    for image in images:
+        pixels = seg.get_pixels_by_source_instance(
+            source_sop_instance_uids=[str(stored[image.pk].SOPInstanceUID)],
+            segment_numbers=[1, 2],
+            ignore_spatial_locations=True,
+        )[0]
+        for number, name in ((1, "nodule"), (2, "mass")):
+            expected = masks.get((image.pk, name), np.zeros(pixels.shape[:2], bool))
+            assert np.array_equal(pixels[:, :, number - 1].astype(bool), expected), (image, name)
+    assert AuditEvent.objects.filter(action="series.seg_exported").count() == 1
+
+    assert dciodvfy_errors(path) == []
+
+
+def test_dicom_seg_of_images_whose_source_lacked_type2_attributes(world, tmp_path):
+    # like the demo's files: no PatientSex, AccessionNumber, StudyID, StudyDate, StudyTime
+    missing = ("PatientSex", "AccessionNumber", "StudyID", "StudyDate", "StudyTime")
+    images = _ct_series(world, slices=2, without=missing)
+    stored = pydicom.dcmread(media(images[0]))
+    assert all(k in stored and not stored[k].value for k in missing), "present, empty"
+    _accepted_mask(world, images[1], 10, 10, 12)
+    response = world.client(world.admin).get(f"/api/series/{images[0].series_id}/seg/")
+    assert response.status_code == 200, getattr(response, "data", None)
+    path = tmp_path / "seg.dcm"
+    path.write_bytes(response.content)
+    assert hd.seg.segread(path).number_of_segments == 1
+    assert dciodvfy_errors(path) == []
+
+
+def test_a_seg_highdicom_cannot_build_answers_409_with_the_reason(world, monkeypatch):
+    from annotator.services import dicom_seg
+
+    [image] = _ct_series(world, slices=1)
+    _accepted_mask(world, image, 10, 10, 12)
+
+    def broken(*args, **kwargs):
+        raise AttributeError("'FileDataset' object has no attribute 'PatientSex'")
+
+    monkeypatch.setattr(dicom_seg, "_segmentation", broken)
+    response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
+    assert response.status_code == 409 and response.data["code"] == "unsupported_series"
+    assert "PatientSex" in response.data["detail"]
+
+
+def test_dicom_seg_needs_accepted_masks_and_an_admin(world):
+    [image] = _ct_series(world, slices=1)
+    client = world.client(world.admin)
+    assert client.get(f"/api/series/{image.series_id}/seg/").status_code == 409
+    assert (
+        world.client(world.annotator).get(f"/api/series/{image.series_id}/seg/").status_code == 403
+    )
+    assert (
+        world.client(world.outsider).get(f"/api/series/{image.series_id}/seg/").status_code == 404
+    )
+
+
+def media(image):
+    from django.conf import settings
+
+    return Path(settings.MEDIA_ROOT) / image.instance.file
+
+
+def test_a_series_highdicom_cannot_reference_answers_409(world):
+    [outcome] = studies.upload_ingest(
+        project=world.project,
+        actor=None,
+        files=[("mr.dcm", io.BytesIO(data_store("emri_small.dcm").read_bytes()))],
+    )
+    image = Image.objects.filter(pk__in=outcome.image_ids).order_by("frame_number")[3]
+    _accepted_mask(world, image, 5, 5, 12)
+    response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
+    assert response.status_code == 409 and response.data["code"] == "unsupported_series"
