@@ -70,6 +70,13 @@ class ExportListApi(ProjectJobListMixin, APIView):
         image_format = serializers.ChoiceField(
             choices=coco_export.IMAGE_FORMATS, required=False, default="png8"
         )
+        images = serializers.ChoiceField(
+            choices=list(coco_export.IMAGE_RULES),
+            required=False,
+            default="done",
+            help_text="'done': only images a person marked done or reviewed (confirmed "
+            "negatives included); 'all': every image, with its labelling status.",
+        )
         window = serializers.ListField(
             child=serializers.FloatField(),
             min_length=2,

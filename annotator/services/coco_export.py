@@ -5,6 +5,12 @@ The zip holds ``manifest.json``, one COCO instances file per split
 (``images/<split>/<image id>.png``). Memory stays bounded whatever the project's size: rows are
 read with server-side cursors, JSON is written entry by entry into the zip stream, and masks are
 never all in memory at once. Quarantined images (burned-in text) never leave.
+
+Negatives apart from unlabelled: every image entry carries its labelling status and whether a
+person labelled it, and by default (``images: "done"``) only images a person marked done or
+reviewed are exported, with their labels: an image there without annotations is a confirmed
+negative. ``images: "all"`` exports every image; the manifest and each file's ``info`` say
+which rule was used.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from annotator.models import (
     AnnotationStatus,
     ExportJob,
     Image,
+    ImageStatus,
     JobStatus,
     LabelClass,
     LabelKind,
@@ -56,6 +63,14 @@ FORMAT_VERSION = 1
 SEGMENTATIONS = ("rle", "polygon")
 IMAGE_FORMATS = ("png8", "png16", "none")
 PNG16_SIGNED_OFFSET = 32768
+IMAGE_RULES = {
+    "done": "only images a person marked done or reviewed, with their labels: an image without "
+    "annotations is a confirmed negative",
+    "all": "every image, whatever its labelling status: an image without annotations may be "
+    "unlabelled, see its labelling_status",
+}
+DONE_STATUSES = (ImageStatus.DONE, ImageStatus.REVIEWED)
+PERSON_STATUSES = (ImageStatus.IN_PROGRESS, *DONE_STATUSES)
 
 _IMAGE_FIELDS = (
     "id",
@@ -64,6 +79,7 @@ _IMAGE_FIELDS = (
     "pixel_spacing_row",
     "pixel_spacing_col",
     "frame_number",
+    "status",
     "series__modality",
     "series__series_uid",
     "series__study__study_uid",
@@ -111,6 +127,7 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
         "segmentation",
         "image_format",
         "window",
+        "images",
     }
     unknown = set(options) - known
     if unknown:
@@ -138,6 +155,9 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
     image_format = options.get("image_format") or "png8"
     if image_format not in IMAGE_FORMATS:
         raise ApplicationError("image_format is 'png8', 'png16' or 'none'.", code="invalid_option")
+    images = options.get("images") or "done"
+    if images not in IMAGE_RULES:
+        raise ApplicationError("images is 'done' or 'all'.", code="invalid_option")
     window = options.get("window")
     if window is not None:
         if (
@@ -163,6 +183,7 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
         "segmentation": segmentation,
         "image_format": image_format,
         "window": window,
+        "images": images,
     }
 
 
@@ -259,10 +280,24 @@ def _classes(
     )
 
 
-def _images(project: Project, split: str):  # noqa: ANN202
-    return Image.objects.filter(
-        project=project, quarantined=False, series__study__patient__split=split
-    )
+def _image_rule(options: dict[str, Any]) -> str:
+    """The images rule of an export; jobs queued before the rule existed exported every image."""
+    return options.get("images", "all")
+
+
+def _exported(options: dict[str, Any], split: str, prefix: str = "") -> dict[str, Any]:
+    """Filters on an image (through ``prefix``) for it to be in ``split`` of the export."""
+    filters: dict[str, Any] = {
+        f"{prefix}quarantined": False,
+        f"{prefix}series__study__patient__split": split,
+    }
+    if _image_rule(options) == "done":
+        filters[f"{prefix}status__in"] = DONE_STATUSES
+    return filters
+
+
+def _images(project: Project, split: str, options: dict[str, Any]):  # noqa: ANN202
+    return Image.objects.filter(project=project, **_exported(options, split))
 
 
 def _annotations(project: Project, split: str, options: dict[str, Any], class_ids: list[int]):  # noqa: ANN202
@@ -273,8 +308,7 @@ def _annotations(project: Project, split: str, options: dict[str, Any], class_id
         project=project,
         status__in=statuses,
         label_class_id__in=class_ids,
-        image__quarantined=False,
-        image__series__study__patient__split=split,
+        **_exported(options, split, "image__"),
     )
     if options.get("updated_from"):
         queryset = queryset.filter(updated_at__gte=options["updated_from"])
@@ -283,14 +317,15 @@ def _annotations(project: Project, split: str, options: dict[str, Any], class_id
     return queryset
 
 
-def _tags_by_image(project: Project, split: str, tag_ids: list[int]) -> Iterator[tuple[int, int]]:
+def _tags_by_image(
+    project: Project, split: str, options: dict[str, Any], tag_ids: list[int]
+) -> Iterator[tuple[int, int]]:
     through = Image.tags.through
     return (
         through.objects.filter(
             image__project=project,
-            image__quarantined=False,
-            image__series__study__patient__split=split,
             labelclass_id__in=tag_ids,
+            **_exported(options, split, "image__"),
         )
         .order_by("image_id", "labelclass_id")
         .values_list("image_id", "labelclass_id")
@@ -333,10 +368,15 @@ def _write_array(out: _JsonWriter, entries: Iterator[dict[str, Any]]) -> int:
 
 
 def _image_entries(
-    project: Project, split: str, tag_names: dict[int, str], tag_ids: list[int]
+    project: Project, split: str, options: dict[str, Any], tag_names: dict[int, str]
 ) -> Iterator[dict[str, Any]]:
-    rows = _images(project, split).order_by("id").values_list(*_IMAGE_FIELDS).iterator(CHUNK_SIZE)
-    tags = _tags_by_image(project, split, tag_ids)
+    rows = (
+        _images(project, split, options)
+        .order_by("id")
+        .values_list(*_IMAGE_FIELDS)
+        .iterator(CHUNK_SIZE)
+    )
+    tags = _tags_by_image(project, split, options, list(tag_names))
     pending = next(tags, None)
     for (
         pk,
@@ -345,6 +385,7 @@ def _image_entries(
         spacing_row,
         spacing_col,
         frame,
+        status,
         modality,
         series_uid,
         study_uid,
@@ -370,6 +411,8 @@ def _image_entries(
             "modality": modality,
             "pixel_spacing": ([spacing_row, spacing_col] if spacing_row is not None else None),
             "split": split,
+            "labelling_status": status,
+            "person_labelled": status in PERSON_STATUSES,
         }
 
 
@@ -432,6 +475,13 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
             "quarantined_images": "excluded (burned-in annotation risk)",
             "people": "no user names or e-mail addresses",
         },
+        "images": {
+            "rule": _image_rule(options),
+            "description": IMAGE_RULES[_image_rule(options)],
+            "labelling_status": "each image entry's status: unlabelled, proposed (only model "
+            "proposals), in_progress (a person has labelled), done or reviewed; "
+            "person_labelled is true from in_progress on",
+        },
         "layout": {
             "annotations": "annotations/instances_<split>.json",
             "images": "images/<split>/<image id>.png (file_name in each image entry)",
@@ -467,11 +517,10 @@ def write_export_zip(
     tag_names = {c.pk: c.name for c in tag_classes}
     splits = [options["split"]] if options.get("split") else list(coco.SPLITS)
     render = options.get("image_format", "png8") != "none"
-    selected = Image.objects.filter(project=project, quarantined=False)
-    if options.get("split"):
-        selected = selected.filter(series__study__patient__split=options["split"])
-    total_images = max(1, selected.count() * (2 if render else 1))
+    selected = sum(_images(project, split, options).count() for split in splits)
+    total_images = max(1, selected * (2 if render else 1))
     done = 0
+    rule = _image_rule(options)
     summary: dict[str, Any] = {"splits": {}}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for split in splits:
@@ -486,15 +535,14 @@ def write_export_zip(
                             "generator": "RadLabel",
                             "version": str(FORMAT_VERSION),
                             "date_created": timezone.now().isoformat(),
+                            "images": f"{rule}: {IMAGE_RULES[rule]}",
                         }
                     )
                     + ',"licenses":[],"categories":'
                     + _dumps(categories)
                     + ',"images":'
                 )
-                images = _write_array(
-                    out, _image_entries(project, split, tag_names, list(tag_names))
-                )
+                images = _write_array(out, _image_entries(project, split, options, tag_names))
                 out.write(',"annotations":')
                 annotations = _write_array(
                     out, _annotation_entries(project, split, options, category_of, counts)
@@ -503,6 +551,7 @@ def write_export_zip(
                 out.flush()
             summary["splits"][split] = {
                 "images": images,
+                "images_left_out": _images(project, split, {"images": "all"}).count() - images,
                 "annotations": annotations,
                 "masks": counts["masks"],
             }
@@ -528,7 +577,7 @@ def _render_split(
     zf: zipfile.ZipFile, project: Project, split: str, options: dict[str, Any]
 ) -> Iterator[int]:
     rows = (
-        _images(project, split)
+        _images(project, split, options)
         .order_by("instance_id", "frame_number")
         .values_list(
             "id", "instance_id", "instance__file", "frame_number", "window_center", "window_width"

@@ -17,7 +17,7 @@ from annotator.models import Annotation, AuditEvent, ExportJob, Image, JobStatus
 from annotator.services import annotations, studies
 from backend import celery_app
 from tests import factories
-from tests.dicom_files import data_store
+from tests.dicom_files import data_store, pydicom_test_file
 from tests.processes import celery_worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,5 +1,6 @@
 """COCO export: pycocotools loads it, evaluates it against itself at AP 1.0, masks decode to the
-stored pixels, images are full resolution, filters hold, quarantined images and PHI never leave."""
+stored pixels, images are full resolution, filters hold, negatives are told from unlabelled
+images, quarantined images and PHI never leave."""
 
 import hashlib
 import io
@@ -57,9 +58,17 @@ def _label(image, actor, label_class, seed, *, with_mask=True, status="accepted"
     return annotation
 
 
+def _mark(image, actor, status):
+    annotations.image_set_status(image=image, actor=actor, status=status, role="admin")
+
+
 @pytest.fixture
 def dataset(world):
-    """Real CT, MR and multi-frame MR slices, a quarantined US, labels of two classes and a tag."""
+    """Real CT, MR and multi-frame MR slices, a quarantined US, labels of two classes and a tag.
+
+    The labelled CT, MR and MR frames 2 and 4 are done (the MR reviewed); MR frame 5 is done with
+    no label (a confirmed negative), frame 3 has a label but is still in progress, frame 6 has
+    only a model's proposal and frame 1 nothing."""
     project = world.project
     second = factories.LabelClassFactory(project=project, name="mass", order=1)
     ct = _ingest(project, "ct.dcm", data_store("693_UNCI.dcm").read_bytes())[0]
@@ -82,6 +91,21 @@ def dataset(world):
     proposal = _label(ct, world.admin, second, 7, status="proposed")
     _label(us, world.admin, world.instance_class, 8)
     annotations.image_set_tags(image=small, actor=world.admin, label_class_ids=[world.tag_class.pk])
+    in_progress = _label(frames[2], world.admin, world.instance_class, 10)
+    annotations.proposals_replace(
+        image=frames[5],
+        model_version=None,
+        proposals=[
+            {
+                **coco.box_and_mask(_blob(frames[5].rows, frames[5].columns, 11)),
+                "label_class": second.pk,
+                "score": 0.9,
+            }
+        ],
+    )
+    for image in (ct, frames[1], frames[3], frames[4]):
+        _mark(image, world.admin, "done")
+    _mark(small, world.admin, "reviewed")
     return {
         "project": project,
         "ct": ct,
@@ -91,6 +115,7 @@ def dataset(world):
         "second": second,
         "labelled": labelled,
         "proposal": proposal,
+        "in_progress": in_progress,
     }
 
 
@@ -156,7 +181,7 @@ def test_every_exported_mask_decodes_to_the_stored_mask(dataset, segmentation):
 
 
 def test_layout_metadata_tags_and_unlabelled_images(dataset):
-    archive, summary = _export(dataset["project"])
+    archive, summary = _export(dataset["project"], images="all")
     names = set(archive.namelist())
     assert {coco.instances_path(s) for s in coco.SPLITS} | {"manifest.json"} <= names
     train, val, test = (_instances(archive, s) for s in coco.SPLITS)
@@ -173,6 +198,17 @@ def test_layout_metadata_tags_and_unlabelled_images(dataset):
     assert small["patient"].startswith("P-") and small["study_uid"].startswith("2.25.")
     assert small["modality"] == "CT" and small["split"] == "val"
     assert small["pixel_spacing"] and small["sop_instance_uid"].startswith("2.25.")
+    assert small["labelling_status"] == "reviewed" and small["person_labelled"] is True
+    by_id = {i["id"]: i for i in test["images"]}
+    assert [(by_id[f.pk]["labelling_status"], by_id[f.pk]["person_labelled"]) for f in frames] == [
+        ("unlabelled", False),
+        ("done", True),
+        ("in_progress", True),
+        ("done", True),
+        ("done", True),
+        ("proposed", False),
+    ] + [("unlabelled", False)] * (len(frames) - 6)
+    assert dataset["in_progress"].pk in {a["id"] for a in test["annotations"]}
     all_images = {i["id"] for d in (train, val, test) for i in d["images"]}
     assert dataset["us"].pk not in all_images, "quarantined images never leave"
     assert all(
@@ -188,12 +224,42 @@ def test_layout_metadata_tags_and_unlabelled_images(dataset):
     assert manifest["deidentification"]["edition"] == "DICOM PS3.15 2024c"
     assert "DICOM PS3.15 2024c" in manifest["deidentification"]["method"]
     assert manifest["options"]["include_proposals"] is False
+    assert manifest["images"]["rule"] == "all" and manifest["options"]["images"] == "all"
+    assert test["info"]["images"].startswith("all: every image")
+    assert summary["splits"]["test"]["images_left_out"] == 0
     assert manifest["summary"] == json.loads(json.dumps(summary))
+
+
+def test_by_default_only_images_a_person_marked_done_leave_with_their_labels(world, dataset):
+    """A trainer reads an image without annotations as "no finding": only images a person
+    finished are exported unless asked, so a slice with unreviewed proposals or labels in
+    progress is never taken for a negative."""
+    frames = dataset["frames"]
+    archive, summary = _export(dataset["project"], image_format="none")
+    test = _instances(archive, "test")
+    assert [i["id"] for i in test["images"]] == [frames[1].pk, frames[3].pk, frames[4].pk]
+    assert {i["labelling_status"] for i in test["images"]} == {"done"}
+    assert all(i["person_labelled"] for i in test["images"])
+    negative = frames[4].pk
+    assert not [a for a in test["annotations"] if a["image_id"] == negative], "confirmed negative"
+    exported = {a["id"] for a in test["annotations"]}
+    assert exported == {dataset["labelled"]["frame2"][0].pk, dataset["labelled"]["frame4"][0].pk}
+    assert summary["splits"]["test"]["images_left_out"] == len(frames) - 3
+    [small] = _instances(archive, "val")["images"]
+    assert small["labelling_status"] == "reviewed" and small["tags"] == ["normal"]
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["images"]["rule"] == "done" and manifest["options"]["images"] == "done"
+    assert "confirmed negative" in manifest["images"]["description"]
+    assert test["info"]["images"].startswith("done: only images a person marked done")
+
+    _mark(frames[4], world.admin, "in_progress")
+    reopened, _ = _export(dataset["project"], image_format="none")
+    assert frames[4].pk not in {i["id"] for i in _instances(reopened, "test")["images"]}
 
 
 def test_images_are_full_resolution_pngs_of_the_chosen_window(dataset):
     ct, frames = dataset["ct"], dataset["frames"]
-    archive, _ = _export(dataset["project"])
+    archive, _ = _export(dataset["project"], images="all")
     png = PILImage.open(io.BytesIO(archive.read(f"images/train/{ct.pk}.png")))
     assert png.size == (ct.columns, ct.rows) and png.mode == "L"
     assert not png.text, "no text chunks"
@@ -255,6 +321,7 @@ def test_filters_split_classes_dates_and_proposals(dataset):
         {"window": [40, 0]},
         {"updated_from": "yesterday"},
         {"colour": "red"},
+        {"images": "labelled"},
     ],
 )
 def test_bad_options_are_refused(world, options):
@@ -320,6 +387,7 @@ def test_no_sentinel_phi_leaves_in_the_export(world):
     [image] = _ingest(world.project, "phi.dcm", buffer.getvalue())
     Image.objects.filter(pk=image.pk).update(quarantined=False)
     _label(image, world.admin, world.instance_class, 9)
+    _mark(image, world.admin, "done")
     source = load_source()
     needles = [
         *SENTINELS,
