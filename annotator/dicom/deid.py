@@ -3,6 +3,7 @@ deterministic UIDs."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.sr._snomed_dict import mapping as SNOMED_MAPPING  # SNOMED RT -> CT, as data
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
 from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID_dictionary
 
@@ -19,7 +23,9 @@ from annotator.dicom.profile import (
     KEPT_ACTIONS,
     PROFILE_EDITION,
     PROFILE_NAME,
+    STANDARD_CODED,
     TYPE2_PATIENT_STUDY,
+    type1_dummied,
 )
 from annotator.dicom.reader import number_of_frames
 
@@ -172,6 +178,9 @@ class _Cleaner:
             return None  # a value of unknown encoding cannot be shown to be what it claims
         if action == "Z" or (action == "D" and vr == "SQ"):
             return _element(tag, vr, Sequence() if vr == "SQ" else None)
+        if tag in STANDARD_CODED:
+            items = [code for code in map(_standard_code, elem.value) if code is not None]
+            return _element(tag, vr, Sequence(items)) if items else None
         if vr == "SQ":
             return _element(tag, vr, Sequence([self.dataset(i) for i in elem.value]))
         if vr == "UI":
@@ -191,6 +200,35 @@ class _Cleaner:
         return self.uid(str(value))
 
 
+@functools.cache
+def _dictionary(scheme: str) -> dict[str, Code]:
+    """The codes of ``scheme`` in pydicom's dictionary of the standard's codes, by value."""
+    collection = getattr(codes, scheme)
+    by_value: dict[str, Code] = {}
+    for name in collection.dir():
+        code = getattr(collection, name)
+        by_value.setdefault(code.value, code)
+    return by_value
+
+
+def _standard_code(item: Dataset) -> Dataset | None:
+    """``item``'s code as the standard's dictionary has it (SNOMED RT as SNOMED CT), or None."""
+    scheme = str(item.get("CodingSchemeDesignator") or "")
+    value = str(item.get("CodeValue") or "")
+    if scheme in ("SRT", "SNM3"):
+        scheme, value = "SCT", SNOMED_MAPPING["SRT"].get(value, "")
+    if scheme not in ("SCT", "DCM"):
+        return None
+    code = _dictionary(scheme).get(value)
+    if code is None:
+        return None
+    out = Dataset()
+    out.CodeValue = code.value
+    out.CodingSchemeDesignator = code.scheme_designator
+    out.CodeMeaning = code.meaning
+    return out
+
+
 def add_missing_type2(ds: Dataset) -> Dataset:
     """Give ``ds`` every attribute of ``TYPE2_PATIENT_STUDY`` it lacks, with no value."""
     for keyword in TYPE2_PATIENT_STUDY:
@@ -205,17 +243,22 @@ def deidentify(ds: Dataset, *, project_secret: bytes) -> DeidResult:
     Keeps only the attributes of the allow-list (``annotator.dicom.profile.KEPT``) at
     every nesting level, with Table E.1-1's action applied to those the table lists;
     everything else (private attributes, overlays, curves, free text, code sequences,
-    sequences nobody listed) is removed. Every instance UID is replaced with
+    sequences nobody listed) is removed; anatomic region codes are rewritten from the
+    standard's dictionary (``STANDARD_CODED``). Every instance UID is replaced with
     ``remap_uid``. PatientName and PatientID become the pseudonym. Dates and times are
-    emptied or removed (no date shift), so LongitudinalTemporalInformationModified is
-    REMOVED. Pixel Data is carried over untouched (same bytes, same transfer syntax);
-    burned-in text is not cleaned, only flagged. The source data set is not modified.
+    emptied or removed (no date shift), or given a dummy where the IOD makes them Type 1
+    (``type1_dummied``), so LongitudinalTemporalInformationModified is REMOVED. Pixel Data
+    is carried over untouched (same bytes, same transfer syntax); burned-in text is not
+    cleaned, only flagged. The source data set is not modified.
     """
     if not project_secret:
         raise ValueError("project_secret must not be empty")
     cleaner = _Cleaner(project_secret)
     pseudonym = patient_pseudonym(ds, project_secret=project_secret)
     out = add_missing_type2(cleaner.dataset(ds))
+    for tag in type1_dummied(ds):
+        if tag in out:
+            out[tag].value = _DUMMY_BY_VR[out[tag].VR]
 
     out.PatientName = pseudonym
     out.PatientID = pseudonym

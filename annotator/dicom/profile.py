@@ -25,12 +25,15 @@ U replace UID; compound codes (X/Z, X/D, Z/D, X/Z/D, X/Z/U*) let the de-identifi
 pick according to the IOD. Without per-IOD attribute types at hand we resolve them
 conservatively but conformantly (``resolve_action``): any choice containing D keeps
 the attribute with a dummy (Type 1 safe), X/Z and Z/D become Z (Type 2 safe), and
-X/Z/U* keeps the referencing sequence with every UID in it replaced.
+X/Z/U* keeps the referencing sequence with every UID in it replaced. Z/D is D where
+the IOD makes the attribute Type 1 (``type1_dummied``): a dummy of the right form
+instead of an empty value that would make the file invalid.
 """
 
 from __future__ import annotations
 
 from pydicom.datadict import tag_for_keyword
+from pydicom.dataset import Dataset
 
 PROFILE_NAME = "PS3.15 E.1 Basic Application Level Confidentiality Profile"
 PROFILE_EDITION = "DICOM PS3.15 2024c"
@@ -295,6 +298,14 @@ KEPT_BY_MODULE: dict[str, tuple[str, ...]] = {
         "FunctionalGroupPointer",
         "ConcatenationUID",
     ),
+    # Anatomic region codes are kept only as codes of the standard's dictionary, with the
+    # dictionary's meaning (``STANDARD_CODED``): a source's code meaning is free text.
+    "frame anatomy": (
+        "FrameAnatomySequence",
+        "FrameLaterality",
+        "AnatomicRegionSequence",
+    ),
+    "MR pulse sequence": ("PulseSequenceName",),
 }
 
 
@@ -313,6 +324,52 @@ KEPT: frozenset[int] = _tags(tuple(k for group in KEPT_BY_MODULE.values() for k 
 
 #: Kept attributes the table does not list whose values are free text: present and empty.
 EMPTIED: frozenset[int] = _tags(("PositionReferenceIndicator",))
+
+#: Kept code sequences whose items are rewritten from the standard's code dictionary
+#: (SNOMED CT, SNOMED RT mapped to SNOMED CT, DCM): value, scheme and the dictionary's
+#: meaning; an item whose code the dictionary does not know is dropped.
+STANDARD_CODED: frozenset[int] = _tags(("AnatomicRegionSequence",))
+
+#: Kept attributes whose Table E.1-1 action is Z/D ("Z unless D is required to maintain
+#: IOD conformance"), where PS3.3 makes them Type 1: in the Multi-frame Functional Groups
+#: module and in some image modules. ``TYPE1_CONTENT_DATE_TIME_SOP_CLASSES`` are the image
+#: SOP classes whose IOD has such a module as mandatory (transcribed from the same extract
+#: of the standard as highdicom bundles it); the multi-frame secondary captures, whose
+#: Multi-frame Functional Groups module is optional, have it when they carry its Type 1
+#: SharedFunctionalGroupsSequence.
+TYPE1_CONTENT_DATE_TIME: frozenset[int] = _tags(("ContentDate", "ContentTime"))
+TYPE1_CONTENT_DATE_TIME_SOP_CLASSES = frozenset(
+    {
+        "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT
+        "1.2.840.10008.5.1.4.1.1.2.2",  # Legacy Converted Enhanced CT
+        "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR
+        "1.2.840.10008.5.1.4.1.1.4.3",  # Enhanced MR Color
+        "1.2.840.10008.5.1.4.1.1.4.4",  # Legacy Converted Enhanced MR
+        "1.2.840.10008.5.1.4.1.1.6.3",  # Photoacoustic
+        "1.2.840.10008.5.1.4.1.1.12.1.1",  # Enhanced XA
+        "1.2.840.10008.5.1.4.1.1.12.2.1",  # Enhanced XRF
+        "1.2.840.10008.5.1.4.1.1.13.1.1",  # X-Ray 3D Angiographic
+        "1.2.840.10008.5.1.4.1.1.13.1.2",  # X-Ray 3D Craniofacial
+        "1.2.840.10008.5.1.4.1.1.13.1.3",  # Breast Tomosynthesis
+        "1.2.840.10008.5.1.4.1.1.13.1.4",  # Breast Projection X-Ray - For Presentation
+        "1.2.840.10008.5.1.4.1.1.13.1.5",  # Breast Projection X-Ray - For Processing
+        "1.2.840.10008.5.1.4.1.1.14.1",  # Intravascular OCT - For Presentation
+        "1.2.840.10008.5.1.4.1.1.14.2",  # Intravascular OCT - For Processing
+        "1.2.840.10008.5.1.4.1.1.77.1.5.1",  # Ophthalmic Photography 8 Bit
+        "1.2.840.10008.5.1.4.1.1.77.1.5.2",  # Ophthalmic Photography 16 Bit
+        "1.2.840.10008.5.1.4.1.1.77.1.5.4",  # Ophthalmic Tomography
+        "1.2.840.10008.5.1.4.1.1.77.1.5.5",  # Wide Field Ophthalmic Photography Stereographic
+        "1.2.840.10008.5.1.4.1.1.77.1.5.6",  # Wide Field Ophthalmic Photography 3D Coordinates
+        "1.2.840.10008.5.1.4.1.1.77.1.5.7",  # Ophthalmic Optical Coherence Tomography En Face
+        "1.2.840.10008.5.1.4.1.1.77.1.6",  # VL Whole Slide Microscopy
+        "1.2.840.10008.5.1.4.1.1.77.1.8",  # Confocal Microscopy
+        "1.2.840.10008.5.1.4.1.1.77.1.9",  # Confocal Microscopy Tiled Pyramidal
+        "1.2.840.10008.5.1.4.1.1.128.1",  # Legacy Converted Enhanced PET
+        "1.2.840.10008.5.1.4.1.1.130",  # Enhanced PET
+        "1.2.840.10008.5.1.4.1.1.481.23",  # Enhanced RT
+        "1.2.840.10008.5.1.4.1.1.481.24",  # Enhanced Continuous RT
+    }
+)
 
 BASIC_PROFILE_TABLE = """
 00001000 X
@@ -807,3 +864,12 @@ ACTIONS: dict[int, str] = {tag: resolve_action(code) for tag, code in TABLE_E1_1
 KEPT_ACTIONS: dict[int, str] = {
     tag: ACTIONS.get(tag, "Z" if tag in EMPTIED else "K") for tag in KEPT if ACTIONS.get(tag) != "X"
 }
+
+
+def type1_dummied(ds: Dataset) -> frozenset[int]:
+    """The top-level tags of ``ds`` that get a dummy (D) where their Z/D would empty them."""
+    if "SharedFunctionalGroupsSequence" in ds or (
+        str(ds.get("SOPClassUID") or "") in TYPE1_CONTENT_DATE_TIME_SOP_CLASSES
+    ):
+        return TYPE1_CONTENT_DATE_TIME
+    return frozenset()

@@ -11,6 +11,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.sr.codedict import codes
 
 from annotator.dicom import dataset_to_bytes, deidentify, read_validated, remap_uid
 from annotator.dicom.deid import TYPE2_PATIENT_STUDY, patient_pseudonym
@@ -218,14 +219,24 @@ def test_non_identifying_attributes_kept(source, result):
         "SOPClassUID",
     ):
         assert out[keyword].value == source[keyword].value, keyword
-    # A code meaning is free text (it can hold a name): code sequences are not kept.
-    assert "AnatomicRegionSequence" not in out
+    # A code meaning is free text (it can hold a name): an anatomic region is kept as the
+    # standard's code with the standard's meaning (SNOMED RT T-D3000 is SNOMED CT 51185008).
+    [anatomy] = out.AnatomicRegionSequence
+    assert (anatomy.CodeValue, anatomy.CodingSchemeDesignator) == ("51185008", "SCT")
+    assert anatomy.CodeMeaning == "Thoracic structure (body structure)"  # not the source's
+
+
+def test_an_anatomic_region_the_standard_does_not_know_is_dropped(source):
+    ds = copy.deepcopy(source)
+    ds.AnatomicRegionSequence[0].CodingSchemeDesignator = "99LOCAL"
+    assert "AnatomicRegionSequence" not in deidentify(ds, project_secret=SECRET).dataset
 
 
 def test_only_allow_listed_attributes_remain_at_any_depth(result):
     out = copy.deepcopy(result.dataset)
     [code] = out.pop("DeidentificationMethodCodeSequence").value  # the profile's own marker
     assert (code.CodeValue, code.CodingSchemeDesignator) == ("113100", "DCM")
+    out.pop("AnatomicRegionSequence")  # the standard's code, written from its dictionary
     for elem in _walk(out):
         assert int(elem.tag) in KEPT, elem
 
@@ -391,3 +402,30 @@ def test_enhanced_multiframe_functional_groups_are_cleaned():
     for uid in (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID):
         assert uid.encode() not in stored
     read_validated(data=stored, filename="stored.dcm")
+
+
+def test_type1_content_date_and_time_get_dummies_in_enhanced_multi_frame_objects():
+    """Z/D: the Multi-frame Functional Groups module makes them Type 1, so D, not Z."""
+    for name in ("eCT_Supplemental.dcm", "emri_small.dcm"):
+        ds = read_validated(data=crafted.read_bytes(name), filename="x.dcm")
+        assert ds.ContentDate and ds.ContentTime, name
+        out = deidentify(ds, project_secret=SECRET).dataset
+        assert (out.ContentDate, out.ContentTime) == ("19000101", "000000"), name
+        assert out.LongitudinalTemporalInformationModified == "REMOVED"
+
+
+def test_type2_content_date_and_time_are_emptied_in_single_frame_objects():
+    ds = read_validated(data=crafted.read_bytes("CT_small.dcm"), filename="x.dcm")
+    assert ds.ContentDate and ds.ContentTime
+    out = deidentify(ds, project_secret=SECRET).dataset
+    assert _is_empty(out.ContentDate) and _is_empty(out.ContentTime)
+
+
+def test_frame_anatomy_is_kept_as_standard_codes():
+    ds = read_validated(data=crafted.read_bytes("eCT_Supplemental.dcm"), filename="x.dcm")
+    out = deidentify(ds, project_secret=SECRET).dataset
+    [anatomy] = out.SharedFunctionalGroupsSequence[0].FrameAnatomySequence
+    assert anatomy.FrameLaterality == "U"
+    [region] = anatomy.AnatomicRegionSequence  # SNOMED 3 T-A0100 in the source
+    assert (region.CodeValue, region.CodingSchemeDesignator) == ("12738006", "SCT")
+    assert region.CodeMeaning == codes.SCT.Brain.meaning
