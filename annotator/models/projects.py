@@ -71,6 +71,23 @@ class LabelKind(models.TextChoices):
     TAG = "tag", "Image-level tag"
 
 
+class SegmentType(models.TextChoices):
+    """SNOMED CT morphologically abnormal structures (DICOM CID 7159) a class's DICOM-SEG
+    segments can be coded as; the value names the code in pydicom's dictionary
+    (``codes.SCT.<value>``)."""
+
+    NODULE = "Nodule", "Nodule (SNOMED CT 27925004)"
+    MASS = "Mass", "Mass (SNOMED CT 4147007)"
+    LESION = "Lesion", "Lesion (SNOMED CT 52988006)"
+    NEOPLASM = "Neoplasm", "Neoplasm (SNOMED CT 108369006)"
+    CYST = "Cyst", "Cyst (SNOMED CT 367643001)"
+    HEMORRHAGE = "Hemorrhage", "Hemorrhage (SNOMED CT 50960005)"
+    EDEMA = "Edema", "Edema (SNOMED CT 79654002)"
+    ABSCESS = "Abscess", "Abscess (SNOMED CT 44132006)"
+    NECROSIS = "Necrosis", "Necrosis (SNOMED CT 6574001)"
+    EMBOLUS = "Embolus", "Embolus (SNOMED CT 55584005)"
+
+
 class LabelClass(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_classes")
     name = models.CharField(max_length=100)
@@ -79,6 +96,10 @@ class LabelClass(models.Model):
     )
     kind = models.CharField(max_length=16, choices=LabelKind.choices, default=LabelKind.INSTANCE)
     order = models.PositiveSmallIntegerField(default=0, validators=[MinValueValidator(0)])
+    # Blank: the class's segments carry a code of RadLabel's private scheme, from its name.
+    segment_type = models.CharField(
+        max_length=16, choices=SegmentType.choices, blank=True, default=""
+    )
     # Classes in use are retired, never deleted, so no label loses its class.
     is_active = models.BooleanField(default=True)
 
