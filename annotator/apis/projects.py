@@ -17,6 +17,7 @@ from annotator.access import (
 )
 from annotator.apis.mixins import PaginatedMixin
 from annotator.models import AuditEvent, LabelClass, LabelKind, Membership, Role
+from annotator.models.projects import SegmentType
 from annotator.permissions import IsServerAdmin, ReadOnly
 from annotator.selectors.images import project_counts
 from annotator.services import datasets, projects, studies
@@ -25,7 +26,7 @@ from annotator.services import datasets, projects, studies
 class LabelClassOutput(serializers.ModelSerializer):
     class Meta:
         model = LabelClass
-        fields = ["id", "name", "color", "kind", "order", "is_active"]
+        fields = ["id", "name", "color", "kind", "order", "segment_type", "is_active"]
 
 
 class LabelClassInput(serializers.Serializer):
@@ -33,6 +34,12 @@ class LabelClassInput(serializers.Serializer):
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", max_length=7)
     kind = serializers.ChoiceField(choices=LabelKind.choices, default=LabelKind.INSTANCE)
     order = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+    segment_type = serializers.ChoiceField(
+        choices=SegmentType.choices,
+        allow_blank=True,
+        required=False,
+        help_text="The SNOMED CT code of the class's DICOM-SEG segments; blank: a private code.",
+    )
 
 
 class SplitRatios(serializers.Serializer):

@@ -4,10 +4,18 @@ One segment per label class, in the project's class order. The SEG references th
 de-identified source instances (their pseudonymous UIDs, patient, study and frame of
 reference), so it carries nothing the stored files do not. A series is either single-frame
 instances (one SEG frame per labelled slice) or one multi-frame instance.
+
+A segment's type is the SNOMED CT code the admin chose for its class (``segment_type``), or
+else a code of RadLabel's private scheme, declared in the SEG's
+CodingSchemeIdentificationSequence, derived from the class name (the same class name gives
+the same code in every project). The SEG's Series and SOP Instance UIDs are derived from the
+source series and the SEG's content (segments and pixels), so the same labels give the same
+instance however often it is downloaded or pushed, and changed labels a new one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -17,20 +25,27 @@ import numpy as np
 import pydicom
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
+from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
 from annotator import coco
-from annotator.dicom.deid import add_missing_type2
+from annotator.dicom.deid import add_missing_type2, remap_uid
 from annotator.exceptions import ConflictError
 from annotator.models import Annotation, AnnotationStatus, Image, LabelClass, Series
 from annotator.services.audit import audit_record
+from annotator.services.studies import project_deid_secret
 
 logger = logging.getLogger(__name__)
 
 MANUFACTURER = "RadLabel"
 SOFTWARE_VERSION = "0.1.0"
-CATEGORY = Code("49755003", "SCT", "Morphologically abnormal structure")
+CATEGORY = codes.SCT.MorphologicallyAbnormalStructure
 PRIVATE_SCHEME = "99RADLABEL"
+PRIVATE_SCHEME_ITEM = hd.coding_schemes.CodingSchemeIdentificationItem(
+    designator=PRIVATE_SCHEME,
+    name="RadLabel label class names",
+    responsible_organization="RadLabel",
+)
 
 
 @dataclass
@@ -67,6 +82,24 @@ def _source_datasets(series: Series) -> tuple[list[pydicom.Dataset], list[Image]
     return datasets, images
 
 
+def segment_type_code(label_class: LabelClass) -> Code:
+    """The class's chosen SNOMED CT code, or its private code: ``C`` and 15 hex digits of
+    the SHA-256 of its case-folded name (a code value is at most 16 characters)."""
+    if label_class.segment_type:
+        return getattr(codes.SCT, label_class.segment_type)
+    name = label_class.name.strip()
+    digest = hashlib.sha256(name.casefold().encode("utf-8")).hexdigest()
+    return Code(f"C{digest[:15].upper()}", PRIVATE_SCHEME, name[:64])
+
+
+def _content_uid(kind: str, series: Series, content: str) -> str:
+    """A ``2.25`` UID keyed like ingest's UID remapping: the same for the same arguments."""
+    return remap_uid(
+        f"radlabel-seg\x00{kind}\x00{series.series_uid}\x00{content}",
+        project_secret=project_deid_secret(series.study.project),
+    )
+
+
 def series_seg_build(*, series: Series) -> SegResult:
     """The SEG of a series' accepted masks (409 when it has none)."""
     annotations = list(
@@ -88,20 +121,34 @@ def series_seg_build(*, series: Series) -> SegResult:
         pixels[index_of[image_id], :, :, segment_of[class_id] - 1] |= coco.decode_mask(mask).astype(
             bool
         )
+    types = {c.pk: segment_type_code(c) for c in classes}
     descriptions = [
         hd.seg.SegmentDescription(
             segment_number=segment_of[c.pk],
             segment_label=c.name[:64],
             segmented_property_category=CATEGORY,
-            segmented_property_type=Code(f"RL{c.pk}", PRIVATE_SCHEME, c.name[:64]),
+            segmented_property_type=types[c.pk],
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-            tracking_uid=hd.UID(),
-            tracking_id=f"radlabel-class-{c.pk}",
+            tracking_uid=_content_uid("tracking", series, f"{c.name}\x00{types[c.pk].value}"),
+            tracking_id=c.name[:64],
         )
         for c in classes
     ]
+    content = hashlib.sha256(pixels.tobytes())
+    content.update(repr(pixels.shape).encode())
+    for c in classes:
+        code = types[c.pk]
+        content.update(f"\x00{c.name}\x00{code.value}\x00{code.scheme_designator}".encode())
+    uids = {kind: _content_uid(kind, series, content.hexdigest()) for kind in ("series", "sop")}
+    private = any(code.scheme_designator == PRIVATE_SCHEME for code in types.values())
     try:
-        seg = _segmentation(datasets, pixels, descriptions)
+        seg = _segmentation(
+            datasets,
+            pixels,
+            descriptions,
+            uids=uids,
+            coding_schemes=[PRIVATE_SCHEME_ITEM] if private else None,
+        )
     except ValueError as error:
         logger.warning("no DICOM-SEG for series %s: %s", series.pk, error)
         raise ConflictError(
@@ -131,15 +178,19 @@ def _segmentation(
     datasets: list[pydicom.Dataset],
     pixels: np.ndarray,
     descriptions: list[hd.seg.SegmentDescription],
+    *,
+    uids: dict[str, str],
+    coding_schemes: list[hd.coding_schemes.CodingSchemeIdentificationItem] | None,
 ) -> hd.seg.Segmentation:
     return hd.seg.Segmentation(
         source_images=datasets,
         pixel_array=pixels,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,
-        series_instance_uid=hd.UID(),
+        series_instance_uid=uids["series"],
         series_number=9000,
-        sop_instance_uid=hd.UID(),
+        sop_instance_uid=uids["sop"],
+        coding_schemes=coding_schemes,
         instance_number=1,
         manufacturer=MANUFACTURER,
         manufacturer_model_name=MANUFACTURER,

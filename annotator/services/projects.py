@@ -20,6 +20,7 @@ def _label_class_state(label_class: LabelClass) -> dict[str, Any]:
         "color": label_class.color,
         "kind": label_class.kind,
         "order": label_class.order,
+        "segment_type": label_class.segment_type,
         "is_active": label_class.is_active,
     }
 
@@ -120,8 +121,16 @@ def label_class_create(
     color: str,
     kind: str = LabelKind.INSTANCE,
     order: int = 0,
+    segment_type: str = "",
 ) -> LabelClass:
-    label_class = LabelClass(project=project, name=name, color=color, kind=kind, order=order)
+    label_class = LabelClass(
+        project=project,
+        name=name,
+        color=color,
+        kind=kind,
+        order=order,
+        segment_type=segment_type,
+    )
     label_class.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
@@ -153,7 +162,7 @@ def label_class_update(
         raise ConflictError(
             "The class is in use; its kind cannot change.", code="label_class_in_use"
         )
-    for field in ("name", "color", "kind", "order"):
+    for field in ("name", "color", "kind", "order", "segment_type"):
         if field in changes:
             setattr(label_class, field, changes[field])
     label_class.full_clean(validate_constraints=False)

@@ -7,10 +7,12 @@ from pathlib import Path
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.sr.codedict import codes
 
 from annotator import coco
 from annotator.models import AuditEvent, Image
 from annotator.services import annotations, studies
+from annotator.services.dicom_seg import segment_type_code
 from tests import factories
 from tests.annotator.apis.test_exports import _accepted_mask, _image, _mask
 from tests.dciodvfy import dciodvfy_errors
@@ -154,3 +156,123 @@ def test_a_series_highdicom_cannot_reference_answers_409(world):
     _accepted_mask(world, image, 5, 5, 12)
     response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
     assert response.status_code == 409 and response.data["code"] == "unsupported_series"
+
+
+def _dice(a, b):
+    return 2 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
+
+
+def _seg_of(client, series_id, path):
+    response = client.get(f"/api/series/{series_id}/seg/")
+    assert response.status_code == 200, getattr(response, "data", None)
+    path.write_bytes(response.content)
+    return hd.seg.segread(path)
+
+
+def test_a_class_coded_by_the_admin_gets_its_snomed_code_and_others_a_declared_private_code(
+    world, tmp_path
+):
+    images = _ct_series(world, slices=2)
+    mass = factories.LabelClassFactory(project=world.project, name="Ground glass", order=1)
+    client = world.client(world.admin)
+    coded = client.patch(
+        f"/api/projects/chest/label-classes/{world.instance_class.pk}/",
+        {"segment_type": "Nodule"},
+        format="json",
+    )
+    assert coded.status_code == 200 and coded.data["segment_type"] == "Nodule", coded.data
+    drawn = {}
+    for image, class_, (y, x) in (
+        (images[0], world.instance_class, (5, 5)),
+        (images[1], world.instance_class, (20, 10)),
+        (images[1], mass, (30, 30)),
+    ):
+        mask = _mask(image, y, x, 12)
+        annotations.annotation_create(
+            image=image,
+            actor=world.admin,
+            client_key=uuid.uuid4(),
+            label_class=class_.pk,
+            box=coco.bbox_of_mask(mask),
+            mask=mask,
+        )
+        drawn[(image.pk, class_.pk)] = coco.decode_mask(mask).astype(bool)
+
+    path = tmp_path / "seg.dcm"
+    seg = _seg_of(client, images[0].series_id, path)
+    assert dciodvfy_errors(path) == []
+    nodule, private = seg.get_segment_description(1), seg.get_segment_description(2)
+    assert nodule.segmented_property_type == codes.SCT.Nodule
+    assert (
+        nodule.segmented_property_type.value,
+        nodule.segmented_property_type.scheme_designator,
+    ) == ("27925004", "SCT")
+    assert nodule.segmented_property_category == codes.SCT.MorphologicallyAbnormalStructure
+    code = private.segmented_property_type
+    assert code.scheme_designator == "99RADLABEL" and code.meaning == "Ground glass"
+    assert [
+        (s.CodingSchemeDesignator, s.CodingSchemeName)
+        for s in seg.CodingSchemeIdentificationSequence
+    ] == [("99RADLABEL", "RadLabel label class names")]
+    # derived from the name, not the database id: the same in another project
+    elsewhere = factories.LabelClassFactory(project=world.other_project, name="ground glass")
+    assert segment_type_code(elsewhere).value == code.value
+
+    stored = {image.pk: str(pydicom.dcmread(media(image)).SOPInstanceUID) for image in images}
+    for image in images:
+        pixels = seg.get_pixels_by_source_instance(
+            source_sop_instance_uids=[stored[image.pk]],
+            segment_numbers=[1, 2],
+            ignore_spatial_locations=True,
+        )[0].astype(bool)
+        for number, class_ in ((1, world.instance_class), (2, mass)):
+            expected = drawn.get((image.pk, class_.pk))
+            if expected is None:
+                assert not pixels[:, :, number - 1].any()
+            else:
+                assert _dice(pixels[:, :, number - 1], expected) == 1.0, (image, number)
+
+
+def test_the_same_labels_give_the_same_seg_uids_and_changed_labels_new_ones(world, tmp_path):
+    images = _ct_series(world, slices=2)
+    _accepted_mask(world, images[0], 10, 10, 12)
+    client = world.client(world.admin)
+    first = _seg_of(client, images[0].series_id, tmp_path / "a.dcm")
+    again = _seg_of(client, images[0].series_id, tmp_path / "b.dcm")
+    uids = (first.SOPInstanceUID, first.SeriesInstanceUID)
+    assert (again.SOPInstanceUID, again.SeriesInstanceUID) == uids
+    assert first.SOPInstanceUID != first.SeriesInstanceUID
+    tracking = first.get_segment_description(1).tracking_uid
+
+    _accepted_mask(world, images[1], 30, 30, 8)
+    changed = _seg_of(client, images[0].series_id, tmp_path / "c.dcm")
+    assert changed.SOPInstanceUID not in uids and changed.SeriesInstanceUID not in uids
+    # the segment is the same finding class, tracked across the two instances
+    assert changed.get_segment_description(1).tracking_uid == tracking
+    assert dciodvfy_errors(tmp_path / "c.dcm") == []
+
+
+def test_label_class_segment_type_is_one_of_the_short_list(world):
+    client = world.client(world.admin)
+    created = client.post(
+        "/api/projects/chest/label-classes/",
+        {"name": "cyst", "color": "#00ff00", "segment_type": "Cyst"},
+        format="json",
+    )
+    assert created.status_code == 201 and created.data["segment_type"] == "Cyst", created.data
+    listed = client.get("/api/projects/chest/label-classes/").data
+    assert {c["name"]: c["segment_type"] for c in listed}["nodule"] == ""
+    refused = client.patch(
+        f"/api/projects/chest/label-classes/{created.data['id']}/",
+        {"segment_type": "Appendix"},
+        format="json",
+    )
+    assert refused.status_code == 400 and "segment_type" in str(refused.data), refused.data
+    cleared = client.patch(
+        f"/api/projects/chest/label-classes/{created.data['id']}/",
+        {"segment_type": ""},
+        format="json",
+    )
+    assert cleared.status_code == 200 and cleared.data["segment_type"] == ""
+    event = AuditEvent.objects.filter(action="label_class.updated").latest("id")
+    assert (event.before["segment_type"], event.after["segment_type"]) == ("Cyst", "")
