@@ -3,8 +3,9 @@
 The zip holds ``manifest.json``, one COCO instances file per split
 (``annotations/instances_<split>.json``) and the images as PNG
 (``images/<split>/<image id>.png``). Memory stays bounded whatever the project's size: rows are
-read with server-side cursors, JSON is written entry by entry into the zip stream, and masks are
-never all in memory at once. Quarantined images (burned-in text) never leave.
+read with server-side cursors, JSON is written entry by entry (to a temporary file while each
+image's PNG goes into the zip as its entry is made, then copied in), and masks are never all
+in memory at once. Quarantined images (burned-in text) never leave.
 
 Negatives apart from unlabelled: every image entry carries its labelling status and whether a
 person labelled it, and by default (``images: "done"``) only images a person marked done or
@@ -20,9 +21,10 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
@@ -39,6 +41,8 @@ from pydicom.pixels import pixel_array
 
 from annotator import coco, dicom
 from annotator.dicom.deid import DEIDENTIFICATION_METHOD
+from annotator.dicom.pixels import _rescale as rescale_of
+from annotator.dicom.pixels import modality_range
 from annotator.dicom.profile import PROFILE_EDITION, PROFILE_NAME
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
@@ -59,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
 FLUSH_BYTES = 1 << 20
+PROGRESS_EVERY = 25
 FORMAT_VERSION = 1
 SEGMENTATIONS = ("rle", "polygon")
 IMAGE_FORMATS = ("png8", "png16", "none")
@@ -69,6 +74,15 @@ IMAGE_RULES = {
     "all": "every image, whatever its labelling status: an image without annotations may be "
     "unlabelled, see its labelling_status",
 }
+PNG16_MEANING = (
+    "16-bit stored pixel values: stored = png - png16_offset (32768 for signed data, else 0); "
+    "MONOCHROME1 is mirrored within stored_range so that higher is brighter, as in every other "
+    "image: stored = stored_range[0] + stored_range[1] - (png - png16_offset) where "
+    "png16_inverted is true. Modality values (HU for CT) = rescale_slope * stored + "
+    "rescale_intercept; rescale_slope is null where a Modality LUT Sequence (not a line) maps "
+    "stored values: read it from the DICOM file. default_window is [centre, width] in modality "
+    "values, as DICOM applies it before MONOCHROME1's inversion. Colour images are 8-bit RGB."
+)
 DONE_STATUSES = (ImageStatus.DONE, ImageStatus.REVIEWED)
 PERSON_STATUSES = (ImageStatus.IN_PROGRESS, *DONE_STATUSES)
 
@@ -80,11 +94,16 @@ _IMAGE_FIELDS = (
     "pixel_spacing_col",
     "frame_number",
     "status",
+    "photometric",
+    "window_center",
+    "window_width",
     "series__modality",
     "series__series_uid",
     "series__study__study_uid",
     "series__study__patient__pseudonym",
+    "instance_id",
     "instance__sop_uid",
+    "instance__file",
 )
 _ANNOTATION_FIELDS = (
     "id",
@@ -357,63 +376,80 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=True)
 
 
-def _write_array(out: _JsonWriter, entries: Iterator[dict[str, Any]]) -> int:
+def _write_array(
+    out: _JsonWriter,
+    entries: Iterator[dict[str, Any]],
+    report: Callable[[int], None] | None = None,
+) -> int:
+    """Write ``entries`` as a JSON array; ``report`` gets the count every PROGRESS_EVERY."""
     out.write("[")
     count = 0
     for entry in entries:
         out.write(("," if count else "") + _dumps(entry))
         count += 1
+        if report and count % PROGRESS_EVERY == 0:
+            report(count)
     out.write("]")
     return count
 
 
 def _image_entries(
-    project: Project, split: str, options: dict[str, Any], tag_names: dict[int, str]
+    zf: zipfile.ZipFile,
+    project: Project,
+    split: str,
+    options: dict[str, Any],
+    tag_names: dict[int, str],
 ) -> Iterator[dict[str, Any]]:
+    """The split's image entries in id order; unless the format is ``none``, each image's PNG
+    goes into ``zf`` as its entry is made. The frames of one instance have consecutive ids, so
+    each stored file is read once."""
     rows = (
-        _images(project, split, options)
-        .order_by("id")
-        .values_list(*_IMAGE_FIELDS)
-        .iterator(CHUNK_SIZE)
+        _images(project, split, options).order_by("id").values(*_IMAGE_FIELDS).iterator(CHUNK_SIZE)
     )
     tags = _tags_by_image(project, split, options, list(tag_names))
     pending = next(tags, None)
-    for (
-        pk,
-        rows_,
-        cols,
-        spacing_row,
-        spacing_col,
-        frame,
-        status,
-        modality,
-        series_uid,
-        study_uid,
-        pseudonym,
-        sop_uid,
-    ) in rows:
+    render = options.get("image_format", "png8") != "none"
+    source: tuple[int, pydicom.Dataset] | None = None
+    for row in rows:
+        pk, status = row["id"], row["status"]
         image_tags = []
         while pending is not None and pending[0] <= pk:
             if pending[0] == pk:
                 image_tags.append(tag_names[pending[1]])
             pending = next(tags, None)
-        yield {
+        entry = {
             "id": pk,
             "file_name": coco.image_file_name(split, pk),
-            "width": cols,
-            "height": rows_,
+            "width": row["columns"],
+            "height": row["rows"],
             "tags": image_tags,
-            "patient": pseudonym,
-            "study_uid": study_uid,
-            "series_uid": series_uid,
-            "sop_instance_uid": sop_uid,
-            "frame_number": frame,
-            "modality": modality,
-            "pixel_spacing": ([spacing_row, spacing_col] if spacing_row is not None else None),
+            "patient": row["series__study__patient__pseudonym"],
+            "study_uid": row["series__study__study_uid"],
+            "series_uid": row["series__series_uid"],
+            "sop_instance_uid": row["instance__sop_uid"],
+            "frame_number": row["frame_number"],
+            "modality": row["series__modality"],
+            "photometric_interpretation": row["photometric"],
+            "pixel_spacing": (
+                [row["pixel_spacing_row"], row["pixel_spacing_col"]]
+                if row["pixel_spacing_row"] is not None
+                else None
+            ),
             "split": split,
             "labelling_status": status,
             "person_labelled": status in PERSON_STATUSES,
         }
+        if render:
+            if source is None or source[0] != row["instance_id"]:
+                with default_storage.open(row["instance__file"], "rb") as stream:
+                    source = (row["instance_id"], pydicom.dcmread(stream))
+            data = _render(source[1], row, options, entry)
+            zf.writestr(
+                zipfile.ZipInfo(entry["file_name"], date_time=(1980, 1, 1, 0, 0, 0)),
+                data,
+                compress_type=zipfile.ZIP_STORED,
+            )
+        yield entry
 
 
 def _annotation_entries(
@@ -494,8 +530,7 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
             "images_format": {
                 "png8": "8-bit, windowed with each image's default window"
                 + (f" (fixed window {options['window']})" if options.get("window") else ""),
-                "png16": "16-bit stored pixel values; signed data shifted by +32768; colour as"
-                " 8-bit RGB",
+                "png16": PNG16_MEANING,
                 "none": "no pixel files",
             }[options["image_format"]],
         },
@@ -516,17 +551,20 @@ def write_export_zip(
     category_of = {c["radlabel_id"]: c["id"] for c in categories}
     tag_names = {c.pk: c.name for c in tag_classes}
     splits = [options["split"]] if options.get("split") else list(coco.SPLITS)
-    render = options.get("image_format", "png8") != "none"
-    selected = sum(_images(project, split, options).count() for split in splits)
-    total_images = max(1, selected * (2 if render else 1))
+    total_images = max(1, sum(_images(project, split, options).count() for split in splits))
     done = 0
     rule = _image_rule(options)
     summary: dict[str, Any] = {"splits": {}}
+
+    def report_images(count: int) -> None:
+        progress((done + count) / total_images)
+
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for split in splits:
             counts = {"masks": 0}
-            with zf.open(coco.instances_path(split), "w", force_zip64=True) as member:
-                out = _JsonWriter(member)
+            # the PNGs go into the zip while the JSON is written, so the JSON waits in a file
+            with tempfile.TemporaryFile() as spool:
+                out = _JsonWriter(spool)
                 out.write(
                     '{"info":'
                     + _dumps(
@@ -542,13 +580,20 @@ def write_export_zip(
                     + _dumps(categories)
                     + ',"images":'
                 )
-                images = _write_array(out, _image_entries(project, split, options, tag_names))
+                images = _write_array(
+                    out,
+                    _image_entries(zf, project, split, options, tag_names),
+                    report_images if progress else None,
+                )
                 out.write(',"annotations":')
                 annotations = _write_array(
                     out, _annotation_entries(project, split, options, category_of, counts)
                 )
                 out.write("}")
                 out.flush()
+                spool.seek(0)
+                with zf.open(coco.instances_path(split), "w", force_zip64=True) as member:
+                    shutil.copyfileobj(spool, member, FLUSH_BYTES)
             summary["splits"][split] = {
                 "images": images,
                 "images_left_out": _images(project, split, {"images": "all"}).count() - images,
@@ -558,12 +603,6 @@ def write_export_zip(
             done += images
             if progress:
                 progress(done / total_images)
-        if render:
-            for split in splits:
-                for _ in _render_split(zf, project, split, options):
-                    done += 1
-                    if progress and done % 25 == 0:
-                        progress(done / total_images)
         summary["categories"] = [c["name"] for c in categories]
         summary["tags"] = sorted(tag_names.values())
         zf.writestr(
@@ -573,51 +612,72 @@ def write_export_zip(
     return summary
 
 
-def _render_split(
-    zf: zipfile.ZipFile, project: Project, split: str, options: dict[str, Any]
-) -> Iterator[int]:
-    rows = (
-        _images(project, split, options)
-        .order_by("instance_id", "frame_number")
-        .values_list(
-            "id", "instance_id", "instance__file", "frame_number", "window_center", "window_width"
-        )
-        .iterator(CHUNK_SIZE)
-    )
-    current: tuple[int, Any] | None = None
+def _render(
+    dataset: pydicom.Dataset, row: dict[str, Any], options: dict[str, Any], entry: dict[str, Any]
+) -> bytes:
+    """The PNG of the image in ``row``; png16 adds what its values mean to ``entry``."""
+    index = row["frame_number"] - 1
+    if options.get("image_format") == "png16":
+        return _png16(dataset, index, row, entry)
+    pixels = dicom.frame_pixels(dataset, index)
     fixed = options.get("window")
-    for pk, instance_id, path, frame, center, width in rows:
-        if current is None or current[0] != instance_id:
-            with default_storage.open(path, "rb") as stream:
-                current = (instance_id, pydicom.dcmread(stream))
-        dataset = current[1]
-        if options.get("image_format") == "png16":
-            data = _png16(dataset, frame - 1)
-        else:
-            pixels = dicom.frame_pixels(dataset, frame - 1)
-            window = (
-                tuple(fixed)
-                if fixed
-                else ((center, width) if center is not None and width is not None else None)
-            )
-            data = dicom.render_preview(pixels, window, max_side=max(pixels.shape[:2]))
-        zf.writestr(
-            zipfile.ZipInfo(coco.image_file_name(split, pk), date_time=(1980, 1, 1, 0, 0, 0)),
-            data,
-            compress_type=zipfile.ZIP_STORED,
+    window = (
+        tuple(fixed)
+        if fixed
+        else (
+            (row["window_center"], row["window_width"])
+            if row["window_center"] is not None and row["window_width"] is not None
+            else None
         )
-        yield pk
+    )
+    return dicom.render_preview(pixels, window, max_side=max(pixels.shape[:2]))
 
 
-def _png16(dataset: pydicom.Dataset, index: int) -> bytes:
+def _png16(
+    dataset: pydicom.Dataset, index: int, row: dict[str, Any], entry: dict[str, Any]
+) -> bytes:
+    """Greyscale as 16-bit stored values, MONOCHROME1 mirrored within the stored range so that
+    higher is brighter as in every other image of the export (see the manifest's ``png16``).
+
+    ``entry`` gains the rescale slope and intercept (None where a Modality LUT Sequence, not a
+    line, maps stored values), the offset and mirroring of the PNG values, the stored range,
+    and the default window in modality values (DICOM's VOI window, before MONOCHROME1's
+    inversion: the stored window of a MONOCHROME1 image, kept mirrored for display, is mirrored
+    back). Colour stays 8-bit RGB and gains nothing.
+    """
     photometric = str(dataset.PhotometricInterpretation)
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         pixels = dicom.frame_pixels(dataset, index)
         return dicom.render_preview(pixels, None, max_side=max(pixels.shape[:2]))
-    stored = np.asarray(pixel_array(dataset, index=index))
-    if int(dataset.PixelRepresentation) == 1:
-        stored = stored.astype(np.int32) + PNG16_SIGNED_OFFSET
-    values = np.clip(stored, 0, 65535).astype(np.uint16)
+    bits = int(dataset.BitsStored)
+    signed = int(dataset.PixelRepresentation) == 1
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    inverted = photometric == "MONOCHROME1"
+    offset = PNG16_SIGNED_OFFSET if signed else 0
+    stored = np.asarray(pixel_array(dataset, index=index)).astype(np.int32)
+    if inverted:
+        stored = low + high - stored
+    values = np.clip(stored + offset, 0, 65535).astype(np.uint16)
+    slope, intercept = (
+        (None, None) if "ModalityLUTSequence" in dataset else rescale_of(dataset, index)
+    )
+    window = None
+    if row["window_center"] is not None and row["window_width"] is not None:
+        center = row["window_center"]
+        if inverted:
+            lo, hi = modality_range(dataset, index)
+            center = lo + hi - center
+        window = [center, row["window_width"]]
+    entry.update(
+        {
+            "rescale_slope": slope,
+            "rescale_intercept": intercept,
+            "default_window": window,
+            "png16_offset": offset,
+            "png16_inverted": inverted,
+            "stored_range": [low, high],
+        }
+    )
     out = io.BytesIO()
     PILImage.fromarray(values).save(out, format="PNG", compress_level=1)
     return out.getvalue()

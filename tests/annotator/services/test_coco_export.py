@@ -10,11 +10,13 @@ import zipfile
 from datetime import timedelta
 
 import numpy as np
+import pydicom
 import pytest
 from django.utils import timezone
 from PIL import Image as PILImage
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+from pydicom.pixels import apply_modality_lut, pixel_array
 
 from annotator import coco
 from annotator.models import Annotation, ExportJob, Image, JobStatus, Patient
@@ -408,3 +410,94 @@ def test_no_sentinel_phi_leaves_in_the_export(world):
             assert [n for n in needles if n.encode().lower() in lowered] == []
         pngs = [n for n in archive.namelist() if n.endswith(".png")]
         assert pngs and all(not PILImage.open(io.BytesIO(archive.read(n))).text for n in pngs)
+
+
+def _frame_rescale(ds, index):
+    """The rescale of frame ``index``, read from the file as a DICOM reader would."""
+    if "RescaleSlope" in ds:
+        return float(ds.RescaleSlope), float(ds.RescaleIntercept)
+    for groups, pick in (
+        ("PerFrameFunctionalGroupsSequence", index),
+        ("SharedFunctionalGroupsSequence", 0),
+    ):
+        item = ds[groups][pick] if groups in ds else None
+        if item is not None and "PixelValueTransformationSequence" in item:
+            transform = item.PixelValueTransformationSequence[0]
+            return float(transform.RescaleSlope), float(transform.RescaleIntercept)
+    return 1.0, 0.0
+
+
+def _modality_values(png, entry):
+    """The README's recipe: modality values (HU for CT) from a png16 export's image entry."""
+    stored = np.asarray(png, dtype=np.float64) - entry["png16_offset"]
+    if entry["png16_inverted"]:
+        low, high = entry["stored_range"]
+        stored = low + high - stored
+    return entry["rescale_slope"] * stored + entry["rescale_intercept"]
+
+
+def test_png16_values_give_back_the_modality_values_of_the_dicom(world):
+    """HU from the PNG and its entry equal the DICOM's Modality LUT output, for signed CT with a
+    rescale, an enhanced CT with a rescale per frame and a MONOCHROME1 chest CR; a Modality LUT
+    Sequence is said to be one, not passed off as a line."""
+    sources = {
+        "ct": data_store("693_UNCI.dcm"),
+        "enhanced": data_store("eCT_Supplemental.dcm"),
+        "cr": data_store("RG1_UNCI.dcm"),
+        "lut": data_store("mlut_18.dcm"),
+    }
+    images = {
+        name: _ingest(world.project, f"{name}.dcm", path.read_bytes())
+        for name, path in sources.items()
+    }
+    Image.objects.filter(pk=images["lut"][0].pk).update(quarantined=False)  # secondary capture
+    archive, _ = _export(world.project, image_format="png16", images="all")
+    entries = {
+        i["id"]: (split, i) for split in coco.SPLITS for i in _instances(archive, split)["images"]
+    }
+    for name in ("ct", "enhanced", "cr"):
+        original = pydicom.dcmread(sources[name])
+        for image in images[name]:
+            split, entry = entries[image.pk]
+            png = PILImage.open(io.BytesIO(archive.read(entry["file_name"])))
+            index = image.frame_number - 1
+            stored = pixel_array(original, index=index)
+            if "RescaleSlope" in original:
+                expected = apply_modality_lut(stored, original)
+            else:
+                slope, intercept = _frame_rescale(original, index)
+                expected = stored * slope + intercept
+            assert np.array_equal(_modality_values(png, entry), expected), (
+                name,
+                image.frame_number,
+            )
+            assert entry["photometric_interpretation"] == original.PhotometricInterpretation
+            assert "pixel_spacing" in entry
+    ct = entries[images["ct"][0].pk][1]
+    assert ct["png16_offset"] == 32768 and ct["png16_inverted"] is False
+    assert (ct["rescale_slope"], ct["rescale_intercept"]) == (1.0, -1024.0)
+    assert ct["default_window"] == [40.0, 100.0], "the file's window, in HU"
+    assert ct["pixel_spacing"] == pytest.approx([0.478516, 0.478516])
+    enhanced = {
+        (entries[i.pk][1]["rescale_slope"], entries[i.pk][1]["rescale_intercept"])
+        for i in images["enhanced"]
+    }
+    assert len(images["enhanced"]) == 2 and enhanced == {(1.0, -1024.0)}, "shared groups"
+
+    cr_image = images["cr"][0]
+    cr = entries[cr_image.pk][1]
+    assert cr["png16_inverted"] is True and cr["stored_range"] == [0, 2**15 - 1]
+    assert cr["default_window"] == [15000.0, 30000.0], "the file's window, not the mirrored one"
+    # windowed with the default window and inverted as MONOCHROME1 is shown, the png16 is the
+    # 8-bit image of the export: higher is brighter in both
+    values = _modality_values(PILImage.open(io.BytesIO(archive.read(cr["file_name"]))), cr)
+    centre, width = cr["default_window"]
+    shown = 255 * (1 - np.clip((values - (centre - width / 2)) / width, 0, 1))
+    eight, _ = _export(world.project, images="all")
+    png8 = np.asarray(PILImage.open(io.BytesIO(eight.read(cr["file_name"]))), dtype=np.float64)
+    assert np.abs(shown - png8).max() <= 1.0
+
+    lut = entries[images["lut"][0].pk][1]
+    assert lut["rescale_slope"] is None and lut["rescale_intercept"] is None
+    manifest = json.loads(archive.read("manifest.json"))
+    assert "Modality LUT Sequence" in manifest["layout"]["images_format"]
