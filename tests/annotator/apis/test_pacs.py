@@ -448,6 +448,18 @@ def test_a_dicom_seg_is_pushed_back_and_orthanc_holds_it(
     assert seg.StudyInstanceUID == study == image.series.study.study_uid
     assert seg.SeriesInstanceUID == series
     assert AuditEvent.objects.filter(action="pacs.seg_pushed").count() == 1
+    # the same labels pushed again are the same instance: the PACS still holds one SEG
+    again = client.post(
+        f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": image.series_id}, format="json"
+    )
+    assert again.status_code == 201 and again.data["sop_instance_uid"] == sop, again.data
+    held = requests.get(
+        f"{orthanc.dicomweb}/instances",
+        params={"SeriesInstanceUID": series},
+        auth=orthanc.auth,
+        timeout=30,
+    ).json()
+    assert [i["00080018"]["Value"] for i in held] == [[sop]]
     other = client.post(f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": 10**9}, format="json")
     assert other.status_code == 404
 
