@@ -4,11 +4,14 @@ Pure functions with no ORM and no torch. RadLabel stores masks as COCO compresse
 string ``counts`` (``{"size": [rows, cols], "counts": "..."}``), boxes as ``[x, y, w, h]`` in
 pixels with the origin at the top-left corner of the top-left pixel.
 
-Polygons: COCO polygons are rasterised by pycocotools; a polygon whose vertices lie on pixel
-edges covers exactly the pixels inside it. ``rle_to_polygons`` therefore writes a mask as
-axis-aligned rectangles on pixel edges (row runs merged with identical runs of the rows
-below), which pycocotools decodes back into the very same pixels: lossless, if more vertices
-than a traced outline.
+Polygons: ``rle_to_polygons`` traces each connected component's outline (OpenCV's
+``findContours``, 8-connected) on the mask upsampled twice, so its vertices lie a quarter pixel
+inside the pixel edges: every pixel centre of the component is inside the polygon and every
+other one outside, and a plain rasteriser gets the mask back whichever convention it keeps,
+pycocotools' (pixel centres at +0.5) or PIL ``ImageDraw``'s (vertices at pixel indices). One
+polygon per component. COCO polygons have no holes (an annotation's polygons are united), so
+a component's holes are filled; ``rle_to_polygons`` says when it filled one, and the RLE export
+keeps them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
@@ -75,30 +79,27 @@ def box_polygon(box: Sequence[float]) -> list[list[float]]:
     return [[x, y, x + w, y, x + w, y + h, x, y + h]]
 
 
-def rle_to_polygons(mask: dict[str, Any]) -> list[list[float]]:
-    """The mask as pixel-edge rectangles (see the module docstring): decodes losslessly."""
-    pixels = decode_mask(mask).astype(bool)
-    rows = pixels.shape[0]
-    open_runs: dict[tuple[int, int], int] = {}
-    polygons: list[list[float]] = []
-
-    def close(run: tuple[int, int], top: int, bottom: int) -> None:
-        x0, x1 = run
-        polygons.append([x0, top, x1, top, x1, bottom, x0, bottom])
-
-    for y in range(rows + 1):
-        runs: set[tuple[int, int]] = set()
-        if y < rows:
-            line = np.concatenate(([False], pixels[y], [False]))
-            edges = np.flatnonzero(line[1:] != line[:-1])
-            runs = {(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)}
-        for run in list(open_runs):
-            if run not in runs:
-                close(run, open_runs.pop(run), y)
-        for run in runs:
-            open_runs.setdefault(run, y)
-    polygons.sort(key=lambda p: (p[1], p[0]))
-    return [[float(v) for v in polygon] for polygon in polygons]
+def rle_to_polygons(mask: dict[str, Any]) -> tuple[list[list[float]], bool]:
+    """The outline of each connected component of the mask (see the module docstring), and
+    whether a component had a hole that the polygons fill."""
+    pixels = decode_mask(mask)
+    ys, xs = np.nonzero(pixels)
+    if not ys.size:
+        return [], False
+    top, left = int(ys.min()), int(xs.min())
+    crop = pixels[top : int(ys.max()) + 1, left : int(xs.max()) + 1]
+    # twice the size, and a background border so no outline runs along the array's edge
+    doubled = np.pad(crop.repeat(2, axis=0).repeat(2, axis=1), 1)
+    contours, hierarchy = cv2.findContours(doubled, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    outer = [c for c, h in zip(contours, hierarchy[0], strict=True) if h[3] < 0]
+    polygons = []
+    for contour in outer:
+        points = contour.reshape(-1, 2).astype(np.float64)
+        # a doubled pixel's index i (after the border) has its centre at (i - 1 + 0.5) / 2
+        points = (points - 0.5) / 2 + (left, top)
+        polygons.append([round(float(v), 3) for v in points.ravel()])
+    polygons.sort(key=lambda p: (min(p[1::2]), min(p[0::2])))
+    return polygons, len(outer) < len(contours)
 
 
 def polygons_to_rle(polygons: list[list[float]], rows: int, cols: int) -> dict[str, Any]:

@@ -477,7 +477,10 @@ def _annotation_entries(
         }
         if mask:
             entry["area"] = coco.mask_area(mask)
-            entry["segmentation"] = coco.rle_to_polygons(mask) if polygons else mask
+            if polygons:
+                entry["segmentation"], entry["holes_filled"] = coco.rle_to_polygons(mask)
+            else:
+                entry["segmentation"] = mask
             entry["has_mask"] = True
             counts["masks"] += 1
         else:
@@ -522,7 +525,10 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
             "annotations": "annotations/instances_<split>.json",
             "images": "images/<split>/<image id>.png (file_name in each image entry)",
             "segmentation": (
-                "pixel-edge rectangles (polygons), lossless"
+                "polygons: each connected component's outline, traced a quarter pixel inside "
+                "the pixel edges, so pycocotools and PIL ImageDraw both rasterise them back "
+                "into the mask; COCO polygons have no holes, so holes are filled "
+                "(holes_filled true; the RLE export keeps them)"
                 if options["segmentation"] == "polygon"
                 else "COCO compressed RLE"
             ),

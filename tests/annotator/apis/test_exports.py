@@ -219,7 +219,7 @@ def test_import_matches_by_sop_uid_and_as_proposals(world):
                 "image_id": 7,
                 "category_id": 3,
                 "bbox": coco.bbox_of_mask(mask),
-                "segmentation": coco.rle_to_polygons(mask),
+                "segmentation": coco.rle_to_polygons(mask)[0],
             }
         ],
     }
