@@ -255,7 +255,16 @@ def _call(endpoint: DicomWebEndpoint, operation: Callable[[], Any]) -> Any:
         status = error.response.status_code if error.response is not None else None
         logger.warning("PACS endpoint %s answered HTTP %s", endpoint.pk, status)
         raise pacs_error() from error
-    except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError, OSError) as error:
+    except (
+        requests.RequestException,
+        urllib3.exceptions.HTTPError,
+        ValueError,
+        OSError,
+        # A malformed answer: dicomweb-client hands the body to pydicom's JSON reader.
+        AttributeError,
+        KeyError,
+        TypeError,
+    ) as error:
         logger.warning("PACS endpoint %s failed: %s", endpoint.pk, type(error).__name__)
         raise pacs_error() from error
 

@@ -23,6 +23,7 @@ from annotator.models import (
 )
 from annotator.services import annotations, pacs
 from backend import celery_app
+from tests.annotator.apis.test_exports import _accepted_mask, _image
 from tests.annotator.dicom.phi import SENTINELS, load_source
 from tests.dicom_files import pydicom_test_file
 from tests.http_listener import Listener
@@ -139,6 +140,24 @@ def test_upstream_error_bodies_are_never_echoed(world, loopback_allowed):
         assert b"SECRET" not in search.content and b"orthanc" not in search.content
     finally:
         failing.close()
+
+
+@pytest.mark.parametrize("answer", [b"[]", b'"text"', b'{"00081199": 7}'])
+def test_a_malformed_answer_to_a_push_is_a_502_and_no_audit_event(world, loopback_allowed, answer):
+    image = _image(world, pydicom_test_file("CT_small.dcm").read_bytes())
+    _accepted_mask(world, image, 5, 5, 12)
+    pacs = Listener(body=answer)
+    try:
+        client = world.client(world.admin)
+        endpoint = _register(client, f"http://127.0.0.1:{pacs.port}/dicom-web")
+        push = client.post(
+            f"{ENDPOINTS}{endpoint.data['id']}/stow/", {"series": image.series_id}, format="json"
+        )
+        assert (push.status_code, push.data["code"]) == (502, "pacs_error"), push.data
+        assert pacs.requests == 1
+        assert not AuditEvent.objects.filter(action="pacs.seg_pushed").exists()
+    finally:
+        pacs.close()
 
 
 def test_a_name_that_rebinds_to_loopback_is_not_connected_to(world, listener, monkeypatch):

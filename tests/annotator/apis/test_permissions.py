@@ -6,12 +6,18 @@ project is an outsider everywhere but project creation. Every allowed caller sen
 request and gets the route's success code.
 """
 
+import hashlib
+import io
 import json
 import uuid
+import zipfile
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from knox.models import AuthToken
 
 from annotator.models import (
     Annotation,
@@ -28,8 +34,9 @@ from annotator.models import (
     TrainingJob,
 )
 from tests import factories
+from tests.annotator.apis.test_exports import _accepted_mask, _image
 from tests.conftest import PASSWORD
-from tests.dicom_files import data_store
+from tests.dicom_files import data_store, pydicom_test_file
 from tests.http_listener import Listener
 
 PUBLIC, ANY, LABELLER, ADMIN = "public", "any", "labeller", "admin"
@@ -131,8 +138,11 @@ CT = data_store("693_UNCI.dcm").read_bytes()
 
 @pytest.fixture(scope="module")
 def pacs_server():
-    """A DICOMweb server that finds nothing: searches succeed without reaching a real PACS."""
-    server = Listener()
+    """A DICOMweb server that finds nothing and stores what it is sent: searches and pushes
+    succeed without reaching a real PACS."""
+    server = Listener(
+        answer=lambda path: (200, b"{}" if path.endswith("/studies") else b"[]", None)
+    )
     yield f"http://127.0.0.1:{server.port}/dicom-web"
     server.close()
 
@@ -172,15 +182,14 @@ def _json(body):
     return lambda o: {"data": body(o) if callable(body) else body, "format": "json"}
 
 
-# (route name, method) -> (the status an allowed caller gets, the request that earns it).
-# Every write sends a body its route accepts; a status that is not 2xx is the route's own
-# answer to a valid request it cannot fulfil here (named beside it), never a permission one.
+# (route name, method) -> (the success status an allowed caller gets, the request that earns
+# it). Every write sends a body its route accepts; SETUP gives a route what its success needs.
 SUCCESS = {
     ("health", "get"): (200, None),
     ("auth-csrf", "get"): (204, None),
     ("auth-login", "post"): (200, _json({"username": "admin-user", "password": PASSWORD})),
     ("auth-token", "post"): (200, _json({"username": "admin-user", "password": PASSWORD})),
-    ("auth-token-revoke", "post"): (400, None),  # the matrix signs in without a token
+    ("auth-token-revoke", "post"): (204, None),
     ("auth-logout", "post"): (204, None),
     ("auth-me", "get"): (200, None),
     ("schema", "get"): (200, None),
@@ -247,12 +256,12 @@ SUCCESS = {
     ("project-export-list", "get"): (200, None),
     ("project-export-list", "post"): (202, _json({})),
     ("export-detail", "get"): (200, None),
-    ("export-download", "get"): (409, None),  # the export has not finished
+    ("export-download", "get"): (200, None),
     ("project-coco-import", "post"): (
         200,
         lambda o: {"data": {"file": _coco_file(o)}, "format": "multipart"},
     ),
-    ("series-seg", "get"): (409, None),  # the series has no accepted masks
+    ("series-seg", "get"): (200, None),
     ("project-pacs-endpoint-list", "get"): (200, None),
     ("project-pacs-endpoint-list", "post"): (
         201,
@@ -262,10 +271,7 @@ SUCCESS = {
     ("project-pacs-endpoint-detail", "delete"): (204, None),
     ("project-pacs-search", "post"): (200, _json({"modality": "CT"})),
     ("project-pacs-import", "post"): (202, _json({"study_uids": ["1.2.3.4"]})),
-    ("project-pacs-push", "post"): (  # the series has no accepted masks to send
-        409,
-        _json(lambda o: {"series": o["image"].series_id}),
-    ),
+    ("project-pacs-push", "post"): (201, _json(lambda o: {"series": o["masked_series"].pk})),
     ("project-pacs-import-list", "get"): (200, None),
     ("project-pacs-import-detail", "get"): (200, None),
     ("training-job-list", "get"): (200, None),
@@ -283,21 +289,43 @@ SUCCESS = {
 }
 
 
-def _trainable(o):
+def _trainable(o, world):
     """No job in the way, and an accepted label in the train split."""
     TrainingJob.objects.filter(pk=o["training_job"].pk).update(status=JobStatus.SUCCEEDED)
     Patient.objects.filter(pk=o["image"].series.study.patient_id).update(split=Split.TRAIN)
     Annotation.objects.filter(pk=o["annotation"].pk).update(status=AnnotationStatus.ACCEPTED)
 
 
-def _active_model(o):
+def _active_model(o, world):
     ModelVersion.objects.filter(pk=o["model_version"].pk).update(status=ModelVersionStatus.ACTIVE)
+
+
+def _finished_export(o, world):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("annotations/instances_train.json", "{}")
+    name = default_storage.save(f"exports/{o['export'].pk}.zip", ContentFile(buffer.getvalue()))
+    ExportJob.objects.filter(pk=o["export"].pk).update(
+        status=JobStatus.SUCCEEDED,
+        result_file=name,
+        result_sha256=hashlib.sha256(buffer.getvalue()).hexdigest(),
+    )
+
+
+def _masked_series(o, world):
+    """A real CT slice with an accepted mask, whose series has a DICOM-SEG to give."""
+    image = _image(world, pydicom_test_file("CT_small.dcm").read_bytes())
+    _accepted_mask(world, image, 5, 5, 12)
+    o["masked_series"] = image.series
 
 
 # What a route's successful request needs beyond the shared objects.
 SETUP = {
     ("training-job-list", "post"): _trainable,
     ("preannotate", "post"): _active_model,
+    ("export-download", "get"): _finished_export,
+    ("series-seg", "get"): _masked_series,
+    ("project-pacs-push", "post"): _masked_series,
 }
 
 
@@ -325,7 +353,7 @@ def _kwargs(name, objects):
         "annotation-detail": objects["annotation"].pk,
         "export-detail": objects["export"].pk,
         "export-download": objects["export"].pk,
-        "series-seg": objects["image"].series_id,
+        "series-seg": objects.get("masked_series", objects["image"].series).pk,
         "project-pacs-endpoint-detail": objects["endpoint"].pk,
         "project-pacs-search": objects["endpoint"].pk,
         "project-pacs-import": objects["endpoint"].pk,
@@ -401,9 +429,12 @@ def test_route_answers_by_role(world, name, method, actor, media_root, settings,
     settings.RADLABEL_PACS_ALLOWED_HOSTS = ["127.0.0.1"]
     objects = _objects(world, media_root, pacs_server)
     if (name, method) in SETUP:
-        SETUP[(name, method)](objects)
+        SETUP[(name, method)](objects, world)
     url = reverse(name, kwargs=_kwargs(name, objects))
-    client = world.client(_user(world, actor))
+    user = _user(world, actor)
+    client = world.client(user)
+    if name == "auth-token-revoke" and user is not None:  # signed in with the token it revokes
+        client.force_authenticate(user, token=AuthToken.objects.create(user=user)[0])
     expected, request = SUCCESS[(name, method)]
     response = getattr(client, method)(url, **(request(objects) if request else {}))
     policy = POLICY[(name, method)]
