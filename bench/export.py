@@ -172,7 +172,9 @@ def _export_json(project_id: int, queue) -> None:  # noqa: ANN001
     connection.close()
     project = Project.objects.get(pk=project_id)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    options = coco_export.export_options_validate(project=project, options={"image_format": "none"})
+    options = coco_export.export_options_validate(
+        project=project, options={"image_format": "none", "images": "all"}
+    )
     started = time.perf_counter()
     with open(os.devnull, "wb") as sink:
         buffer = io.BytesIO()
@@ -216,7 +218,7 @@ def measure_rendering(count: int = 40) -> tuple[float, int]:
         ds.save_as(buffer, enforce_file_format=True)
         outcome = studies.instance_ingest(project=project, name=f"{n}", data=buffer.getvalue())
         assert outcome.code == "stored", outcome.as_dict()
-    options = coco_export.export_options_validate(project=project, options={})
+    options = coco_export.export_options_validate(project=project, options={"images": "all"})
     started = time.perf_counter()
     buffer = io.BytesIO()
     coco_export.write_export_zip(project=project, options=options, target=buffer)

@@ -60,7 +60,7 @@ def frame_pixels(ds: Dataset, index: int) -> np.ndarray:
     return values
 
 
-def _rescale(ds: Dataset, index: int) -> tuple[float, float]:
+def rescale_of(ds: Dataset, index: int) -> tuple[float, float]:
     """Rescale slope and intercept: top level, else per-frame, else shared groups."""
     if "RescaleSlope" in ds or "RescaleIntercept" in ds:
         return float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
@@ -81,7 +81,7 @@ def _rescale(ds: Dataset, index: int) -> tuple[float, float]:
 def _modality(arr: np.ndarray, ds: Dataset, index: int) -> np.ndarray:
     if "ModalityLUTSequence" in ds:
         return np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
-    slope, intercept = _rescale(ds, index)
+    slope, intercept = rescale_of(ds, index)
     values = arr.astype(np.float32)
     if slope != 1.0:
         values *= np.float32(slope)

@@ -41,8 +41,7 @@ from pydicom.pixels import pixel_array
 
 from annotator import coco, dicom
 from annotator.dicom.deid import DEIDENTIFICATION_METHOD
-from annotator.dicom.pixels import _rescale as rescale_of
-from annotator.dicom.pixels import modality_range
+from annotator.dicom.pixels import modality_range, rescale_of
 from annotator.dicom.profile import PROFILE_EDITION, PROFILE_NAME
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
