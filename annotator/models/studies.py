@@ -106,6 +106,13 @@ class Image(models.Model):
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="images")
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="images")
     frame_number = models.PositiveIntegerField(default=1)
+    content_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="SHA-256 of the frame's pixel data and number: the same in every project the "
+        "same file is ingested into, so a COCO export re-imports anywhere.",
+    )
     rows = models.PositiveIntegerField()
     columns = models.PositiveIntegerField()
     pixel_spacing_row = models.FloatField(null=True, blank=True)
@@ -134,6 +141,7 @@ class Image(models.Model):
             models.Index(fields=["project", "status"]),
             models.Index(fields=["project", "uncertainty"]),
             models.Index(fields=["series", "position"]),
+            models.Index(fields=["project", "content_key"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["instance", "frame_number"], name="image_unique_frame")

@@ -92,6 +92,7 @@ _IMAGE_FIELDS = (
     "pixel_spacing_row",
     "pixel_spacing_col",
     "frame_number",
+    "content_key",
     "status",
     "photometric",
     "window_center",
@@ -427,6 +428,7 @@ def _image_entries(
             "series_uid": row["series__series_uid"],
             "sop_instance_uid": row["instance__sop_uid"],
             "frame_number": row["frame_number"],
+            "content_key": row["content_key"] or None,
             "modality": row["series__modality"],
             "photometric_interpretation": row["photometric"],
             "pixel_spacing": (
@@ -523,6 +525,9 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
         "layout": {
             "annotations": "annotations/instances_<split>.json",
             "images": "images/<split>/<image id>.png (file_name in each image entry)",
+            "content_key": "per image entry: SHA-256 (hex) of '<SHA-256 hex of the DICOM Pixel "
+            "Data value>:<frame number>', the same in every project the file is ingested into; "
+            "RadLabel's COCO import matches images on it first",
             "segmentation": (
                 "polygons: each connected component's outline, traced a quarter pixel inside "
                 "the pixel edges, so pycocotools and PIL ImageDraw both rasterise them back "

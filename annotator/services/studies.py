@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from pydicom import Dataset
 
 from annotator import dicom
 from annotator.models import Image, Instance, Patient, Project, Series, Study
@@ -54,6 +55,17 @@ def project_deid_secret(project: Project) -> bytes:
     return hmac.new(settings.RADLABEL_DEID_KEY.encode(), project.uid.bytes, hashlib.sha256).digest()
 
 
+def _frame_content_keys(dataset: Dataset, number_of_frames: int) -> list[str]:
+    """Each frame's content key: the SHA-256 (hex) of ``<SHA-256 hex of the Pixel Data
+    value>:<frame number>``. De-identification carries Pixel Data over byte for byte, so the
+    same file gets the same keys in every project, and a COCO export matches them anywhere."""
+    pixels = hashlib.sha256(dataset.PixelData).hexdigest()
+    return [
+        hashlib.sha256(f"{pixels}:{number}".encode()).hexdigest()
+        for number in range(1, number_of_frames + 1)
+    ]
+
+
 def _safe_name(name: str) -> str:
     """A client file name for reports only: never used to build a path."""
     return name.replace("\x00", "").split("/")[-1].split("\\")[-1][:200] or "upload"
@@ -92,6 +104,7 @@ def instance_ingest(*, project: Project, name: str, data: bytes) -> FileOutcome:
 def _store(
     *, project: Project, name: str, result: dicom.DeidResult, payload: bytes, frames: list
 ) -> FileOutcome:
+    content_keys = _frame_content_keys(result.dataset, result.number_of_frames)
     base = f"projects/{project.pk}"
     written: list[str] = []
     try:
@@ -139,6 +152,7 @@ def _store(
                     series=series,
                     instance=instance,
                     frame_number=number,
+                    content_key=content_keys[number - 1],
                     rows=result.rows,
                     columns=result.columns,
                     pixel_spacing_row=spacing[0],
