@@ -131,12 +131,19 @@ class ExportDownloadApi(APIView):
 
 
 class CocoImportApi(APIView):
-    """Import a COCO instances file (multipart ``file``) as accepted labels or proposals."""
+    """Import a COCO instances file (multipart ``file``) as accepted labels or proposals,
+    optionally giving the matched patients the file's splits (``keep_splits``)."""
 
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
+        keep_splits = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Give each matched image's patient the split its image entry names "
+            "(audited, marked manual).",
+        )
 
         def get_fields(self) -> dict[str, serializers.Field]:
             fields = super().get_fields()
@@ -149,6 +156,10 @@ class CocoImportApi(APIView):
         imported = serializers.IntegerField()
         exists = serializers.IntegerField()
         skipped = serializers.IntegerField()
+        splits = serializers.DictField(
+            allow_null=True,
+            help_text="With keep_splits: the matched patients and those whose split moved.",
+        )
         annotations = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(
@@ -166,6 +177,7 @@ class CocoImportApi(APIView):
             actor=request.user,
             data=upload.read(),
             as_status=data.validated_data["as"],
+            keep_splits=data.validated_data["keep_splits"],
         )
         return Response(self.OutputSerializer(report).data)
 
