@@ -14,7 +14,7 @@ from annotator.access import ADMINS, job_get_for_user, project_get_for_user, ser
 from annotator.apis.mixins import ProjectJobListMixin
 from annotator.exceptions import ApplicationError
 from annotator.models import ExportJob, Split
-from annotator.services import coco_export, coco_import, dicom_seg
+from annotator.services import coco_export, coco_import, dicom_seg, nifti_export
 
 
 class ExportOutput(serializers.ModelSerializer):
@@ -76,6 +76,12 @@ class ExportListApi(ProjectJobListMixin, APIView):
             default="done",
             help_text="'done': only images a person marked done or reviewed (confirmed "
             "negatives included); 'all': every image, with its labelling status.",
+        )
+        volumes = serializers.ChoiceField(
+            choices=nifti_export.VOLUMES,
+            required=False,
+            default="none",
+            help_text="'nifti': each exported series' image and label-map volumes as NIfTI.",
         )
         window = serializers.ListField(
             child=serializers.FloatField(),

@@ -12,6 +12,9 @@ person labelled it, and by default (``images: "done"``) only images a person mar
 reviewed are exported, with their labels: an image there without annotations is a confirmed
 negative. ``images: "all"`` exports every image; the manifest and each file's ``info`` say
 which rule was used.
+
+``volumes: "nifti"`` adds each exported series' image and label-map volumes as NIfTI
+(``nifti_export``).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from annotator.models import (
     LabelKind,
     Project,
 )
-from annotator.services import jobs
+from annotator.services import jobs, nifti_export
 from annotator.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -147,6 +150,7 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
         "image_format",
         "window",
         "images",
+        "volumes",
     }
     unknown = set(options) - known
     if unknown:
@@ -177,6 +181,9 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
     images = options.get("images") or "done"
     if images not in IMAGE_RULES:
         raise ApplicationError("images is 'done' or 'all'.", code="invalid_option")
+    volumes = options.get("volumes") or "none"
+    if volumes not in nifti_export.VOLUMES:
+        raise ApplicationError("volumes is 'none' or 'nifti'.", code="invalid_option")
     window = options.get("window")
     if window is not None:
         if (
@@ -203,6 +210,7 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
         "image_format": image_format,
         "window": window,
         "images": images,
+        "volumes": volumes,
     }
 
 
@@ -570,6 +578,9 @@ def write_export_zip(
         progress((done + count) / total_images)
 
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        volumes = (
+            nifti_export.VolumeWriter(zf, categories) if options.get("volumes") == "nifti" else None
+        )
         for split in splits:
             counts = {"masks": 0}
             # the PNGs go into the zip while the JSON is written, so the JSON waits in a file
@@ -604,6 +615,12 @@ def write_export_zip(
                 spool.seek(0)
                 with zf.open(coco.instances_path(split), "w", force_zip64=True) as member:
                     shutil.copyfileobj(spool, member, FLUSH_BYTES)
+            if volumes:
+                volumes.write_split(
+                    split,
+                    images=_images(project, split, options),
+                    annotations=_annotations(project, split, options, list(category_of)),
+                )
             summary["splits"][split] = {
                 "images": images,
                 "images_left_out": _images(project, split, {"images": "all"}).count() - images,
@@ -615,10 +632,12 @@ def write_export_zip(
                 progress(done / total_images)
         summary["categories"] = [c["name"] for c in categories]
         summary["tags"] = sorted(tag_names.values())
-        zf.writestr(
-            "manifest.json",
-            json.dumps(_manifest(project, options, summary), indent=2, sort_keys=True),
-        )
+        if volumes:
+            summary["volumes"] = volumes.summary()
+        manifest = _manifest(project, options, summary)
+        if volumes:
+            manifest["volumes"] = volumes.manifest()
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     return summary
 
 
