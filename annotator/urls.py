@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.apis import annotations, auth, models, projects, studies, system
+from annotator.apis import annotations, assist, auth, models, projects, studies, system
 from annotator.apis import exports as export_apis
 from annotator.apis import pacs as pacs_apis
 
@@ -48,6 +48,7 @@ urlpatterns = [
     path("images/<int:pk>/tags/", studies.ImageTagsApi.as_view(), name="image-tags"),
     path("images/<int:pk>/activity/", studies.ImageActivityApi.as_view(), name="image-activity"),
     path("images/<int:pk>/release/", studies.ImageReleaseApi.as_view(), name="image-release"),
+    path("images/<int:pk>/segment/", assist.ImageSegmentApi.as_view(), name="image-segment"),
     path(
         "images/<int:pk>/annotations/",
         annotations.AnnotationListApi.as_view(),

@@ -14,10 +14,12 @@ from annotator.access import (
     image_get_for_user,
 )
 from annotator.exceptions import ApplicationError, VersionConflictError
-from annotator.models import Annotation, AnnotationStatus
+from annotator.models import Annotation, AnnotationStatus, Source
 from annotator.services import annotations
 
 NEW_ANNOTATION_STATUS = [AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED]
+# A person draws an annotation, or saves what box → mask (/segment/) gave them.
+NEW_ANNOTATION_SOURCE = [Source.HUMAN, Source.ASSIST]
 # The answers of a save that names a version (each with the API's error body).
 VERSIONED_SAVE_ERRORS = {
     412: OpenApiResponse(
@@ -78,6 +80,7 @@ class AnnotationListApi(APIView):
         status = serializers.ChoiceField(
             choices=NEW_ANNOTATION_STATUS, default=AnnotationStatus.ACCEPTED
         )
+        source = serializers.ChoiceField(choices=NEW_ANNOTATION_SOURCE, default=Source.HUMAN)
 
     @extend_schema(responses=AnnotationOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:

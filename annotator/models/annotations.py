@@ -9,6 +9,7 @@ class Source(models.TextChoices):
     MODEL = "model", "Model"
     HUMAN = "human", "Human"
     IMPORT = "import", "Imported"
+    ASSIST = "assist", "Box → mask assist"
 
 
 class AnnotationStatus(models.TextChoices):

@@ -212,9 +212,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    # Results (only box → mask asks for one) as files beside the broker's.
+    CELERY_RESULT_BACKEND = f"file://{_broker_dir / 'results'}"
+    (_broker_dir / "results").mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    CELERY_RESULT_BACKEND = CELERY_BROKER_URL  # Redis: results (only box → mask's) beside tasks
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 300  # box → mask's answers are read within seconds, then forgotten
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

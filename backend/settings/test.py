@@ -20,6 +20,7 @@ STORAGES = {
 # Task messages go to a Redis database of their own, which tests can inspect.
 CELERY_BROKER_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 # Tiny test trainings cannot reach the production quality gate.
 RADLABEL_PROMOTION_MIN_SEGM_AP = 0.0
 # Serve frontend/dist through the static finders, without a collectstatic step.

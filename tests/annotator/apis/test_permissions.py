@@ -82,6 +82,7 @@ POLICY = {
     ("image-tags", "put"): LABELLER,
     ("image-activity", "post"): LABELLER,
     ("image-release", "post"): ADMIN,
+    ("image-segment", "post"): LABELLER,
     ("annotation-list", "get"): ANY,
     ("annotation-list", "post"): LABELLER,
     ("annotation-bulk", "post"): LABELLER,
@@ -235,6 +236,10 @@ SUCCESS = {
     ("image-tags", "put"): (200, _json(lambda o: {"label_class_ids": [o["tag_class"].pk]})),
     ("image-activity", "post"): (200, _json({"seconds": 5})),
     ("image-release", "post"): (204, None),
+    ("image-segment", "post"): (
+        200,
+        _json(lambda o: {"box": [10, 10, 40, 40], "label_class": o["instance_class"].pk}),
+    ),
     ("annotation-list", "get"): (200, None),
     ("annotation-list", "post"): (
         201,
@@ -319,6 +324,11 @@ def _masked_series(o, world):
     o["masked_series"] = image.series
 
 
+def _real_image(o, world):
+    """A real CT slice in place of the shared image: box → mask reads its pixels."""
+    o["image"] = _image(world, pydicom_test_file("CT_small.dcm").read_bytes())
+
+
 # What a route's successful request needs beyond the shared objects.
 SETUP = {
     ("training-job-list", "post"): _trainable,
@@ -326,6 +336,7 @@ SETUP = {
     ("export-download", "get"): _finished_export,
     ("series-seg", "get"): _masked_series,
     ("project-pacs-push", "post"): _masked_series,
+    ("image-segment", "post"): _real_image,
 }
 
 
