@@ -57,7 +57,7 @@ class SegResult:
     frames: int
 
 
-def _source_datasets(series: Series) -> tuple[list[pydicom.Dataset], list[Image]]:
+def source_datasets(series: Series) -> tuple[list[pydicom.Dataset], list[Image]]:
     images = list(
         Image.objects.filter(series=series)
         .select_related("instance")
@@ -113,7 +113,7 @@ def series_seg_build(*, series: Series) -> SegResult:
         LabelClass.objects.filter(pk__in={a[1] for a in annotations}).order_by("order", "id")
     )
     segment_of = {c.pk: number for number, c in enumerate(classes, start=1)}
-    datasets, images = _source_datasets(series)
+    datasets, images = source_datasets(series)
     index_of = {image.pk: position for position, image in enumerate(images)}
     first = images[0]
     pixels = np.zeros((len(images), first.rows, first.columns, len(classes)), dtype=bool)

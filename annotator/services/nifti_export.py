@@ -36,7 +36,7 @@ from annotator import coco
 from annotator.dicom.pixels import frame_pixels, modality_range
 from annotator.exceptions import ConflictError
 from annotator.models import Annotation, Image, Series
-from annotator.services.dicom_seg import _source_datasets
+from annotator.services.dicom_seg import source_datasets
 
 VOLUMES = ("none", "nifti")
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -214,7 +214,7 @@ class VolumeWriter:
         if series.images.filter(quarantined=True).exists():
             raise SeriesSkipped("it has quarantined images (burned-in annotation)")
         try:
-            datasets, images = _source_datasets(series)
+            datasets, images = source_datasets(series)
         except ConflictError as error:
             raise SeriesSkipped(error.detail) from error
         dataset_of = dict(zip(dict.fromkeys(i.instance_id for i in images), datasets, strict=True))
