@@ -36,7 +36,7 @@ import { worklistPath } from "../router";
 import { downsample, ema, extent, niceTicks } from "../training/chart";
 import { ago, duration, elapsed, etaText, isActive, optionsText, percent, retrainText, stepText, when, whenShort } from "../training/format";
 import { METRIC_COLUMNS, metricRows, metricSeries } from "../training/metrics";
-import { apText, promotionText, splitSummary } from "../training/operatingPoint";
+import { apText, perClassText, promotionText, splitSummary } from "../training/operatingPoint";
 
 /** The server's default (EfficientNet-Lite0, ImageNet-pretrained) comes first. */
 export const BACKBONES: [Backbone, string][] = [
@@ -369,7 +369,16 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
                 h("div", { class: "muted small" }, summary.basis),
               )
             : h("td", { class: "figures muted", "data-split": sp }, summary.text);
-        return [figures, h("td", { class: "small" }, apText(r.version, sp) || "—")];
+        const perClass = perClassText(r.version, sp);
+        return [
+          figures,
+          h(
+            "td",
+            { class: "small" },
+            apText(r.version, sp) || "—",
+            perClass ? h("div", { class: "muted small", "data-testid": "per-class", title: "COCO mask AP of each class" }, perClass) : null,
+          ),
+        ];
       });
       tb.appendChild(
         h(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AtThreshold, ModelVersion } from "../api/types";
-import { apText, figuresText, intervalText, pct, promotionText, splitSummary } from "./operatingPoint";
+import { apText, figuresText, intervalText, pct, perClassText, promotionText, splitSummary } from "./operatingPoint";
 
 const est = (value: number | null, low: number | null = null, high: number | null = null) => ({ value, low, high });
 
@@ -74,6 +74,17 @@ describe("figures at the operating point", () => {
     const legacy = version({ metrics: { val: { segm_AP: 0.2 } } });
     expect(splitSummary(legacy, "val").kind).toBe("unrecorded");
     expect(splitSummary(version({}), "test").kind).toBe("unrecorded");
+  });
+
+  it("gives each class its own mask AP, skipping classes with none", () => {
+    const v = version({
+      metrics: {
+        val: { segm_AP: 0.5, "segm_AP/nodule_solid": 0.634, "segm_AP/nodule_ggo": 0.571, "segm_AP/mass": null, "bbox_AP/nodule_ggo": 0.2 },
+        test: { not_measured: "no labels in test", "segm_AP/nodule_solid": 0.1 },
+      },
+    });
+    expect(perClassText(v, "val")).toBe("nodule_solid 0.63 · nodule_ggo 0.57");
+    expect(perClassText(v, "test")).toBe("");
   });
 
   it("says why a version was or was not promoted", () => {

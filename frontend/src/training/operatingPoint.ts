@@ -79,6 +79,17 @@ export function apText(v: ModelVersion, name: Split): string {
   return parts.join(" · ");
 }
 
+/** "nodule_solid 0.63 · nodule_ggo 0.57": the COCO mask AP of each class, "" when none. */
+export function perClassText(v: ModelVersion, name: Split): string {
+  const m = split(v, name);
+  if (!m || m.not_measured) return "";
+  const prefix = "segm_AP/";
+  return Object.entries(m)
+    .filter((e): e is [string, number] => e[0].startsWith(prefix) && finite(e[1]))
+    .map(([key, x]) => `${key.slice(prefix.length)} ${x.toFixed(2)}`)
+    .join(" · ");
+}
+
 /** Why the version is, or is not, the active one. */
 export function promotionText(v: ModelVersion): string {
   const p = v.promotion ?? {};
