@@ -14,7 +14,8 @@ import threading
 from celery.signals import worker_ready
 from django.db import OperationalError, connection
 
-from annotator.models import PreannotationJob, TrainingJob
+from annotator.models import Image, ModelVersion, ModelVersionStatus, PreannotationJob, TrainingJob
+from annotator.selectors.assist import INTERACTIVE_QUEUE
 from annotator.services import jobs
 from annotator.services.workers import worker_heartbeat_record
 from backend.celery import app
@@ -71,6 +72,42 @@ def requeue_stale_jobs() -> None:
     count = jobs.jobs_requeue_stale()
     if count:
         logger.info("requeued %d stale jobs", count)
+
+
+# --- Box → mask (queue "interactive") -------------------------------------------------------
+# The web process waits for the answer (a few seconds at most), so this task returns a result,
+# unlike every other; it is cheap and stateless, so an early ack and no retry: an answer that
+# comes late is an answer nobody reads.
+
+
+@app.task(
+    name="radlabel.segment_box", queue=INTERACTIVE_QUEUE, ignore_result=False, acks_late=False
+)
+def segment_box(image_id: int, version_id: int, box: list[float], label: int) -> dict:
+    """The active model's mask of class ``label`` in ``box`` ``[x1, y1, x2, y2]`` on the image
+    in its default window; the network stays loaded between calls (one per version sha)."""
+    from worker.datastore import _serving_predictor, image_array
+
+    image = Image.objects.select_related("instance").get(pk=image_id)
+    version = ModelVersion.objects.get(pk=version_id)
+    found = _serving_predictor(version).segment_box(image_array(image), box, label)
+    return {"mask": found.mask_rle, "score": found.score}
+
+
+@worker_ready.connect
+def warm_interactive(sender, **kwargs) -> None:  # noqa: ANN001 - Celery's consumer
+    """An interactive worker loads torch and every active version at start, so its first
+    answer comes in time too (it runs ``--pool solo``: this process is the one that answers)."""
+    if INTERACTIVE_QUEUE not in {queue.name for queue in sender.task_consumer.queues}:
+        return
+    from worker.datastore import _serving_predictor
+
+    for version in ModelVersion.objects.filter(status=ModelVersionStatus.ACTIVE):
+        try:
+            _serving_predictor(version)
+        except Exception:  # noqa: BLE001 - a broken version must not stop the worker
+            logger.exception("could not load v%s of project %s", version.number, version.project_id)
+    connection.close()
 
 
 # --- Worker presence ------------------------------------------------------------------------

@@ -15,11 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torchvision.models.detection.roi_heads import paste_masks_in_image
 
 from worker.ml.checkpoint import CorruptWeightsError, load_weights
 from worker.ml.data import to_image_tensor
-from worker.ml.engine import Detections, autocast_for, detections_from_output, select_device
-from worker.ml.evaluation import xyxy_to_xywh
+from worker.ml.engine import (
+    MASK_THRESHOLD,
+    Detections,
+    autocast_for,
+    detections_from_output,
+    select_device,
+)
+from worker.ml.evaluation import mask_to_rle, xyxy_to_xywh
 from worker.ml.model import build_model
 
 # Serving keeps detections down to this score (or the version's threshold, if lower): those
@@ -33,6 +40,12 @@ class Prediction:
     score: float
     box_xywh: tuple[float, float, float, float]  # pixels
     mask_rle: dict  # {"size": [h, w], "counts": str}
+
+
+@dataclass(frozen=True)
+class BoxMask:
+    mask_rle: dict  # {"size": [h, w], "counts": str} of the whole image
+    score: float  # the box classifier's probability of the chosen class on that box
 
 
 class Predictor:
@@ -107,6 +120,38 @@ class Predictor:
                         ]
                     )
         return out
+
+    def segment_box(self, image: np.ndarray, box: Sequence[float], label: int) -> BoxMask:
+        """The mask head's answer for class ``label`` (1..C) on exactly ``box``.
+
+        ``box`` is ``[x1, y1, x2, y2]`` in the pixels of ``image`` (windowed (H, W) float32
+        ``[0, 1]``). It is the ROI heads' only proposal: the box head scores it and the mask
+        head segments it, on the backbone's features of the transformed image, with no RPN, no
+        box regression and no suppression; the mask is pasted back into the image as the
+        detector's own masks are.
+        """
+        model = self.model
+        rows, cols = image.shape
+        corners = torch.tensor([list(box)], dtype=torch.float32, device=self.device)
+        with torch.inference_mode():
+            images, _ = model.transform([to_image_tensor(image).to(self.device)])
+            (height, width) = images.image_sizes[0]
+            scale = torch.tensor(
+                [width / cols, height / rows, width / cols, height / rows], device=self.device
+            )
+            proposals = [corners * scale]
+            heads = model.roi_heads
+            with self._autocast():
+                features = model.backbone(images.tensors)
+                pooled = heads.box_roi_pool(features, proposals, images.image_sizes)
+                class_logits, _ = heads.box_predictor(heads.box_head(pooled))
+                pooled = heads.mask_roi_pool(features, proposals, images.image_sizes)
+                mask_logits = heads.mask_predictor(heads.mask_head(pooled))
+            score = torch.softmax(class_logits.float(), dim=-1)[0, label]
+            probabilities = mask_logits.float()[:, label : label + 1].sigmoid()
+            pasted = paste_masks_in_image(probabilities, corners, (rows, cols))
+        mask = (pasted[0, 0] >= MASK_THRESHOLD).to(torch.uint8).cpu().numpy()
+        return BoxMask(mask_rle=mask_to_rle(mask), score=float(score))
 
 
 def as_detections(image_id: int, predictions: Sequence[Prediction]) -> Detections:

@@ -1,4 +1,8 @@
-"""Run web + one Celery worker + celery beat in the foreground; Ctrl-C stops all three."""
+"""Run web, two Celery workers and celery beat in the foreground; Ctrl-C stops them all.
+
+The ``interactive`` queue (box → mask with the active model) has a worker of its own: the other
+one trains for minutes at a time, and a box drawn meanwhile must still get its mask in time.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server, one Celery worker (queues cpu and gpu) and celery beat."
+    help = (
+        "Run the web server, a Celery worker for queues cpu and gpu, one for the interactive "
+        "queue, and celery beat."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000")
@@ -55,6 +62,22 @@ class Command(BaseCommand):
                 "INFO",
                 "--hostname",
                 "embedded@%h",
+            ],
+            "interactive": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "worker",
+                "--queues",
+                "interactive",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "interactive@%h",
             ],
             "beat": [
                 python,
