@@ -15,6 +15,7 @@
 import type { LabelClass } from "../api/types";
 import type { LocalAnnotation } from "../editing/document";
 import { applyAffine, type Affine, type Vec2 } from "./coords";
+import { placeTags, readableOn } from "./labelPlacement";
 import type { Mask } from "./rle";
 
 export interface OverlayState {
@@ -156,15 +157,6 @@ export class AnnotationOverlay {
       ctx.stroke();
       ctx.setLineDash([]);
 
-      const text = `${cls?.name ?? `class ${a.label_class}`}${proposed && a.score != null ? ` ${a.score.toFixed(2)}` : ""}`;
-      ctx.font = "12px system-ui, sans-serif";
-      const [tx, ty] = corners[0];
-      const tw = ctx.measureText(text).width + 6;
-      ctx.fillStyle = "rgba(0,0,0,0.6)";
-      ctx.fillRect(tx, ty - 16, tw, 15);
-      ctx.fillStyle = color;
-      ctx.fillText(text, tx + 3, ty - 4);
-
       if (selected) {
         ctx.fillStyle = "#fff";
         ctx.strokeStyle = "#000";
@@ -176,6 +168,8 @@ export class AnnotationOverlay {
         }
       }
     }
+
+    this.tags(ctx, visible, s, toCanvas);
 
     for (const key of s.highlight) {
       const a = s.annotations.find((x) => x.key === key);
@@ -215,6 +209,41 @@ export class AnnotationOverlay {
   }
 
   /** A bar of a round length in mm, 60–150 screen pixels long, bottom left. */
+  /**
+   * Each label's name (and a proposal's score) in a tag of its class colour, with black or
+   * white text, whichever reads on that colour; tags never cover each other (the selected
+   * label's is placed first).
+   */
+  private tags(ctx: CanvasRenderingContext2D, visible: LocalAnnotation[], s: OverlayState, toCanvas: (p: Vec2) => Vec2): void {
+    ctx.font = "12px system-ui, sans-serif";
+    const order = [...visible].sort((a, b) => Number(b.key === s.selectedKey) - Number(a.key === s.selectedKey));
+    const texts = order.map((a) => {
+      const cls = s.classes.get(a.label_class);
+      return `${cls?.name ?? `class ${a.label_class}`}${a.status === "proposed" && a.score != null ? ` ${a.score.toFixed(2)}` : ""}`;
+    });
+    const requests = order.map((a, i) => {
+      const [x, y, w, h] = a.box;
+      const corners = [toCanvas([x, y]), toCanvas([x + w, y + h])];
+      const left = Math.min(corners[0][0], corners[1][0]);
+      const top = Math.min(corners[0][1], corners[1][1]);
+      const box = { x: left, y: top, w: Math.abs(corners[1][0] - corners[0][0]), h: Math.abs(corners[1][1] - corners[0][1]) };
+      return { box, w: ctx.measureText(texts[i]).width + 8, h: 16 };
+    });
+    const placed = placeTags(requests, this.canvas.clientWidth, this.canvas.clientHeight);
+    order.forEach((a, i) => {
+      const color = s.classes.get(a.label_class)?.color ?? "#ffcc00";
+      const tag = placed[i];
+      ctx.fillStyle = color;
+      ctx.fillRect(tag.x, tag.y, tag.w, tag.h);
+      ctx.strokeStyle = "rgba(0,0,0,0.8)";
+      ctx.lineWidth = 1;
+      ctx.strokeRect(tag.x + 0.5, tag.y + 0.5, tag.w - 1, tag.h - 1);
+      ctx.fillStyle = readableOn(color);
+      ctx.fillText(texts[i], tag.x + 4, tag.y + 12);
+    });
+    this.canvas.dataset.tags = JSON.stringify(placed.map((t) => [t.x, t.y, t.w, t.h].map(Math.round)));
+  }
+
   private scaleBar(ctx: CanvasRenderingContext2D, pxPerMm: number): void {
     const mm = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((l) => l * pxPerMm >= 60) ?? 500;
     const len = mm * pxPerMm;
