@@ -123,6 +123,29 @@ export async function apiSend(context, method, path, data) {
 
 /** Pixels set in a COCO compressed RLE (pycocotools' string format). */
 export function rleArea(counts) {
+  return rleRuns(counts).reduce((sum, n, i) => (i % 2 ? sum + n : sum), 0);
+}
+
+/** Intersection over union of two COCO compressed RLEs of the same image. */
+export function rleIou(a, b) {
+  const set = (counts) => {
+    const on = new Set();
+    let at = 0;
+    rleRuns(counts).forEach((n, i) => {
+      if (i % 2) for (let k = 0; k < n; k++) on.add(at + k);
+      at += n;
+    });
+    return on;
+  };
+  const x = set(a);
+  const y = set(b);
+  let both = 0;
+  for (const v of x) if (y.has(v)) both++;
+  return both / (x.size + y.size - both || 1);
+}
+
+/** The run lengths of a COCO compressed RLE: off, on, off, ... in column-major order. */
+function rleRuns(counts) {
   const cnts = [];
   let p = 0;
   while (p < counts.length) {
@@ -140,7 +163,7 @@ export function rleArea(counts) {
     if (cnts.length > 2) x += cnts[cnts.length - 2];
     cnts.push(x);
   }
-  return cnts.reduce((sum, n, i) => (i % 2 ? sum + n : sum), 0);
+  return cnts;
 }
 
 export class Runner {

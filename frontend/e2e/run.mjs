@@ -4,7 +4,7 @@
 // Needs a project with model proposals (≥ 3 on at least three images), model versions and a
 // finished training run with a loss curve: tests/test_browser.py seeds them and runs this file.
 import { join } from "node:path";
-import { Runner, api, apiSend, assert, env, launch, login, newContext, openAs, openImage, pixelToPage, rleArea, waitSaved } from "./lib.mjs";
+import { Runner, api, apiSend, assert, env, launch, login, newContext, openAs, openImage, pixelToPage, rleArea, rleIou, waitSaved } from "./lib.mjs";
 
 const runner = new Runner();
 const browser = await launch();
@@ -323,6 +323,55 @@ await runner.test("looking is not editing; a new stroke starts a new label; dele
   await waitSaved(page);
   assert(!(await annotationsByKey(context, imageId)).has(created), "deleted on the server, not rejected");
   await shot(page, "07-annotate-looking-not-editing.png");
+  await context.close();
+});
+
+await runner.test("box → mask: a box dragged around a lesion becomes its mask, dragging again replaces it, Enter accepts, reload keeps it", async (problems) => {
+  assert(setup && setup.images.length >= 9, "setup ran with nine images");
+  const imageId = setup.images[8];
+  const { context, page } = await openAs(browser, problems, imageId);
+  const before = await annotationsByKey(context, imageId);
+  // the seeded proposals carry each lesion's exact mask
+  const lesion = [...before.values()].find((a) => a.status === "proposed" && a.mask);
+  const [x, y, w, h] = lesion.box;
+  await page.keyboard.press("m");
+  assert(await page.$eval('[data-command="mode.assist"]', (b) => b.classList.contains("active")), "M picks the box → mask tool");
+  const viewer = page.locator("[data-testid=viewer]");
+  const times = [];
+  for (const pad of [0.25, 0.15, 0.2, 0.3, 0.1].map((f) => Math.max(3, Math.round(f * Math.max(w, h))))) {
+    await viewer.evaluate((el) => delete el.dataset.assistMs);
+    await drag(page, await pixelToPage(page, x - pad, y - pad), await pixelToPage(page, x + w + pad, y + h + pad));
+    await page.waitForFunction(() => document.querySelector("[data-testid=viewer]").dataset.assistMs !== undefined, null, { timeout: 10_000 });
+    times.push(Number(await viewer.getAttribute("data-assist-ms")));
+  }
+  const listed = await screenLabels(page);
+  const made = Object.keys(listed).filter((k) => !before.has(k));
+  assert(made.length === 1, `dragging again replaced the assist's label (${made.length} made)`);
+  const [key] = made;
+  assert(listed[key].status === "proposed", "the mask appears as a proposal");
+  const project = await api(context, `/api/projects/${env.project}/`);
+  assert(listed[key].cls === project.label_classes.find((c) => c.kind === "instance").id, "of the class for new labels");
+  // fitted inside the last box, not the box itself (the engine's quality is bench/assist_dice.py's)
+  const iou = rleIou(listed[key].rle, lesion.mask.counts);
+  const pad = Math.max(3, Math.round(0.1 * Math.max(w, h)));
+  const [mx, my, mw, mh] = listed[key].box.split(",").map(Number);
+  assert(mx >= x - pad - 1 && my >= y - pad - 1 && mx + mw <= x + w + pad + 1 && my + mh <= y + h + pad + 1, `the mask lies in the box (${listed[key].box})`);
+  assert(rleArea(listed[key].rle) < 0.9 * (w + 2 * pad) * (h + 2 * pad), "the mask is not the box");
+  assert(iou >= 0.3, `the mask is on the lesion (IoU ${iou.toFixed(2)} with its exact mask)`);
+  assert(/classical engine|model v\d+ engine/.test(await page.textContent("[data-testid=assist-info]")), "the page says which engine answered");
+  await page.click(`li[data-key="${key}"]`);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`li[data-key="${key}"][data-status="accepted"]`);
+  await waitSaved(page);
+  await shot(page, "08-annotate-box-to-mask.png");
+  await page.reload();
+  await openImage(page, imageId);
+  const saved = (await annotationsByKey(context, imageId)).get(key);
+  assert(saved && saved.status === "accepted" && saved.source === "assist", `saved as an accepted label from the assist (${JSON.stringify(saved && { status: saved.status, source: saved.source })})`);
+  const diff = diffLabels(await screenLabels(page), await serverLabels(context, imageId));
+  assert(diff.length === 0, `after a reload the screen shows what the server holds: ${diff.join("; ")}`);
+  const sorted = [...times].sort((a, b) => a - b);
+  console.log(`     box → mask, mouse-up to mask drawn: ${sorted.map((t) => t.toFixed(0)).join(", ")} ms (median ${sorted[2].toFixed(0)}, max ${sorted[4].toFixed(0)}), IoU ${iou.toFixed(2)}`);
   await context.close();
 });
 

@@ -1,5 +1,5 @@
 import { getJson, request } from "./http";
-import type { Annotation, AnnotationFields } from "./types";
+import type { Annotation, AnnotationFields, SegmentRequest, SegmentResult } from "./types";
 
 export function listAnnotations(imageId: number, signal?: AbortSignal): Promise<Annotation[]> {
   return getJson(`/api/images/${imageId}/annotations/`, signal);
@@ -12,6 +12,11 @@ export async function createAnnotation(
 ): Promise<{ annotation: Annotation; created: boolean }> {
   const res = await request<Annotation>(`/api/images/${imageId}/annotations/`, { method: "POST", body });
   return { annotation: res.data, created: res.status === 201 };
+}
+
+/** A mask fitted to what lies inside a box (the box → mask assist); nothing is stored. */
+export async function segmentBox(imageId: number, body: SegmentRequest, signal?: AbortSignal): Promise<SegmentResult> {
+  return (await request<SegmentResult>(`/api/images/${imageId}/segment/`, { method: "POST", body, signal })).data;
 }
 
 export async function patchAnnotation(id: number, version: number, patch: Partial<AnnotationFields>): Promise<Annotation> {

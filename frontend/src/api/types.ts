@@ -96,7 +96,8 @@ export interface Annotation {
   score: number | null;
   /** other classes the model saw on the same finding, best first */
   alternatives: { label_class: number; score: number }[];
-  source: "model" | "human" | "import";
+  /** "assist": a person's box made into a mask by the box → mask assist */
+  source: "model" | "human" | "import" | "assist";
   status: AnnotationStatus;
   model_version: number | null;
   version: number;
@@ -105,12 +106,33 @@ export interface Annotation {
   updated_by: string | null;
 }
 
-/** The fields a client may write. */
+/** The fields a client may write (`source` only on create, and only "assist"). */
 export interface AnnotationFields {
   label_class: number;
   box: Box;
   mask: RleJson | null;
   status: AnnotationStatus;
+  source?: "assist";
+}
+
+/** POST /api/images/{id}/segment/: a mask fitted inside a box; nothing is stored. */
+export interface SegmentRequest {
+  /** [x1, y1, x2, y2] in image pixels */
+  box: [number, number, number, number];
+  label_class: number;
+  /** [center, width] of the window the person sees */
+  window?: [number, number];
+}
+
+export interface SegmentResult {
+  mask: RleJson;
+  box: Box;
+  engine: "model" | "classical";
+  model_version: number | null;
+  score: number | null;
+  ms: number;
+  /** why the classical engine answered when a model might have */
+  note?: string;
 }
 
 export interface WorklistQuery {

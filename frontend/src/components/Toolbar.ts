@@ -43,10 +43,15 @@ export function toolbar(
   },
 ): Toolbar {
   const buttons = new Map<string, HTMLButtonElement>();
-  const button = (id: string, text: string) => {
+  /** `icon`: the text is a symbol, so the button is named by its command */
+  const button = (id: string, text: string, icon = false) => {
     const cmd = commands.list().find((c) => c.id === id);
     const keys = cmd?.keys.map(describeKey).join(" / ");
-    const b = h("button", { type: "button", "data-command": id, title: keys ? `${cmd!.label} (${keys})` : text }, text);
+    const b = h(
+      "button",
+      { type: "button", "data-command": id, title: keys ? `${cmd!.label} (${keys})` : text, "aria-label": icon ? (cmd?.label ?? id) : null },
+      text,
+    );
     b.addEventListener("click", () => commands.run(id));
     buttons.set(id, b);
     return b;
@@ -81,19 +86,19 @@ export function toolbar(
   const el = h(
     "div",
     { class: "toolbar", role: "toolbar" },
-    h("div", { class: "group" }, button("mode.select", "Select"), button("mode.box", "Box"), button("mode.brush", "Brush"), button("mode.eraser", "Eraser"), measure),
+    h("div", { class: "group" }, button("mode.select", "Select"), button("mode.box", "Box"), button("mode.assist", "Box→mask"), button("mode.brush", "Brush"), button("mode.eraser", "Eraser"), measure),
     h("div", { class: "group" }, h("label", { title: "Brush size ([ and ])" }, radius, radiusText)),
     hu ? h("div", { class: "group" }, h("label", { title: "Threshold brush (T)" }, thrOn, " HU "), lower, h("span", {}, "–"), upper) : null,
     h("div", { class: "group" }, preset, button("view.invert", "Invert"), button("view.reset", "Reset")),
     h("div", { class: "group" }, button("toggle.proposals", "Proposals"), button("toggle.accepted", "Accepted"), button("toggle.outline", "Outline")),
-    h("div", { class: "group" }, button("edit.undo", "Undo"), button("edit.redo", "Redo")),
+    h("div", { class: "group" }, button("edit.undo", "↶", true), button("edit.redo", "↷", true)),
     h("div", { class: "group" }, button("label.acceptAll", "Accept all"), button("image.done", "Done"), button("image.doneNext", "Done & next"), button("image.next", "Next"), button("help", "?")),
   );
   return {
     el,
     setPresets,
     update(s) {
-      for (const m of ["select", "box", "brush", "eraser"]) buttons.get(`mode.${m}`)?.classList.toggle("active", s.mode === m);
+      for (const m of ["select", "box", "assist", "brush", "eraser"]) buttons.get(`mode.${m}`)?.classList.toggle("active", s.mode === m);
       measure.classList.toggle("active", s.mode === "measure");
       if (s.mode !== "measure") measure.value = "";
       else if (s.measure) measure.value = s.measure;

@@ -11,8 +11,11 @@ import type { Handle } from "../viewer/segmentation";
 import type { AnnotationDoc, Change, LocalAnnotation } from "./document";
 import { boxFromPoints, hitHandle, inBox, inMask, moveBox, resizeBox, roundBox, stroke } from "./geometry";
 
-/** "measure": the left button belongs to Cornerstone's measurement tool of the moment. */
-export type EditMode = "select" | "box" | "brush" | "eraser" | "measure";
+/**
+ * "assist": a dragged box goes to the box → mask assist instead of becoming a label.
+ * "measure": the left button belongs to Cornerstone's measurement tool of the moment.
+ */
+export type EditMode = "select" | "box" | "assist" | "brush" | "eraser" | "measure";
 
 export interface EditHost {
   doc: AnnotationDoc;
@@ -36,6 +39,8 @@ export interface EditHost {
   maskChanged(mask: Mask): void;
   render(): void;
   created(key: string): void;
+  /** box → mask: fit a mask inside the box just dragged (``released`` is the mouse-up time) */
+  assist(box: Box, released: number): void;
 }
 
 /** Screen pixels the pointer must travel before a press on a label becomes a drag. */
@@ -120,7 +125,7 @@ export class EditController {
       this.drag = hit.handle
         ? { kind: "resize", key: hit.key, handle: hit.handle, orig: [...a.box] as Box, screen, moved: false }
         : { kind: "move", key: hit.key, start: p, orig: [...a.box] as Box, screen, moved: false };
-    } else if (mode === "box") {
+    } else if (mode === "box" || mode === "assist") {
       this.drag = { kind: "box", start: p };
     } else {
       const value: 0 | 1 = mode === "brush" ? 1 : 0;
@@ -223,6 +228,7 @@ export class EditController {
       const p = this.toPixel(e) ?? d.start;
       const box = roundBox(boxFromPoints(d.start[0], d.start[1], clampTo(p[0], this.host.width), clampTo(p[1], this.host.height)));
       if (box[2] < 2 || box[3] < 2) return this.host.render();
+      if (this.host.mode() === "assist") return this.host.assist(box, e.timeStamp);
       const cls = this.host.newClass();
       if (cls == null) return this.host.render();
       const key = this.host.newKey();

@@ -21,7 +21,7 @@ export interface LocalAnnotation extends EditFields {
   score: number | null;
   /** the model's runner-up classes for this finding (proposals only) */
   alternatives?: { label_class: number; score: number }[];
-  source: "model" | "human" | "import";
+  source: Annotation["source"];
   model_version: number | null;
 }
 

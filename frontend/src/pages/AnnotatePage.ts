@@ -3,7 +3,8 @@
  * labels over it, editing tools, and saving that loses nothing.
  */
 import type { AppContext } from "../app";
-import { listAnnotations } from "../api/annotations";
+import { listAnnotations, segmentBox } from "../api/annotations";
+import { ApiError } from "../api/http";
 import { getImage, listImages } from "../api/images";
 import { getProject } from "../api/projects";
 import type { Annotation, AnnotationFields, Box, ImageDetail, ImageListItem, LabelClass } from "../api/types";
@@ -24,7 +25,7 @@ import { wadouriImageIds } from "../viewer/imageIds";
 import { initCornerstone } from "../viewer/init";
 import { applyAffine, invertAffine, orientationMarkers } from "../viewer/coords";
 import { percentilePresets, presetNamed, presetsFor, type WindowPreset } from "../viewer/presets";
-import { cloneMask, decodeRle, encodeRle, maskArea, type Mask } from "../viewer/rle";
+import { cloneMask, decodeRle, encodeRle, maskArea, maskBbox, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
 import { clearMeasurements, setMeasureTool, type MeasureTool } from "../viewer/toolGroups";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
@@ -125,7 +126,9 @@ export function mountAnnotatePage(
     bottom: h("div", { class: "orient bottom", "data-testid": "orient-bottom" }),
   };
   const notice = h("div", { class: "viewer-notice" });
-  const wrap = h("div", { class: "viewer-wrap", "data-testid": "viewer" }, viewportEl, corners.tl, corners.tr, corners.bl, corners.br, corners.bc, orient.left, orient.right, orient.top, orient.bottom, notice);
+  /** what the box → mask assist last did (engine, time, why it fell back) */
+  const assistInfo = h("div", { class: "assist-info", "data-testid": "assist-info" });
+  const wrap = h("div", { class: "viewer-wrap", "data-testid": "viewer" }, viewportEl, corners.tl, corners.tr, corners.bl, corners.br, corners.bc, orient.left, orient.right, orient.top, orient.bottom, notice, assistInfo);
   const toolbarSlot = h("div", { class: "toolbar-slot" });
   const pickerSlot = h("div", {});
   const annList = h("ul", { class: "ann-list", "data-testid": "annotation-list" });
@@ -514,7 +517,7 @@ export function mountAnnotatePage(
   const commands = new CommandRegistry();
   const cmd = (id: string, label: string, group: string, keys: string[], run: () => void): NamedCommand => ({ id, label, group, keys, run });
   commands.register(
-    cmd("label.accept", "Accept the selected label (or the top proposal)", "Labels", ["a"], () => decide("accepted")),
+    cmd("label.accept", "Accept the selected label (or the top proposal)", "Labels", ["a", "enter"], () => decide("accepted")),
     cmd("label.acceptAll", "Accept all proposals on this image", "Labels", ["shift+a"], () =>
       setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "accepted", "Accept all"),
     ),
@@ -546,6 +549,7 @@ export function mountAnnotatePage(
     cmd("label.deselect", "Deselect", "Labels", ["escape"], () => select(null)),
     cmd("mode.select", "Select, move and resize", "Tools", ["v"], () => setMode("select")),
     cmd("mode.box", "Draw a new box", "Tools", ["b"], () => setMode("box")),
+    cmd("mode.assist", "Box → mask: drag a box around a lesion, a mask is fitted inside it", "Tools", ["m"], () => setMode("assist")),
     cmd("mode.brush", "Brush (paint mask)", "Tools", ["p"], () => setMode("brush")),
     cmd("mode.eraser", "Eraser", "Tools", ["e"], () => setMode("eraser")),
     cmd("measure.length", "Measure a length (mm); not a label", "Measure", ["l"], () => setMode("measure", "length")),
@@ -709,6 +713,67 @@ export function mountAnnotatePage(
     void view.setIndex(target);
   }
 
+  // ---- box → mask ----
+  /** the assist's last label while it is still an unreviewed proposal: a new box replaces it */
+  let assisted: string | null = null;
+  let assistSeq = 0;
+
+  /**
+   * Box → mask: the server fits a mask inside the box (the active model, else a classical
+   * method in the window on screen); it appears as a proposal of the class for new labels,
+   * to accept (Enter), fix with the brush, or replace by dragging again.
+   */
+  async function assist(box: Box, released: number) {
+    const cls = activeClass;
+    const forImage = imageId;
+    if (cls == null || !image) return status("Pick a class first (1-9).");
+    const seq = ++assistSeq;
+    draft = box;
+    render();
+    const w = view?.getWindow();
+    let result;
+    try {
+      result = await segmentBox(
+        forImage,
+        { box: [box[0], box[1], box[0] + box[2], box[1] + box[3]], label_class: cls, window: w ? [w.center, w.width] : undefined },
+        abort.signal,
+      );
+    } catch (e) {
+      if (abort.signal.aborted) return;
+      draft = null;
+      render();
+      assistInfo.textContent = `Box → mask failed: ${e instanceof ApiError ? e.detail : String((e as Error).message ?? e)}`;
+      return;
+    }
+    if (seq !== assistSeq || forImage !== imageId) return; // a newer box, or another slice
+    draft = null;
+    const mask = decodeRle(result.mask);
+    const bbox = maskBbox(mask);
+    const engine = `${result.engine === "model" ? `model v${result.model_version}` : "classical"} engine, ${Math.round(result.ms)} ms on the server`;
+    if (!bbox) {
+      render();
+      assistInfo.textContent = `Box → mask found nothing in the box (${engine}).`;
+      return;
+    }
+    const previous = assisted ? doc.get(assisted) : undefined;
+    const fields = { label_class: cls, box: bbox, mask, status: "proposed" as const };
+    if (previous && previous.status === "proposed" && previous.source === "assist") {
+      const change = doc.update(previous.key, fields);
+      if (change) doc.execute({ label: "Box → mask again", changes: [change] });
+    } else {
+      assisted = newKey();
+      doc.execute({
+        label: "Box → mask",
+        changes: [doc.create({ key: assisted, id: null, version: null, ...fields, score: result.score, source: "assist", model_version: result.model_version })],
+      });
+    }
+    select(assisted);
+    renderNow();
+    wrap.dataset.assistMs = (performance.now() - released).toFixed(1);
+    const note = result.note ? ` (${result.note.replace(/\.$/, "")})` : "";
+    assistInfo.textContent = `Box → mask: ${engine}${note}. Enter accepts.`;
+  }
+
   /** Lay the carried label on the image just opened, as an undoable edit of it. */
   function dropCarried() {
     const c = carried;
@@ -858,6 +923,7 @@ export function mountAnnotatePage(
         select(key);
         if (mode === "box") setMode("select");
       },
+      assist: (box, released) => void assist(box, released),
     });
     cleanups.push(() => controller.destroy());
 

@@ -312,6 +312,31 @@ describe("SaveQueue", () => {
     expect(server.rows.size).toBe(1);
   });
 
+  it("creates a box → mask label as coming from the assist, and never patches its source", async () => {
+    const q = queue();
+    const created: LocalAnnotation = {
+      key: "assist-1",
+      id: null,
+      version: null,
+      label_class: 2,
+      box: [1, 2, 3, 4],
+      mask: null,
+      status: "proposed",
+      score: null,
+      source: "assist",
+      model_version: null,
+    };
+    q.recordAnnotation(1, "assist-1", null, created);
+    await q.flush();
+    q.recordAnnotation(1, "assist-1", ...edit({ ...created, id: 100, version: 1 }, { status: "accepted" }));
+    await q.flush();
+    const [post, patch] = server.writes();
+    expect(post.method).toBe("POST");
+    expect(post.body).toMatchObject({ client_key: "assist-1", source: "assist", status: "proposed" });
+    expect(patch.method).toBe("PATCH");
+    expect(patch.body).toEqual({ status: "accepted" });
+  });
+
   it("sends nothing for an annotation created and removed before saving", async () => {
     const q = queue();
     const created = { ...fromServer(server.add()), key: "tmp", id: null, version: null };

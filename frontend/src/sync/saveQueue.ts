@@ -43,8 +43,10 @@ export function toWireFields(a: Partial<EditFields>): Partial<AnnotationFields> 
   return out;
 }
 
+/** Everything a create sends; a label from the box → mask assist says so. */
 function fullFields(a: LocalAnnotation): AnnotationFields {
-  return toWireFields({ label_class: a.label_class, box: a.box, mask: a.mask, status: a.status }) as AnnotationFields;
+  const fields = toWireFields({ label_class: a.label_class, box: a.box, mask: a.mask, status: a.status }) as AnnotationFields;
+  return a.source === "assist" ? { ...fields, source: "assist" } : fields;
 }
 
 function changedFields(before: LocalAnnotation, after: LocalAnnotation): Partial<EditFields> {
