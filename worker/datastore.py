@@ -16,13 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models import Q
 from pycocotools import mask as mask_utils
 
-from annotator import dicom
 from annotator.models import (
     Image,
     ImageStatus,
@@ -34,6 +31,7 @@ from annotator.models import (
     Project,
     TrainingJob,
 )
+from annotator.selectors.images import image_windowed
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
 from annotator.services.models import (
@@ -72,21 +70,6 @@ def instance_classes(project: Project) -> list[LabelClass]:
             project=project, kind=LabelKind.INSTANCE, is_active=True
         ).order_by("order", "id")
     )
-
-
-def image_array(image: Image) -> np.ndarray:
-    """The frame in its default window as float32 ``[0, 1]`` (H, W)."""
-    with default_storage.open(image.instance.file, "rb") as stored:
-        dataset = pydicom.dcmread(stored)
-    pixels = dicom.frame_pixels(dataset, image.frame_number - 1).astype(np.float32)
-    if pixels.ndim == 3:
-        pixels = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        return pixels / 255.0
-    if image.window_center is not None and image.window_width:
-        low = image.window_center - image.window_width / 2
-        return np.clip((pixels - low) / image.window_width, 0.0, 1.0)
-    low, high = float(pixels.min()), float(pixels.max())
-    return (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
 
 
 def _annotation_masks(image: Image, annotations: Sequence) -> np.ndarray:
@@ -171,7 +154,7 @@ class ProjectDatastore(Datastore):
             )
             samples.append(
                 Sample(
-                    image=image_array(image),
+                    image=image_windowed(image),
                     boxes=boxes,
                     labels=labels,
                     masks=masks,
@@ -202,7 +185,7 @@ def _paired_with_active(
     if not sum(len(sample.labels) for sample in samples):
         return None
     try:
-        predictor = _serving_predictor(active)
+        predictor = serving_predictor(active)
     except (CorruptWeightsError, OSError):
         logger.exception("could not load v%s to compare with it", active.number)
         return None
@@ -333,7 +316,7 @@ def _predictor(path: str, sha256: str, score_floor: float) -> Predictor:
     return Predictor(Path(path), expected_sha256=sha256, score_threshold=score_floor)
 
 
-def _serving_predictor(version: ModelVersion) -> Predictor:
+def serving_predictor(version: ModelVersion) -> Predictor:
     """The version's network, returning detections down to below its threshold.
 
     Those at or above ``version.score_threshold`` become proposals; the ones below only raise
@@ -357,7 +340,7 @@ def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
     version: ModelVersion = job.model_version
     class_map = {int(k): v for k, v in version.class_map.items()}
     try:
-        predictor = _serving_predictor(version)
+        predictor = serving_predictor(version)
         pending = job.image_ids[job.done :]
         for start in range(0, len(pending), batch_size):
             images = list(
@@ -365,7 +348,7 @@ def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
                 .select_related("instance")
                 .order_by("pk")
             )
-            predictions = predictor.predict([image_array(image) for image in images])
+            predictions = predictor.predict([image_windowed(image) for image in images])
             for image, found in zip(images, predictions, strict=True):
                 found = [p for p in found if p.label in class_map]
                 proposed = [p for p in found if p.score >= version.score_threshold]

@@ -86,11 +86,12 @@ def requeue_stale_jobs() -> None:
 def segment_box(image_id: int, version_id: int, box: list[float], label: int) -> dict:
     """The active model's mask of class ``label`` in ``box`` ``[x1, y1, x2, y2]`` on the image
     in its default window; the network stays loaded between calls (one per version sha)."""
-    from worker.datastore import _serving_predictor, image_array
+    from annotator.selectors.images import image_windowed
+    from worker.datastore import serving_predictor
 
     image = Image.objects.select_related("instance").get(pk=image_id)
     version = ModelVersion.objects.get(pk=version_id)
-    found = _serving_predictor(version).segment_box(image_array(image), box, label)
+    found = serving_predictor(version).segment_box(image_windowed(image), box, label)
     return {"mask": found.mask_rle, "score": found.score}
 
 
@@ -100,11 +101,11 @@ def warm_interactive(sender, **kwargs) -> None:  # noqa: ANN001 - Celery's consu
     answer comes in time too (it runs ``--pool solo``: this process is the one that answers)."""
     if INTERACTIVE_QUEUE not in {queue.name for queue in sender.task_consumer.queues}:
         return
-    from worker.datastore import _serving_predictor
+    from worker.datastore import serving_predictor
 
     for version in ModelVersion.objects.filter(status=ModelVersionStatus.ACTIVE):
         try:
-            _serving_predictor(version)
+            serving_predictor(version)
         except Exception:  # noqa: BLE001 - a broken version must not stop the worker
             logger.exception("could not load v%s of project %s", version.number, version.project_id)
     connection.close()

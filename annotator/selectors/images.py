@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pydicom
+from django.core.files.storage import default_storage
 from django.db.models import Count, Q, QuerySet, Sum
 
+from annotator import dicom
 from annotator.exceptions import ApplicationError
 from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, Project, Role
 
@@ -106,3 +110,25 @@ def project_counts(*, project: Project, role: str) -> dict[str, object]:
     for row in queryset.values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
     return {"images": sum(by_status.values()), "by_status": by_status}
+
+
+_LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def image_windowed(image: Image, window: tuple[float, float] | None = None) -> np.ndarray:
+    """The frame as float32 ``[0, 1]`` (H, W) through ``window``, else the image's default
+    window, else its own range; colour frames as luminance."""
+    with default_storage.open(image.instance.file, "rb") as stored:
+        dataset = pydicom.dcmread(stored)
+    pixels = dicom.frame_pixels(dataset, image.frame_number - 1)
+    if pixels.ndim == 3:
+        return (pixels.astype(np.float32) @ _LUMINANCE) / 255.0
+    if window is None and image.window_center is not None and image.window_width:
+        window = (image.window_center, image.window_width)
+    if window is None:
+        low, width = float(pixels.min()), float(pixels.max() - pixels.min())
+    else:
+        low, width = window[0] - window[1] / 2, window[1]
+    if width <= 0:
+        return np.zeros(pixels.shape, dtype=np.float32)
+    return np.clip((pixels - np.float32(low)) / np.float32(width), 0.0, 1.0)

@@ -46,7 +46,7 @@ def annotation_state(annotation: Annotation) -> dict[str, Any]:
     }
 
 
-def _label_class(image: Image, label_class_id: int) -> LabelClass:
+def label_class_for(image: Image, label_class_id: int) -> LabelClass:
     label_class = LabelClass.objects.filter(
         pk=label_class_id, project_id=image.project_id, is_active=True, kind=LabelKind.INSTANCE
     ).first()
@@ -113,7 +113,7 @@ def annotation_create(
     annotation = Annotation(
         project_id=image.project_id,
         image=image,
-        label_class=_label_class(image, label_class),
+        label_class=label_class_for(image, label_class),
         client_key=client_key,
         mask=_mask(image, mask),
         source=source,
@@ -167,7 +167,7 @@ def annotation_update(
     current = _locked(annotation, expected_version)
     before = annotation_state(current)
     if "label_class" in changes:
-        current.label_class = _label_class(current.image, changes["label_class"])
+        current.label_class = label_class_for(current.image, changes["label_class"])
     if "box" in changes:
         current.box_x, current.box_y, current.box_w, current.box_h = _box(
             current.image, changes["box"]
@@ -361,12 +361,12 @@ def proposals_replace(
         annotation = Annotation(
             project_id=image.project_id,
             image=image,
-            label_class=_label_class(image, spec["label_class"]),
+            label_class=label_class_for(image, spec["label_class"]),
             client_key=uuid.uuid4(),
             mask=spec["mask"],
             score=float(spec["score"]),
             alternatives=[
-                {"label_class": _label_class(image, a["label_class"]).pk, "score": a["score"]}
+                {"label_class": label_class_for(image, a["label_class"]).pk, "score": a["score"]}
                 for a in spec["alternatives"]
             ],
             source=Source.MODEL,

@@ -29,16 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import celery.exceptions
-import numpy as np
-import pydicom
-from django.core.files.storage import default_storage
 
-from annotator import coco, dicom
+from annotator import coco
 from annotator.exceptions import ApplicationError
 from annotator.models import Image, LabelClass, ModelVersion
 from annotator.segmentation import box_mask
 from annotator.selectors.assist import INTERACTIVE_QUEUE, interactive_worker_alive
-from annotator.services.annotations import _label_class
+from annotator.selectors.images import image_windowed
+from annotator.services.annotations import label_class_for
 from annotator.services.models import active_model_version
 from backend.celery import app
 
@@ -50,7 +48,6 @@ MIN_BOX_SIDE = 2.0
 MAX_BOX_SIDE = 512.0
 MAX_BOX_SHARE = 0.5
 _RESULT_POLL_S = 0.02  # how often a polling result backend (the embedded stack's files) is read
-_LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -104,25 +101,6 @@ def _checked_window(window: list[float] | None) -> tuple[float, float] | None:
             code="invalid_window",
         )
     return float(window[0]), float(window[1])
-
-
-def image_windowed(image: Image, window: tuple[float, float] | None) -> np.ndarray:
-    """The frame as float32 ``[0, 1]`` (H, W) through ``window``, else the image's default
-    window, else its own range; colour frames as luminance."""
-    with default_storage.open(image.instance.file, "rb") as stored:
-        dataset = pydicom.dcmread(stored)
-    pixels = dicom.frame_pixels(dataset, image.frame_number - 1)
-    if pixels.ndim == 3:
-        return (pixels.astype(np.float32) @ _LUMINANCE) / 255.0
-    if window is None and image.window_center is not None and image.window_width:
-        window = (image.window_center, image.window_width)
-    if window is None:
-        low, width = float(pixels.min()), float(pixels.max() - pixels.min())
-    else:
-        low, width = window[0] - window[1] / 2, window[1]
-    if width <= 0:
-        return np.zeros(pixels.shape, dtype=np.float32)
-    return np.clip((pixels - np.float32(low)) / np.float32(width), 0.0, 1.0)
 
 
 def _model_index(version: ModelVersion, label_class: LabelClass) -> int | None:
@@ -179,7 +157,7 @@ def image_segment(
     started = time.perf_counter()
     corners = _checked_box(image, box)
     view_window = _checked_window(window)
-    chosen = _label_class(image, label_class)
+    chosen = label_class_for(image, label_class)
     version = active_model_version(project=image.project)
     note = _why_not_model(version, image, chosen)
     if note is None:

@@ -6,8 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator.models import Image, PreannotationJob
+from annotator.selectors.images import image_windowed
 from tests import factories
-from worker import datastore, tasks
+from worker import tasks
 from worker.ml.checkpoint import save_weights_atomic
 from worker.ml.demo_dicom import lesion_slices
 from worker.ml.lesion_metrics import MAX_MARKS_PER_IMAGE
@@ -47,7 +48,7 @@ def test_preannotation_stores_exactly_the_detections_at_or_above_the_threshold(w
     path, sha256 = _version(world, media_root)
 
     everything = Predictor(path, expected_sha256=sha256, score_threshold=0.0)
-    found = everything.predict([datastore.image_array(image) for image in images])
+    found = everything.predict([image_windowed(image) for image in images])
     # a threshold that keeps some detections of some images and drops the rest
     threshold = max(sorted((p.score for p in f), reverse=True)[9] for f in found)
     expected = {
