@@ -74,6 +74,16 @@ def test_embedded_stack_logs_in_uploads_reads_back_and_stops_on_ctrl_c(tmp_path)
         assert dicom.status_code == 200 and dicom.content[128:132] == b"DICM"
         listing = session.get(f"{base}/api/projects/demo/images/?modality=MR", timeout=10).json()
         assert image_id in [item["id"] for item in listing["results"]]
+        classes = session.get(f"{base}/api/projects/demo/", timeout=5).json()["label_classes"]
+        instance = next(c["id"] for c in classes if c["kind"] == "instance")
+        fitted = session.post(
+            f"{base}/api/images/{image_id}/segment/",
+            headers=csrf,
+            timeout=10,
+            json={"box": [40, 40, 120, 120], "label_class": instance},
+        )
+        assert fitted.status_code == 200, fitted.text
+        assert fitted.json()["engine"] == "classical" and fitted.json()["mask"]["size"]
         page = session.get(f"{base}/", timeout=5)
         assert "Content-Security-Policy" in page.headers
     finally:

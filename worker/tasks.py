@@ -97,9 +97,12 @@ def segment_box(image_id: int, version_id: int, box: list[float], label: int) ->
 
 @worker_ready.connect
 def warm_interactive(sender, **kwargs) -> None:  # noqa: ANN001 - Celery's consumer
-    """An interactive worker loads torch and every active version at start, so its first
-    answer comes in time too (it runs ``--pool solo``: this process is the one that answers)."""
+    """An interactive worker of the solo pool (compose's) loads torch and every active version
+    at start, so its first answer comes in time too: this process is the one that answers. A
+    prefork pool's processes are forked before this runs; each loads a version at its first box."""
     if INTERACTIVE_QUEUE not in {queue.name for queue in sender.task_consumer.queues}:
+        return
+    if not type(sender.pool).__module__.endswith(".solo"):
         return
     from worker.datastore import serving_predictor
 

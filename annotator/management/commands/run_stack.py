@@ -1,7 +1,7 @@
-"""Run web, two Celery workers and celery beat in the foreground; Ctrl-C stops them all.
+"""Run web, one Celery worker and celery beat in the foreground; Ctrl-C stops them all.
 
-The ``interactive`` queue (box → mask with the active model) has a worker of its own: the other
-one trains for minutes at a time, and a box drawn meanwhile must still get its mask in time.
+The worker serves every queue (cpu, gpu and interactive) with two processes, so a box drawn
+while a training runs still gets its box → mask answer from the other process.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = (
-        "Run the web server, a Celery worker for queues cpu and gpu, one for the interactive "
-        "queue, and celery beat."
-    )
+    help = "Run the web server, one Celery worker (queues cpu, gpu, interactive) and celery beat."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000")
@@ -53,31 +50,15 @@ class Command(BaseCommand):
                 "backend",
                 "worker",
                 "--queues",
-                "cpu,gpu",
+                "cpu,gpu,interactive",
                 "--concurrency",
-                "1",
+                "2",
                 "--prefetch-multiplier",
                 "1",
                 "--loglevel",
                 "INFO",
                 "--hostname",
                 "embedded@%h",
-            ],
-            "interactive": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "backend",
-                "worker",
-                "--queues",
-                "interactive",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "interactive@%h",
             ],
             "beat": [
                 python,
