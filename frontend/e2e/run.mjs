@@ -326,7 +326,7 @@ await runner.test("looking is not editing; a new stroke starts a new label; dele
   await context.close();
 });
 
-await runner.test("box → mask: a box dragged around a lesion becomes its mask, dragging again replaces it, Enter accepts, reload keeps it", async (problems) => {
+await runner.test("box → mask: a box dragged around a lesion becomes its mask, dragging again replaces it, Enter accepts, reload keeps it, F propagates it", async (problems) => {
   assert(setup && setup.images.length >= 9, "setup ran with nine images");
   const imageId = setup.images[8];
   const { context, page } = await openAs(browser, problems, imageId);
@@ -370,6 +370,20 @@ await runner.test("box → mask: a box dragged around a lesion becomes its mask,
   assert(saved && saved.status === "accepted" && saved.source === "assist", `saved as an accepted label from the assist (${JSON.stringify(saved && { status: saved.status, source: saved.source })})`);
   const diff = diffLabels(await screenLabels(page), await serverLabels(context, imageId));
   assert(diff.length === 0, `after a reload the screen shows what the server holds: ${diff.join("; ")}`);
+
+  // propagate (F / Shift+F): the label goes to the neighbouring slice, fitted there as a proposal
+  const [slice, count] = (await page.textContent("[data-testid=overlay-tr]")).match(/(\d+)\/(\d+)/).slice(1).map(Number);
+  await page.click(`li[data-key="${key}"]`);
+  await page.keyboard.press(slice < count ? "f" : "Shift+F");
+  await page.waitForFunction((id) => document.querySelector("[data-testid=viewer]")?.dataset.imageId !== String(id), imageId);
+  const neighbour = Number(await page.getAttribute("[data-testid=viewer]", "data-image-id"));
+  await page.waitForSelector("[data-testid=annotation-list] li.ann.selected[data-status=proposed]");
+  await waitSaved(page);
+  const propagated = (await api(context, `/api/images/${neighbour}/annotations/`)).filter((a) => a.source === "assist");
+  assert(propagated.length === 1 && propagated[0].status === "proposed", `propagated to slice ${neighbour} as one assist proposal`);
+  assert(propagated[0].label_class === saved.label_class, "of the same class");
+  assert(/Box → mask: /.test(await page.textContent("[data-testid=assist-info]")), "fitted there by box → mask");
+
   const sorted = [...times].sort((a, b) => a - b);
   console.log(`     box → mask, mouse-up to mask drawn: ${sorted.map((t) => t.toFixed(0)).join(", ")} ms (median ${sorted[2].toFixed(0)}, max ${sorted[4].toFixed(0)}), IoU ${iou.toFixed(2)}`);
   await context.close();

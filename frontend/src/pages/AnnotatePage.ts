@@ -532,6 +532,10 @@ export function mountAnnotatePage(
     }),
     cmd("label.copyNext", "Copy the selected label to the next slice", "Labels", ["c"], () => copyToSlice(1)),
     cmd("label.copyPrev", "Copy the selected label to the previous slice", "Labels", ["shift+c"], () => copyToSlice(-1)),
+    cmd("label.propagateNext", "Propagate the selected label to the next slice: copy, then fit with box → mask", "Labels", ["f"], () =>
+      copyToSlice(1, true),
+    ),
+    cmd("label.propagatePrev", "Propagate the selected label to the previous slice", "Labels", ["shift+f"], () => copyToSlice(-1, true)),
     cmd("label.rejectRest", "Reject the remaining proposals", "Labels", ["shift+r"], () =>
       setStatus(doc.list().filter((a) => a.status === "proposed").map((a) => a.key), "rejected", "Reject the rest"),
     ),
@@ -701,15 +705,19 @@ export function mountAnnotatePage(
   let sliceIds: number[] = [];
   let switching = 0;
   /** a label to lay on the next slice once its labels are loaded (copy to the next slice) */
-  let carried: { imageId: number; label_class: number; box: Box; mask: Mask | null; width: number; height: number } | null = null;
+  /** `fit`: propagate, i.e. fit the copy to the new slice with box → mask */
+  let carried: { imageId: number; label_class: number; box: Box; mask: Mask | null; width: number; height: number; fit: boolean } | null = null;
 
-  /** Copy the selected label (box and mask) onto the neighbouring slice, which opens. */
-  function copyToSlice(step: 1 | -1) {
+  /**
+   * Copy the selected label (box and mask) onto the neighbouring slice, which opens; with `fit`
+   * (propagate) the copy is then fitted to that slice by box → mask.
+   */
+  function copyToSlice(step: 1 | -1, fit = false) {
     const a = selectedKey ? doc.get(selectedKey) : undefined;
     if (!a || !view || !image) return;
     const target = annotatedIndex + step;
     if (target < 0 || target >= sliceIds.length) return;
-    carried = { imageId: sliceIds[target], label_class: a.label_class, box: [...a.box] as Box, mask: a.mask ? cloneMask(a.mask) : null, width: image.columns, height: image.rows };
+    carried = { imageId: sliceIds[target], label_class: a.label_class, box: [...a.box] as Box, mask: a.mask ? cloneMask(a.mask) : null, width: image.columns, height: image.rows, fit };
     void view.setIndex(target);
   }
 
@@ -725,9 +733,30 @@ export function mountAnnotatePage(
    */
   async function assist(box: Box, released: number) {
     const cls = activeClass;
-    const forImage = imageId;
     if (cls == null || !image) return status("Pick a class first (1-9).");
     const seq = ++assistSeq;
+    const fitted = await fitInBox(box, cls, seq);
+    if (!fitted || fitted === "stale") return;
+    const previous = assisted ? doc.get(assisted) : undefined;
+    if (previous && previous.status === "proposed" && previous.source === "assist") {
+      const change = doc.update(previous.key, fitted.fields);
+      if (change) doc.execute({ label: "Box → mask again", changes: [change] });
+    } else {
+      assisted = newKey();
+      doc.execute({ label: "Box → mask", changes: [doc.create({ key: assisted, id: null, version: null, ...fitted.fields, ...fitted.origin })] });
+    }
+    select(assisted);
+    renderNow();
+    wrap.dataset.assistMs = (performance.now() - released).toFixed(1);
+  }
+
+  /**
+   * Ask the server for a mask fitted inside `box` on the image being labelled, showing the box
+   * meanwhile and what answered after; "stale" when a newer box or another slice came first,
+   * null when the answer is empty or an error (said on the page).
+   */
+  async function fitInBox(box: Box, cls: number, seq: number) {
+    const forImage = imageId;
     draft = box;
     render();
     const w = view?.getWindow();
@@ -739,13 +768,16 @@ export function mountAnnotatePage(
         abort.signal,
       );
     } catch (e) {
-      if (abort.signal.aborted) return;
+      if (abort.signal.aborted) return "stale";
       draft = null;
       render();
       assistInfo.textContent = `Box → mask failed: ${e instanceof ApiError ? e.detail : String((e as Error).message ?? e)}`;
-      return;
+      return null;
     }
-    if (seq !== assistSeq || forImage !== imageId) return; // a newer box, or another slice
+    if (seq !== assistSeq || forImage !== imageId) {
+      if (forImage !== imageId) draft = null;
+      return "stale";
+    }
     draft = null;
     const mask = decodeRle(result.mask);
     const bbox = maskBbox(mask);
@@ -753,35 +785,44 @@ export function mountAnnotatePage(
     if (!bbox) {
       render();
       assistInfo.textContent = `Box → mask found nothing in the box (${engine}).`;
-      return;
+      return null;
     }
-    const previous = assisted ? doc.get(assisted) : undefined;
-    const fields = { label_class: cls, box: bbox, mask, status: "proposed" as const };
-    if (previous && previous.status === "proposed" && previous.source === "assist") {
-      const change = doc.update(previous.key, fields);
-      if (change) doc.execute({ label: "Box → mask again", changes: [change] });
-    } else {
-      assisted = newKey();
-      doc.execute({
-        label: "Box → mask",
-        changes: [doc.create({ key: assisted, id: null, version: null, ...fields, score: result.score, source: "assist", model_version: result.model_version })],
-      });
-    }
-    select(assisted);
-    renderNow();
-    wrap.dataset.assistMs = (performance.now() - released).toFixed(1);
     const note = result.note ? ` (${result.note.replace(/\.$/, "")})` : "";
     assistInfo.textContent = `Box → mask: ${engine}${note}. Enter accepts.`;
+    return {
+      fields: { label_class: cls, box: bbox, mask, status: "proposed" as const },
+      origin: { score: result.score, source: "assist" as const, model_version: result.model_version },
+    };
   }
 
-  /** Lay the carried label on the image just opened, as an undoable edit of it. */
+  /** Propagate: the label copied from the neighbouring slice, fitted to this one (a proposal). */
+  async function fitCarried(c: NonNullable<typeof carried>) {
+    const pad = Math.max(2, Math.round(0.15 * Math.max(c.box[2], c.box[3])));
+    const x = Math.max(0, c.box[0] - pad);
+    const y = Math.max(0, c.box[1] - pad);
+    const box: Box = [x, y, Math.min(c.width, c.box[0] + c.box[2] + pad) - x, Math.min(c.height, c.box[1] + c.box[3] + pad) - y];
+    const fitted = await fitInBox(box, c.label_class, ++assistSeq);
+    if (fitted === "stale") return;
+    if (!fitted) return layCarried(c, "Copy from the neighbouring slice (the fit found nothing)");
+    assisted = newKey();
+    doc.execute({ label: "Propagate from the neighbouring slice", changes: [doc.create({ key: assisted, id: null, version: null, ...fitted.fields, ...fitted.origin })] });
+    select(assisted);
+  }
+
+  /** Lay the carried label on the image just opened (fitted to it when propagating). */
   function dropCarried() {
     const c = carried;
     carried = null;
     if (!c || !image || c.imageId !== image.id || c.width !== image.columns || c.height !== image.rows) return;
+    if (c.fit) void fitCarried(c);
+    else layCarried(c, "Copy from the neighbouring slice");
+  }
+
+  /** The carried label as it was, as an undoable edit of this image. */
+  function layCarried(c: NonNullable<typeof carried>, label: string) {
     const key = newKey();
     doc.execute({
-      label: "Copy from the neighbouring slice",
+      label,
       changes: [
         doc.create({ key, id: null, version: null, label_class: c.label_class, box: c.box, mask: c.mask, status: "accepted", score: null, source: "human", model_version: null }),
       ],
