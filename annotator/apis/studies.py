@@ -22,6 +22,7 @@ from annotator.access import (
 from annotator.apis.mixins import PaginatedMixin
 from annotator.models import Image, ImageStatus, Patient, Split, Study
 from annotator.selectors.images import (
+    GROUPINGS,
     ORDERINGS,
     image_active_seconds,
     image_list,
@@ -130,6 +131,7 @@ class ImageListItem(serializers.Serializer):
     id = serializers.IntegerField()
     study_id = serializers.IntegerField(source="series.study_id")
     series_id = serializers.IntegerField()
+    instance_id = serializers.IntegerField()
     patient = serializers.CharField(source="series.study.patient.pseudonym")
     split = serializers.CharField(source="series.study.patient.split")
     modality = serializers.CharField(source="series.modality")
@@ -146,6 +148,9 @@ class ImageListItem(serializers.Serializer):
     classes = serializers.ListField(child=serializers.IntegerField())
     proposed_count = serializers.IntegerField()
     accepted_count = serializers.IntegerField()
+    frames_done = serializers.IntegerField(
+        required=False, help_text="Rows of group=instance only: its frames done or reviewed."
+    )
 
 
 def _list_item(image: Image, facts: dict) -> dict:
@@ -155,6 +160,7 @@ def _list_item(image: Image, facts: dict) -> dict:
             for f in (
                 "id",
                 "series_id",
+                "instance_id",
                 "status",
                 "frame_number",
                 "rows",
@@ -183,15 +189,24 @@ class ImageListApi(PaginatedMixin, APIView):
             OpenApiParameter("series", int),
             OpenApiParameter("study", int),
             OpenApiParameter("ordering", enum=list(ORDERINGS)),
+            OpenApiParameter(
+                "group",
+                enum=list(GROUPINGS),
+                description="instance: one row per DICOM instance, so a multi-frame file is one "
+                "row (its first frame not done, else frame 1) that matches when any of its "
+                "frames does, with the least done status and the highest uncertainty and score "
+                "of its frames, and frames_done. Without it every frame is a row.",
+            ),
         ],
     )
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user)
         role = role_for(project=project, user=request.user)
         filters = {k: v for k, v in request.query_params.items() if k not in ("page", "page_size")}
+        grouped = "group" in filters
 
         def serialize(page: list) -> list:
-            facts = image_listing_facts(page)
+            facts = image_listing_facts(page, grouped=grouped)
             data = [_list_item(image, facts[image.pk]) for image in page]
             return ImageListItem(data, many=True).data
 

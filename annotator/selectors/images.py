@@ -5,7 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 from django.core.files.storage import default_storage
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 
 from annotator import dicom
 from annotator.exceptions import ApplicationError
@@ -21,11 +33,30 @@ ORDERINGS = {
     "position": ("series_id", "position", "id"),
 }
 FILTERS = {"status", "split", "modality", "label_class", "series", "study", "quarantined"}
+GROUPINGS = ("instance",)
+DONE_STATUSES = (ImageStatus.DONE, ImageStatus.REVIEWED)
+# A grouped row sorts by its instance's values (annotations), not its frame's own.
+GROUPED_ORDERINGS = {
+    **ORDERINGS,
+    "uncertainty": ("group_uncertainty", "id"),
+    "-uncertainty": ("-group_uncertainty", "id"),
+    "status": ("group_status", "id"),
+    "-status": ("-group_status", "id"),
+}
 
 
 def image_list(*, project: Project, role: str, filters: dict[str, str]) -> QuerySet[Image]:
-    """Images of a project with their listing facts; only allowlisted filters and orderings."""
-    unknown = set(filters) - FILTERS - {"ordering"}
+    """Images of a project with their listing facts; only allowlisted filters and orderings.
+
+    Every frame is a row unless ``group=instance``: then each instance is one row, so a
+    multi-frame file is listed once and a single-frame image stays its own row. A grouped row
+    is the instance's first frame that is not done (else its first frame) and matches the
+    filters when any of its frames does; over all its frames the user may see, its
+    ``group_status`` is the least done (in ``ImageStatus`` order), ``group_uncertainty`` and
+    ``group_max_score`` the highest, and ``frames_done`` counts those done or reviewed. The
+    status and uncertainty orderings sort grouped rows by those values; paging counts rows.
+    """
+    unknown = set(filters) - FILTERS - {"ordering", "group"}
     if unknown:
         raise ApplicationError(
             f"Unknown filter field(s): {', '.join(sorted(unknown))}.", code="unknown_filter_field"
@@ -36,10 +67,25 @@ def image_list(*, project: Project, role: str, filters: dict[str, str]) -> Query
             f"Unknown ordering {ordering!r}; use one of {', '.join(ORDERINGS)}.",
             code="unknown_filter_field",
         )
-    queryset = Image.objects.filter(project=project)
+    group = filters.get("group")
+    if group is not None and group not in GROUPINGS:
+        raise ApplicationError(
+            f"Unknown grouping {group!r}; use one of {', '.join(GROUPINGS)}.",
+            code="invalid_filter",
+        )
+    visible = Image.objects.filter(project=project)
     if role != Role.ADMIN:
-        queryset = queryset.filter(quarantined=False)
-    elif "quarantined" in filters:
+        visible = visible.filter(quarantined=False)
+    queryset = _filtered(visible, role=role, filters=filters)
+    order_by = ORDERINGS[ordering]
+    if group == "instance":
+        queryset = _grouped_by_instance(visible, matching=queryset)
+        order_by = GROUPED_ORDERINGS[ordering]
+    return queryset.select_related("series__study__patient", "instance").order_by(*order_by)
+
+
+def _filtered(queryset: QuerySet[Image], *, role: str, filters: dict[str, str]) -> QuerySet[Image]:
+    if role == Role.ADMIN and "quarantined" in filters:
         queryset = queryset.filter(quarantined=filters["quarantined"] in ("1", "true"))
     if "status" in filters:
         if filters["status"] not in ImageStatus.values:
@@ -60,26 +106,68 @@ def image_list(*, project: Project, role: str, filters: dict[str, str]) -> Query
             queryset = queryset.filter(**{lookup: int(filters[name])})
     if "label_class" in filters:
         queryset = queryset.distinct()
-    return queryset.select_related("series__study__patient", "instance").order_by(
-        *ORDERINGS[ordering]
+    return queryset
+
+
+def _grouped_by_instance(visible: QuerySet[Image], *, matching: QuerySet[Image]) -> QuerySet[Image]:
+    frames = visible.filter(instance_id=OuterRef("instance_id")).order_by()
+    progress = Case(
+        *(When(status=status, then=rank) for rank, status in enumerate(ImageStatus.values)),
+        output_field=IntegerField(),
+    )
+    not_done_first = Case(When(status__in=DONE_STATUSES, then=1), default=0)
+
+    def over_frames(aggregate: Aggregate) -> Subquery:
+        return Subquery(frames.values("instance_id").annotate(v=aggregate).values("v"))
+
+    return (
+        visible.filter(instance_id__in=matching.values("instance_id"))
+        .filter(id=Subquery(frames.order_by(not_done_first, "frame_number").values("id")[:1]))
+        .annotate(
+            group_status=Subquery(frames.order_by(progress).values("status")[:1]),
+            group_uncertainty=over_frames(Max("uncertainty")),
+            group_max_score=over_frames(Max("max_score")),
+            frames_done=over_frames(Count("id", filter=Q(status__in=DONE_STATUSES))),
+        )
     )
 
 
-def image_listing_facts(images: list[Image]) -> dict[int, dict[str, object]]:
-    """Per image: classes present and proposal/accepted counts, in one query for a page."""
+def image_listing_facts(
+    images: list[Image], *, grouped: bool = False
+) -> dict[int, dict[str, object]]:
+    """Per image: classes present and proposal/accepted counts, in one query for a page.
+
+    For the rows of a grouped listing the facts are over all frames of the row's instance, and
+    carry the row's ``status``, ``uncertainty``, ``max_score`` and ``frames_done``.
+    """
     facts: dict[int, dict[str, object]] = {
         image.pk: {"classes": [], "proposed_count": 0, "accepted_count": 0} for image in images
     }
+    if grouped:
+        for image in images:
+            facts[image.pk].update(
+                status=image.group_status,  # type: ignore[attr-defined]
+                uncertainty=image.group_uncertainty,  # type: ignore[attr-defined]
+                max_score=image.group_max_score,  # type: ignore[attr-defined]
+                frames_done=image.frames_done,  # type: ignore[attr-defined]
+            )
+        row_of = {image.instance_id: image.pk for image in images}
+        annotations = Annotation.objects.filter(image__instance_id__in=row_of)
+        key = "image__instance_id"
+    else:
+        row_of = {pk: pk for pk in facts}
+        annotations = Annotation.objects.filter(image_id__in=facts)
+        key = "image_id"
     rows = (
-        Annotation.objects.filter(image_id__in=facts)
-        .values("image_id", "label_class_id")
+        annotations.values(key, "label_class_id")
         .annotate(
             proposed=Count("id", filter=Q(status=AnnotationStatus.PROPOSED)),
             accepted=Count("id", filter=Q(status=AnnotationStatus.ACCEPTED)),
         )
+        .order_by()
     )
     for row in rows:
-        fact = facts[row["image_id"]]
+        fact = facts[row_of[row[key]]]
         if row["proposed"] or row["accepted"]:
             fact["classes"].append(row["label_class_id"])  # type: ignore[union-attr]
         fact["proposed_count"] += row["proposed"]  # type: ignore[operator]
