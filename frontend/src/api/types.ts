@@ -51,6 +51,7 @@ export interface ImageListItem {
   id: number;
   study_id: number;
   series_id: number;
+  instance_id: number;
   patient: string;
   split: Split;
   modality: string;
@@ -67,6 +68,8 @@ export interface ImageListItem {
   classes: number[];
   proposed_count: number;
   accepted_count: number;
+  /** rows of a grouped listing (`group=instance`) only: the instance's frames done or reviewed */
+  frames_done?: number;
 }
 
 export interface ImageDetail extends ImageListItem {
@@ -143,6 +146,8 @@ export interface WorklistQuery {
   /** the backend's series filter: used to learn the frame numbers of a stack */
   series?: string;
   ordering?: string;
+  /** "instance": one row per instance, so a multi-frame file is one row */
+  group?: string;
   page?: string;
   page_size?: string;
 }

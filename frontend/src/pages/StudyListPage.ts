@@ -1,11 +1,12 @@
 /** The worklist: the project's images, filtered and sorted, with the query kept in the URL. */
 import type { AppContext } from "../app";
-import { listImages } from "../api/images";
+import { getImage, listImages } from "../api/images";
 import { getProject } from "../api/projects";
 import type { ImageListItem, LabelClass, ProjectCounts } from "../api/types";
 import { clear, h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { imagePath, modelsPath, worklistPath } from "../router";
+import { framesText, imageAfter, WORKLIST_GROUP } from "../worklist/rows";
 
 export const STATUSES = ["unlabelled", "proposed", "in_progress", "done", "reviewed"];
 export const SPLITS = ["train", "val", "test"];
@@ -39,9 +40,9 @@ export function doneCount(counts: ProjectCounts): number {
   return (counts.by_status.done ?? 0) + (counts.by_status.reviewed ?? 0);
 }
 
-/** The worklist's images in its filter and order, page after page (at most 4000). */
+/** The worklist's rows in its filter and order, page after page (at most 4000). */
 async function* worklistRows(slug: string, query: URLSearchParams): AsyncGenerator<ImageListItem> {
-  const base = Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size"));
+  const base = { ...Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size")), group: WORKLIST_GROUP };
   for (let page = 1; page <= 20; page++) {
     const res = await listImages(slug, { ...base, page: String(page), page_size: "200" });
     yield* res.results;
@@ -133,7 +134,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
         h(
           "tr",
           {},
-          ...["", "#", "Patient", "Status", "Split", "Modality", "Series", "Frame", "Classes", "Proposed", "Accepted", "Max score", "Uncertainty"].map(
+          ...["", "#", "Patient", "Status", "Split", "Modality", "Series", "Frames", "Classes", "Proposed", "Accepted", "Max score", "Uncertainty"].map(
             (t) => h("th", {}, t),
           ),
         ),
@@ -163,7 +164,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
         h("td", {}, it.split),
         h("td", {}, it.modality),
         h("td", { class: "num" }, it.series_number ?? "—"),
-        h("td", { class: "num", "data-testid": "frame" }, it.frames > 1 ? `${it.frame_number} / ${it.frames}` : "—"),
+        h("td", { class: "num", "data-testid": "frame" }, framesText(it)),
         h("td", {}, chips),
         h("td", { class: "num" }, it.proposed_count),
         h("td", { class: "num" }, it.accepted_count),
@@ -187,7 +188,11 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
     const pageNo = Number(query.get("page") ?? "1") || 1;
     const [p, list] = await Promise.all([
       getProject(slug),
-      listImages(slug, { ...Object.fromEntries(query), page: String(pageNo), page_size: String(PAGE_SIZE) }, abort.signal),
+      listImages(
+        slug,
+        { ...Object.fromEntries(query), group: WORKLIST_GROUP, page: String(pageNo), page_size: String(PAGE_SIZE) },
+        abort.signal,
+      ),
     ]);
     title.textContent = `${p.name} — worklist`;
     if (p.role === "admin") {
@@ -225,17 +230,11 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
 }
 
 /**
- * The image after `currentId` in the worklist's filter and order. When the
- * current image has left the filtered list (e.g. it is now done), the first
- * remaining image is next.
+ * The image after `currentId` in the worklist's filter and order: the next row, also from any
+ * frame of a multi-frame row. When the current image has left the filtered list (e.g. it is now
+ * done), the first remaining image is next.
  */
 export async function nextImageId(slug: string, query: URLSearchParams, currentId: number): Promise<number | null> {
-  let firstOther: number | null = null;
-  let takeNext = false;
-  for await (const it of worklistRows(slug, query)) {
-    if (takeNext) return it.id;
-    if (it.id === currentId) takeNext = true;
-    else firstOther ??= it.id;
-  }
-  return takeNext ? null : firstOther;
+  const current = worklistItems.get(currentId) ?? (await getImage(currentId));
+  return imageAfter(worklistRows(slug, query), current);
 }
