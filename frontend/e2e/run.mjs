@@ -715,6 +715,8 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   assert(rows[0].cells.some((c) => /^finds 8 of 10 lesions/.test(c)), `what radiologists get, in words (${rows[0].cells})`);
   assert(rows[0].cells.some((c) => /not measured: no labels in test/.test(c)), `an unmeasured split says so (${rows[0].cells})`);
   assert(rows[2].cells.some((c) => /no lesion-level figures/.test(c)), `an old version says what it lacks (${rows[2].cells})`);
+  const perClass = await page.$$eval('[data-testid=model-versions] tr[data-version="3"] [data-testid=per-class]', (ds) => ds.map((d) => d.textContent));
+  assert(perClass.join() === "nodule_ggo 0.36 · nodule_solid 0.52", `each class's AP (${perClass})`);
   const series = await page.$$eval("[data-testid=metrics-plot] .chart-series", (gs) => gs.map((g) => g.querySelectorAll("circle").length));
   assert(series.length >= 3 && series[0] === 3, `metric plot series (${series})`);
 
@@ -826,6 +828,14 @@ await runner.test("README screenshot: an image with proposals of several classes
   const top = await page.$eval("[data-testid=annotation-list] li[data-status=proposed]", (li) => li.dataset.key);
   await page.click(`li[data-key="${top}"]`);
   await page.mouse.move(5, 5);
+  // labels stay readable: every name tag on the canvas, none over another
+  const tags = JSON.parse(await page.getAttribute("canvas.annotation-overlay", "data-tags"));
+  const size = await page.$eval("canvas.annotation-overlay", (c) => [c.clientWidth, c.clientHeight]);
+  assert(tags.length === best.proposed_count + best.accepted_count, `a tag per label (${tags.length})`);
+  for (const [i, [x, y, w, h]] of tags.entries()) {
+    assert(x >= 0 && y >= 0 && x + w <= size[0] + 1 && y + h <= size[1] + 1, `tag ${i} on the canvas`);
+    for (const [u, v, p, q] of tags.slice(i + 1)) assert(x + w <= u || u + p <= x || y + h <= v || v + q <= y, `tag ${i} covers another`);
+  }
   await shot(page, "10-annotate-readme.png");
   await context.close();
 });

@@ -83,7 +83,7 @@ describe("figures at the operating point", () => {
         test: { not_measured: "no labels in test", "segm_AP/nodule_solid": 0.1 },
       },
     });
-    expect(perClassText(v, "val")).toBe("nodule_solid 0.63 · nodule_ggo 0.57");
+    expect(perClassText(v, "val")).toBe("nodule_ggo 0.57 · nodule_solid 0.63");
     expect(perClassText(v, "test")).toBe("");
   });
 

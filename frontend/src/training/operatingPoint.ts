@@ -79,13 +79,14 @@ export function apText(v: ModelVersion, name: Split): string {
   return parts.join(" · ");
 }
 
-/** "nodule_solid 0.63 · nodule_ggo 0.57": the COCO mask AP of each class, "" when none. */
+/** "nodule_ggo 0.57 · nodule_solid 0.63": each class's COCO mask AP by class name, "" when none. */
 export function perClassText(v: ModelVersion, name: Split): string {
   const m = split(v, name);
   if (!m || m.not_measured) return "";
   const prefix = "segm_AP/";
   return Object.entries(m)
     .filter((e): e is [string, number] => e[0].startsWith(prefix) && finite(e[1]))
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, x]) => `${key.slice(prefix.length)} ${x.toFixed(2)}`)
     .join(" · ");
 }
