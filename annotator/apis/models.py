@@ -198,9 +198,11 @@ class PreannotateApi(APIView):
         if "image_ids" in data.validated_data:
             ids = data.validated_data["image_ids"]
         else:
-            images = image_list(
-                project=project, role="admin", filters=data.validated_data.get("filters", {})
-            )
+            # every frame the filter matches, even when the worklist shows its rows grouped
+            filters = {
+                k: v for k, v in data.validated_data.get("filters", {}).items() if k != "group"
+            }
+            images = image_list(project=project, role="admin", filters=filters)
             ids = list(images.filter(quarantined=False).values_list("pk", flat=True))
         job = jobs.preannotation_start(project=project, actor=request.user, image_ids=ids)
         return Response(PreannotationJobOutput(job).data, status=202)

@@ -6,7 +6,7 @@ import pydicom
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotator.models import Image
+from annotator.models import Image, PreannotationJob
 from tests import factories
 from tests.dicom_files import data_store
 
@@ -154,3 +154,16 @@ def test_an_unknown_grouping_is_refused(world, ingested):
     response = world.client(world.annotator).get("/api/projects/chest/images/?group=series")
     assert response.status_code == 400
     assert response.data["code"] == "invalid_filter"
+
+
+def test_pre_annotating_a_grouped_filter_takes_every_frame(world, ingested):
+    frames, ct = ingested
+    factories.ModelVersionFactory(project=world.project, status="active")
+    response = world.client(world.admin).post(
+        "/api/projects/chest/preannotate/",
+        {"filters": {"group": "instance", "modality": "MR"}},
+        format="json",
+    )
+    assert response.status_code == 202, response.data
+    job = PreannotationJob.objects.get(pk=response.data["id"])
+    assert sorted(job.image_ids) == sorted(f.pk for f in frames)
