@@ -365,7 +365,7 @@ def test_single_page_app_in_chromium():
                 env=browser_env,
                 capture_output=True,
                 text=True,
-                timeout=900,
+                timeout=int(os.environ.get("RADLABEL_E2E_TIMEOUT_S", "900")),
             )
             sys.stdout.write(f"--- npm run {script}\n{result.stdout}{result.stderr}")
             assert result.returncode == 0, (

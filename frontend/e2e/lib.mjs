@@ -8,7 +8,7 @@ export const env = {
   password: process.env.RADLABEL_PASSWORD ?? "",
   adminUser: process.env.RADLABEL_ADMIN_USER ?? "admin",
   adminPassword: process.env.RADLABEL_ADMIN_PASSWORD ?? process.env.RADLABEL_PASSWORD ?? "",
-  /** run only the tests whose name contains this */
+  /** run only the tests whose name contains this (or one of several, separated by "|") */
   grep: process.env.RADLABEL_E2E_GREP ?? "",
   project: process.env.RADLABEL_PROJECT ?? "demo",
   artifacts: process.env.RADLABEL_ARTIFACTS ?? "../test-artifacts/browser",
@@ -173,7 +173,7 @@ export class Runner {
   }
 
   async test(name, fn) {
-    if (env.grep && !name.includes(env.grep)) return;
+    if (env.grep && !env.grep.split("|").some((part) => name.includes(part))) return;
     const problems = [];
     const t0 = Date.now();
     try {
