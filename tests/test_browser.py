@@ -45,6 +45,7 @@ from annotator.models import (
 from annotator.services.annotations import proposals_replace
 from annotator.services.studies import upload_ingest
 from tests import factories
+from tests.dicom_files import data_store
 from tests.processes import free_port, require_tool, spawned_database_url, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transacti
 def _disc(size: int, cy: float, cx: float, r: float) -> np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size]
     return ((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r).astype(np.uint8)
+
+
+MULTI_FRAME_MR = data_store("emri_small.dcm").read_bytes()
 
 
 def _upload(project, slices, prefix: str) -> list[Image]:
@@ -286,6 +290,11 @@ def _seed(bench: bool) -> dict:
             started_at=now - timedelta(hours=3),
             last_seen=now + timedelta(minutes=10),  # stays alive for the whole run
         )
+    # a 10-frame MR: one worklist row
+    [multi] = upload_ingest(
+        project=project, actor=None, files=[("mr10.dcm", BytesIO(MULTI_FRAME_MR))]
+    )
+    assert multi.code == "stored" and len(multi.image_ids) == 10, multi
     assert LabelClass.objects.filter(project=project).count() == 4
     return bench_info
 

@@ -107,6 +107,13 @@ await runner.test("log in, filter and sort the worklist, open an image with its 
   await page.waitForTimeout(1000);
   assert(!scripts.some((u) => /AnnotatePage-/.test(u)), `the worklist does not load the viewer chunk (${scripts})`);
   assert(/\d+ of \d+ done/.test(await page.textContent("[data-testid=worklist-counts]")), "done/total counts shown");
+  await page.selectOption("select[name=modality]", "MR");
+  await page.waitForURL(/modality=MR/);
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=worklist] tbody tr").length === 1);
+  const frames = await page.textContent("[data-testid=worklist] tbody tr [data-testid=frame]");
+  assert(/^10 frames/.test(frames), `a multi-frame file is one row with its frame count (${frames})`);
+  await page.selectOption("select[name=modality]", "");
+  await page.waitForURL((u) => !/modality=/.test(u.search));
   await page.selectOption("select[name=status]", "proposed");
   await page.waitForURL(/status=proposed/);
   await page.selectOption("select[name=ordering]", "-uncertainty");
