@@ -9,6 +9,13 @@ server's reading of the DICOM file comes on top, a few ms for a 512² slice).
 
 Reproduce:
     .venv/bin/python bench/assist_dice.py
+
+With a model the demo trained (``bench/ml_demo_learning.py --keep var/ml-demo`` keeps each run's
+weights), the model engine (``Predictor.segment_box``, the box as the ROI heads' only proposal,
+the lesion's own class) joins the methods, on that run's test patients only (the model never saw
+them); the other methods are then measured on the same lesions:
+    .venv/bin/python bench/assist_dice.py --weights var/ml-demo/efficientnet_lite0_fpn-run3.pt \
+        --sha256 <printed by --keep> --run 3
 """
 
 from __future__ import annotations
@@ -42,7 +49,11 @@ from annotator.segmentation import (  # noqa: E402
     pixel_box,
 )
 from worker.ml.demo_dicom import lesion_slices  # noqa: E402
+from worker.ml.evaluation import rle_to_mask  # noqa: E402
 from worker.ml.synthetic import DEMO_WINDOW, window  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from ml_demo_learning import demo_splits  # noqa: E402  (a fresh run's splits, as trained)
 
 SEED_DEMO_SEED = 2026
 JITTER = 0.10  # of the lesion's size, each side
@@ -100,28 +111,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", nargs="+", default=sorted(METHODS), choices=sorted(METHODS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the box jitter")
+    parser.add_argument("--weights", type=Path, help="a demo model (its run's test split only)")
+    parser.add_argument("--sha256", help="the weights' checksum")
+    parser.add_argument("--run", type=int, help="the demo run that trained --weights")
     args = parser.parse_args()
 
-    slices = lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=SEED_DEMO_SEED)
     methods = {name: METHODS[name] for name in args.methods}
+    if args.weights:
+        if args.sha256 is None or args.run is None:
+            parser.error("--weights needs --sha256 and --run")
+        from worker.ml.predictor import Predictor
+
+        predictor = Predictor(args.weights, expected_sha256=args.sha256)
+        methods["model"] = lambda image, box, label: rle_to_mask(
+            predictor.segment_box(image, box, label).mask_rle
+        ).astype(bool)
+        test = demo_splits(args.run)[0]["test"]
+        where = f"the {len(test)} test slices of demo run {args.run} (512², window {DEMO_WINDOW})"
+        cases = [(s.image, s.masks, s.labels) for s in test]
+    else:
+        slices = lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=SEED_DEMO_SEED)
+        where = f"{len(slices)} demo slices (512², window {DEMO_WINDOW})"
+        cases = [
+            (window(pydicom.dcmread(BytesIO(s.data)).pixel_array, *DEMO_WINDOW), s.masks, s.labels)
+            for s in slices
+        ]
     figures: dict[str, dict[str, list[float]]] = {m: {"dice": [], "ms": []} for m in methods}
     rng = np.random.default_rng(args.seed)
     lesions = 0
-    for lesion in slices:
-        hu = pydicom.dcmread(BytesIO(lesion.data)).pixel_array.astype(np.float32)
-        image = window(hu, *DEMO_WINDOW)
-        for mask in lesion.masks:
+    for image, masks, labels in cases:
+        for mask, label in zip(masks, labels, strict=True):
             lesions += 1
             box = jittered_box(mask, rng)
             for name, method in methods.items():
                 started = time.perf_counter()
-                found = method(image, box)
+                found = method(image, box, int(label)) if name == "model" else method(image, box)
                 figures[name]["ms"].append((time.perf_counter() - started) * 1000)
                 figures[name]["dice"].append(dice(found, mask.astype(bool)))
-    print(
-        f"{lesions} lesions on {len(slices)} demo slices (512², window {DEMO_WINDOW}), "
-        f"boxes jittered ±{JITTER:.0%} per side, seed {args.seed}"
-    )
+    print(f"{lesions} lesions on {where}, boxes jittered ±{JITTER:.0%} per side, seed {args.seed}")
     print(
         f"{'method':<10} {'Dice median':>11} {'mean':>6} {'p10':>6} {'<0.5':>6} "
         f"{'ms p50':>7} {'p95':>7}"
