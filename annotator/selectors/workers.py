@@ -53,7 +53,7 @@ def worker_status(*, project: Project, user: AbstractBaseUser) -> dict[str, obje
                 "workers": sum(queue in w["queues"] for w in alive),
                 "gpu": any(queue in w["queues"] and "cuda" in w["accelerator"] for w in alive),
             }
-            for queue in ("cpu", "gpu")
+            for queue in ("cpu", "gpu", "interactive")
         },
         "queued_jobs": {
             "training": TrainingJob.objects.filter(**queued).count(),

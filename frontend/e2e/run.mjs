@@ -739,6 +739,8 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   assert(d && d.split("L").length > 100, "loss curve drawn");
   const gpu = await page.textContent("[data-testid=worker-summary] [data-queue=gpu]");
   assert(/1 worker alive/.test(gpu) && /CUDA device/.test(gpu), `gpu queue status (${gpu})`);
+  const interactive = await page.textContent("[data-testid=worker-summary] [data-queue=interactive]");
+  assert(/no worker alive/.test(interactive) && /falls back to the classical engine/.test(interactive), `interactive queue status (${interactive})`);
   assert((await page.$$("[data-testid=workers] tbody tr[data-alive=true]")).length === 2, "two workers alive");
   // the page scrolls inside its content area: a taller window shows all four sections
   await page.setViewportSize({ width: 1400, height: 1060 });

@@ -460,6 +460,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
           h("strong", {}, `${name} queue`),
           h("span", {}, ok ? `${q.workers} worker${q.workers === 1 ? "" : "s"} alive` : "no worker alive"),
           name === "gpu" ? h("span", { class: q.gpu ? "cuda" : "muted" }, q.gpu ? "CUDA device" : "no CUDA device (CPU)") : null,
+          name === "interactive" ? h("span", { class: "muted" }, ok ? "box → mask with the active model" : "box → mask falls back to the classical engine") : null,
         ),
       );
     }

@@ -13,7 +13,7 @@ def _workers():
     now = timezone.now()
     for hostname, queues, accelerator in (
         ("gpu-0@node-a.internal", ["gpu"], "cuda:0"),
-        ("cpu-0@node-b.internal", ["cpu"], "cpu"),
+        ("cpu-0@node-b.internal", ["cpu", "interactive"], "cpu"),
     ):
         WorkerHeartbeat.objects.create(
             hostname=hostname,
@@ -38,6 +38,7 @@ def test_project_admin_sees_only_the_projects_queue_and_no_host_names(world):
     assert response.data["queues"] == {
         "cpu": {"workers": 1, "gpu": False},
         "gpu": {"workers": 1, "gpu": True},
+        "interactive": {"workers": 1, "gpu": False},
     }
 
 
