@@ -54,10 +54,9 @@ def main() -> int:
         text=True,
     )
     seconds = time.monotonic() - started
-    lines = [
-        line for line in result.stdout.splitlines() if line.startswith(("ok ", "FAIL", "     "))
-    ]
-    print("\n".join(lines[-20:]))
+    report = result.stdout.split("--- npm run", 1)[-1].splitlines()[1:]
+    lines = [line for line in report if line.startswith(("ok ", "FAIL ", "     "))]
+    print("\n".join(lines[:40]))
     print(f"{'passed' if result.returncode == 0 else 'FAILED'} in {seconds:.0f} s")
     print(
         "command: .venv/bin/python bench/browser_random_edits.py "
