@@ -8,7 +8,8 @@ from annotator.models import JobStatus, PreannotationJob, Project, TrainingJob, 
 ALIVE_SECONDS = 90
 
 
-def _alive_beats():
+def alive_beats():
+    """Heartbeats of the workers alive now (seen in the last ``ALIVE_SECONDS``)."""
     return WorkerHeartbeat.objects.filter(
         last_seen__gte=timezone.now() - timedelta(seconds=ALIVE_SECONDS)
     )
@@ -18,7 +19,7 @@ def gpu_worker_has_cuda() -> bool:
     """Whether a live worker serving the gpu queue (training, pre-annotation) has CUDA."""
     return any(
         "gpu" in beat.queues and "cuda" in beat.accelerator
-        for beat in _alive_beats().only("queues", "accelerator")
+        for beat in alive_beats().only("queues", "accelerator")
     )
 
 

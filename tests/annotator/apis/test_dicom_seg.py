@@ -48,15 +48,7 @@ def test_dicom_seg_of_a_series_is_valid_and_reads_back_into_the_same_masks(world
         (images[0], second, (30, 30)),
         (images[2], world.instance_class, (20, 10)),
     ):
-        mask = _mask(image, y, x, 12)
-        annotations.annotation_create(
-            image=image,
-            actor=world.admin,
-            client_key=uuid.uuid4(),
-            label_class=class_.pk,
-            box=coco.bbox_of_mask(mask),
-            mask=mask,
-        )
+        mask = _accepted_mask(world, image, y, x, 12, class_)
         masks[(image.pk, class_.name)] = coco.decode_mask(mask).astype(bool)
     annotations.annotation_create(  # a proposal is not exported
         image=images[1],
@@ -187,15 +179,7 @@ def test_a_class_coded_by_the_admin_gets_its_snomed_code_and_others_a_declared_p
         (images[1], world.instance_class, (20, 10)),
         (images[1], mass, (30, 30)),
     ):
-        mask = _mask(image, y, x, 12)
-        annotations.annotation_create(
-            image=image,
-            actor=world.admin,
-            client_key=uuid.uuid4(),
-            label_class=class_.pk,
-            box=coco.bbox_of_mask(mask),
-            mask=mask,
-        )
+        mask = _accepted_mask(world, image, y, x, 12, class_)
         drawn[(image.pk, class_.pk)] = coco.decode_mask(mask).astype(bool)
 
     path = tmp_path / "seg.dcm"

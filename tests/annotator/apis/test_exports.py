@@ -44,14 +44,15 @@ def _mask(image, y0, x0, size):
     return coco.encode_mask(mask)
 
 
-def _accepted_mask(world, image, y0, x0, size):
-    """One accepted label with a square mask, drawn by the admin."""
+def _accepted_mask(world, image, y0, x0, size, label_class=None):
+    """One accepted label with a square mask, drawn by the admin (of the world's instance class
+    unless another is given)."""
     mask = _mask(image, y0, x0, size)
     annotations.annotation_create(
         image=image,
         actor=world.admin,
         client_key=uuid.uuid4(),
-        label_class=world.instance_class.pk,
+        label_class=(label_class or world.instance_class).pk,
         box=coco.bbox_of_mask(mask),
         mask=mask,
     )
