@@ -40,6 +40,7 @@ urlpatterns = [
     path("projects/<slug:slug>/patients/", studies.PatientListApi.as_view(), name="patient-list"),
     path("projects/<slug:slug>/studies/", studies.StudyListApi.as_view(), name="study-list"),
     path("projects/<slug:slug>/images/", studies.ImageListApi.as_view(), name="image-list"),
+    path("strategies/", studies.StrategyListApi.as_view(), name="strategy-list"),
     path("patients/<int:pk>/", studies.PatientDetailApi.as_view(), name="patient-detail"),
     path("studies/<int:pk>/", studies.StudyDetailApi.as_view(), name="study-detail"),
     path("images/<int:pk>/", studies.ImageDetailApi.as_view(), name="image-detail"),

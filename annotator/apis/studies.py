@@ -23,12 +23,12 @@ from annotator.apis.mixins import PaginatedMixin
 from annotator.models import Image, ImageStatus, Patient, Split, Study
 from annotator.selectors.images import (
     GROUPINGS,
-    ORDERINGS,
     image_active_seconds,
     image_list,
     image_listing_facts,
     series_image_ids,
 )
+from annotator.selectors.strategies import DEFAULT_STRATEGY, STRATEGIES
 from annotator.services import annotations, datasets, studies
 
 IMAGE_PROGRESS = ImageStatus.values
@@ -188,7 +188,12 @@ class ImageListApi(PaginatedMixin, APIView):
             OpenApiParameter("label_class", int),
             OpenApiParameter("series", int),
             OpenApiParameter("study", int),
-            OpenApiParameter("ordering", enum=list(ORDERINGS)),
+            OpenApiParameter(
+                "ordering",
+                enum=list(STRATEGIES),
+                description="A worklist strategy (GET /api/strategies/ lists them); "
+                f"{DEFAULT_STRATEGY} without it.",
+            ),
             OpenApiParameter(
                 "group",
                 enum=list(GROUPINGS),
@@ -210,8 +215,42 @@ class ImageListApi(PaginatedMixin, APIView):
             data = [_list_item(image, facts[image.pk]) for image in page]
             return ImageListItem(data, many=True).data
 
-        return self.paginated(
-            request, image_list(project=project, role=role, filters=filters), serialize
+        images = image_list(project=project, role=role, filters=filters, user=request.user)
+        return self.paginated(request, images, serialize)
+
+
+class StrategyListApi(APIView):
+    """The worklist's strategies: the image list's ``ordering`` values, in the order the
+    worklist offers them."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        name = serializers.CharField(help_text="The image list's ordering value.")
+        title = serializers.CharField()
+        description = serializers.CharField()
+        default = serializers.BooleanField(help_text="The order without an ordering value.")
+        not_done_first = serializers.BooleanField(
+            help_text="Images not yet done come first: one done since it was listed has left "
+            "that part, so Next serves the first image not done."
+        )
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(
+            self.OutputSerializer(
+                [
+                    {
+                        "name": s.name,
+                        "title": s.title,
+                        "description": s.description,
+                        "default": s.name == DEFAULT_STRATEGY,
+                        "not_done_first": s.not_done_first,
+                    }
+                    for s in STRATEGIES.values()
+                ],
+                many=True,
+            ).data
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pydicom
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db.models import (
     Aggregate,
@@ -22,31 +23,25 @@ from django.db.models import (
 from annotator import dicom
 from annotator.exceptions import ApplicationError
 from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, Project, Role
+from annotator.selectors.strategies import (
+    DEFAULT_STRATEGY,
+    DONE_STATUSES,
+    strategy_get,
+    strategy_order_by,
+)
 
-ORDERINGS = {
-    "id": ("id",),
-    "-id": ("-id",),
-    "uncertainty": ("uncertainty", "id"),
-    "-uncertainty": ("-uncertainty", "id"),
-    "status": ("status", "id"),
-    "-status": ("-status", "id"),
-    "position": ("series_id", "position", "id"),
-}
 FILTERS = {"status", "split", "modality", "label_class", "series", "study", "quarantined"}
 GROUPINGS = ("instance",)
-DONE_STATUSES = (ImageStatus.DONE, ImageStatus.REVIEWED)
 # A grouped row sorts by its instance's values (annotations), not its frame's own.
-GROUPED_ORDERINGS = {
-    **ORDERINGS,
-    "uncertainty": ("group_uncertainty", "id"),
-    "-uncertainty": ("-group_uncertainty", "id"),
-    "status": ("group_status", "id"),
-    "-status": ("-group_status", "id"),
-}
+GROUPED_FACTS = {"status": "group_status", "uncertainty": "group_uncertainty"}
 
 
-def image_list(*, project: Project, role: str, filters: dict[str, str]) -> QuerySet[Image]:
-    """Images of a project with their listing facts; only allowlisted filters and orderings.
+def image_list(
+    *, project: Project, role: str, filters: dict[str, str], user: AbstractBaseUser | None = None
+) -> QuerySet[Image]:
+    """Images of a project with their listing facts; only allowlisted filters, and orderings
+    that are worklist strategies (``annotator.selectors.strategies``; ``random`` shuffles the
+    project's images for ``user``, by the project alone without one).
 
     Every frame is a row unless ``group=instance``: then each instance is one row, so a
     multi-frame file is listed once and a single-frame image stays its own row. A grouped row
@@ -54,19 +49,14 @@ def image_list(*, project: Project, role: str, filters: dict[str, str]) -> Query
     filters when any of its frames does; over all its frames the user may see, its
     ``group_status`` is the least done (in ``ImageStatus`` order), ``group_uncertainty`` and
     ``group_max_score`` the highest, and ``frames_done`` counts those done or reviewed. The
-    status and uncertainty orderings sort grouped rows by those values; paging counts rows.
+    strategies sort grouped rows by those values; paging counts rows.
     """
     unknown = set(filters) - FILTERS - {"ordering", "group"}
     if unknown:
         raise ApplicationError(
             f"Unknown filter field(s): {', '.join(sorted(unknown))}.", code="unknown_filter_field"
         )
-    ordering = filters.get("ordering", "id")
-    if ordering not in ORDERINGS:
-        raise ApplicationError(
-            f"Unknown ordering {ordering!r}; use one of {', '.join(ORDERINGS)}.",
-            code="unknown_filter_field",
-        )
+    strategy = strategy_get(filters.get("ordering", DEFAULT_STRATEGY))
     group = filters.get("group")
     if group is not None and group not in GROUPINGS:
         raise ApplicationError(
@@ -77,10 +67,12 @@ def image_list(*, project: Project, role: str, filters: dict[str, str]) -> Query
     if role != Role.ADMIN:
         visible = visible.filter(quarantined=False)
     queryset = _filtered(visible, role=role, filters=filters)
-    order_by = ORDERINGS[ordering]
+    fields = None
     if group == "instance":
         queryset = _grouped_by_instance(visible, matching=queryset)
-        order_by = GROUPED_ORDERINGS[ordering]
+        fields = GROUPED_FACTS
+    seed = f"{project.pk}:{user.pk}" if user is not None else str(project.pk)
+    order_by = strategy_order_by(strategy, seed=seed, fields=fields)
     return queryset.select_related("series__study__patient", "instance").order_by(*order_by)
 
 

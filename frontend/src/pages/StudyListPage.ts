@@ -2,24 +2,17 @@
 import type { AppContext } from "../app";
 import { getImage, listImages } from "../api/images";
 import { getProject } from "../api/projects";
+import { listStrategies, type Strategy } from "../api/strategies";
 import type { ImageListItem, LabelClass, ProjectCounts } from "../api/types";
 import { clear, h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { imagePath, modelsPath, worklistPath } from "../router";
-import { framesText, imageAfter, WORKLIST_GROUP } from "../worklist/rows";
+import { framesText, imageAfter, rowDone, WORKLIST_GROUP } from "../worklist/rows";
+import { orderOptions, strategyOf } from "../worklist/strategies";
 
 export const STATUSES = ["unlabelled", "proposed", "in_progress", "done", "reviewed"];
 export const SPLITS = ["train", "val", "test"];
 export const MODALITIES = ["CT", "MR", "CR", "DX", "US", "MG", "PT", "NM", "XA", "OT"];
-export const ORDERINGS: [string, string][] = [
-  ["", "Default order"],
-  ["-uncertainty", "Most uncertain first"],
-  ["uncertainty", "Least uncertain first"],
-  ["id", "Oldest first"],
-  ["-id", "Newest first"],
-  ["status", "Status A→Z"],
-  ["-status", "Status Z→A"],
-];
 const PAGE_SIZE = 50;
 
 /** Where the radiologist's last worklist filter of a project is kept (this browser, this user). */
@@ -54,7 +47,7 @@ async function* worklistRows(slug: string, query: URLSearchParams): AsyncGenerat
 export async function continueImageId(slug: string, query: URLSearchParams): Promise<number | null> {
   let first: number | null = null;
   for await (const it of worklistRows(slug, query)) {
-    if (it.status !== "done" && it.status !== "reviewed") return it.id;
+    if (!rowDone(it)) return it.id;
     first ??= it.id;
   }
   return first;
@@ -106,9 +99,12 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
     ctx.navigate(worklistPath(slug, q), true);
   };
 
-  function renderFilters(classes: LabelClass[]) {
+  function renderFilters(classes: LabelClass[], strategies: Strategy[]) {
     clear(filters);
     const g = (k: string) => query.get(k) ?? "";
+    const strategy = strategyOf(strategies, query);
+    const order = select("ordering", strategy?.name ?? "", orderOptions(strategies));
+    order.title = strategy?.description ?? "";
     const controls: HTMLSelectElement[] = [
       select("status", g("status"), [["", "Any status"], ...STATUSES.map((s): [string, string] => [s, s.replace("_", " ")])]),
       select("split", g("split"), [["", "Any split"], ...SPLITS.map((s): [string, string] => [s, s])]),
@@ -117,7 +113,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
         ["", "Any class"],
         ...classes.filter((c) => c.kind === "instance").map((c): [string, string] => [String(c.id), c.name]),
       ]),
-      select("ordering", g("ordering"), ORDERINGS),
+      order,
     ];
     for (const c of controls) {
       c.addEventListener("change", () => update({ [c.name]: c.value }));
@@ -186,8 +182,9 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
 
   (async () => {
     const pageNo = Number(query.get("page") ?? "1") || 1;
-    const [p, list] = await Promise.all([
+    const [p, strategies, list] = await Promise.all([
       getProject(slug),
+      listStrategies(),
       listImages(
         slug,
         { ...Object.fromEntries(query), group: WORKLIST_GROUP, page: String(pageNo), page_size: String(PAGE_SIZE) },
@@ -203,7 +200,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
     const by = p.counts.by_status;
     const done = doneCount(p.counts);
     counts.textContent = `${done} of ${p.counts.images} done · ${by.proposed ?? 0} with proposals · ${by.in_progress ?? 0} in progress · ${list.count} match`;
-    renderFilters(p.label_classes);
+    renderFilters(p.label_classes, strategies);
     status.textContent = list.count ? "" : "No images match these filters.";
     worklistItems.clear();
     for (const it of list.results) worklistItems.set(it.id, it);
@@ -230,11 +227,12 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
 }
 
 /**
- * The image after `currentId` in the worklist's filter and order: the next row, also from any
+ * The image after `currentId` in the worklist's filter and strategy: the next row, also from any
  * frame of a multi-frame row. When the current image has left the filtered list (e.g. it is now
- * done), the first remaining image is next.
+ * done, or done under a strategy that lists the images not done first), the first remaining
+ * image is next.
  */
 export async function nextImageId(slug: string, query: URLSearchParams, currentId: number): Promise<number | null> {
-  const current = worklistItems.get(currentId) ?? (await getImage(currentId));
-  return imageAfter(worklistRows(slug, query), current);
+  const [current, strategies] = await Promise.all([worklistItems.get(currentId) ?? getImage(currentId), listStrategies()]);
+  return imageAfter(worklistRows(slug, query), current, strategyOf(strategies, query)?.not_done_first);
 }

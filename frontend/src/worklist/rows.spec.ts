@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ImageListItem } from "../api/types";
-import { framesText, imageAfter, rowHolds } from "./rows";
+import type { ImageListItem, ImageStatus } from "../api/types";
+import { framesText, imageAfter, rowDone, rowHolds } from "./rows";
 
 function row(id: number, instance_id: number, extra: Partial<ImageListItem> = {}): ImageListItem {
   return {
@@ -62,6 +62,31 @@ describe("imageAfter", () => {
   it("starts over at the first row when the image has left the list", async () => {
     expect(await imageAfter(each(worklist), { id: 99, instance_id: 50 })).toBe(1);
     expect(await imageAfter(each([]), { id: 99, instance_id: 50 })).toBeNull();
+  });
+
+  it("under a strategy listing images not done first, goes from one now done to the first not done", async () => {
+    // image 5 was just marked done: "First unlabelled" lists it among the done images now
+    const listed = [row(2, 2), row(6, 6), row(1, 1, { status: "done" }), row(5, 5, { status: "done" }), row(8, 8, { status: "reviewed" })];
+    expect(await imageAfter(each(listed), { id: 5, instance_id: 5 }, true)).toBe(2);
+    expect(await imageAfter(each(listed), { id: 5, instance_id: 5 })).toBe(8);
+    // not yet saved as done, or skipped: the next row
+    expect(await imageAfter(each([row(5, 5), row(6, 6)]), { id: 5, instance_id: 5 }, true)).toBe(6);
+    // all done: the next row
+    const done = [row(1, 1, { status: "done" }), row(5, 5, { status: "done" }), row(8, 8, { status: "done" })];
+    expect(await imageAfter(each(done), { id: 5, instance_id: 5 }, true)).toBe(8);
+  });
+});
+
+describe("rowDone", () => {
+  it("is done or reviewed", () => {
+    const statuses: ImageStatus[] = ["unlabelled", "proposed", "in_progress", "done", "reviewed"];
+    expect(statuses.map((status) => rowDone(row(1, 1, { status })))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
   });
 });
 

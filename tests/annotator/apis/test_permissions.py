@@ -71,6 +71,7 @@ POLICY = {
     ("patient-list", "get"): ANY,
     ("study-list", "get"): ANY,
     ("image-list", "get"): ANY,
+    ("strategy-list", "get"): ANY,
     ("patient-detail", "get"): ANY,
     ("patient-detail", "patch"): ADMIN,
     ("study-detail", "get"): ANY,
@@ -131,6 +132,7 @@ OBJECT_ROUTES = {
     "auth-logout",
     "auth-me",
     "auth-token-revoke",
+    "strategy-list",
     "schema",
     "api-docs",
 }
@@ -225,6 +227,7 @@ SUCCESS = {
     ("patient-list", "get"): (200, None),
     ("study-list", "get"): (200, None),
     ("image-list", "get"): (200, None),
+    ("strategy-list", "get"): (200, None),
     ("patient-detail", "get"): (200, None),
     ("patient-detail", "patch"): (200, _json({"split": "val"})),
     ("study-detail", "get"): (200, None),

@@ -1,0 +1,24 @@
+import { getJson } from "./http";
+
+/** A worklist strategy: an order the worklist lists images in and Next follows. */
+export interface Strategy {
+  /** the image list's `ordering` value */
+  name: string;
+  title: string;
+  description: string;
+  /** the order without an `ordering` value */
+  default: boolean;
+  /** images not yet done come first: one done since it was listed has left that part */
+  not_done_first: boolean;
+}
+
+let strategies: Promise<Strategy[]> | null = null;
+
+/** The strategies, asked for once per page load (they change only with the server). */
+export function listStrategies(): Promise<Strategy[]> {
+  strategies ??= getJson<Strategy[]>("/api/strategies/").catch((e: unknown) => {
+    strategies = null;
+    throw e;
+  });
+  return strategies;
+}
