@@ -303,13 +303,22 @@ def box_and_mask(array: np.ndarray) -> dict[str, Any]:
     return {"box": bbox_of_mask(mask), "mask": mask}
 
 
-def _overlap(a: dict[str, Any], b: dict[str, Any], rows: int, cols: int) -> float:
-    """IoU of two proposals: of their masks when both have one, else of their boxes."""
+def mask_iou(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """IoU of two stored RLE masks of one image."""
+    return float(mask_utils.iou([rle_for_pycocotools(a)], [rle_for_pycocotools(b)], [0])[0][0])
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """IoU of two ``[x, y, w, h]`` boxes."""
+    return float(mask_utils.iou([list(a)], [list(b)], [0])[0][0])
+
+
+def overlap(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """IoU of two annotations (``box``, ``mask``): of their masks when both have one, else of
+    their boxes."""
     if a.get("mask") and b.get("mask"):
-        masks = [rle_for_pycocotools(m) for m in (a["mask"], b["mask"])]
-        return float(mask_utils.iou([masks[0]], [masks[1]], [0])[0][0])
-    boxes = [list(a["box"]), list(b["box"])]
-    return float(mask_utils.iou([boxes[0]], [boxes[1]], [0])[0][0])
+        return mask_iou(a["mask"], b["mask"])
+    return box_iou(a["box"], b["box"])
 
 
 def suppress_across_classes(
@@ -321,7 +330,7 @@ def suppress_across_classes(
     runner-up in one key instead of rejecting two or three boxes per lesion."""
     kept: list[dict[str, Any]] = []
     for spec in sorted(proposals, key=lambda p: -float(p["score"])):
-        winner = next((k for k in kept if _overlap(k, spec, rows, cols) > iou), None)
+        winner = next((k for k in kept if overlap(k, spec) > iou), None)
         if winner is None:
             kept.append({**spec, "alternatives": []})
             continue

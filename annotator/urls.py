@@ -75,6 +75,16 @@ urlpatterns = [
         models.ModelVersionListApi.as_view(),
         name="model-version-list",
     ),
+    path(
+        "projects/<slug:slug>/model-versions/value/",
+        models.ModelValueApi.as_view(),
+        name="model-value",
+    ),
+    path(
+        "projects/<slug:slug>/model-versions/<int:number>/value/",
+        models.ModelVersionValueApi.as_view(),
+        name="model-version-value",
+    ),
     path("projects/<slug:slug>/preannotate/", models.PreannotateApi.as_view(), name="preannotate"),
     path(
         "projects/<slug:slug>/preannotation-jobs/",

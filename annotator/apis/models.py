@@ -14,8 +14,10 @@ from annotator.access import (
     project_get_for_user,
 )
 from annotator.apis.mixins import ProjectJobListMixin
+from annotator.exceptions import NotFoundError
 from annotator.models import ModelVersion, PreannotationJob, TrainingJob
 from annotator.selectors.images import image_list
+from annotator.selectors.model_value import model_version_value, project_model_value
 from annotator.selectors.workers import worker_status
 from annotator.services import jobs
 
@@ -163,6 +165,94 @@ class ModelVersionListApi(APIView):
         project = project_get_for_user(slug=slug, user=request.user)
         versions = ModelVersion.objects.filter(project=project).order_by("-number")
         return Response(ModelVersionOutput(versions, many=True).data)
+
+
+class FigureOutput(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="Null (not measured) when n is 0.")
+    n = serializers.IntegerField(
+        help_text="What the figure rests on: the decided proposals for a share, the edited ones "
+        "for the IoU, the images for a figure per image."
+    )
+
+
+class FateCountsOutput(serializers.Serializer):
+    proposed = serializers.IntegerField(help_text="Not acted on yet.")
+    accepted_unchanged = serializers.IntegerField()
+    accepted_edited = serializers.IntegerField()
+    class_changed = serializers.IntegerField(help_text="Accepted with another class.")
+    rejected = serializers.IntegerField()
+    deleted = serializers.IntegerField()
+
+
+class FateFiguresOutput(serializers.Serializer):
+    proposals = serializers.IntegerField()
+    counts = FateCountsOutput(help_text="Proposals by fate.")
+    accepted_unchanged = FigureOutput(help_text="Share of the decided proposals.")
+    accepted_edited = FigureOutput(help_text="Share of the decided proposals.")
+    class_changed = FigureOutput(help_text="Share of the decided proposals.")
+    rejected = FigureOutput(help_text="Share of the decided proposals.")
+    deleted = FigureOutput(help_text="Share of the decided proposals.")
+    median_edit_iou = FigureOutput(
+        help_text="Median IoU of an edited proposal with what was accepted: of the masks when "
+        "both have one, else of the boxes."
+    )
+
+
+class ModelVersionValueOutput(FateFiguresOutput):
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    images = serializers.IntegerField(
+        help_text="Images whose proposals are this version's (its last pre-annotation run)."
+    )
+    proposals_per_image = FigureOutput()
+    misses_per_image = FigureOutput(
+        help_text="Labels people drew (by hand or with box → mask) on the finished images."
+    )
+    seconds_per_image_with_proposals = FigureOutput(
+        help_text="Active seconds per finished image it proposed on."
+    )
+    seconds_per_image_without_proposals = FigureOutput(
+        help_text="Active seconds per finished image it proposed nothing on."
+    )
+
+
+class WithoutModelOutput(serializers.Serializer):
+    seconds_per_image = FigureOutput(
+        help_text="Active seconds per finished image no model pre-annotated."
+    )
+
+
+class ModelValueOutput(serializers.Serializer):
+    versions = ModelVersionValueOutput(many=True, help_text="Newest first.")
+    assist = FateFiguresOutput(help_text="The box → mask assist's results.")
+    without_model = WithoutModelOutput()
+
+
+class ModelValueApi(APIView):
+    """How much each model version helps (project admins): what became of its proposals, what
+    people drew that it missed, and seconds per image; the same fates for box → mask. Each
+    figure has the n it rests on; null means not measured."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ModelValueOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        return Response(ModelValueOutput(project_model_value(project=project)).data)
+
+
+class ModelVersionValueApi(APIView):
+    """How much one model version helps (project admins); see the project's model value."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ModelVersionValueOutput)
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        version = ModelVersion.objects.filter(project=project, number=number).first()
+        if version is None:
+            raise NotFoundError(f"The project has no model version {number}.")
+        return Response(ModelVersionValueOutput(model_version_value(version=version)).data)
 
 
 class ModelVersionActivateApi(APIView):

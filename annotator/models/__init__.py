@@ -1,4 +1,11 @@
-from annotator.models.annotations import Annotation, AnnotationStatus, ImageActivity, Source
+from annotator.models.annotations import (
+    Annotation,
+    AnnotationStatus,
+    ImageActivity,
+    ImagePreannotation,
+    ProposalOutcome,
+    Source,
+)
 from annotator.models.audit import AuditEvent
 from annotator.models.jobs import (
     ACTIVE_JOB_STATUSES,
@@ -39,6 +46,7 @@ __all__ = [
     "AuditEvent",
     "Image",
     "ImageActivity",
+    "ImagePreannotation",
     "ImageStatus",
     "Instance",
     "LabelClass",
@@ -46,6 +54,7 @@ __all__ = [
     "Membership",
     "Patient",
     "Project",
+    "ProposalOutcome",
     "Role",
     "Series",
     "Source",

@@ -93,3 +93,54 @@ class ImageActivity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["image", "user"], name="activity_unique_user")
         ]
+
+
+class ProposalOutcome(models.Model):
+    """What a model or the box → mask assist proposed, kept beside the annotation people then
+    accept, edit, reject or delete: a proposal's fate is the difference between the two."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    annotation = models.OneToOneField(
+        Annotation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="proposal_outcome",
+        help_text="The annotation the proposal became; empty once a person deleted it.",
+    )
+    model_version = models.ForeignKey(
+        "annotator.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(
+        max_length=8, choices=[(s.value, s.label) for s in (Source.MODEL, Source.ASSIST)]
+    )
+    label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="+")
+    box = models.JSONField(help_text="[x, y, w, h] as proposed.")
+    mask = models.JSONField(null=True, blank=True, help_text="COCO compressed RLE as proposed.")
+    deleted_as = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The annotation when a person deleted it (label_class, box, mask, status): "
+        "an undo that creates it again exactly is the same proposal.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "source"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} proposal {self.pk}"
+
+
+class ImagePreannotation(models.Model):
+    """The model version whose proposals an image holds: the last pre-annotation run on it,
+    also when it proposed nothing."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="preannotation")
+    model_version = models.ForeignKey(
+        "annotator.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} pre-annotated by {self.model_version_id}"

@@ -22,10 +22,12 @@ from annotator.models import (
     AnnotationStatus,
     Image,
     ImageActivity,
+    ImagePreannotation,
     ImageStatus,
     LabelClass,
     LabelKind,
     ModelVersion,
+    ProposalOutcome,
     Source,
 )
 from annotator.services.audit import audit_record
@@ -43,6 +45,41 @@ def annotation_state(annotation: Annotation) -> dict[str, Any]:
         "source": annotation.source,
         "status": annotation.status,
         "version": annotation.version,
+    }
+
+
+def _fate_state(annotation: Annotation) -> dict[str, Any]:
+    """What a person decides about a proposal: its class, box, mask and status."""
+    state = annotation_state(annotation)
+    return {key: state[key] for key in ("label_class", "box", "mask", "status")}
+
+
+def _outcome_link(annotation: Annotation) -> None:
+    """A new annotation that is exactly a deleted proposal as it was deleted (the delete undone)
+    is that proposal again; a new one from the box → mask assist is a proposal of its own."""
+    state = _fate_state(annotation)
+    deleted = ProposalOutcome.objects.filter(
+        image_id=annotation.image_id, annotation__isnull=True, deleted_as__isnull=False
+    ).order_by("-pk")
+    restored = next((outcome for outcome in deleted if outcome.deleted_as == state), None)
+    if restored is not None:
+        restored.annotation, restored.deleted_as = annotation, None
+        restored.save(update_fields=["annotation", "deleted_as"])
+    elif annotation.source == Source.ASSIST:
+        ProposalOutcome.objects.create(**_proposed(annotation))
+
+
+def _proposed(annotation: Annotation) -> dict[str, Any]:
+    """A proposal's outcome row as the annotation first stored it."""
+    return {
+        "project_id": annotation.project_id,
+        "image_id": annotation.image_id,
+        "annotation": annotation,
+        "model_version": annotation.model_version,
+        "source": annotation.source,
+        "label_class": annotation.label_class,
+        "box": annotation.box,
+        "mask": annotation.mask,
     }
 
 
@@ -126,6 +163,7 @@ def annotation_create(
     try:
         with transaction.atomic():
             annotation.save()
+            _outcome_link(annotation)
             audit_record(
                 actor=actor,
                 project=image.project,
@@ -208,6 +246,7 @@ def annotation_delete(
         before=annotation_state(current),
     )
     _image_touched(current.image)
+    ProposalOutcome.objects.filter(annotation=current).update(deleted_as=_fate_state(current))
     current.delete()
 
 
@@ -348,12 +387,15 @@ def proposals_replace(
     """Store a model's proposals for an image, replacing only its untouched proposals.
 
     Anything a person accepted, edited or rejected stays. Removing the old proposals and storing
-    the new ones is one transaction, so a redelivered task leaves exactly one set.
+    the new ones is one transaction, so a redelivered task leaves exactly one set. Each proposal
+    gets its outcome row; a replaced one, which nobody acted on, takes its row along.
     """
     image = Image.objects.select_for_update().select_related("project").get(pk=image.pk)
-    Annotation.objects.filter(
+    replaced = Annotation.objects.filter(
         image=image, source=Source.MODEL, status=AnnotationStatus.PROPOSED, touched_by_human=False
-    ).delete()
+    )
+    ProposalOutcome.objects.filter(annotation__in=replaced).delete()
+    replaced.delete()
     # masks checked before anything decodes them; one proposal per finding, across classes
     checked = [{**spec, "mask": _mask(image, spec.get("mask"))} for spec in proposals]
     created = []
@@ -378,6 +420,10 @@ def proposals_replace(
         )
         created.append(annotation)
     Annotation.objects.bulk_create(created)
+    ProposalOutcome.objects.bulk_create(ProposalOutcome(**_proposed(a)) for a in created)
+    ImagePreannotation.objects.update_or_create(
+        image=image, defaults={"model_version": model_version}
+    )
     image.uncertainty = uncertainty
     image.max_score = max((a.score for a in created), default=None)
     if image.status == ImageStatus.UNLABELLED and created:

@@ -111,6 +111,8 @@ POLICY = {
     ("training-job-detail", "get"): ADMIN,
     ("training-job-cancel", "post"): ADMIN,
     ("model-version-list", "get"): ANY,
+    ("model-value", "get"): ADMIN,
+    ("model-version-value", "get"): ADMIN,
     ("model-version-activate", "post"): ADMIN,
     ("preannotate", "post"): ADMIN,
     ("preannotation-job-list", "get"): ADMIN,
@@ -288,6 +290,8 @@ SUCCESS = {
     ("training-job-detail", "get"): (200, None),
     ("training-job-cancel", "post"): (202, None),
     ("model-version-list", "get"): (200, None),
+    ("model-value", "get"): (200, None),
+    ("model-version-value", "get"): (200, None),
     ("model-version-activate", "post"): (200, None),
     ("preannotate", "post"): (202, _json({})),
     ("preannotation-job-list", "get"): (200, None),
@@ -383,6 +387,8 @@ def _kwargs(name, objects):
         pk = objects["image"].pk
     if pk is not None:
         kwargs["pk"] = pk
+    if name == "model-version-value":
+        kwargs["number"] = objects["model_version"].number
     return kwargs
 
 
