@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('source', models.CharField(choices=[('model', 'Model'), ('assist', 'Box → mask assist')], max_length=8)),
                 ('box', models.JSONField(help_text='[x, y, w, h] as proposed.')),
                 ('mask', models.JSONField(blank=True, help_text='COCO compressed RLE as proposed.', null=True)),
-                ('deleted_as', models.JSONField(blank=True, help_text='The annotation when a person deleted it (label_class, box, mask, status): an undo that creates it again exactly is the same proposal.', null=True)),
+                ('deleted_as', models.JSONField(blank=True, help_text='The annotation when a person deleted it (client_key, label_class, box, mask, status): one created again with that key, or exactly so, is the same proposal.', null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('annotation', models.OneToOneField(blank=True, help_text='The annotation the proposal became; empty once a person deleted it.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='proposal_outcome', to='annotator.annotation')),
                 ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotator.image')),

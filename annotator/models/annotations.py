@@ -121,8 +121,8 @@ class ProposalOutcome(models.Model):
     deleted_as = models.JSONField(
         null=True,
         blank=True,
-        help_text="The annotation when a person deleted it (label_class, box, mask, status): "
-        "an undo that creates it again exactly is the same proposal.",
+        help_text="The annotation when a person deleted it (client_key, label_class, box, mask, "
+        "status): one created again with that key, or exactly so, is the same proposal.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

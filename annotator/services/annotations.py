@@ -48,20 +48,33 @@ def annotation_state(annotation: Annotation) -> dict[str, Any]:
     }
 
 
-def _fate_state(annotation: Annotation) -> dict[str, Any]:
-    """What a person decides about a proposal: its class, box, mask and status."""
+# what a person decides about a proposal
+FATE_FIELDS = ("label_class", "box", "mask", "status")
+
+
+def _deleted_as(annotation: Annotation) -> dict[str, Any]:
+    """What a person left of a proposal they deleted."""
     state = annotation_state(annotation)
-    return {key: state[key] for key in ("label_class", "box", "mask", "status")}
+    return {"client_key": str(annotation.client_key), **{k: state[k] for k in FATE_FIELDS}}
 
 
 def _outcome_link(annotation: Annotation) -> None:
-    """A new annotation that is exactly a deleted proposal as it was deleted (the delete undone)
-    is that proposal again; a new one from the box → mask assist is a proposal of its own."""
-    state = _fate_state(annotation)
+    """A new annotation that brings back a deleted proposal (the delete undone: with the same
+    client key, or exactly as it was deleted) is that proposal again; a new one from the
+    box → mask assist is a proposal of its own."""
+    new = _deleted_as(annotation)
     deleted = ProposalOutcome.objects.filter(
         image_id=annotation.image_id, annotation__isnull=True, deleted_as__isnull=False
     ).order_by("-pk")
-    restored = next((outcome for outcome in deleted if outcome.deleted_as == state), None)
+    restored = next(
+        (
+            outcome
+            for outcome in deleted
+            if outcome.deleted_as["client_key"] == new["client_key"]
+            or all(outcome.deleted_as[k] == new[k] for k in FATE_FIELDS)
+        ),
+        None,
+    )
     if restored is not None:
         restored.annotation, restored.deleted_as = annotation, None
         restored.save(update_fields=["annotation", "deleted_as"])
@@ -246,7 +259,7 @@ def annotation_delete(
         before=annotation_state(current),
     )
     _image_touched(current.image)
-    ProposalOutcome.objects.filter(annotation=current).update(deleted_as=_fate_state(current))
+    ProposalOutcome.objects.filter(annotation=current).update(deleted_as=_deleted_as(current))
     current.delete()
 
 

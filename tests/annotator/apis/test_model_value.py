@@ -58,7 +58,12 @@ class Radiologist:
     def draw(self, image, label_class, shape, **fields):
         response = self.client.post(
             f"/api/images/{image.pk}/annotations/",
-            {"client_key": str(uuid.uuid4()), "label_class": label_class.pk, **shape, **fields},
+            {
+                "client_key": str(uuid.uuid4()),
+                "label_class": label_class.pk,
+                **shape,
+                **fields,
+            },
             format="json",
         )
         assert response.status_code == 201, response.data
@@ -239,6 +244,29 @@ def test_undoing_an_accept_or_a_delete_undoes_the_fate(world, person, image_fact
         "deleted": 0,
     }
     assert figures["misses_per_image"] == _figure(0.0, 1)
+
+
+def test_a_deleted_proposal_created_again_with_its_key_is_the_same_proposal(
+    world, person, image_factory
+):
+    version = factories.ModelVersionFactory(project=world.project, number=1)
+    image = image_factory()
+    proposals_replace(
+        image=image, model_version=version, proposals=[_proposal(world.instance_class, 2, 2, 8, 8)]
+    )
+    (proposal,) = person.annotations(image).values()
+    person.delete(proposal)
+    # the viewer merged an edit and the delete into one save; its undo brings back the edit
+    person.draw(
+        image,
+        world.instance_class,
+        _square(2, 2, 10, 8),
+        client_key=proposal["client_key"],
+        status="accepted",
+    )
+    figures = _value(world, 1)
+    assert figures["counts"]["deleted"] == 0 and figures["counts"]["accepted_edited"] == 1
+    assert figures["median_edit_iou"] == _figure(0.75, 1)
 
 
 def test_a_rerun_replaces_untouched_proposals_without_counting_them_deleted(
