@@ -1,6 +1,6 @@
 /** The model loop: training jobs, model versions, pre-annotation jobs, worker status. */
 import { getJson, request } from "./http";
-import type { ModelVersion, Page, PreannotationJob, RetrainStatus, TrainingJob, TrainingOptions, WorkerStatus } from "./types";
+import type { ModelValue, ModelVersion, Page, PreannotationJob, RetrainStatus, TrainingJob, TrainingOptions, WorkerStatus } from "./types";
 
 const p = (slug: string) => `/api/projects/${encodeURIComponent(slug)}`;
 
@@ -26,6 +26,11 @@ export async function cancelTraining(id: number): Promise<void> {
 
 export function listModelVersions(slug: string, signal?: AbortSignal): Promise<ModelVersion[]> {
   return getJson(`${p(slug)}/model-versions/`, signal);
+}
+
+/** How much each model version and the box → mask assist help (project admins). */
+export function modelValue(slug: string, signal?: AbortSignal): Promise<ModelValue> {
+  return getJson(`${p(slug)}/model-versions/value/`, signal);
 }
 
 export async function activateModelVersion(id: number): Promise<ModelVersion> {

@@ -281,3 +281,40 @@ export interface WorkerStatus {
   queues: Record<string, { workers: number; gpu: boolean }>;
   queued_jobs: { training: number; preannotation: number };
 }
+
+/** A figure of a model's value and what it rests on (proposals or images); null: not measured. */
+export interface ValueFigure {
+  value: number | null;
+  n: number;
+}
+
+export type ProposalFate = "proposed" | "accepted_unchanged" | "accepted_edited" | "class_changed" | "rejected" | "deleted";
+
+/** What became of a set of proposals: counts by fate, each decided fate's share, the median edit IoU. */
+export interface FateFigures {
+  proposals: number;
+  counts: Record<ProposalFate, number>;
+  accepted_unchanged: ValueFigure;
+  accepted_edited: ValueFigure;
+  class_changed: ValueFigure;
+  rejected: ValueFigure;
+  deleted: ValueFigure;
+  median_edit_iou: ValueFigure;
+}
+
+export interface ModelVersionValue extends FateFigures {
+  number: number;
+  status: ModelVersion["status"];
+  images: number;
+  proposals_per_image: ValueFigure;
+  misses_per_image: ValueFigure;
+  seconds_per_image_with_proposals: ValueFigure;
+  seconds_per_image_without_proposals: ValueFigure;
+}
+
+/** How much each model version helps (newest first), the box → mask assist, and time without a model. */
+export interface ModelValue {
+  versions: ModelVersionValue[];
+  assist: FateFigures;
+  without_model: { seconds_per_image: ValueFigure };
+}

@@ -1,6 +1,7 @@
 /**
  * The model loop for project admins: train (with options) and watch the run, compare model
- * versions, promote or roll back, pre-annotate, and see which workers serve which queue.
+ * versions, promote or roll back, see how much each version helps the people labelling,
+ * pre-annotate, and see which workers serve which queue.
  * Polls every 2 s while a job is queued or running, every 15 s otherwise.
  */
 import type { AppContext } from "../app";
@@ -13,6 +14,7 @@ import {
   listModelVersions,
   listPreannotationJobs,
   listTrainingJobs,
+  modelValue,
   retrainStatus,
   startPreannotation,
   startTraining,
@@ -21,6 +23,8 @@ import {
 import { getProject } from "../api/projects";
 import type {
   Backbone,
+  FateFigures,
+  ModelValue,
   ModelVersion,
   PreannotationJob,
   Project,
@@ -37,6 +41,7 @@ import { downsample, ema, extent, niceTicks } from "../training/chart";
 import { ago, duration, elapsed, etaText, isActive, optionsText, percent, retrainText, stepText, when, whenShort } from "../training/format";
 import { METRIC_COLUMNS, metricRows, metricSeries } from "../training/metrics";
 import { apText, perClassText, promotionText, splitSummary } from "../training/operatingPoint";
+import { FATE_COLUMNS, VERSION_COLUMNS, secondsCell, valueSeries, valueSummary, type ValueCell, type ValueColumn } from "../training/value";
 
 /** The server's default (EfficientNet-Lite0, ImageNet-pretrained) comes first. */
 export const BACKBONES: [Backbone, string][] = [
@@ -80,6 +85,20 @@ function progressBar(progress: number, label: string, testid: string): HTMLEleme
   );
 }
 
+/** One figure: its value (or "not measured") over what it rests on. */
+function figureCell(c: ValueCell, key: string): HTMLElement {
+  return h(
+    "td",
+    { class: c.measured ? "num" : "num muted", "data-figure": key, "data-measured": String(c.measured) },
+    h("div", {}, c.text),
+    h("div", { class: "muted small" }, c.basis),
+  );
+}
+
+function figureHeads<T>(columns: ValueColumn<T>[]): HTMLElement[] {
+  return columns.map((c) => h("th", { class: "num", title: c.title }, c.label));
+}
+
 export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string, query: URLSearchParams): Unmount {
   const worklistQuery = new URLSearchParams([...query].filter(([k]) => FILTER_KEYS.includes(k)));
   const title = h("h1", {}, "Models");
@@ -104,6 +123,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
   let jobs: TrainingJob[] = [];
   let preJobs: PreannotationJob[] = [];
   let workers: WorkerStatus | null = null;
+  let value: ModelValue | null = null;
   let selectedJob: number | null = null;
 
   // ---- training ----
@@ -156,6 +176,29 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
   const versionTable = h("table", { class: "data versions", "data-testid": "model-versions" });
   const versionPlot = h("div", { class: "chart-box", "data-testid": "metrics-plot-box" });
 
+  // ---- value of each version ----
+  const valueLine = h("p", { "data-testid": "value-summary" });
+  const valuePlots = h("div", { class: "value-plots", "data-testid": "value-plots" });
+  const valueTable = h("table", { class: "data value", "data-testid": "model-value" });
+  const assistTable = h("table", { class: "data value", "data-testid": "assist-value" });
+  const withoutModel = h("p", { class: "muted small", "data-testid": "without-model" });
+  const valueSection = h(
+    "section",
+    { class: "card wide", "data-testid": "value-section" },
+    h("h2", {}, "Value of each model version"),
+    h(
+      "p",
+      { class: "muted small" },
+      "What people did with each version's proposals (shares of those they decided on), what they drew that it missed, and their active time per finished image.",
+    ),
+    valueLine,
+    valuePlots,
+    valueTable,
+    h("h3", {}, "Box → mask"),
+    assistTable,
+    withoutModel,
+  );
+
   // ---- pre-annotation ----
   const preError = h("p", { class: "error", role: "alert", "data-testid": "preannotate-error" });
   const filterText = [...worklistQuery].map(([k, v]) => `${k.replace("_", " ")} = ${v.replace("_", " ")}`).join(" · ");
@@ -187,6 +230,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
         versionPlot,
         versionTable,
       ),
+      valueSection,
       section(
         "Pre-annotation",
         "preannotation-section",
@@ -416,6 +460,74 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
     versionTable.appendChild(tb);
   }
 
+  function renderValue() {
+    clear(valuePlots);
+    clear(valueTable);
+    clear(assistTable);
+    if (!value) return;
+    valueLine.textContent = valueSummary(value.versions) || "No proposal decided on yet.";
+    const { shares, misses } = valueSeries(value.versions);
+    const hi = Math.max(0.5, ...misses[0].points.map((p) => p[1] ?? 0));
+    valuePlots.append(
+      lineChart({
+        series: shares.map((s, i) => ({ ...s, color: PLOT_COLORS[i % PLOT_COLORS.length], dots: true, width: 1.8 })),
+        yDomain: [0, 1],
+        xIntegers: true,
+        xLabel: "model version",
+        yLabel: "share of decided",
+        empty: "No model versions yet",
+        testid: "value-shares-plot",
+        height: 200,
+      }),
+      lineChart({
+        series: misses.map((s) => ({ ...s, color: PLOT_COLORS[4], dots: true, width: 1.8 })),
+        yDomain: [0, niceTicks(0, hi, 4).domain[1]],
+        xIntegers: true,
+        xLabel: "model version",
+        yLabel: "misses / image",
+        empty: "No model versions yet",
+        testid: "value-misses-plot",
+        height: 200,
+      }),
+    );
+    const columns = 3 + VERSION_COLUMNS.length;
+    valueTable.appendChild(h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", { class: "num" }, "Images"), h("th", { class: "num" }, "Proposals"), ...figureHeads(VERSION_COLUMNS))));
+    const tb = h("tbody");
+    for (const v of value.versions) {
+      tb.appendChild(
+        h(
+          "tr",
+          { "data-version": v.number },
+          h("td", {}, h("strong", {}, `v${v.number}`), h("div", { class: `muted small version-${v.status}` }, v.status)),
+          h("td", { class: "num" }, v.images),
+          h("td", { class: "num" }, h("div", {}, v.proposals), h("div", { class: "muted small" }, `${v.counts.proposed} not acted on`)),
+          ...VERSION_COLUMNS.map((c) => figureCell(c.cell(v), c.key)),
+        ),
+      );
+    }
+    if (!value.versions.length) tb.appendChild(h("tr", {}, h("td", { colspan: columns, class: "muted" }, "No model versions yet.")));
+    valueTable.appendChild(tb);
+    renderAssist(value.assist);
+    const alone = secondsCell(value.without_model.seconds_per_image);
+    withoutModel.textContent = `Without model proposals: ${alone.text} per finished image (${alone.basis}).`;
+  }
+
+  function renderAssist(assist: FateFigures) {
+    assistTable.appendChild(h("thead", {}, h("tr", {}, h("th", { class: "num" }, "Results saved"), ...figureHeads(FATE_COLUMNS))));
+    assistTable.appendChild(
+      h(
+        "tbody",
+        {},
+        h(
+          "tr",
+          { "data-source": "assist" },
+          h("td", { class: "num" }, h("div", {}, assist.proposals), h("div", { class: "muted small" }, `${assist.counts.proposed} not acted on`)),
+          ...FATE_COLUMNS.map((c) => figureCell(c.cell(assist), c.key)),
+        ),
+      ),
+    );
+  }
+
   function renderPre() {
     clear(preList);
     const hasActive = versions.some((v) => v.status === "active");
@@ -490,6 +602,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
   function renderAll() {
     renderTraining();
     renderVersions();
+    renderValue();
     renderPre();
     renderWorkers();
   }
@@ -497,15 +610,17 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
   // ---- data ----
   async function refreshAll() {
     const s = abort.signal;
-    const [v, t, p, w, r] = await Promise.all([
+    const [v, t, p, w, r, m] = await Promise.all([
       listModelVersions(slug, s),
       listTrainingJobs(slug, s),
       listPreannotationJobs(slug, s),
       workerStatus(slug, s),
       retrainStatus(slug, s),
+      modelValue(slug, s),
     ]);
     retrainLine.textContent = retrainText(r);
     versions = v;
+    value = m;
     jobs = t.results;
     preJobs = p.results;
     workers = w;

@@ -30,8 +30,8 @@ export function intervalText(e: Estimate, format: (x: number) => string): string
   return ` (95 % interval ${format(e.low)}–${format(e.high)})`;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const rate = (x: number) => (x < 10 ? x.toFixed(1) : x.toFixed(0));
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+export const rate = (x: number) => (x < 10 ? x.toFixed(1) : x.toFixed(0));
 
 /** "finds 7 of 10 lesions …, 0.4 false marks per image …", with what they rest on. */
 export function figuresText(f: AtThreshold): { headline: string; detail: string; basis: string } {
