@@ -36,6 +36,8 @@ def main() -> int:
         "RADLABEL_E2E_SEED": str(args.seed),
         "RADLABEL_E2E_TIMEOUT_S": str(max(900, args.steps * 6)),
     }
+    trace = ROOT / "test-artifacts" / "browser" / "random-edits-trace.json"
+    trace.unlink(missing_ok=True)
     started = time.monotonic()
     result = subprocess.run(
         [
@@ -58,6 +60,8 @@ def main() -> int:
     lines = [line for line in report if line.startswith(("ok ", "FAIL ", "     "))]
     print("\n".join(lines[:40]))
     print(f"{'passed' if result.returncode == 0 else 'FAILED'} in {seconds:.0f} s")
+    if result.returncode and trace.exists():
+        print(f"steps, writes and both states of the failing image: {trace.relative_to(ROOT)}")
     print(
         "command: .venv/bin/python bench/browser_random_edits.py "
         f"--steps {args.steps} --seed {args.seed}"

@@ -3,6 +3,7 @@
 // RADLABEL_ADMIN_PASSWORD, RADLABEL_PROJECT, RADLABEL_ARTIFACTS, RADLABEL_E2E_GREP (a name filter).
 // Needs a project with model proposals (≥ 3 on at least three images), model versions and a
 // finished training run with a loss curve: tests/test_browser.py seeds them and runs this file.
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Runner, api, apiSend, assert, env, launch, login, newContext, openAs, openImage, pixelToPage, rleArea, rleIou, waitSaved } from "./lib.mjs";
 
@@ -548,6 +549,13 @@ await runner.test("random edit sequences at human speed, then reload: the server
   const context = await newContext(browser, problems);
   const page = await context.newPage();
   const log = [];
+  // every write the page makes, so a failure can be replayed against its trace
+  const writes = [];
+  page.on("requestfinished", async (req) => {
+    if (req.method() === "GET") return;
+    const res = await req.response();
+    writes.push({ step: log.at(-1), method: req.method(), url: req.url().replace(/^https?:\/\/[^/]+/, ""), status: res?.status(), body: req.postData()?.slice(0, 300), answer: (await res?.text().catch(() => ""))?.slice(0, 300) });
+  });
   for (const imageId of setup.images.slice(5, 7)) {
     await login(page, `/projects/${env.project}/images/${imageId}`);
     await openImage(page, imageId);
@@ -609,6 +617,10 @@ await runner.test("random edit sequences at human speed, then reload: the server
     const shown = await screenLabels(page);
     const stored = await serverLabels(context, imageId);
     const d1 = diffLabels(shown, stored);
+    if (d1.length) {
+      const rows = await api(context, `/api/images/${imageId}/annotations/`);
+      writeFileSync(join(env.artifacts, "random-edits-trace.json"), JSON.stringify({ seed, imageId, log, writes, shown, rows }, null, 1));
+    }
     assert(!d1.length, `seed ${seed}, image ${imageId}: server ≠ screen\n${d1.slice(0, 12).join("\n")}\nlast steps: ${log.slice(-12).join(" ")}`);
     await page.reload();
     await page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });

@@ -8,8 +8,8 @@ export interface AnnotationOp {
   imageId: number;
   /** the server row we edit, with the version our edit is based on; null = not on the server */
   server: { id: number; version: number } | null;
-  /** client_key to POST with (a fresh one when re-creating a row the server deleted) */
-  postKey: string;
+  /** a create (client_key = key) was sent and its answer never came: the row may exist */
+  createSent?: boolean;
   want: "exists" | "deleted";
   /** fields to write; all four when the row must be created */
   fields: Partial<AnnotationFields>;

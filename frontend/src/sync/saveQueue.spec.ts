@@ -75,15 +75,12 @@ function json(status: number, body: unknown): Response {
 
 let server: FakeServer;
 let store: MemoryPendingStore;
-let keys = 0;
-
 function queue(): SaveQueue {
   return new SaveQueue({
     store,
     user: 7,
     debounceMs: 1000,
     retryDelaysMs: [500, 1000],
-    newKey: () => `fresh-${++keys}`,
   });
 }
 
@@ -348,7 +345,7 @@ describe("SaveQueue", () => {
     expect(store.ops.size).toBe(0);
   });
 
-  it("deletes with If-Match and re-creates under a fresh client key when redone", async () => {
+  it("deletes with If-Match and re-creates under the same client key when undone", async () => {
     const row = server.add({ source: "human" });
     const q = queue();
     const a = fromServer(row);
@@ -360,8 +357,29 @@ describe("SaveQueue", () => {
     await q.flush();
     const post = server.writes()[1];
     expect(post.method).toBe("POST");
-    expect(post.body.client_key).toMatch(/^fresh-/);
+    expect(post.body.client_key).toBe(a.key);
     expect(server.rows.size).toBe(1);
+  });
+
+  it("deletes a label whose create was answered by nothing: the row it may have made goes too", async () => {
+    const q = queue();
+    const drawn: LocalAnnotation = { ...fromServer(server.add({ client_key: "k-new", source: "human" })), id: null, version: null };
+    server.rows.clear();
+    const realFetch = server.fetch;
+    // the POST reaches the server, its answer is lost
+    setFetch(async (path, init) => {
+      await realFetch(path, init);
+      throw new TypeError("Failed to fetch");
+    });
+    q.recordAnnotation(1, "k-new", null, drawn);
+    await q.flush();
+    expect(server.rows.size).toBe(1);
+    setFetch(server.fetch);
+    q.recordAnnotation(1, "k-new", drawn, null);
+    await q.flush();
+    expect(server.writes().map((w) => w.method)).toEqual(["POST", "POST", "DELETE"]);
+    expect(server.rows.size).toBe(0);
+    expect(q.state()).toMatchObject({ mode: "saved", pending: 0 });
   });
 
   it("accumulates active time and sends it once", async () => {

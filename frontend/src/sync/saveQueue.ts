@@ -31,7 +31,6 @@ export interface SaveQueueOptions {
   retryDelaysMs?: number[];
   /** the server now has this row for `key` (null: it was deleted) */
   onSaved?: (key: string, annotation: Annotation | null) => void;
-  newKey?: () => string;
 }
 
 export function toWireFields(a: Partial<EditFields>): Partial<AnnotationFields> {
@@ -72,7 +71,6 @@ export class SaveQueue {
   private readonly store: PendingStore;
   private readonly debounceMs: number;
   private readonly retryDelaysMs: number[];
-  private readonly newKey: () => string;
   private user: number;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
@@ -81,7 +79,6 @@ export class SaveQueue {
   private failures = 0;
   private offline = false;
   private authBlocked = false;
-  private tombstones = new Set<string>();
   private listeners = new Set<(s: SaveState) => void>();
 
   constructor(private readonly opts: SaveQueueOptions) {
@@ -89,7 +86,6 @@ export class SaveQueue {
     this.user = opts.user;
     this.debounceMs = opts.debounceMs ?? 1000;
     this.retryDelaysMs = opts.retryDelaysMs ?? [1000, 2000, 5000, 10000, 30000];
-    this.newKey = opts.newKey ?? (() => crypto.randomUUID());
   }
 
   /** Pick up what an earlier tab left unsent. */
@@ -117,7 +113,6 @@ export class SaveQueue {
         user: this.user,
         imageId,
         server: before && base && base.id != null && base.version != null ? { id: base.id, version: base.version } : null,
-        postKey: this.tombstones.has(key) ? this.newKey() : key,
         want: "exists",
         fields: {},
         rev: 0,
@@ -126,8 +121,9 @@ export class SaveQueue {
     }
     op.rev++;
     if (!after) {
+      // what a create would send, kept for a delete whose row's create went unanswered
       op.want = "deleted";
-      op.fields = {};
+      op.fields = before ? fullFields(before) : {};
     } else if (!before || !op.server || op.want === "deleted") {
       // (re)creation, or an edit of a row the server does not have yet: send everything
       op.want = "exists";
@@ -286,7 +282,18 @@ export class SaveQueue {
     }
   }
 
+  /**
+   * A label keeps its client key for life: the server deletes rows outright, so re-creating a
+   * deleted label (an undo) posts the same key again, and what the screen lists under a key is
+   * what the server holds under it.
+   */
   private async sendAnnotation(op: AnnotationOp, done: () => void): Promise<void> {
+    if (op.want === "deleted" && !op.server && op.createSent) {
+      // the create may have landed: find its row (a create with a used key returns it), then delete it
+      const res = await createAnnotation(op.imageId, { ...(op.fields as AnnotationFields), client_key: op.key });
+      op.server = { id: res.annotation.id, version: res.annotation.version };
+      delete op.createSent;
+    }
     if (op.want === "deleted") {
       if (!op.server) return done();
       try {
@@ -295,25 +302,26 @@ export class SaveQueue {
         if (!(e instanceof ApiError && e.status === 404)) throw e;
       }
       op.server = null;
-      this.tombstones.add(op.key);
-      op.postKey = this.newKey();
       this.opts.onSaved?.(op.key, null);
       return done();
     }
-    let saved: Annotation;
-    if (!op.server) {
-      const f = op.fields as AnnotationFields;
-      const res = await createAnnotation(op.imageId, { ...f, client_key: op.postKey });
-      saved = res.annotation;
-      // The server already had this row (a retried create whose first answer was lost): it
-      // holds what that first request sent, not necessarily what we send now.
-      if (!res.created && !sameContent(saved, f)) saved = await patchAnnotation(saved.id, saved.version, f);
-    } else {
-      saved = await patchAnnotation(op.server.id, op.server.version, op.fields);
-    }
+    const saved = op.server
+      ? await patchAnnotation(op.server.id, op.server.version, op.fields)
+      : await this.create(op, op.fields as AnnotationFields);
     op.server = { id: saved.id, version: saved.version };
     this.opts.onSaved?.(op.key, saved);
     done();
+  }
+
+  private async create(op: AnnotationOp, f: AnnotationFields): Promise<Annotation> {
+    op.createSent = true;
+    this.persist(op);
+    const res = await createAnnotation(op.imageId, { ...f, client_key: op.key });
+    delete op.createSent;
+    // The server already had this row (a retried create whose first answer was lost): it
+    // holds what that first request sent, not necessarily what we send now.
+    if (!res.created && !sameContent(res.annotation, f)) return patchAnnotation(res.annotation.id, res.annotation.version, f);
+    return res.annotation;
   }
 
   /** A 4xx for this op: a conflict waits for the user's choice, anything else is shown as an error. */
@@ -342,7 +350,6 @@ export class SaveQueue {
       op.server = { id: theirs.id, version: theirs.version };
     } else {
       op.server = null;
-      op.postKey = this.newKey();
       if (op.want === "deleted" || !local) {
         this.forget(key);
         this.emit();
