@@ -61,6 +61,14 @@ class SeriesAdmin(SuperuserOnly):
     raw_id_fields = ["study"]
 
 
+@admin.register(models.SegRevision)
+class SegRevisionAdmin(SuperuserOnly):
+    """The DICOM-SEG instances issued: a record, not for editing (a PACS may hold them)."""
+
+    list_display = ["series", "instance_number", "sop_instance_uid", "created_at"]
+    readonly_fields = ["series", "digest", "sop_instance_uid", "instance_number", "previous"]
+
+
 @admin.register(models.Instance)
 class InstanceAdmin(SuperuserOnly):
     list_display = ["sop_uid", "project", "number_of_frames", "transfer_syntax_uid", "size"]

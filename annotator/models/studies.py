@@ -66,6 +66,34 @@ class Series(models.Model):
         return self.series_uid
 
 
+class SegRevision(models.Model):
+    """One DICOM-SEG instance of a series' accepted masks: the labels' state it holds
+    (``digest``), its SOP Instance UID and its Instance Number in the series' one SEG series.
+    Revisions form a line: each after the first follows the one before (``previous``)."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="seg_revisions")
+    digest = models.CharField(
+        max_length=64, help_text="SHA-256 (hex) of the segments and their pixels."
+    )
+    sop_instance_uid = models.CharField(max_length=64, unique=True)
+    instance_number = models.PositiveIntegerField()
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="next"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["series", "instance_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "instance_number"], name="segrevision_unique_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SEG {self.instance_number} of series {self.series_id}"
+
+
 class Instance(models.Model):
     """One stored, de-identified DICOM file (possibly multi-frame)."""
 
