@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -189,14 +189,45 @@ class CocoImportApi(APIView):
 
 
 class SeriesSegApi(APIView):
-    """The series' accepted masks as a DICOM Segmentation instance (admins). Audited."""
+    """The series' accepted masks as a DICOM Segmentation instance (admins). Audited. The same
+    labels give the same instance (revision); changed labels the next revision, which
+    references the one before. The headers say which revision this is."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "application/dicom"): bytes})
+    @extend_schema(
+        responses={(200, "application/dicom"): bytes},
+        parameters=[
+            OpenApiParameter(
+                "X-Seg-Sop-Instance-Uid",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The SOP Instance UID of this SEG.",
+            ),
+            OpenApiParameter(
+                "X-Seg-Instance-Number",
+                int,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The revision: 1 for the series' first SEG, then 2, 3...",
+            ),
+            OpenApiParameter(
+                "X-Seg-Previous-Sop-Instance-Uid",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The SOP Instance UID of the revision before; absent for the first.",
+            ),
+        ],
+    )
     def get(self, request: Request, pk: int) -> HttpResponse:
         series = series_get_for_user(series_id=pk, user=request.user)
         result = dicom_seg.series_seg_export(series=series, actor=request.user)
         response = HttpResponse(result.data, content_type="application/dicom")
         response["Content-Disposition"] = f'attachment; filename="radlabel-seg-{series.pk}.dcm"'
+        response["X-Seg-Sop-Instance-Uid"] = result.sop_instance_uid
+        response["X-Seg-Instance-Number"] = str(result.instance_number)
+        if result.previous_sop_instance_uid is not None:
+            response["X-Seg-Previous-Sop-Instance-Uid"] = result.previous_sop_instance_uid
         return _attachment(response)

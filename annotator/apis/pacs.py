@@ -166,6 +166,12 @@ class PacsPushApi(APIView):
         sop_instance_uid = serializers.CharField()
         series_instance_uid = serializers.CharField()
         study_instance_uid = serializers.CharField()
+        instance_number = serializers.IntegerField(
+            help_text="The SEG's revision: 1 for the series' first, then 2, 3..."
+        )
+        previous_sop_instance_uid = serializers.CharField(
+            allow_null=True, help_text="The SOP Instance UID of the revision before; null: none."
+        )
         segments = serializers.DictField(child=serializers.CharField())
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})

@@ -1,17 +1,20 @@
 """DICOM-SEG out: GET /api/series/{id}/seg/ on real CT slices and a multi-frame MR."""
 
 import io
+import threading
 import uuid
 from pathlib import Path
 
 import highdicom as hd
 import numpy as np
 import pydicom
+import pytest
+from django.db import connections
 from pydicom.sr.codedict import codes
 
 from annotator import coco
-from annotator.models import AuditEvent, Image
-from annotator.services import annotations, studies
+from annotator.models import Annotation, AuditEvent, Image, SegRevision
+from annotator.services import annotations, dicom_seg, studies
 from annotator.services.dicom_seg import segment_type_code
 from tests import factories
 from tests.annotator.apis.test_exports import _accepted_mask, _image, _mask
@@ -106,8 +109,6 @@ def test_dicom_seg_of_images_whose_source_lacked_type2_attributes(world, tmp_pat
 
 
 def test_a_seg_highdicom_cannot_build_answers_409_with_the_reason(world, monkeypatch):
-    from annotator.services import dicom_seg
-
     [image] = _ct_series(world, slices=1)
     _accepted_mask(world, image, 10, 10, 12)
 
@@ -154,11 +155,12 @@ def _dice(a, b):
     return 2 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
 
 
-def _seg_of(client, series_id, path):
+def _export(client, series_id, path):
+    """GET the series' SEG into ``path``: (the SEG read back, the response)."""
     response = client.get(f"/api/series/{series_id}/seg/")
     assert response.status_code == 200, getattr(response, "data", None)
     path.write_bytes(response.content)
-    return hd.seg.segread(path)
+    return hd.seg.segread(path), response
 
 
 def test_a_class_coded_by_the_admin_gets_its_snomed_code_and_others_a_declared_private_code(
@@ -183,7 +185,7 @@ def test_a_class_coded_by_the_admin_gets_its_snomed_code_and_others_a_declared_p
         drawn[(image.pk, class_.pk)] = coco.decode_mask(mask).astype(bool)
 
     path = tmp_path / "seg.dcm"
-    seg = _seg_of(client, images[0].series_id, path)
+    seg, _ = _export(client, images[0].series_id, path)
     assert dciodvfy_errors(path) == []
     nodule, private = seg.get_segment_description(1), seg.get_segment_description(2)
     assert nodule.segmented_property_type == codes.SCT.Nodule
@@ -217,23 +219,212 @@ def test_a_class_coded_by_the_admin_gets_its_snomed_code_and_others_a_declared_p
                 assert _dice(pixels[:, :, number - 1], expected) == 1.0, (image, number)
 
 
-def test_the_same_labels_give_the_same_seg_uids_and_changed_labels_new_ones(world, tmp_path):
+def _mask_changed(client, image, y0, x0, size):
+    """The image's one accepted mask redrawn through the API."""
+    annotation = Annotation.objects.get(image=image, status="accepted")
+    mask = _mask(image, y0, x0, size)
+    response = client.patch(
+        f"/api/annotations/{annotation.pk}/",
+        {"mask": mask, "box": coco.bbox_of_mask(mask), "version": annotation.version},
+        format="json",
+    )
+    assert response.status_code == 200, response.data
+    return coco.decode_mask(mask).astype(bool)
+
+
+def _previous_reference(seg):
+    """The SOP Instance UID the SEG references as its previous revision, or None."""
+    [item] = seg.get("ReferencedImageSequence", [None])
+    if item is None:
+        return None
+    [purpose] = item.PurposeOfReferenceCodeSequence
+    assert (purpose.CodeValue, purpose.CodingSchemeDesignator) == ("PREDECESSOR", "99RADLABEL")
+    assert item.ReferencedSOPClassUID == "1.2.840.10008.5.1.4.1.1.66.4"
+    return item.ReferencedSOPInstanceUID
+
+
+def test_the_same_labels_are_one_revision_with_the_same_uids(world, tmp_path):
     images = _ct_series(world, slices=2)
     _accepted_mask(world, images[0], 10, 10, 12)
     client = world.client(world.admin)
-    first = _seg_of(client, images[0].series_id, tmp_path / "a.dcm")
-    again = _seg_of(client, images[0].series_id, tmp_path / "b.dcm")
-    uids = (first.SOPInstanceUID, first.SeriesInstanceUID)
-    assert (again.SOPInstanceUID, again.SeriesInstanceUID) == uids
-    assert first.SOPInstanceUID != first.SeriesInstanceUID
+    first, answer = _export(client, images[0].series_id, tmp_path / "a.dcm")
+    again, answer_again = _export(client, images[0].series_id, tmp_path / "b.dcm")
+
+    uids = (first.SOPInstanceUID, first.SeriesInstanceUID, first.InstanceNumber)
+    assert (again.SOPInstanceUID, again.SeriesInstanceUID, again.InstanceNumber) == uids
+    assert first.SOPInstanceUID != first.SeriesInstanceUID and first.InstanceNumber == 1
+    assert _previous_reference(first) is None
+    for response in (answer, answer_again):
+        assert response["X-Seg-Sop-Instance-Uid"] == first.SOPInstanceUID
+        assert response["X-Seg-Instance-Number"] == "1"
+        assert "X-Seg-Previous-Sop-Instance-Uid" not in response
+    [revision] = SegRevision.objects.all()
+    assert (revision.series_id, revision.instance_number, revision.previous) == (
+        images[0].series_id,
+        1,
+        None,
+    )
+    assert revision.sop_instance_uid == first.SOPInstanceUID
+    events = AuditEvent.objects.filter(action="series.seg_exported")
+    assert [(e.after["instance_number"], e.after["previous_sop_instance_uid"]) for e in events] == [
+        (1, None),
+        (1, None),
+    ]
+
+
+def test_changed_labels_are_the_next_revision_in_the_same_series_referencing_the_one_before(
+    world, tmp_path
+):
+    images = _ct_series(world, slices=2)
+    _accepted_mask(world, images[0], 10, 10, 12)
+    client = world.client(world.admin)
+    first, _ = _export(client, images[0].series_id, tmp_path / "a.dcm")
     tracking = first.get_segment_description(1).tracking_uid
 
-    _accepted_mask(world, images[1], 30, 30, 8)
-    changed = _seg_of(client, images[0].series_id, tmp_path / "c.dcm")
-    assert changed.SOPInstanceUID not in uids and changed.SeriesInstanceUID not in uids
-    # the segment is the same finding class, tracked across the two instances
-    assert changed.get_segment_description(1).tracking_uid == tracking
-    assert dciodvfy_errors(tmp_path / "c.dcm") == []
+    drawn = _mask_changed(client, images[0], 30, 20, 8)
+    path = tmp_path / "b.dcm"
+    second, answer = _export(client, images[0].series_id, path)
+    assert second.SOPInstanceUID != first.SOPInstanceUID
+    assert second.SeriesInstanceUID == first.SeriesInstanceUID
+    assert second.InstanceNumber == 2
+    assert _previous_reference(second) == first.SOPInstanceUID
+    assert (answer["X-Seg-Instance-Number"], answer["X-Seg-Previous-Sop-Instance-Uid"]) == (
+        "2",
+        first.SOPInstanceUID,
+    )
+    # the private code of the reference is declared; the previous SEG is listed after the
+    # segmented series among the instances this one references
+    assert [s.CodingSchemeDesignator for s in second.CodingSchemeIdentificationSequence] == [
+        "99RADLABEL"
+    ]
+    source_series = pydicom.dcmread(media(images[0])).SeriesInstanceUID
+    listed = [
+        (s.SeriesInstanceUID, [i.ReferencedSOPInstanceUID for i in s.ReferencedInstanceSequence])
+        for s in second.ReferencedSeriesSequence
+    ]
+    assert listed[0][0] == source_series
+    assert listed[1:] == [(second.SeriesInstanceUID, [first.SOPInstanceUID])]
+    assert dciodvfy_errors(path) == []
+    # the segment is the same finding, tracked across the revisions, and holds the new mask
+    assert second.get_segment_description(1).tracking_uid == tracking
+    stored = str(pydicom.dcmread(media(images[0])).SOPInstanceUID)
+    pixels = second.get_pixels_by_source_instance(
+        source_sop_instance_uids=[stored], segment_numbers=[1], ignore_spatial_locations=True
+    )[0][:, :, 0].astype(bool)
+    assert _dice(pixels, drawn) == 1.0
+
+    again, _ = _export(client, images[0].series_id, tmp_path / "c.dcm")
+    assert (again.SOPInstanceUID, again.InstanceNumber) == (second.SOPInstanceUID, 2)
+    revisions = list(SegRevision.objects.order_by("instance_number"))
+    assert [r.sop_instance_uid for r in revisions] == [first.SOPInstanceUID, second.SOPInstanceUID]
+    assert revisions[1].previous == revisions[0]
+    event = AuditEvent.objects.filter(action="series.seg_exported").latest("id")
+    assert (event.after["instance_number"], event.after["previous_sop_instance_uid"]) == (
+        2,
+        first.SOPInstanceUID,
+    )
+
+
+def test_labels_changed_back_are_the_next_revision_not_the_first_again(world, tmp_path):
+    """A PACS viewer shows a series' highest Instance Number: the labels as they are now must
+    be the newest SEG, also when they are as they were in an earlier one."""
+    images = _ct_series(world, slices=1)
+    _accepted_mask(world, images[0], 10, 10, 12)
+    client = world.client(world.admin)
+    first, _ = _export(client, images[0].series_id, tmp_path / "a.dcm")
+    _mask_changed(client, images[0], 30, 20, 8)
+    second, _ = _export(client, images[0].series_id, tmp_path / "b.dcm")
+    _mask_changed(client, images[0], 10, 10, 12)
+    path = tmp_path / "c.dcm"
+    third, _ = _export(client, images[0].series_id, path)
+
+    assert third.InstanceNumber == 3 and third.SeriesInstanceUID == first.SeriesInstanceUID
+    assert third.SOPInstanceUID not in (first.SOPInstanceUID, second.SOPInstanceUID)
+    assert _previous_reference(third) == second.SOPInstanceUID
+    assert np.array_equal(third.pixel_array, first.pixel_array)
+    assert dciodvfy_errors(path) == []
+    assert SegRevision.objects.count() == 3
+
+
+def test_another_projects_series_has_no_seg_and_no_revision(world):
+    [image] = _ct_series(world, slices=1)
+    _accepted_mask(world, image, 10, 10, 12)
+    response = world.client(world.outsider).get(f"/api/series/{image.series_id}/seg/")
+    assert response.status_code == 404
+    assert not SegRevision.objects.exists()
+
+
+def _in_thread(work):
+    """Run ``work`` in a thread with its own database connection; join() gives its result."""
+    result = {}
+
+    def run():
+        try:
+            result["value"] = work()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def join():
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        return result["value"]
+
+    return join
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_first_exports_of_the_same_labels_make_one_revision(world, monkeypatch):
+    [image] = _ct_series(world, slices=1)
+    _accepted_mask(world, image, 10, 10, 12)
+    built = dicom_seg._segmentation
+    both_read = threading.Barrier(2, timeout=30)
+
+    def together(*args, **kwargs):
+        both_read.wait()  # both found no revision before either stores one
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(dicom_seg, "_segmentation", together)
+
+    def export():
+        response = world.client(world.admin).get(f"/api/series/{image.series_id}/seg/")
+        return response.status_code, response["X-Seg-Sop-Instance-Uid"]
+
+    joins = [_in_thread(export) for _ in range(2)]
+    results = [join() for join in joins]
+    [revision] = SegRevision.objects.all()
+    assert results == [(200, revision.sop_instance_uid)] * 2
+    assert revision.instance_number == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_whose_labels_changed_while_it_was_built_answers_409(world, monkeypatch):
+    [image] = _ct_series(world, slices=1)
+    _accepted_mask(world, image, 10, 10, 12)
+    built = dicom_seg._segmentation
+    building, release = threading.Event(), threading.Event()
+
+    def held_once(*args, **kwargs):
+        if not building.is_set():
+            building.set()
+            assert release.wait(timeout=30)
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(dicom_seg, "_segmentation", held_once)
+    client = world.client(world.admin)
+    join = _in_thread(lambda: world.client(world.admin).get(f"/api/series/{image.series_id}/seg/"))
+    assert building.wait(timeout=30)
+    _mask_changed(client, image, 30, 20, 8)
+    meanwhile = client.get(f"/api/series/{image.series_id}/seg/")
+    release.set()
+    held = join()
+
+    assert meanwhile.status_code == 200 and meanwhile["X-Seg-Instance-Number"] == "1"
+    assert held.status_code == 409 and held.data["code"] == "seg_changed", held.data
+    [revision] = SegRevision.objects.all()
+    assert revision.sop_instance_uid == meanwhile["X-Seg-Sop-Instance-Uid"]
 
 
 def test_label_class_segment_type_is_one_of_the_short_list(world):

@@ -14,6 +14,7 @@ import requests
 
 from annotator import coco
 from annotator.models import (
+    Annotation,
     AuditEvent,
     DicomWebEndpoint,
     Image,
@@ -440,17 +441,24 @@ def test_a_dicom_seg_is_pushed_back_and_orthanc_holds_it(
         box=coco.bbox_of_mask(rle),
         mask=rle,
     )
-    pushed = client.post(
-        f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": image.series_id}, format="json"
-    )
+
+    def push():
+        return client.post(
+            f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": image.series_id}, format="json"
+        )
+
+    def instances(**query):
+        return requests.get(
+            f"{orthanc.dicomweb}/instances", params=query, auth=orthanc.auth, timeout=30
+        ).json()
+
+    def held_in(series):
+        return sorted(i["00080018"]["Value"][0] for i in instances(SeriesInstanceUID=series))
+
+    pushed = push()
     assert pushed.status_code == 201, pushed.data
     sop = pushed.data["sop_instance_uid"]
-    found = requests.get(
-        f"{orthanc.dicomweb}/instances",
-        params={"SOPInstanceUID": sop},
-        auth=orthanc.auth,
-        timeout=30,
-    ).json()
+    found = instances(SOPInstanceUID=sop)
     assert len(found) == 1 and found[0]["00080016"]["Value"] == ["1.2.840.10008.5.1.4.1.1.66.4"]
     study = found[0]["0020000D"]["Value"][0]
     series = found[0]["0020000E"]["Value"][0]
@@ -468,17 +476,30 @@ def test_a_dicom_seg_is_pushed_back_and_orthanc_holds_it(
     assert seg.SeriesInstanceUID == series
     assert AuditEvent.objects.filter(action="pacs.seg_pushed").count() == 1
     # the same labels pushed again are the same instance: the PACS still holds one SEG
-    again = client.post(
-        f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": image.series_id}, format="json"
-    )
+    again = push()
     assert again.status_code == 201 and again.data["sop_instance_uid"] == sop, again.data
-    held = requests.get(
-        f"{orthanc.dicomweb}/instances",
-        params={"SeriesInstanceUID": series},
-        auth=orthanc.auth,
-        timeout=30,
-    ).json()
-    assert [i["00080018"]["Value"] for i in held] == [[sop]]
+    assert held_in(series) == [sop]
+    assert (again.data["instance_number"], again.data["previous_sop_instance_uid"]) == (1, None)
+    # changed labels are the next revision in the same SEG series, referencing the first
+    annotation = Annotation.objects.get(image=image)
+    mask[10:40, 20:50] = 0
+    mask[50:60, 50:60] = 1
+    rle = coco.encode_mask(mask)
+    annotations.annotation_update(
+        annotation=annotation,
+        actor=world.admin,
+        expected_version=annotation.version,
+        mask=rle,
+        box=coco.bbox_of_mask(rle),
+    )
+    revised = push()
+    assert revised.status_code == 201, revised.data
+    assert revised.data["sop_instance_uid"] != sop
+    assert revised.data["series_instance_uid"] == series
+    assert (revised.data["instance_number"], revised.data["previous_sop_instance_uid"]) == (2, sop)
+    assert held_in(series) == sorted([sop, revised.data["sop_instance_uid"]])
+    event = AuditEvent.objects.filter(action="pacs.seg_pushed").latest("id")
+    assert (event.after["instance_number"], event.after["previous_sop_instance_uid"]) == (2, sop)
     other = client.post(f"{ENDPOINTS}{orthanc_endpoint}/stow/", {"series": 10**9}, format="json")
     assert other.status_code == 404
 
