@@ -102,6 +102,22 @@ class ImageActivityAdmin(SuperuserOnly):
     raw_id_fields = ["image"]
 
 
+@admin.register(models.ProposalOutcome)
+class ProposalOutcomeAdmin(SuperuserOnly):
+    """What each proposal proposed, beside its annotation: the record its fate is read from."""
+
+    list_display = ["id", "image", "source", "model_version", "label_class", "created_at"]
+    list_filter = ["project", "source"]
+    raw_id_fields = ["image", "annotation", "label_class"]
+    readonly_fields = ["box", "mask", "deleted_as"]
+
+
+@admin.register(models.ImagePreannotation)
+class ImagePreannotationAdmin(SuperuserOnly):
+    list_display = ["image", "model_version"]
+    raw_id_fields = ["image"]
+
+
 @admin.register(models.AuditEvent)
 class AuditEventAdmin(SuperuserOnly):
     """Read-only: the audit trail is append-only."""
