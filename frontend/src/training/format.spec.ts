@@ -1,26 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { TrainingJob } from "../api/types";
+import { trainingJob } from "../testing/jobs";
 import { ago, duration, elapsed, etaText, isActive, optionsText, percent, retrainText, stepText, when, whenShort } from "./format";
 
-const job = (over: Partial<TrainingJob>): TrainingJob => ({
-  id: 1,
-  status: "running",
-  progress: 0,
-  error: "",
-  attempts: 1,
-  cancel_requested: false,
-  created_at: "2026-01-01T10:00:00Z",
-  started_at: "2026-01-01T10:00:05Z",
-  finished_at: null,
-  options: { epochs: 20, image_size: 512, backbone: "resnet18_fpn", init: "scratch", time_budget_s: null },
-  epoch: 0,
-  step: 0,
-  total_steps: 0,
-  eta_seconds: null,
-  loss_curve: [],
-  model_version: null,
-  ...over,
-});
+const job = trainingJob;
 
 describe("progress and time", () => {
   it("formats progress as a clamped whole percentage", () => {
