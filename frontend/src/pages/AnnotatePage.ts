@@ -7,7 +7,7 @@ import { listAnnotations, segmentBox } from "../api/annotations";
 import { ApiError } from "../api/http";
 import { getImage, listImages } from "../api/images";
 import { getProject } from "../api/projects";
-import type { Annotation, AnnotationFields, Box, ImageDetail, ImageListItem, LabelClass } from "../api/types";
+import type { Annotation, Box, ImageDetail, ImageListItem, LabelClass } from "../api/types";
 import { conflictPanel } from "../components/ConflictPanel";
 import { clear, h, type Unmount } from "../components/dom";
 import { confirmDone, helpOverlay } from "../components/HelpOverlay";
@@ -18,7 +18,7 @@ import { EditController, type EditMode } from "../editing/controller";
 import { AnnotationDoc, fromServer, newKey, type Change, type LocalAnnotation } from "../editing/document";
 import { imagePath, worklistPath } from "../router";
 import { ActivityTracker } from "../sync/activity";
-import type { AnnotationOp } from "../sync/ops";
+import { applyPending } from "../sync/applyPending";
 import type { SaveState } from "../sync/saveQueue";
 import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
 import { wadouriImageIds } from "../viewer/imageIds";
@@ -26,7 +26,7 @@ import { initCornerstone } from "../viewer/init";
 import { applyAffine, invertAffine, orientationMarkers } from "../viewer/coords";
 import { percentilePresets, presetNamed, presetsFor, type WindowPreset } from "../viewer/presets";
 import { cloneMask, decodeRle, encodeRle, maskArea, maskBbox, type Mask } from "../viewer/rle";
-import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/segmentation";
+import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/overlay";
 import { clearMeasurements, setMeasureTool, type MeasureTool } from "../viewer/toolGroups";
 import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
 import { nextImageId, worklistItems } from "./StudyListPage";
@@ -40,40 +40,6 @@ export function unionBox(boxes: (readonly number[] | undefined)[]): Box | null {
   const x1 = Math.max(...present.map((b) => b[0] + b[2]));
   const y1 = Math.max(...present.map((b) => b[1] + b[3]));
   return [x0, y0, x1 - x0, y1 - y0];
-}
-
-/** Lay unsent local edits over what the server returned. */
-export function applyPending(server: LocalAnnotation[], ops: AnnotationOp[]): LocalAnnotation[] {
-  const byKey = new Map(server.map((a) => [a.key, a]));
-  for (const op of ops) {
-    if (op.want === "deleted") {
-      byKey.delete(op.key);
-      continue;
-    }
-    const f: Partial<AnnotationFields> = op.fields;
-    const base: LocalAnnotation = byKey.get(op.key) ?? {
-      key: op.key,
-      id: null,
-      version: null,
-      label_class: f.label_class ?? 0,
-      box: f.box ?? [0, 0, 0, 0],
-      mask: null,
-      status: f.status ?? "accepted",
-      score: null,
-      source: "human",
-      model_version: null,
-    };
-    byKey.set(op.key, {
-      ...base,
-      ...(f.label_class !== undefined && { label_class: f.label_class }),
-      ...(f.box !== undefined && { box: f.box }),
-      ...(f.status !== undefined && { status: f.status }),
-      ...(f.mask !== undefined && { mask: f.mask ? decodeRle(f.mask) : null }),
-      id: op.server?.id ?? null,
-      version: op.server?.version ?? null,
-    });
-  }
-  return [...byKey.values()];
 }
 
 /** Area and COCO RLE counts of a mask, published on the label list for tests and tools. */
