@@ -120,10 +120,3 @@ export function query(params: Record<string, string | number | undefined | null>
   const s = q.toString();
   return s ? `?${s}` : "";
 }
-
-/** `"7"` or `W/"7"` → 7 */
-export function parseEtagVersion(etag: string | null): number | null {
-  if (!etag) return null;
-  const m = /"?(\d+)"?\s*$/.exec(etag);
-  return m ? Number(m[1]) : null;
-}

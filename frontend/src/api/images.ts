@@ -20,8 +20,3 @@ export async function putTags(id: number, labelClassIds: number[]) {
 export async function postActivity(id: number, seconds: number, keepalive = false) {
   await request(`/api/images/${id}/activity/`, { method: "POST", body: { seconds }, keepalive });
 }
-
-/** Absolute URL of an image's DICOM, as the wadouri loader wants it. */
-export function dicomUrl(id: number): string {
-  return new URL(`/api/images/${id}/dicom/`, location.origin).href;
-}

@@ -41,9 +41,5 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
-export function setText(el: Element, text: string): void {
-  el.textContent = text;
-}
-
 /** A page or component: mount into a container, get back its unmount. */
 export type Unmount = () => void;

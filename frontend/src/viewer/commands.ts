@@ -9,7 +9,7 @@ export interface NamedCommand {
 
 /** "ctrl+shift+z", "shift+a", "delete", "[", "?" — the key as typed, modifiers first. */
 export function keyOf(e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "shiftKey" | "altKey">): string {
-  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key.toLowerCase();
+  const key = e.key.toLowerCase();
   const letter = /^[a-z]$/.test(key) || key.length > 1;
   const mods = [
     e.ctrlKey || e.metaKey ? "ctrl" : "",
