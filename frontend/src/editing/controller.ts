@@ -7,7 +7,7 @@
 import type { Box } from "../api/types";
 import { applyAffine, invertAffine, type Affine } from "../viewer/coords";
 import { cloneMask, createMask, maskBbox, type Mask } from "../viewer/rle";
-import type { Handle } from "../viewer/segmentation";
+import type { Handle } from "../viewer/overlay";
 import type { AnnotationDoc, Change, LocalAnnotation } from "./document";
 import { boxFromPoints, hitHandle, inBox, inMask, moveBox, resizeBox, roundBox, stroke } from "./geometry";
 

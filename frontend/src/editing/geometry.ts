@@ -1,6 +1,6 @@
 /** Pure geometry for editing: box moves and resizes, brush dabs, hit tests. All in image pixels. */
 import type { Box } from "../api/types";
-import { HANDLES, handlePoints, type Handle } from "../viewer/segmentation";
+import { HANDLES, handlePoints, type Handle } from "../viewer/overlay";
 import type { Mask } from "../viewer/rle";
 
 export function clampBox([x, y, w, h]: Box, width: number, height: number): Box {
