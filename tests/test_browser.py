@@ -117,64 +117,9 @@ def _seed(bench: bool) -> dict:
     ):
         Patient.objects.filter(pk=patient.pk).update(split=split)
 
-    rng = np.random.default_rng(3)
-    for image, lesion in zip(images, slices, strict=True):
-        proposals = [
-            {
-                "label_class": by_name[name].pk,
-                **coco.box_and_mask(mask),
-                "score": float(rng.uniform(0.55, 0.98)),
-            }
-            for mask, name in zip(lesion.masks, lesion.class_names, strict=True)
-        ]
-        # the model also saw the first lesion as the other nodule class: suppressed into a
-        # runner-up of the best-scoring proposal
-        runner_up = "nodule_ggo" if lesion.class_names[0] == "nodule_solid" else "nodule_solid"
-        proposals.append(
-            {
-                "label_class": by_name[runner_up].pk,
-                **coco.box_and_mask(lesion.masks[0]),
-                "score": proposals[0]["score"] * 0.5,
-            }
-        )
-        # a box-only calcification and a faint mask the model is unsure of
-        proposals.append(
-            {"label_class": calc.pk, "box": [300.0, 140.0, 26.0, 22.0], "mask": None, "score": 0.41}
-        )
-        proposals.append(
-            {
-                "label_class": ggo.pk,
-                **coco.box_and_mask(_disc(512, 360, 150, 14)),
-                "score": 0.33,
-            }
-        )
-        proposals_replace(image=image, proposals=proposals, uncertainty=float(rng.uniform(0, 1)))
-
-    # one accepted label on a train image that the editing tests do not use: training may start
-    train_image = next(i for i in reversed(images) if i.series.study.patient.split == Split.TRAIN)
-    Annotation.objects.filter(image=train_image).update(
-        status=AnnotationStatus.ACCEPTED, source=Source.HUMAN, touched_by_human=True
-    )
-
-    bench_info = {}
-    if bench:
-        series = _upload(project, _stack(lesion_slices(1, 10, seed=77, size=512), 100), "stack")
-        busy = series[50]
-        specs = []
-        for k in range(50):
-            mask = _disc(512, rng.uniform(60, 450), rng.uniform(60, 450), rng.uniform(6, 28))
-            specs.append(
-                {
-                    "label_class": [solid, ggo, calc][k % 3].pk,
-                    **coco.box_and_mask(mask),
-                    "score": float(rng.uniform(0.3, 0.99)),
-                }
-            )
-        proposals_replace(image=busy, proposals=specs, uncertainty=0.5)
-        bench_info = {"stack": series[0].pk, "busy": busy.pk}
-
-    # the model loop: three versions (an old one without lesion-level figures, one with them,
-    # one whose test split has no labels), a finished run with its loss curve
+    # the model loop: three versions (an old one without lesion-level figures, one with them
+    # whose proposals the images hold, one whose test split has no labels), and below a finished
+    # run with its loss curve
     now = timezone.now()
 
     def at_threshold(found, lesions, images, false_marks, threshold):
@@ -241,6 +186,67 @@ def _seed(bench: bool) -> dict:
         )
         for n in range(3)
     ]
+    rng = np.random.default_rng(3)
+    for image, lesion in zip(images, slices, strict=True):
+        proposals = [
+            {
+                "label_class": by_name[name].pk,
+                **coco.box_and_mask(mask),
+                "score": float(rng.uniform(0.55, 0.98)),
+            }
+            for mask, name in zip(lesion.masks, lesion.class_names, strict=True)
+        ]
+        # the model also saw the first lesion as the other nodule class: suppressed into a
+        # runner-up of the best-scoring proposal
+        runner_up = "nodule_ggo" if lesion.class_names[0] == "nodule_solid" else "nodule_solid"
+        proposals.append(
+            {
+                "label_class": by_name[runner_up].pk,
+                **coco.box_and_mask(lesion.masks[0]),
+                "score": proposals[0]["score"] * 0.5,
+            }
+        )
+        # a box-only calcification and a faint mask the model is unsure of
+        proposals.append(
+            {"label_class": calc.pk, "box": [300.0, 140.0, 26.0, 22.0], "mask": None, "score": 0.41}
+        )
+        proposals.append(
+            {
+                "label_class": ggo.pk,
+                **coco.box_and_mask(_disc(512, 360, 150, 14)),
+                "score": 0.33,
+            }
+        )
+        proposals_replace(
+            image=image,
+            proposals=proposals,
+            model_version=versions[1],
+            uncertainty=float(rng.uniform(0, 1)),
+        )
+
+    # one accepted label on a train image that the editing tests do not use: training may start
+    train_image = next(i for i in reversed(images) if i.series.study.patient.split == Split.TRAIN)
+    Annotation.objects.filter(image=train_image).update(
+        status=AnnotationStatus.ACCEPTED, source=Source.HUMAN, touched_by_human=True
+    )
+
+    bench_info = {}
+    if bench:
+        series = _upload(project, _stack(lesion_slices(1, 10, seed=77, size=512), 100), "stack")
+        busy = series[50]
+        specs = []
+        for k in range(50):
+            mask = _disc(512, rng.uniform(60, 450), rng.uniform(60, 450), rng.uniform(6, 28))
+            specs.append(
+                {
+                    "label_class": [solid, ggo, calc][k % 3].pk,
+                    **coco.box_and_mask(mask),
+                    "score": float(rng.uniform(0.3, 0.99)),
+                }
+            )
+        proposals_replace(image=busy, proposals=specs, uncertainty=0.5)
+        bench_info = {"stack": series[0].pk, "busy": busy.pk}
+
     steps = np.arange(0, 1200, 4)
     loss = (
         2.6 * np.exp(-steps / 260) + 0.35 + rng.normal(0, 0.06, steps.size) * np.exp(-steps / 900)

@@ -739,6 +739,21 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   const series = await page.$$eval("[data-testid=metrics-plot] .chart-series", (gs) => gs.map((g) => g.querySelectorAll("circle").length));
   assert(series.length >= 3 && series[0] === 3, `metric plot series (${series})`);
 
+  // the value of each version: v2's proposals are on the images; the others proposed nothing here
+  await page.waitForSelector("[data-testid=model-value] tbody tr[data-version]");
+  const value = await api(context, `/api/projects/${env.project}/model-versions/value/`);
+  const v2 = value.versions.find((v) => v.number === 2);
+  const valueRows = await page.$$eval("[data-testid=model-value] tbody tr[data-version]", (trs) =>
+    trs.map((tr) => ({ v: tr.dataset.version, cells: [...tr.cells].map((c) => c.textContent) })),
+  );
+  assert(valueRows.map((r) => r.v).join() === "3,2,1", `a value row per version (${valueRows.map((r) => r.v)})`);
+  const shown2 = valueRows[1].cells;
+  assert(v2.images >= 12 && shown2[1] === String(v2.images) && shown2[2].startsWith(String(v2.proposals)), `v2's images and proposals as the API counts them (${shown2.slice(0, 3)}; ${v2.images}, ${v2.proposals})`);
+  assert(valueRows[0].cells.slice(3).every((c) => /not measured/.test(c)), `a version with no proposals here is not measured (${valueRows[0].cells})`);
+  const summary = await page.textContent("[data-testid=value-summary]");
+  const share = v2.accepted_unchanged.value;
+  assert(summary.startsWith(share == null ? "v2: accepted unchanged not measured" : `v2: ${Math.round(share * 100)} % accepted unchanged`), `the summary line says what the API measured (${summary}; ${share})`);
+
   // the finished run: its loss curve and status; how close the next automatic retrain is
   await page.waitForSelector("[data-testid=training-job][data-status=succeeded]");
   const retrain = await page.textContent("[data-testid=retrain-status]");
