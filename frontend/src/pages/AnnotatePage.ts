@@ -8,6 +8,7 @@ import { ApiError } from "../api/http";
 import { getImage, listImages } from "../api/images";
 import { getProject } from "../api/projects";
 import type { Annotation, Box, ImageDetail, ImageListItem, LabelClass } from "../api/types";
+import { annotationList, maskEdited, runnerUp } from "../components/AnnotationList";
 import { conflictPanel } from "../components/ConflictPanel";
 import { clear, h, type Unmount } from "../components/dom";
 import { confirmDone, helpOverlay } from "../components/HelpOverlay";
@@ -22,13 +23,12 @@ import { applyPending } from "../sync/applyPending";
 import type { SaveState } from "../sync/saveQueue";
 import { CommandRegistry, keyOf, type NamedCommand } from "../viewer/commands";
 import { wadouriImageIds } from "../viewer/imageIds";
-import { initCornerstone } from "../viewer/init";
 import { applyAffine, invertAffine, orientationMarkers } from "../viewer/coords";
 import { percentilePresets, presetNamed, presetsFor, type WindowPreset } from "../viewer/presets";
-import { cloneMask, decodeRle, encodeRle, maskArea, maskBbox, type Mask } from "../viewer/rle";
+import { cloneMask, decodeRle, maskBbox, type Mask } from "../viewer/rle";
 import { AnnotationOverlay, isVisible, type OverlayState } from "../viewer/overlay";
 import { clearMeasurements, setMeasureTool, type MeasureTool } from "../viewer/toolGroups";
-import { StackView, ViewerEvents, eventTarget } from "../viewer/viewports";
+import { startViewer, ViewerEvents, eventTarget, type StackView } from "../viewer/viewports";
 import { nextImageId, worklistItems } from "./StudyListPage";
 
 /** The smallest box holding every given box. */
@@ -40,14 +40,6 @@ export function unionBox(boxes: (readonly number[] | undefined)[]): Box | null {
   const x1 = Math.max(...present.map((b) => b[0] + b[2]));
   const y1 = Math.max(...present.map((b) => b[1] + b[3]));
   return [x0, y0, x1 - x0, y1 - y0];
-}
-
-/** Area and COCO RLE counts of a mask, published on the label list for tests and tools. */
-const maskFacts = new WeakMap<Mask, { area: number; rle: string }>();
-function factsOf(mask: Mask): { area: number; rle: string } {
-  let f = maskFacts.get(mask);
-  if (!f) maskFacts.set(mask, (f = { area: maskArea(mask), rle: encodeRle(mask).counts }));
-  return f;
 }
 
 export function mountAnnotatePage(
@@ -97,7 +89,12 @@ export function mountAnnotatePage(
   const wrap = h("div", { class: "viewer-wrap", "data-testid": "viewer" }, viewportEl, corners.tl, corners.tr, corners.bl, corners.br, corners.bc, orient.left, orient.right, orient.top, orient.bottom, notice, assistInfo);
   const toolbarSlot = h("div", { class: "toolbar-slot" });
   const pickerSlot = h("div", {});
-  const annList = h("ul", { class: "ann-list", "data-testid": "annotation-list" });
+  const annList = annotationList({
+    select: (key) => select(key),
+    accept: (key) => setStatus([key], "accepted"),
+    reject: (key) => setStatus([key], "rejected"),
+    remove: (key) => remove(key),
+  });
   const imageStatus = h("p", { class: "image-status", "data-testid": "image-status" });
   const tagsBox = h("div", { class: "tags", "data-testid": "tags" });
   const conflictSlot = h("div", {});
@@ -111,7 +108,7 @@ export function mountAnnotatePage(
     h("h2", {}, "Class for new labels"),
     pickerSlot,
     h("h2", {}, "Labels on this image"),
-    annList,
+    annList.el,
     h("h2", {}, "Image tags"),
     tagsBox,
   );
@@ -244,42 +241,7 @@ export function mountAnnotatePage(
   }
 
   function renderSidebar() {
-    clear(annList);
-    const list = doc.list().filter((a) => a.status !== "rejected");
-    list.sort((a, b) => (b.score ?? 2) - (a.score ?? 2));
-    for (const a of list) {
-      const cls = classes.get(a.label_class);
-      const sw = h("span", { class: "swatch" });
-      sw.style.background = cls?.color ?? "#888";
-      const li = h(
-        "li",
-        {
-          class: `ann ${a.status}${a.key === selectedKey ? " selected" : ""}`,
-          "data-key": a.key,
-          "data-status": a.status,
-          "data-class": a.label_class,
-          "data-source": a.source,
-          "data-annotation-id": a.id ?? "",
-          "data-box": a.box.map((v) => Math.round(v * 100) / 100).join(","),
-          "data-area": a.mask ? factsOf(a.mask).area : 0,
-          "data-rle": a.mask ? factsOf(a.mask).rle : "",
-        },
-        sw,
-        h("span", { class: "name" }, cls?.name ?? String(a.label_class)),
-        runnerUp(a) ? h("span", { class: "runner-up", "data-testid": "runner-up", title: "Switch to it (X)" }, `or ${classes.get(runnerUp(a)!.label_class)?.name ?? "?"} ${runnerUp(a)!.score.toFixed(2)}`) : null,
-        h("span", { class: "status" }, a.status),
-        h("span", { class: "score" }, a.score != null ? a.score.toFixed(2) : a.source),
-        h("button", { type: "button", title: "Accept (A)", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "accepted")) } }, "✓"),
-        a.source !== "model"
-          ? h("button", { type: "button", title: "Delete (Del)", "data-action": "delete", on: { click: (e) => (e.stopPropagation(), remove(a.key)) } }, "✕")
-          : h("button", { type: "button", title: "Reject (R)", "data-action": "reject", on: { click: (e) => (e.stopPropagation(), setStatus([a.key], "rejected")) } }, "✕"),
-      );
-      li.addEventListener("click", () => select(a.key));
-      annList.appendChild(li);
-    }
-    if (!list.length) annList.appendChild(h("li", { class: "muted" }, "No labels yet. Draw a box (B) or paint (P)."));
-    const rejected = doc.list().length - list.length;
-    if (rejected) annList.appendChild(h("li", { class: "muted" }, `${rejected} rejected`));
+    annList.update({ annotations: doc.list(), classes, selectedKey });
 
     clear(tagsBox);
     const tagClasses = [...classes.values()].filter((c) => c.kind === "tag");
@@ -378,11 +340,6 @@ export function mountAnnotatePage(
   function setStatus(keys: string[], s: "accepted" | "rejected", label = s === "accepted" ? "Accept" : "Reject") {
     const changes = keys.map((k) => doc.update(k, { status: s })).filter((c): c is Change => !!c);
     doc.execute({ label, changes });
-  }
-
-  /** The model's best other class for this finding, unless it is the class shown now. */
-  function runnerUp(a: LocalAnnotation): { label_class: number; score: number } | undefined {
-    return a.alternatives?.find((alt) => alt.label_class !== a.label_class && classes.has(alt.label_class));
   }
 
   /** Delete a label a person drew or imported (audited); rejecting is for the model's labels. */
@@ -490,7 +447,7 @@ export function mountAnnotatePage(
     cmd("label.reject", "Reject the selected proposal (or the top proposal)", "Labels", ["r"], () => decide("rejected")),
     cmd("label.runnerUp", "Switch the selected label to the model's runner-up class", "Labels", ["x"], () => {
       const a = (selectedKey && doc.get(selectedKey)) || ordered().find((p) => p.status === "proposed");
-      const alt = a && runnerUp(a);
+      const alt = a && runnerUp(a, classes);
       if (!a || !alt) return;
       const change = doc.update(a.key, { label_class: alt.label_class });
       if (change) doc.execute({ label: "Runner-up class", changes: [change] });
@@ -842,7 +799,7 @@ export function mountAnnotatePage(
     const seriesList = (seriesId: number) =>
       listImages(slug, { series: String(seriesId), page_size: "1000" }, abort.signal).catch(() => null);
     const earlySeries = hint ? seriesList(hint.series_id) : null;
-    const viewP = initCornerstone().then(() => (abort.signal.aborted ? null : new StackView(viewportEl)));
+    const viewP = startViewer(viewportEl, abort.signal);
     const [p, detail, anns, v] = await Promise.all([
       getProject(slug),
       getImage(imageId, abort.signal),
@@ -922,7 +879,7 @@ export function mountAnnotatePage(
       setCursor: (c) => (cursor = c),
       setDraft: (b) => (draft = b),
       maskChanged: (m: Mask) => {
-        maskFacts.delete(m);
+        maskEdited(m);
         overlay?.invalidate(m);
       },
       render,
