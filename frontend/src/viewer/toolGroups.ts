@@ -16,8 +16,9 @@ import {
   ZoomTool,
   addTool,
   annotation,
+  type Types,
 } from "@cornerstonejs/tools";
-import { RENDERING_ENGINE_ID, TOOL_GROUP_ID, VIEWPORT_ID } from "./ids";
+import { TOOL_GROUP_ID } from "./ids";
 
 const { MouseBindings, KeyboardBindings } = ToolEnums;
 
@@ -68,7 +69,8 @@ export const TOOLS: { active: Record<string, Binding[]>; passive: string[] } = {
 
 let registered = false;
 
-export function createToolGroup(): void {
+/** The tool group with its tools bound; a viewport joins it with `addViewport`. */
+export function createToolGroup(): Types.IToolGroup {
   if (!registered) {
     for (const T of [ScaledWindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, ProbeTool, EllipticalROITool]) addTool(T);
     registered = true;
@@ -84,7 +86,7 @@ export function createToolGroup(): void {
     group.addTool(name);
     group.setToolPassive(name);
   }
-  group.addViewport(VIEWPORT_ID, RENDERING_ENGINE_ID);
+  return group;
 }
 
 /** The left button measures with `tool`, or (null) is window/level again. */

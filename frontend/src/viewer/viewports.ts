@@ -6,6 +6,7 @@ import { Enums, RenderingEngine, eventTarget, metaData, type Types } from "@corn
 import { utilities as toolUtilities } from "@cornerstonejs/tools";
 import { pixelToCanvasAffine, type Affine, type ImagePlane, type Vec3 } from "./coords";
 import { RENDERING_ENGINE_ID, VIEWPORT_ID } from "./ids";
+import { initCornerstone } from "./init";
 import { fromRange, toRange } from "./presets";
 import { createToolGroup, destroyToolGroup } from "./toolGroups";
 
@@ -15,11 +16,13 @@ export class StackView {
   private resizeObserver: ResizeObserver;
   private prefetching = false;
 
+  /** In Cornerstone's order: the tool group, the rendering engine, the viewport (joined to the group). */
   constructor(readonly element: HTMLDivElement) {
+    const tools = createToolGroup();
     this.engine = new RenderingEngine(RENDERING_ENGINE_ID);
     this.engine.enableElement({ viewportId: VIEWPORT_ID, type: Enums.ViewportType.STACK, element });
     this.viewport = this.engine.getViewport<Types.IStackViewport>(VIEWPORT_ID);
-    createToolGroup();
+    tools.addViewport(VIEWPORT_ID, RENDERING_ENGINE_ID);
     this.resizeObserver = new ResizeObserver(() => this.engine.resize(true, true));
     this.resizeObserver.observe(element);
   }
@@ -146,6 +149,16 @@ export class StackView {
     destroyToolGroup();
     this.engine.destroy();
   }
+}
+
+/**
+ * The viewer's start-up: Cornerstone (core, DICOM loader, tools) once, then the tool group,
+ * rendering engine and viewport; the stack follows with `setStack`. Null when `signal` ended
+ * the page meanwhile.
+ */
+export async function startViewer(element: HTMLDivElement, signal: AbortSignal): Promise<StackView | null> {
+  await initCornerstone();
+  return signal.aborted ? null : new StackView(element);
 }
 
 export const ViewerEvents = Enums.Events;
