@@ -58,7 +58,7 @@ from worker.ml.data import InMemoryDatastore, Sample, sample_from_masks  # noqa:
 from worker.ml.demo_dicom import LesionSlice, lesion_slices  # noqa: E402
 from worker.ml.lesion_metrics import version_metrics  # noqa: E402
 from worker.ml.synthetic import CLASS_NAMES, DEMO_WINDOW, window  # noqa: E402
-from worker.ml.train import TrainConfig, main  # noqa: E402
+from worker.ml.train import TrainConfig, TrainResult, main  # noqa: E402
 
 RATIOS = {"train": 70, "val": 15, "test": 15}  # a new project's split ratios
 MIN_VAL_LESIONS = 10  # a new project's promotion_min_val_lesions
@@ -106,12 +106,11 @@ def demo_splits(run: int) -> tuple[dict[str, list[Sample]], dict[str, list[str]]
     return splits, patients
 
 
-def one_run(run: int, options: dict, output_dir: Path) -> dict:
-    splits, patients = demo_splits(run)
-    store = InMemoryDatastore(CLASS_NAMES, splits)
-    cfg = train_config(options, output_dir)
-    t0 = time.monotonic()
-    result = main(cfg, store)
+def version_figures(
+    result: TrainResult, splits: dict[str, list[Sample]], patients: dict[str, list[str]]
+) -> tuple[float, dict]:
+    """The trained version's operating threshold (chosen on val) and its val and test figures,
+    as the worker registers them."""
     evaluated = ("val", "test")
     threshold, metrics, _ = version_metrics(
         {split: splits[split] for split in evaluated},
@@ -120,6 +119,16 @@ def one_run(run: int, options: dict, output_dir: Path) -> dict:
         CLASS_NAMES,
         groups={split: patients[split] for split in evaluated},
     )
+    return threshold, metrics
+
+
+def one_run(run: int, options: dict, output_dir: Path) -> dict:
+    splits, patients = demo_splits(run)
+    store = InMemoryDatastore(CLASS_NAMES, splits)
+    cfg = train_config(options, output_dir)
+    t0 = time.monotonic()
+    result = main(cfg, store)
+    threshold, metrics = version_figures(result, splits, patients)
     wall = time.monotonic() - t0
     test = metrics["test"].get("at_threshold", {})
     return {
