@@ -112,7 +112,14 @@ def _box(image: Image, box: list[float]) -> list[float]:
     if len(box) != 4 or not all(isinstance(v, int | float) and math.isfinite(v) for v in box):
         raise ApplicationError("A box is four finite numbers [x, y, w, h].", code="invalid_box")
     x, y, w, h = (float(v) for v in box)
-    if w < 0 or h < 0 or x < 0 or y < 0 or x + w > image.columns or y + h > image.rows:
+    negative = [name for name, size in (("width", w), ("height", h)) if size < 0]
+    if negative:
+        raise ApplicationError(
+            f"The box {box} has a negative {' and '.join(negative)}: a box is [x, y, w, h], "
+            "its top-left corner and its size.",
+            code="invalid_box",
+        )
+    if x < 0 or y < 0 or x + w > image.columns or y + h > image.rows:
         raise ApplicationError(
             f"The box {box} is outside the {image.columns}x{image.rows} image.", code="invalid_box"
         )
