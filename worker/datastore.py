@@ -20,10 +20,10 @@ from django.conf import settings
 from django.db.models import Q
 from pycocotools import mask as mask_utils
 
+from annotator.exceptions import ApplicationError
 from annotator.models import (
     Image,
     ImageStatus,
-    JobStatus,
     LabelClass,
     LabelKind,
     ModelVersion,
@@ -34,11 +34,7 @@ from annotator.models import (
 from annotator.selectors.images import image_windowed
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
-from annotator.services.models import (
-    active_model_version,
-    model_version_promotion_decide,
-    model_version_register,
-)
+from annotator.services.models import active_model_version, model_version_from_training
 from worker.ml.checkpoint import CorruptWeightsError
 from worker.ml.data import Datastore, Sample
 from worker.ml.engine import NonFiniteLossError
@@ -56,12 +52,13 @@ from worker.ml.predictor import (
     as_detections,
     uncertainty,
 )
-from worker.ml.train import TrainConfig, TrainingCancelled
+from worker.ml.train import ProgressCallback, TrainConfig
 from worker.ml.train import main as train_main
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
+PREANNOTATION_BATCH = 4  # images per forward pass and per heartbeat
 
 
 def instance_classes(project: Project) -> list[LabelClass]:
@@ -210,30 +207,51 @@ def _paired_with_active(
     )
 
 
-def run_training(job: TrainingJob) -> None:
+def training_run(*, job_id: int) -> TrainingJob | None:
     """Train, register the version, promote it by the rule; the job row records the outcome."""
-    project = job.project
-    classes = instance_classes(project)
-    options = job.options
-    active = active_model_version(project=project)
-    for stale in models_dir(project).glob(f"train-{job.pk}-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by an attempt whose worker died
-    work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=models_dir(project)))
-    resume = models_dir(project) / f"resume-{job.pk}"  # kept when a worker dies: a retry resumes
-    state = {"last": 0.0, "stop": False, "curve": list(job.loss_curve)}
+    return jobs.job_run(TrainingJob, job_id, _train, noun="training")
 
+
+def _train_config(job: TrainingJob, output_dir: Path, init: ModelVersion | None) -> TrainConfig:
+    """The job's options as a training configuration; ``init`` is the version fine-tuned."""
+    options = job.options
+    return TrainConfig(
+        output_dir=output_dir,
+        backbone=options["backbone"],
+        pretrained_backbone=options["backbone"] in jobs.PRETRAINED_BACKBONES and init is None,
+        min_size=options.get("image_size", 512),
+        max_size=options.get("image_size", 512),
+        epochs=options.get("epochs", jobs.DEFAULT_EPOCHS),
+        time_budget_s=options.get("time_budget_s"),
+        min_val_lesions=job.project.promotion_min_val_lesions,
+        init_weights=Path(settings.MEDIA_ROOT) / init.weights_file if init else None,
+        init_sha256=init.sha256 if init else None,
+        resume_path=_resume_dir(job) / "training.pth",
+    )
+
+
+def _resume_dir(job: TrainingJob) -> Path:
+    """The training state of a job's attempts: kept when a worker dies, so a retry resumes."""
+    return models_dir(job.project) / f"resume-{job.pk}"
+
+
+def _progress_reporter(job: TrainingJob, heartbeat: jobs.Heartbeat) -> ProgressCallback:
+    """Heartbeats with the epoch, steps, ETA and loss curve, at most every few seconds; a
+    cancel heard there stops the training at once (``JobCancelled`` leaves it from the step).
+
+    Progress is time spent over time expected, whether epochs or a time budget bind.
+    """
     started = time.monotonic()
+    state = {"last": 0.0, "curve": list(job.loss_curve)}
 
     def on_progress(epoch: int, step: int, total: int, loss: float, eta: float) -> None:
-        """Progress is time spent over time expected, whether epochs or a time budget bind."""
         if state["curve"] and state["curve"][-1][0] >= step:  # a resumed run redoes lost steps
             state["curve"] = [point for point in state["curve"] if point[0] < step]
         state["curve"].append([step, round(float(loss), 5)])
         now = time.monotonic()
         if now - state["last"] >= HEARTBEAT_SECONDS:
             state["last"] = now
-            state["stop"] = jobs.job_heartbeat(
-                job,
+            heartbeat(
                 epoch=epoch,
                 step=step,
                 total_steps=total,
@@ -242,25 +260,23 @@ def run_training(job: TrainingJob) -> None:
                 loss_curve=state["curve"][-2000:],
             )
 
-    init = active if options.get("init") == "active" else None
-    config = TrainConfig(
-        output_dir=work,
-        backbone=options["backbone"],
-        pretrained_backbone=options["backbone"] in jobs.PRETRAINED_BACKBONES and init is None,
-        min_size=options.get("image_size", 512),
-        max_size=options.get("image_size", 512),
-        epochs=options.get("epochs", jobs.DEFAULT_EPOCHS),
-        time_budget_s=options.get("time_budget_s"),
-        min_val_lesions=project.promotion_min_val_lesions,
-        init_weights=Path(settings.MEDIA_ROOT) / init.weights_file if init else None,
-        init_sha256=init.sha256 if init else None,
-        resume_path=resume / "training.pth",
-    )
+    return on_progress
+
+
+def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
+    project = job.project
+    classes = instance_classes(project)
+    active = active_model_version(project=project)
+    for stale in models_dir(project).glob(f"train-{job.pk}-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an attempt whose worker died
+    work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=models_dir(project)))
+    config = _train_config(job, work, active if job.options.get("init") == "active" else None)
     try:
         datastore = ProjectDatastore(project, classes)
-        result = train_main(
-            config, datastore, on_progress=on_progress, should_stop=lambda: state["stop"]
-        )
+        try:
+            result = train_main(config, datastore, on_progress=_progress_reporter(job, heartbeat))
+        except NonFiniteLossError as error:
+            raise ApplicationError(f"Training diverged: {error}") from error
         splits = ("val", "test")
         threshold, metrics, matches = version_metrics(
             {split: datastore.samples(split) for split in splits},
@@ -271,11 +287,14 @@ def run_training(job: TrainingJob) -> None:
         )
         final = models_dir(project) / f"job{job.pk}-{result.sha256[:16]}.pt"
         os.replace(result.weights_path, final)
-        version = model_version_register(
-            project=project,
+        comparison = (
+            _paired_with_active(active, datastore, matches["val"], threshold) if active else None
+        )
+        version = model_version_from_training(
             training_job=job,
+            comparison=comparison,
             backbone=config.backbone,
-            config={**options, "min_size": config.min_size, "max_size": config.max_size},
+            config={**job.options, "min_size": config.min_size, "max_size": config.max_size},
             class_map={str(index): lc.pk for index, lc in enumerate(classes, 1)},
             weights_file=str(final.relative_to(settings.MEDIA_ROOT)),
             sha256=result.sha256,
@@ -283,31 +302,14 @@ def run_training(job: TrainingJob) -> None:
             metrics=metrics,
             training_data=datastore.seen(),
         )
-        comparison = (
-            _paired_with_active(active, datastore, matches["val"], threshold) if active else None
-        )
-        decision = model_version_promotion_decide(version=version, comparison=comparison)
-        if decision.promote:
-            jobs.model_version_promote(version=version, actor=None, reason=decision.reason)
-        # the training's own curve: a resumed run restored every step up to its last epoch,
-        # including those its dead attempt never reported in a heartbeat
-        curve = [[step, round(float(loss), 5)] for step, loss in result.loss_curve]
-        # a finished job leaves no training state or work folder behind once it says so
-        shutil.rmtree(resume, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
-        jobs.job_finish(
-            job, status=JobStatus.SUCCEEDED, model_version=version, loss_curve=curve[-2000:]
-        )
-    except TrainingCancelled:
-        jobs.job_finish(job, status=JobStatus.CANCELLED, error="Cancelled.")
-    except NonFiniteLossError as error:
-        jobs.job_finish(job, status=JobStatus.FAILED, error=f"Training diverged: {error}")
-    except Exception as error:
-        logger.exception("training job %s failed", job.pk)
-        jobs.job_finish(job, status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}")
     finally:
+        # whatever the outcome, a job that ends leaves no training state or work folder behind
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(resume, ignore_errors=True)
+        shutil.rmtree(_resume_dir(job), ignore_errors=True)
+    # the training's own curve: a resumed run restored every step up to its last epoch,
+    # including those its dead attempt never reported in a heartbeat
+    curve = [[step, round(float(loss), 5)] for step, loss in result.loss_curve]
+    return {"model_version": version, "loss_curve": curve[-2000:]}
 
 
 @lru_cache(maxsize=2)
@@ -336,41 +338,40 @@ def _clip_box(box: Sequence[float], image: Image) -> list[float]:
     return [x0, y0, x1 - x0, y1 - y0]
 
 
-def run_preannotation(job: PreannotationJob, *, batch_size: int = 4) -> None:
+def preannotation_run(*, job_id: int) -> PreannotationJob | None:
+    """Propose on the job's images with its version, batch by batch, resuming where it stopped."""
+    return jobs.job_run(PreannotationJob, job_id, _preannotate, noun="pre-annotation")
+
+
+def _preannotate(job: PreannotationJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
     version: ModelVersion = job.model_version
     class_map = {int(k): v for k, v in version.class_map.items()}
-    try:
-        predictor = serving_predictor(version)
-        pending = job.image_ids[job.done :]
-        for start in range(0, len(pending), batch_size):
-            images = list(
-                Image.objects.filter(pk__in=pending[start : start + batch_size])
-                .select_related("instance")
-                .order_by("pk")
+    predictor = serving_predictor(version)
+    pending = job.image_ids[job.done :]
+    for start in range(0, len(pending), PREANNOTATION_BATCH):
+        images = list(
+            Image.objects.filter(pk__in=pending[start : start + PREANNOTATION_BATCH])
+            .select_related("instance")
+            .order_by("pk")
+        )
+        predictions = predictor.predict([image_windowed(image) for image in images])
+        for image, found in zip(images, predictions, strict=True):
+            found = [p for p in found if p.label in class_map]
+            proposed = [p for p in found if p.score >= version.score_threshold]
+            proposals_replace(
+                image=image,
+                model_version=version,
+                uncertainty=uncertainty(found, threshold=version.score_threshold),
+                proposals=[
+                    {
+                        "label_class": class_map[p.label],
+                        "score": p.score,
+                        "box": _clip_box(p.box_xywh, image),
+                        "mask": p.mask_rle,
+                    }
+                    for p in proposed[:MAX_MARKS_PER_IMAGE]
+                ],
             )
-            predictions = predictor.predict([image_windowed(image) for image in images])
-            for image, found in zip(images, predictions, strict=True):
-                found = [p for p in found if p.label in class_map]
-                proposed = [p for p in found if p.score >= version.score_threshold]
-                proposals_replace(
-                    image=image,
-                    model_version=version,
-                    uncertainty=uncertainty(found, threshold=version.score_threshold),
-                    proposals=[
-                        {
-                            "label_class": class_map[p.label],
-                            "score": p.score,
-                            "box": _clip_box(p.box_xywh, image),
-                            "mask": p.mask_rle,
-                        }
-                        for p in proposed[:MAX_MARKS_PER_IMAGE]
-                    ],
-                )
-            done = job.done + start + len(images)
-            if jobs.job_heartbeat(job, done=done, progress=done / len(job.image_ids)):
-                jobs.job_finish(job, status=JobStatus.CANCELLED, error="Cancelled.")
-                return
-        jobs.job_finish(job, status=JobStatus.SUCCEEDED, done=len(job.image_ids))
-    except Exception as error:
-        logger.exception("pre-annotation job %s failed", job.pk)
-        jobs.job_finish(job, status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}")
+        done = job.done + start + len(images)
+        heartbeat(done=done, progress=done / len(job.image_ids))
+    return {"done": len(job.image_ids)}

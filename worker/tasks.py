@@ -14,7 +14,7 @@ import threading
 from celery.signals import worker_ready
 from django.db import OperationalError, connection
 
-from annotator.models import Image, ModelVersion, ModelVersionStatus, PreannotationJob, TrainingJob
+from annotator.models import Image, ModelVersion, ModelVersionStatus
 from annotator.selectors.assist import INTERACTIVE_QUEUE
 from annotator.services import jobs
 from annotator.services.workers import worker_heartbeat_record
@@ -40,24 +40,16 @@ def job_task(name: str, queue: str):  # noqa: ANN201 - a decorator
 
 @job_task("radlabel.train_model", "gpu")
 def train_model(job_id: int) -> None:
-    job = jobs.job_claim(TrainingJob, job_id)
-    if job is None:
-        logger.info("training job %s is not runnable here; nothing to do", job_id)
-        return
-    from worker.datastore import run_training
+    from worker.datastore import training_run
 
-    run_training(job)
+    training_run(job_id=job_id)
 
 
 @job_task("radlabel.preannotate", "gpu")
 def preannotate(job_id: int) -> None:
-    job = jobs.job_claim(PreannotationJob, job_id)
-    if job is None:
-        logger.info("pre-annotation job %s is not runnable here; nothing to do", job_id)
-        return
-    from worker.datastore import run_preannotation
+    from worker.datastore import preannotation_run
 
-    run_preannotation(job)
+    preannotation_run(job_id=job_id)
 
 
 @app.task(name="radlabel.retrain_check", queue="cpu", ignore_result=True)

@@ -123,10 +123,6 @@ _ANNOTATION_FIELDS = (
 )
 
 
-class ExportCancelled(Exception):
-    pass
-
-
 def _datetime(value: Any, name: str) -> str | None:
     if value in (None, ""):
         return None
@@ -240,48 +236,31 @@ def export_downloaded(*, job: ExportJob, actor: AbstractBaseUser) -> None:
 
 def export_run(*, job_id: int) -> ExportJob | None:
     """Build the zip of a queued export. Idempotent: a finished job is left as it is."""
-    job = jobs.job_claim(ExportJob, job_id)
-    if job is None:
-        return None
+    return jobs.job_run(ExportJob, job_id, _export_work, noun="export")
+
+
+def _export_work(job: ExportJob, heartbeat: jobs.Heartbeat) -> dict[str, Any]:
     project = job.project
     path = f"exports/{project.pk}/export-{job.pk}-{os.urandom(8).hex()}.zip"
-    try:
-        with tempfile.TemporaryDirectory(prefix="radlabel-export-") as folder:
-            local = os.path.join(folder, "export.zip")
-            summary = write_export_zip(
-                project=project, options=job.options, target=local, progress=_progress(job)
-            )
-            sha256, size = _digest(local)
-            with open(local, "rb") as stream:
-                stored = default_storage.save(path, File(stream))
-    except ExportCancelled:
-        jobs.job_finish(job, status=JobStatus.CANCELLED, error="Cancelled.")
-        logger.info("export %s cancelled", job.pk)
-        return ExportJob.objects.get(pk=job.pk)
-    except Exception:
-        logger.exception("export %s failed", job.pk)
-        jobs.job_finish(
-            job, status=JobStatus.FAILED, error="The export failed; the server log has the details."
+
+    def progress(fraction: float) -> None:
+        heartbeat(progress=round(min(max(fraction, 0.0), 0.99), 4))
+
+    with tempfile.TemporaryDirectory(prefix="radlabel-export-") as folder:
+        local = os.path.join(folder, "export.zip")
+        summary = write_export_zip(
+            project=project, options=job.options, target=local, progress=progress
         )
-        return ExportJob.objects.get(pk=job.pk)
-    jobs.job_finish(
-        job,
-        status=JobStatus.SUCCEEDED,
-        result_file=stored,
-        result_sha256=sha256,
-        result_size=size,
-        summary=summary,
-    )
+        sha256, size = _digest(local)
+        with open(local, "rb") as stream:
+            stored = default_storage.save(path, File(stream))
     logger.info("export %s of project %s written (%d bytes)", job.pk, project.pk, size)
-    return ExportJob.objects.get(pk=job.pk)
-
-
-def _progress(job: ExportJob):  # noqa: ANN202
-    def report(fraction: float) -> None:
-        if jobs.job_heartbeat(job, progress=round(min(max(fraction, 0.0), 0.99), 4)):
-            raise ExportCancelled
-
-    return report
+    return {
+        "result_file": stored,
+        "result_sha256": sha256,
+        "result_size": size,
+        "summary": summary,
+    }
 
 
 def _digest(path: str) -> tuple[str, int]:

@@ -1,16 +1,23 @@
-"""Job rows move forward here: start, claim under a lease, heartbeat, finish, cancel, requeue.
+"""Job rows move forward here: start, claim under a lease, run, heartbeat, finish, cancel, requeue.
 
 A Celery message only says "look at job N". Whoever claims the row holds a lease that its
 heartbeats extend; a redelivered message for a job that is finished, cancelled or leased by a
 live worker does nothing; a job whose worker died is claimed again, at most ``MAX_ATTEMPTS``
 times, then it fails with the reason.
+
+Every job kind runs through ``job_run``: its work is a callable ``work(job, heartbeat)`` that
+returns the fields its success stores; ``heartbeat(**progress)`` extends the lease, stores the
+progress and raises ``JobCancelled`` when the job was cancelled. The runner finishes the job:
+succeeded, cancelled, or failed with a message safe to show (a domain error's own words, else
+one sentence; the details go to the log).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, models, transaction
@@ -56,6 +63,14 @@ TASKS = {
 }
 
 J = TypeVar("J", bound=models.Model)
+
+
+class JobCancelled(Exception):
+    """The job was cancelled (or is no longer this worker's): its work stops here."""
+
+
+class Heartbeat(Protocol):
+    def __call__(self, **progress: Any) -> None: ...
 
 
 def job_enqueue(job: models.Model) -> None:
@@ -116,6 +131,50 @@ def job_heartbeat(job: models.Model, *, lease_seconds: int = LEASE_SECONDS, **fi
     return type(job).objects.filter(pk=job.pk).values_list("cancel_requested", flat=True).get()
 
 
+def job_run(
+    model: type[J],
+    job_id: int,
+    work: Callable[[J, Heartbeat], dict[str, Any]],
+    *,
+    noun: str,
+    closing: Callable[[J], dict[str, Any]] | None = None,
+) -> J | None:
+    """Claim job ``job_id``, run ``work`` on it, finish it; the finished row, or None when the
+    job was not this worker's to run (finished, cancelled, leased by a live worker, or out of
+    attempts).
+
+    ``noun`` names the job in the message of an unexpected failure ("The export failed; ...");
+    ``closing(job)`` gives fields that every ending stores, whatever the outcome.
+    """
+    job = job_claim(model, job_id)
+    if job is None:
+        logger.info("%s job %s is not runnable here; nothing to do", noun, job_id)
+        return None
+
+    def heartbeat(**progress: Any) -> None:
+        if job_heartbeat(job, **progress):
+            raise JobCancelled
+
+    fields: dict[str, Any] = {}
+    try:
+        fields = work(job, heartbeat)
+    except JobCancelled:
+        status, error = JobStatus.CANCELLED, "Cancelled."
+        logger.info("%s job %s cancelled", noun, job.pk)
+    except ApplicationError as failure:
+        status, error = JobStatus.FAILED, failure.detail
+        logger.info("%s job %s failed: %s", noun, job.pk, failure.code)
+    except Exception:
+        status, error = JobStatus.FAILED, f"The {noun} failed; the server log has the details."
+        logger.exception("%s job %s failed", noun, job.pk)
+    else:
+        status, error = JobStatus.SUCCEEDED, ""
+    with transaction.atomic():
+        finished = model.objects.select_for_update().get(pk=job.pk)
+        _finish(finished, status, error, **fields, **(closing(job) if closing else {}))
+    return finished
+
+
 def _finish(job: models.Model, status: str, error: str = "", **fields: Any) -> None:
     for name, value in fields.items():
         setattr(job, name, value)
@@ -126,12 +185,6 @@ def _finish(job: models.Model, status: str, error: str = "", **fields: Any) -> N
     if status == JobStatus.SUCCEEDED:
         job.progress = 1.0
     job.save()
-
-
-def job_finish(job: models.Model, *, status: str, error: str = "", **fields: Any) -> None:
-    with transaction.atomic():
-        job = type(job).objects.select_for_update().get(pk=job.pk)
-        _finish(job, status, error, **fields)
 
 
 def job_cancel(*, job: models.Model, actor: AbstractBaseUser) -> models.Model:

@@ -182,8 +182,8 @@ def model_version_promotion_decide(
 ) -> PromotionDecision:
     """Apply the promotion rule to a new version and record the decision on it.
 
-    The caller activates the version when the decision says so (``jobs.model_version_promote``,
-    which also pre-annotates); this only decides and writes why.
+    ``model_version_from_training`` activates the version when the decision says so; this only
+    decides and writes why.
     """
     active = active_model_version(project=version.project)
     decision = promotion_decide(
@@ -208,3 +208,23 @@ def model_version_promotion_decide(
         after=version.promotion,
     )
     return decision
+
+
+def model_version_from_training(
+    *, training_job: TrainingJob, comparison: dict[str, Any] | None, **registration: Any
+) -> ModelVersion:
+    """Register a finished training's version (``model_version_register``'s fields) and apply
+    the promotion rule: a version it promotes becomes active and pre-annotates the images no
+    person has worked on yet; any other stays a candidate, with the reason.
+
+    ``comparison`` is the paired val comparison with the active version (None without one).
+    """
+    version = model_version_register(
+        project=training_job.project, training_job=training_job, **registration
+    )
+    decision = model_version_promotion_decide(version=version, comparison=comparison)
+    if decision.promote:
+        from annotator.services.jobs import model_version_promote  # jobs imports this module
+
+        version = model_version_promote(version=version, actor=None, reason=decision.reason)
+    return version

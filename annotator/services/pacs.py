@@ -46,7 +46,6 @@ from annotator import dicom
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
     DicomWebEndpoint,
-    JobStatus,
     PacsImportJob,
     Project,
     Series,
@@ -434,29 +433,18 @@ def pacs_import_create(
     return job
 
 
-def _finish(job: PacsImportJob, status: str, error: str = "") -> None:
-    """Close the job; original study UIDs are replaced by their project pseudonyms."""
+def _counts(job: PacsImportJob) -> dict[str, Any]:
+    return {"done": job.done, "total": job.total, "report": job.report}
+
+
+def _closing(job: PacsImportJob) -> dict[str, Any]:
+    """What every ending stores: the counts, and the study UIDs as their project pseudonyms
+    (the original ones are forgotten)."""
     secret = studies.project_deid_secret(job.project)
-    jobs.job_finish(
-        job,
-        status=status,
-        error=error,
-        study_uids=[dicom.remap_uid(uid, project_secret=secret) for uid in job.study_uids],
-        done=job.done,
-        total=job.total,
-        report=job.report,
-    )
-
-
-def _heartbeat(job: PacsImportJob) -> bool:
-    """Store progress and extend the lease; True means stop (cancelled)."""
-    return jobs.job_heartbeat(
-        job,
-        done=job.done,
-        total=job.total,
-        report=job.report,
-        progress=round(job.done / job.total, 4) if job.total else 0.0,
-    )
+    return {
+        **_counts(job),
+        "study_uids": [dicom.remap_uid(uid, project_secret=secret) for uid in job.study_uids],
+    }
 
 
 # What a multipart/related envelope around one Part-10 file may add to it.
@@ -545,66 +533,48 @@ def _study_instances(
 
 def pacs_import_run(*, job_id: int) -> PacsImportJob | None:
     """Pull the job's studies instance by instance, each through ingest (de-identified)."""
-    job = jobs.job_claim(PacsImportJob, job_id)
-    if job is None:
-        return None
+    return jobs.job_run(PacsImportJob, job_id, _import_work, noun="import", closing=_closing)
+
+
+def _import_work(job: PacsImportJob, heartbeat: jobs.Heartbeat) -> dict[str, Any]:
     endpoint = job.endpoint
-    try:
-        session = pacs_session(endpoint)
-        client = pacs_client(endpoint, session=session)
-        plan: list[tuple[str, str, str]] = []
-        for study_uid in job.study_uids:
-            for item in _study_instances(endpoint=endpoint, client=client, study_uid=study_uid):
-                series_uid, sop_uid = _first(item, "0020000E"), _first(item, "00080018")
-                if isinstance(series_uid, str) and isinstance(sop_uid, str):
-                    plan.append((study_uid, series_uid, sop_uid))
-        job.total, job.done, job.report = len(plan), 0, []
-        if _heartbeat(job):
-            raise ImportCancelled
-        for number, uids in enumerate(plan, start=1):
-            name = f"instance {number}"
-            try:
-                data = _call(
-                    endpoint,
-                    lambda uids=uids: _retrieve_instance_bytes(
-                        endpoint=endpoint, session=session, uids=uids
-                    ),
-                )
-            except dicom.DicomRejected as rejected:
-                outcome = studies.FileOutcome(name, rejected.status, rejected.code, rejected.detail)
-            else:
-                outcome = studies.instance_ingest(project=job.project, name=name, data=data)
-            job.report.append(outcome.as_dict())
-            job.done = number
-            if _heartbeat(job):
-                raise ImportCancelled
-    except ImportCancelled:
-        _finish(job, JobStatus.CANCELLED, "Cancelled.")
-        return job
-    except ApplicationError as error:
-        _finish(job, JobStatus.FAILED, error.detail)
-        return job
-    except Exception:
-        logger.exception("PACS import %s failed", job.pk)
-        _finish(job, JobStatus.FAILED, "The import failed; the server log has the details.")
-        return job
+    session = pacs_session(endpoint)
+    client = pacs_client(endpoint, session=session)
+    plan: list[tuple[str, str, str]] = []
+    for study_uid in job.study_uids:
+        for item in _study_instances(endpoint=endpoint, client=client, study_uid=study_uid):
+            series_uid, sop_uid = _first(item, "0020000E"), _first(item, "00080018")
+            if isinstance(series_uid, str) and isinstance(sop_uid, str):
+                plan.append((study_uid, series_uid, sop_uid))
+    job.total, job.done, job.report = len(plan), 0, []
+    heartbeat(**_counts(job), progress=0.0)
+    for number, uids in enumerate(plan, start=1):
+        name = f"instance {number}"
+        try:
+            data = _call(
+                endpoint,
+                lambda uids=uids: _retrieve_instance_bytes(
+                    endpoint=endpoint, session=session, uids=uids
+                ),
+            )
+        except dicom.DicomRejected as rejected:
+            outcome = studies.FileOutcome(name, rejected.status, rejected.code, rejected.detail)
+        else:
+            outcome = studies.instance_ingest(project=job.project, name=name, data=data)
+        job.report.append(outcome.as_dict())
+        job.done = number
+        heartbeat(**_counts(job), progress=round(job.done / job.total, 4))
     stored = sum(1 for r in job.report if r["code"] == "stored")
     failed = sum(1 for r in job.report if r["status"] >= 400)
-    with transaction.atomic():
-        _finish(job, JobStatus.SUCCEEDED)
-        audit_record(
-            actor=job.created_by,
-            project=job.project,
-            action="pacs.imported",
-            obj=job,
-            after={"instances": job.total, "stored": stored, "failed": failed},
-        )
+    audit_record(
+        actor=job.created_by,
+        project=job.project,
+        action="pacs.imported",
+        obj=job,
+        after={"instances": job.total, "stored": stored, "failed": failed},
+    )
     logger.info("PACS import %s: %d instances, %d stored", job.pk, job.total, stored)
-    return job
-
-
-class ImportCancelled(Exception):
-    pass
+    return {}
 
 
 # --- Push ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator import coco
-from annotator.models import ModelVersion, Patient, TrainingJob
+from annotator.models import ModelVersion, Patient
 from annotator.services import jobs
 from tests import factories
 from worker import datastore
@@ -106,9 +106,7 @@ def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
     started = jobs.training_job_start(
         project=world.project, actor=world.admin, options={"image_size": SIZE}
     )
-    job = jobs.job_claim(TrainingJob, started.pk)
-    datastore.run_training(job)
-    job.refresh_from_db()
+    job = datastore.training_run(job_id=started.pk)
     assert job.status == "succeeded", job.error
 
     version = ModelVersion.objects.get(pk=job.model_version_id)

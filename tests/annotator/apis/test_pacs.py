@@ -275,16 +275,18 @@ def test_pulled_studies_are_de_identified_through_ingest(
     assert Instance.objects.count() == 4
 
 
-def test_an_unknown_study_or_a_dead_pacs_fails_the_job_generically(
+def test_an_unknown_study_imports_nothing_and_a_dead_pacs_fails_the_job_generically(
     world, orthanc_endpoint, eager, django_capture_on_commit_callbacks, listener
 ):
+    """A study the PACS does not hold is a search that matches nothing (QIDO-RS answers an
+    empty list, not an error): the job succeeds with nothing imported."""
     client = world.client(world.admin)
     with django_capture_on_commit_callbacks(execute=True):
         created = client.post(
             f"{ENDPOINTS}{orthanc_endpoint}/imports/", {"study_uids": ["1.2.3.4"]}, format="json"
         )
     job = PacsImportJob.objects.get(pk=created.data["id"])
-    assert job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and job.total == 0
+    assert (job.status, job.error, job.total, job.report) == (JobStatus.SUCCEEDED, "", 0, [])
     refused = client.post(
         f"{ENDPOINTS}{orthanc_endpoint}/imports/", {"study_uids": ["1.2.x"]}, format="json"
     )

@@ -20,7 +20,7 @@ from pydicom.pixels import apply_modality_lut, pixel_array
 
 from annotator import coco
 from annotator.models import Annotation, ExportJob, Image, JobStatus, Patient
-from annotator.services import annotations, coco_export, studies
+from annotator.services import annotations, coco_export, jobs, studies
 from tests import factories
 from tests.annotator.dicom.phi import SENTINELS, build_phi_dataset, load_source
 from tests.dicom_files import data_store, pydicom_test_file
@@ -357,22 +357,25 @@ def test_a_failing_export_marks_the_job_failed_without_detail(dataset, monkeypat
     assert "secret" not in failed.error and failed.error
 
 
-def test_a_cancelled_export_stops(dataset):
+def test_a_cancelled_export_stops_at_its_next_heartbeat(world, dataset, media_root, monkeypatch):
+    """Cancelled while it runs (right after its claim), the export stops at its first progress
+    report: the heartbeat hears the cancel."""
     job = ExportJob.objects.create(
         project=dataset["project"],
         options=coco_export.export_options_validate(project=dataset["project"], options={}),
     )
+    claim = jobs.job_claim
 
-    def cancel_then_report(fraction):
-        ExportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
-        raise coco_export.ExportCancelled
+    def claim_then_cancel(model, job_id, **kwargs):
+        claimed = claim(model, job_id, **kwargs)
+        jobs.job_cancel(job=claimed, actor=world.admin)
+        return claimed
 
-    original = coco_export._progress
-    coco_export._progress = lambda job: cancel_then_report
-    try:
-        assert coco_export.export_run(job_id=job.pk).status == JobStatus.CANCELLED
-    finally:
-        coco_export._progress = original
+    monkeypatch.setattr(jobs, "job_claim", claim_then_cancel)
+    cancelled = coco_export.export_run(job_id=job.pk)
+    assert (cancelled.status, cancelled.error) == (JobStatus.CANCELLED, "Cancelled.")
+    assert cancelled.cancel_requested and not cancelled.result_file
+    assert not (media_root / "exports").exists(), "nothing is stored"
 
 
 def _all_text(archive):

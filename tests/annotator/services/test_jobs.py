@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from annotator.exceptions import ApplicationError
 from annotator.models import (
     AuditEvent,
     JobStatus,
@@ -54,6 +55,80 @@ def test_heartbeat_extends_the_lease_and_reports_cancellation(db):
     assert jobs.job_heartbeat(job, step=6) is True
     job.refresh_from_db()
     assert job.step == 6 and job.lease_until > timezone.now()
+
+
+def _run(work, **kwargs):
+    job = factories.TrainingJobFactory()
+    return jobs.job_run(TrainingJob, job.pk, work, noun="training", **kwargs), job
+
+
+def test_a_run_stores_its_heartbeats_and_the_fields_of_its_success(db):
+    def work(job, heartbeat):
+        heartbeat(step=3, total_steps=10, progress=0.3)
+        assert TrainingJob.objects.get(pk=job.pk).step == 3
+        return {"step": 10}
+
+    finished, _ = _run(work)
+    assert (finished.status, finished.error, finished.step, finished.progress) == (
+        JobStatus.SUCCEEDED,
+        "",
+        10,
+        1.0,
+    )
+    assert finished.lease_until is None and finished.finished_at is not None
+
+
+def test_a_run_cancelled_while_it_works_stops_at_its_next_heartbeat(db):
+    reached = []
+
+    def work(job, heartbeat):
+        TrainingJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+        heartbeat(step=1)
+        reached.append("after the heartbeat")
+        return {}
+
+    finished, _ = _run(work)
+    assert (finished.status, finished.error, finished.step) == (
+        JobStatus.CANCELLED,
+        "Cancelled.",
+        1,
+    )
+    assert not reached
+
+
+def test_a_failed_run_shows_a_domain_errors_words_and_nothing_else(db):
+    def refused(job, heartbeat):
+        raise ApplicationError("The PACS did not answer as expected.")
+
+    def broken(job, heartbeat):
+        raise OSError("disk full at /srv/secret/media")
+
+    assert _run(refused)[0].error == "The PACS did not answer as expected."
+    failed, _ = _run(broken)
+    assert failed.status == JobStatus.FAILED
+    assert failed.error == "The training failed; the server log has the details."
+
+
+def test_every_ending_stores_the_closing_fields(db):
+    def closing(job):
+        return {"epoch": 7}
+
+    def broken(job, heartbeat):
+        raise RuntimeError("boom")
+
+    assert _run(lambda job, heartbeat: {}, closing=closing)[0].epoch == 7
+    assert _run(broken, closing=closing)[0].epoch == 7
+
+
+def test_a_redelivered_message_for_a_finished_or_held_job_runs_nothing(db):
+    ran = []
+    _, job = _run(lambda job, heartbeat: {})
+    assert jobs.job_run(TrainingJob, job.pk, lambda *a: ran.append(a), noun="training") is None
+    held = factories.TrainingJobFactory(
+        status=JobStatus.RUNNING, attempts=1, lease_until=timezone.now() + timedelta(minutes=1)
+    )
+    assert jobs.job_run(TrainingJob, held.pk, lambda *a: ran.append(a), noun="training") is None
+    assert not ran
 
 
 @pytest.mark.django_db(transaction=True)
