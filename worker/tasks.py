@@ -1,7 +1,8 @@
 """Celery tasks: thin. Each loads its job row by id and calls a service or the ML bridge.
 
-Messages carry ids only. Job tasks are idempotent (the row's lease decides who runs), so they
-use ``acks_late`` with ``reject_on_worker_lost``; a poison message stops after
+Every task is declared by ``task``: its name, queue and retry policy. Messages carry ids only.
+Job tasks are idempotent (the row's lease decides who runs, ``jobs.job_run``), so they are
+acknowledged late and sent again when their worker dies; a poison message stops after
 ``jobs.MAX_ATTEMPTS`` claims with the job marked failed. Torch is imported inside the model
 tasks only, so the web process never loads it.
 """
@@ -10,11 +11,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from celery.signals import worker_ready
 from django.db import OperationalError, connection
 
-from annotator.models import Image, ModelVersion, ModelVersionStatus
+from annotator.models import (
+    ExportJob,
+    Image,
+    ModelVersion,
+    ModelVersionStatus,
+    PacsImportJob,
+    PreannotationJob,
+    TrainingJob,
+)
 from annotator.selectors.assist import INTERACTIVE_QUEUE
 from annotator.services import jobs
 from annotator.services.workers import worker_heartbeat_record
@@ -23,43 +35,70 @@ from backend.celery import app
 logger = logging.getLogger(__name__)
 
 
-def job_task(name: str, queue: str):  # noqa: ANN201 - a decorator
-    """The one task decorator: explicit name and queue, no result, late ack, requeue on loss."""
-    return app.task(
-        name=name,
-        queue=queue,
-        ignore_result=True,
-        acks_late=True,
-        reject_on_worker_lost=True,
-        max_retries=0,
-    )
+@dataclass(frozen=True)
+class Retry:
+    """Which errors send a task again, how many times, with a capped exponential backoff."""
+
+    on: tuple[type[Exception], ...] = ()
+    times: int = 0
+    backoff_s: int = 5
+    backoff_max_s: int = 120
+
+
+NEVER = Retry()
+DATABASE_LOST = Retry(on=(OperationalError,), times=3)  # a lost connection, a failover
+
+
+def task(name: str, queue: str, *, retry: Retry = NEVER, answers: bool = False) -> Callable:
+    """The one task decorator: explicit name, queue and retry policy; a result only if it answers.
+
+    A task is acknowledged after it ran and sent again if its worker dies (its job row makes a
+    second run harmless), except one that ``answers``: the caller waits for its result, and an
+    answer that comes late is one nobody reads, so it is acknowledged at once.
+    """
+    options: dict[str, Any] = {
+        "name": name,
+        "queue": queue,
+        "ignore_result": not answers,
+        "acks_late": not answers,
+        "reject_on_worker_lost": not answers,
+        "max_retries": retry.times,
+    }
+    if retry.on:
+        options |= {
+            "autoretry_for": retry.on,
+            "retry_backoff": retry.backoff_s,
+            "retry_backoff_max": retry.backoff_max_s,
+        }
+    return app.task(**options)
 
 
 # --- The model loop (queue "gpu") --------------------------------------------------------
+# A job kind's task name and queue are its row's (``jobs.TASKS``), from which it is enqueued.
 
 
-@job_task("radlabel.train_model", "gpu")
+@task(*jobs.TASKS[TrainingJob])
 def train_model(job_id: int) -> None:
     from worker.datastore import training_run
 
     training_run(job_id=job_id)
 
 
-@job_task("radlabel.preannotate", "gpu")
+@task(*jobs.TASKS[PreannotationJob])
 def preannotate(job_id: int) -> None:
     from worker.datastore import preannotation_run
 
     preannotation_run(job_id=job_id)
 
 
-@app.task(name="radlabel.retrain_check", queue="cpu", ignore_result=True)
+@task("radlabel.retrain_check", "cpu")
 def retrain_check() -> None:
     started = jobs.retrain_check()
     if started:
         logger.info("started training jobs %s", started)
 
 
-@app.task(name="radlabel.requeue_stale_jobs", queue="cpu", ignore_result=True)
+@task("radlabel.requeue_stale_jobs", "cpu")
 def requeue_stale_jobs() -> None:
     count = jobs.jobs_requeue_stale()
     if count:
@@ -68,13 +107,10 @@ def requeue_stale_jobs() -> None:
 
 # --- Box → mask (queue "interactive") -------------------------------------------------------
 # The web process waits for the answer (a few seconds at most), so this task returns a result,
-# unlike every other; it is cheap and stateless, so an early ack and no retry: an answer that
-# comes late is an answer nobody reads.
+# unlike every other; it is cheap and stateless, so no retry.
 
 
-@app.task(
-    name="radlabel.segment_box", queue=INTERACTIVE_QUEUE, ignore_result=False, acks_late=False
-)
+@task("radlabel.segment_box", INTERACTIVE_QUEUE, answers=True)
 def segment_box(image_id: int, version_id: int, box: list[float], label: int) -> dict:
     """The active model's mask of class ``label`` in ``box`` ``[x1, y1, x2, y2]`` on the image
     in its default window; the network stays loaded between calls (one per version sha)."""
@@ -143,29 +179,18 @@ def announce_worker(sender, **kwargs) -> None:  # noqa: ANN001 - Celery's consum
 
 
 # --- Datasets out and studies in (queue "cpu") --------------------------------------------
-# Exports and PACS pulls. Idempotent (the job row's lease decides who runs), so late ack; a
-# lost database connection is retried a bounded number of times with backoff.
-
-DATA_TASK_OPTIONS = {
-    "queue": "cpu",
-    "ignore_result": True,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError,),
-    "max_retries": 3,
-    "retry_backoff": 5,
-    "retry_backoff_max": 120,
-}
+# Exports and PACS pulls. Idempotent like every job task; a lost database connection is retried
+# a bounded number of times with backoff.
 
 
-@app.task(name="radlabel.coco_export", **DATA_TASK_OPTIONS)
+@task(*jobs.TASKS[ExportJob], retry=DATABASE_LOST)
 def coco_export_task(job_id: int) -> None:
     from annotator.services.coco_export import export_run
 
     export_run(job_id=job_id)
 
 
-@app.task(name="radlabel.pacs_import", **DATA_TASK_OPTIONS)
+@task(*jobs.TASKS[PacsImportJob], retry=DATABASE_LOST)
 def pacs_import_task(job_id: int) -> None:
     from annotator.services.pacs import pacs_import_run
 
