@@ -13,6 +13,7 @@ from annotator.access import (
     check_image_editable,
     image_get_for_user,
 )
+from annotator.apis.mixins import StrictSerializer
 from annotator.exceptions import ApplicationError, VersionConflictError
 from annotator.models import Annotation, AnnotationStatus, Source
 from annotator.services import annotations
@@ -29,7 +30,7 @@ VERSIONED_SAVE_ERRORS = {
 }
 
 
-class RleField(serializers.Serializer):
+class RleField(StrictSerializer):
     size = serializers.ListField(
         child=serializers.IntegerField(min_value=1), min_length=2, max_length=2
     )
@@ -72,7 +73,7 @@ def _respond(annotation: Annotation, code: int = 200) -> Response:
 class AnnotationListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         client_key = serializers.UUIDField()
         label_class = serializers.IntegerField()
         box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
@@ -135,7 +136,7 @@ def _conflict(error: VersionConflictError, code: int) -> Response:
 class AnnotationDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         version = serializers.IntegerField(required=False)
         label_class = serializers.IntegerField(required=False)
         box = serializers.ListField(
@@ -143,6 +144,19 @@ class AnnotationDetailApi(APIView):
         )
         mask = RleField(required=False, allow_null=True)
         status = serializers.ChoiceField(choices=AnnotationStatus.choices, required=False)
+        source = serializers.CharField(
+            required=False,
+            help_text="A label's source is set when it is created: a save may send it back "
+            "unchanged, never change it.",
+        )
+
+        def validate_source(self, value: str) -> str:
+            current = self.context["annotation"].source
+            if value != current:
+                raise serializers.ValidationError(
+                    f"A label's source cannot change; this one's is {current!r}."
+                )
+            return value
 
     @extend_schema(responses=AnnotationOutput)
     def get(self, request: Request, pk: int) -> Response:
@@ -156,10 +170,10 @@ class AnnotationDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         annotation = annotation_get_for_user(annotation_id=pk, user=request.user)
         check_image_editable(image=annotation.image, user=request.user)
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=request.data, context={"annotation": annotation})
         data.is_valid(raise_exception=True)
         expected, stale_status = _expected_version(request)
-        changes = {k: v for k, v in data.validated_data.items() if k != "version"}
+        changes = {k: v for k, v in data.validated_data.items() if k not in ("version", "source")}
         try:
             annotation = annotations.annotation_update(
                 annotation=annotation, actor=request.user, expected_version=expected, **changes
@@ -190,7 +204,7 @@ class AnnotationBulkApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         action = serializers.ChoiceField(choices=["accept", "reject"])
         ids = serializers.ListField(
             child=serializers.IntegerField(), required=False, max_length=10_000

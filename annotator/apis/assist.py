@@ -10,13 +10,14 @@ from rest_framework.views import APIView
 
 from annotator.access import LABELLERS, check_image_editable, image_get_for_user
 from annotator.apis.annotations import RleField
+from annotator.apis.mixins import StrictSerializer
 from annotator.services import assist
 
 
 class ImageSegmentApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         box = serializers.ListField(
             child=serializers.FloatField(),
             min_length=4,

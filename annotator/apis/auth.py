@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.access import projects_for_user, role_for
+from annotator.apis.mixins import StrictSerializer
 from annotator.exceptions import ApplicationError
 from annotator.services.tokens import api_token_create, api_token_revoke
 from annotator.throttles import LoginRateThrottle
@@ -22,7 +23,7 @@ class UserOutput(serializers.Serializer):
     is_superuser = serializers.BooleanField()
 
 
-class CredentialsInput(serializers.Serializer):
+class CredentialsInput(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, style={"input_type": "password"})
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.access import ADMINS, job_get_for_user, project_get_for_user, series_get_for_user
-from annotator.apis.mixins import ProjectJobListMixin
+from annotator.apis.mixins import ProjectJobListMixin, StrictSerializer
 from annotator.exceptions import ApplicationError
 from annotator.models import ExportJob, Split
 from annotator.services import coco_export, coco_import, dicom_seg, nifti_export
@@ -56,7 +56,7 @@ class ExportListApi(ProjectJobListMixin, APIView):
     job_model = ExportJob
     job_output = ExportOutput
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         split = serializers.ChoiceField(choices=Split.choices, required=False, allow_null=True)
         label_classes = serializers.ListField(
             child=serializers.IntegerField(), required=False, allow_null=True, max_length=1000
@@ -142,7 +142,7 @@ class CocoImportApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         file = serializers.FileField()
         keep_splits = serializers.BooleanField(
             required=False,

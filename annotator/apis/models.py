@@ -13,7 +13,7 @@ from annotator.access import (
     model_version_get_for_user,
     project_get_for_user,
 )
-from annotator.apis.mixins import ProjectJobListMixin
+from annotator.apis.mixins import ProjectJobListMixin, StrictSerializer
 from annotator.exceptions import NotFoundError
 from annotator.models import ModelVersion, PreannotationJob, TrainingJob
 from annotator.selectors.images import image_list
@@ -85,7 +85,7 @@ class TrainingJobListApi(ProjectJobListMixin, APIView):
     job_model = TrainingJob
     job_output = TrainingJobOutput
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         epochs = serializers.IntegerField(min_value=1, max_value=1000, required=False)
         time_budget_s = serializers.FloatField(min_value=10, required=False)
         image_size = serializers.IntegerField(min_value=64, max_value=2048, required=False)
@@ -274,7 +274,7 @@ class PreannotateApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         image_ids = serializers.ListField(
             child=serializers.IntegerField(), required=False, max_length=100_000
         )

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.access import ADMINS, project_get_for_user
-from annotator.apis.mixins import ProjectJobListMixin
+from annotator.apis.mixins import ProjectJobListMixin, StrictSerializer
 from annotator.exceptions import NotFoundError
 from annotator.models import DicomWebEndpoint, PacsImportJob, Series
 from annotator.selectors.exports import endpoint_get, pacs_import_get
@@ -46,7 +46,7 @@ class PacsImportOutput(serializers.ModelSerializer):
 class PacsEndpointListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
         url = serializers.CharField(max_length=500)
         auth = serializers.ChoiceField(
@@ -94,7 +94,7 @@ class PacsSearchApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         patient_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
         patient_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
         modality = serializers.CharField(max_length=16, required=False, allow_blank=True)
@@ -132,7 +132,7 @@ class PacsImportApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         study_uids = serializers.ListField(
             child=serializers.CharField(max_length=64),
             min_length=1,
@@ -159,7 +159,7 @@ class PacsPushApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         series = serializers.IntegerField()
 
     class OutputSerializer(serializers.Serializer):

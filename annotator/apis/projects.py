@@ -15,7 +15,7 @@ from annotator.access import (
     projects_for_user,
     role_for,
 )
-from annotator.apis.mixins import PaginatedMixin
+from annotator.apis.mixins import PaginatedMixin, StrictSerializer, refuse_unknown_fields
 from annotator.models import AuditEvent, LabelClass, LabelKind, Membership, Role
 from annotator.models.projects import SegmentType
 from annotator.permissions import IsServerAdmin, ReadOnly
@@ -29,7 +29,7 @@ class LabelClassOutput(serializers.ModelSerializer):
         fields = ["id", "name", "color", "kind", "order", "segment_type", "is_active"]
 
 
-class LabelClassInput(serializers.Serializer):
+class LabelClassInput(StrictSerializer):
     name = serializers.CharField(max_length=100)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", max_length=7)
     kind = serializers.ChoiceField(choices=LabelKind.choices, default=LabelKind.INSTANCE)
@@ -42,7 +42,7 @@ class LabelClassInput(serializers.Serializer):
     )
 
 
-class SplitRatios(serializers.Serializer):
+class SplitRatios(StrictSerializer):
     train = serializers.IntegerField(min_value=0, max_value=100)
     val = serializers.IntegerField(min_value=0, max_value=100)
     test = serializers.IntegerField(min_value=0, max_value=100)
@@ -61,7 +61,7 @@ class ProjectOutput(serializers.Serializer):
 class ProjectListApi(PaginatedMixin, APIView):
     permission_classes = [IsAuthenticated & (ReadOnly | IsServerAdmin)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         slug = serializers.SlugField(max_length=64)
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -72,6 +72,9 @@ class ProjectListApi(PaginatedMixin, APIView):
 
     class ListOutputSerializer(ProjectOutput):
         counts = serializers.DictField()
+
+    class CreateOutputSerializer(ProjectOutput):
+        label_classes = LabelClassOutput(many=True)
 
     @extend_schema(responses=ListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -89,12 +92,17 @@ class ProjectListApi(PaginatedMixin, APIView):
 
         return self.paginated(request, projects_for_user(user=request.user), serialize)
 
-    @extend_schema(request=InputSerializer, responses={201: ProjectOutput})
+    @extend_schema(request=InputSerializer, responses={201: CreateOutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = projects.project_create(creator=request.user, **data.validated_data)
-        return Response(ProjectOutput(_project_data(project, request.user)).data, status=201)
+        return Response(
+            self.CreateOutputSerializer(
+                {**_project_data(project, request.user), "label_classes": project.label_classes}
+            ).data,
+            status=201,
+        )
 
 
 def _project_data(project, user) -> dict:  # noqa: ANN001
@@ -116,7 +124,7 @@ class ProjectDetailApi(APIView):
         label_classes = LabelClassOutput(many=True)
         counts = serializers.DictField()
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
@@ -199,7 +207,7 @@ class MembershipOutput(serializers.ModelSerializer):
 class MemberListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         username = serializers.CharField(max_length=150)
         role = serializers.ChoiceField(choices=Role.choices)
 
@@ -223,7 +231,7 @@ class MemberListApi(APIView):
 class MemberDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         role = serializers.ChoiceField(choices=Role.choices)
 
     def _get(self, request: Request, slug: str, pk: int) -> Membership:
@@ -251,7 +259,7 @@ class SplitRebalanceApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         split_ratios = SplitRatios()
         seed = serializers.CharField(max_length=64, required=False)
 
@@ -294,12 +302,14 @@ class UploadApi(APIView):
                 "properties": {
                     "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
                 },
+                "additionalProperties": False,
             }
         },
         responses={201: OutputSerializer, 207: OutputSerializer},
     )
     def post(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
+        refuse_unknown_fields(request.data, ["files"])
         uploaded = request.FILES.getlist("files")
         if not uploaded:
             return Response(

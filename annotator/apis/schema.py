@@ -1,11 +1,15 @@
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
+from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
+
+from annotator.apis.mixins import StrictSerializer
 
 
 class AutoSchema(BaseAutoSchema):
-    """Names nested ``InputSerializer``/``OutputSerializer`` components after their API class."""
+    """Names nested ``InputSerializer``/``OutputSerializer`` components after their API class;
+    a request body that refuses unknown keys says so (``additionalProperties: false``)."""
 
     def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
         qualname = type(serializer).__qualname__
@@ -13,6 +17,14 @@ class AutoSchema(BaseAutoSchema):
             outer, inner = qualname.rsplit(".", 1)
             return outer.removesuffix("Api") + inner.removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)
+
+    def _map_serializer(
+        self, serializer: serializers.Serializer, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(force_instance(serializer), StrictSerializer):
+            schema["additionalProperties"] = False
+        return schema
 
 
 ERROR_RESPONSES = {

@@ -19,7 +19,7 @@ from annotator.access import (
     role_for,
     study_get_for_user,
 )
-from annotator.apis.mixins import PaginatedMixin
+from annotator.apis.mixins import PaginatedMixin, StrictSerializer
 from annotator.models import Image, ImageStatus, Patient, Split, Study
 from annotator.selectors.images import (
     GROUPINGS,
@@ -58,7 +58,7 @@ class PatientListApi(PaginatedMixin, APIView):
 class PatientDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         split = serializers.ChoiceField(choices=Split.choices)
 
     @extend_schema(responses=PatientOutput)
@@ -268,7 +268,7 @@ class ImageDetailApi(APIView):
         tags = serializers.ListField(child=serializers.IntegerField())
         active_seconds = serializers.FloatField()
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         status = serializers.ChoiceField(choices=IMAGE_PROGRESS)
 
     def _output(self, image: Image, role: str) -> dict:
@@ -355,7 +355,7 @@ class ImagePreviewApi(APIView):
 class ImageTagsApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         label_class_ids = serializers.ListField(child=serializers.IntegerField(), max_length=100)
 
     @extend_schema(request=InputSerializer, responses=InputSerializer)
@@ -373,7 +373,7 @@ class ImageActivityApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         seconds = serializers.FloatField()
 
     class OutputSerializer(serializers.Serializer):
