@@ -235,7 +235,7 @@ class ModelValueApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=ModelValueOutput)
+    @extend_schema(operation_id="projects_model_versions_value_all", responses=ModelValueOutput)
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
         return Response(ModelValueOutput(project_model_value(project=project)).data)
