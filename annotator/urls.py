@@ -61,6 +61,11 @@ urlpatterns = [
         name="annotation-bulk",
     ),
     path(
+        "images/<int:pk>/annotations/batch/",
+        annotations.AnnotationBatchApi.as_view(),
+        name="annotation-batch",
+    ),
+    path(
         "projects/<slug:slug>/training-jobs/",
         models.TrainingJobListApi.as_view(),
         name="training-job-list",

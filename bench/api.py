@@ -238,6 +238,39 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace) -> None:
         f"{_percentiles(concurrent)}; server CPU {cpu / total * 1000:.1f} ms/request"
     )
 
+    def new(shape: dict) -> dict:
+        return {"client_key": str(uuid.uuid4()), "label_class": label_class["id"], **shape}
+
+    def image_save(index: int, client: requests.Session, batch: bool) -> float:
+        """An image's four shapes: one batch request, or one request a shape."""
+        image = f"{url}/api/images/{image_ids[index % len(image_ids)]}/annotations/"
+        started = time.perf_counter()
+        if batch:
+            response = client.post(
+                f"{image}batch/", timeout=10, json={"create": [new(s) for s in shapes]}
+            )
+            assert response.status_code == 200, response.text
+        else:
+            for shape in shapes:
+                response = client.post(image, timeout=10, json=new(shape))
+                assert response.status_code == 201, response.text
+        return time.perf_counter() - started
+
+    saves = args.saves // 4
+    for batch, how in ((False, "4 requests"), (True, "1 batch request")):
+        cpu = _cpu_seconds(pid)
+        latencies = [image_save(i, session, batch) for i in range(saves)]
+        cpu = _cpu_seconds(pid) - cpu
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda i, b=batch: image_save(i, clients[i % 8], b), range(saves * 2)))
+        rate = saves * 2 / (time.perf_counter() - start)
+        print(
+            f"an image's 4 shapes (3 boxes + 1 mask) in {how}, {saves} sequential: "
+            f"{_percentiles(latencies)}; server CPU {cpu / saves * 1000:.1f} ms/image; "
+            f"8 concurrent clients: {rate:.1f} images/s"
+        )
+
     def page() -> float:
         started = time.perf_counter()
         response = session.get(

@@ -199,6 +199,94 @@ class AnnotationDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class BatchUpdateInput(StrictSerializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(min_value=1)
+    label_class = serializers.IntegerField(required=False)
+    box = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4, required=False
+    )
+    mask = RleField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=AnnotationStatus.choices, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.keys() <= {"id", "version"}:
+            raise serializers.ValidationError("An edit changes at least one field.")
+        return attrs
+
+
+class BatchDeleteInput(StrictSerializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(min_value=1)
+
+
+class BatchConflict(serializers.Serializer):
+    id = serializers.IntegerField()
+    current = AnnotationOutput(allow_null=True)
+
+
+class AnnotationBatchApi(APIView):
+    """Save several of one image's labels in one request and one transaction: creates (each
+    with its client key), edits and deletes (each with the version it is based on). When any
+    edit or delete is stale, or its annotation is gone, nothing is saved and the 412 lists each
+    one with its current state (null: gone)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        create = AnnotationListApi.InputSerializer(many=True, required=False, max_length=1000)
+        update = BatchUpdateInput(many=True, required=False, max_length=1000)
+        delete = BatchDeleteInput(many=True, required=False, max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        annotations = AnnotationOutput(many=True)
+        existed = serializers.ListField(child=serializers.UUIDField())
+        deleted = serializers.ListField(child=serializers.IntegerField())
+
+    class ConflictSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        detail = serializers.CharField()
+        conflicts = BatchConflict(many=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            412: OpenApiResponse(
+                ConflictSerializer, description="Stale or gone annotations; nothing was saved."
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        check_image_editable(image=image, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = annotations.annotations_batch_apply(
+                image=image,
+                actor=request.user,
+                creates=data.validated_data.get("create", []),
+                updates=data.validated_data.get("update", []),
+                deletes=data.validated_data.get("delete", []),
+            )
+        except VersionConflictError as error:
+            body = {
+                "code": error.code,
+                "detail": error.detail,
+                "conflicts": BatchConflict(error.extra["conflicts"], many=True).data,
+            }
+            return Response(body, status=status.HTTP_412_PRECONDITION_FAILED)
+        rows = [annotation for annotation, _ in result.created] + result.updated
+        return Response(
+            {
+                "annotations": AnnotationOutput(rows, many=True).data,
+                "existed": [str(a.client_key) for a, created in result.created if not created],
+                "deleted": result.deleted,
+            }
+        )
+
+
 class AnnotationBulkApi(APIView):
     """Accept or reject proposals of one image: the given ids, else every proposal."""
 

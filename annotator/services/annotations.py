@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -268,6 +269,71 @@ def annotation_delete(
     _image_touched(current.image)
     ProposalOutcome.objects.filter(annotation=current).update(deleted_as=_deleted_as(current))
     current.delete()
+
+
+@dataclass
+class BatchResult:
+    created: list[tuple[Annotation, bool]]
+    updated: list[Annotation]
+    deleted: list[int]
+
+
+@transaction.atomic
+def annotations_batch_apply(
+    *,
+    image: Image,
+    actor: AbstractBaseUser,
+    creates: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    deletes: list[dict[str, int]],
+) -> BatchResult:
+    """Several saves of one image's labels as one: creates as ``annotation_create`` takes them,
+    edits (``id``, ``version`` and the fields they change) and deletes (``id``, ``version``).
+    When any edit or delete is stale (or its row is gone) nothing is applied, and the error
+    lists each such row (``extra["conflicts"]``: its id and current row, None when gone)."""
+    ids = [item["id"] for item in (*updates, *deletes)]
+    if len(set(ids)) != len(ids):
+        raise ApplicationError(
+            "An annotation is edited or deleted more than once in this batch.",
+            code="duplicate_annotation",
+        )
+    keys = [item["client_key"] for item in creates]
+    if len(set(keys)) != len(keys):
+        raise ApplicationError(
+            "A client key is created more than once in this batch.", code="duplicate_client_key"
+        )
+    rows = {
+        row.pk: row
+        for row in Annotation.objects.select_for_update()
+        .select_related("image")
+        .filter(image=image, pk__in=ids)
+    }
+    conflicts = [
+        {"id": item["id"], "current": rows.get(item["id"])}
+        for item in (*updates, *deletes)
+        if item["id"] not in rows or rows[item["id"]].version != item["version"]
+    ]
+    if conflicts:
+        raise VersionConflictError(
+            f"{len(conflicts)} of the batch's edits are based on a version that is not the "
+            "current one: nothing was saved.",
+            extra={"conflicts": conflicts},
+        )
+    created = [annotation_create(image=image, actor=actor, **item) for item in creates]
+    updated = [
+        annotation_update(
+            annotation=rows[item["id"]],
+            actor=actor,
+            expected_version=item["version"],
+            **{field: value for field, value in item.items() if field not in ("id", "version")},
+        )
+        for item in updates
+    ]
+    for item in deletes:
+        annotation_delete(
+            annotation=rows[item["id"]], actor=actor, expected_version=item["version"]
+        )
+    return BatchResult(created=created, updated=updated, deleted=[item["id"] for item in deletes])
 
 
 @transaction.atomic

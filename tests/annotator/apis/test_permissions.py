@@ -87,6 +87,7 @@ POLICY = {
     ("annotation-list", "get"): ANY,
     ("annotation-list", "post"): LABELLER,
     ("annotation-bulk", "post"): LABELLER,
+    ("annotation-batch", "post"): LABELLER,
     ("annotation-detail", "get"): ANY,
     ("annotation-detail", "patch"): LABELLER,
     ("annotation-detail", "delete"): LABELLER,
@@ -260,6 +261,12 @@ SUCCESS = {
         200,
         _json(lambda o: {"action": "accept", "ids": [o["annotation"].pk]}),
     ),
+    ("annotation-batch", "post"): (
+        200,
+        _json(
+            lambda o: {"update": [{"id": o["annotation"].pk, "version": 1, "box": [2, 2, 5, 5]}]}
+        ),
+    ),
     ("annotation-detail", "get"): (200, None),
     ("annotation-detail", "patch"): (200, _json({"version": 1, "box": [2, 2, 5, 5]})),
     ("annotation-detail", "delete"): (204, lambda o: {"headers": {"If-Match": '"1"'}}),
@@ -383,7 +390,10 @@ def _kwargs(name, objects):
         "preannotation-job-cancel": objects["preannotation_job"].pk,
         "model-version-activate": objects["model_version"].pk,
     }.get(name)
-    if name.startswith(("image-", "annotation-list", "annotation-bulk")) and name != "image-list":
+    if (
+        name.startswith(("image-", "annotation-list", "annotation-bulk", "annotation-batch"))
+        and name != "image-list"
+    ):
         pk = objects["image"].pk
     if pk is not None:
         kwargs["pk"] = pk
