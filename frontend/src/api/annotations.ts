@@ -32,3 +32,22 @@ export async function patchAnnotation(id: number, version: number, patch: Partia
 export async function deleteAnnotation(id: number, version: number): Promise<void> {
   await request(`/api/annotations/${id}/`, { method: "DELETE", headers: { "If-Match": `"${version}"` } });
 }
+
+export type BatchCreate = Partial<AnnotationFields> & { client_key: string; label_class: number; box: AnnotationFields["box"] };
+export type BatchUpdate = Partial<AnnotationFields> & { id: number; version: number };
+
+export interface BatchResult {
+  /** the created rows (creates first, in order), then the edited ones */
+  annotations: Annotation[];
+  /** client keys whose create found its row already there (it holds what that first create sent) */
+  existed: string[];
+  deleted: number[];
+}
+
+/** An image's creates, edits and deletes in one request and one transaction: all or nothing (412 lists the stale ones). */
+export async function saveBatch(
+  imageId: number,
+  body: { create: BatchCreate[]; update: BatchUpdate[]; delete: { id: number; version: number }[] },
+): Promise<BatchResult> {
+  return (await request<BatchResult>(`/api/images/${imageId}/annotations/batch/`, { method: "POST", body })).data;
+}

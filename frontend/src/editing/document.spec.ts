@@ -6,17 +6,16 @@ import { SaveQueue } from "../sync/saveQueue";
 import { annotationRow } from "../testing/annotations";
 import { AnnotationDoc, fromServer } from "./document";
 
-/** One annotation row behind PATCH with If-Match, as the server keeps it. */
+/** One annotation row behind the batch route's edits, as the server keeps it. */
 function fakeServer(row: Annotation) {
-  const calls: { method: string; ifMatch: string | undefined }[] = [];
+  const calls: { method: string; version: number }[] = [];
   setFetch(async (_path: string, init: RequestInit = {}) => {
-    const headers = (init.headers ?? {}) as Record<string, string>;
-    calls.push({ method: init.method ?? "GET", ifMatch: headers["If-Match"] });
-    if (headers["If-Match"] !== `"${row.version}"`) {
-      return new Response(JSON.stringify({ code: "version_conflict", detail: "stale", current: row }), { status: 412 });
-    }
-    Object.assign(row, JSON.parse(String(init.body)), { version: row.version + 1 });
-    return new Response(JSON.stringify(row), { status: 200, headers: { "Content-Type": "application/json" } });
+    const { id, version, ...fields } = (JSON.parse(String(init.body)) as { update: ({ id: number; version: number } & Partial<Annotation>)[] }).update[0];
+    calls.push({ method: init.method ?? "GET", version });
+    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+    if (id !== row.id || version !== row.version) return json(412, { code: "version_conflict", detail: "stale", conflicts: [{ id: row.id, current: row }] });
+    Object.assign(row, fields, { version: row.version + 1 });
+    return json(200, { annotations: [row], existed: [], deleted: [] });
   });
   return calls;
 }
@@ -47,7 +46,7 @@ describe("AnnotationDoc with the save queue", () => {
     expect(row).toMatchObject({ status: "accepted", version: 4 });
     doc.undo();
     await vi.advanceTimersByTimeAsync(1500);
-    expect(calls.map((c) => c.ifMatch)).toEqual(['"3"', '"4"']);
+    expect(calls.map((c) => c.version)).toEqual([3, 4]);
     expect(row).toMatchObject({ status: "proposed", version: 5 });
     expect(queue.state().conflicts).toHaveLength(0);
     doc.redo();

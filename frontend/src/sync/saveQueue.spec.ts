@@ -7,6 +7,23 @@ import { createMask } from "../viewer/rle";
 import { MemoryPendingStore } from "./pendingStore";
 import { SaveQueue } from "./saveQueue";
 
+type Item = { id: number; version: number } & Record<string, unknown>;
+
+/** The batch route's body. */
+interface BatchBody {
+  create?: Record<string, unknown>[];
+  update?: Item[];
+  delete?: Item[];
+}
+
+interface Edit {
+  method: string;
+  path: string;
+  body: any;
+  id?: number;
+  version?: number;
+}
+
 interface Call {
   method: string;
   path: string;
@@ -51,9 +68,31 @@ class FakeServer {
     }
     m = /^\/api\/images\/(\d+)\/annotations\/$/.exec(path);
     if (m && method === "POST") {
-      const existing = [...this.rows.values()].find((r) => r.client_key === body.client_key);
-      if (existing) return json(200, existing);
-      return json(201, this.add({ ...body, image: Number(m[1]), source: "human", score: null, version: 1 }));
+      const { row, created } = this.create(Number(m[1]), body);
+      return json(created ? 201 : 200, row);
+    }
+    m = /^\/api\/images\/(\d+)\/annotations\/batch\/$/.exec(path);
+    if (m && method === "POST") {
+      const { create = [], update = [], delete: deletes = [] } = body as BatchBody;
+      const conflicts = [...update, ...deletes]
+        .filter((i) => this.rows.get(i.id)?.version !== i.version)
+        .map((i) => ({ id: i.id, current: this.rows.get(i.id) ?? null }));
+      if (conflicts.length) return json(412, { code: "version_conflict", detail: "stale", conflicts });
+      if (this.refuse) return json(400, { code: "invalid", detail: this.refuse });
+      const annotations: Annotation[] = [];
+      const existed: string[] = [];
+      for (const c of create) {
+        const { row, created } = this.create(Number(m[1]), c);
+        if (!created) existed.push(row.client_key);
+        annotations.push(row);
+      }
+      for (const { id, ...fields } of update) {
+        const row = this.rows.get(id)!;
+        Object.assign(row, fields, { version: row.version + 1 });
+        annotations.push({ ...row });
+      }
+      for (const d of deletes) this.rows.delete(d.id);
+      return json(200, { annotations, existed, deleted: deletes.map((d) => d.id) });
     }
     if (/^\/api\/images\/\d+\/(activity|tags)\/$/.test(path) || /^\/api\/images\/\d+\/$/.test(path)) {
       return json(200, {});
@@ -61,8 +100,33 @@ class FakeServer {
     return json(404, { code: "not_found", detail: path });
   };
 
+  /** set: the batch route answers 400 with this detail (the single routes still work) */
+  refuse: string | null = null;
+
+  private create(image: number, body: any): { row: Annotation; created: boolean } {
+    const existing = [...this.rows.values()].find((r) => r.client_key === body.client_key);
+    if (existing) return { row: existing, created: false };
+    return { row: this.add({ ...body, image, source: body.source ?? "human", score: null, version: 1 }), created: true };
+  }
+
   writes(): Call[] {
     return this.calls.filter((c) => c.method !== "GET");
+  }
+
+  /** The writes one edit at a time: a batch request's creates, edits and deletes, in that order. */
+  edits(): Edit[] {
+    return this.writes().flatMap((c): Edit[] => {
+      if (!c.path.endsWith("/batch/")) {
+        const version = c.headers["If-Match"] ? Number(c.headers["If-Match"].replaceAll('"', "")) : undefined;
+        return [{ method: c.method, path: c.path, body: c.body, version }];
+      }
+      const batch = c.body as BatchBody;
+      return [
+        ...(batch.create ?? []).map((body) => ({ method: "POST", path: c.path, body })),
+        ...(batch.update ?? []).map(({ id, version, ...body }) => ({ method: "PATCH", path: c.path, body, id, version })),
+        ...(batch.delete ?? []).map(({ id, version }) => ({ method: "DELETE", path: c.path, body: undefined, id, version })),
+      ];
+    });
   }
 }
 
@@ -100,7 +164,7 @@ afterEach(() => {
 });
 
 describe("SaveQueue", () => {
-  it("debounces edits into one PATCH that carries If-Match and only the changed fields", async () => {
+  it("debounces edits into one request that names the version and carries only the changed fields", async () => {
     const row = server.add();
     const q = queue();
     const a = fromServer(row);
@@ -112,11 +176,10 @@ describe("SaveQueue", () => {
     await vi.advanceTimersByTimeAsync(900);
     expect(server.writes()).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(200);
-    const writes = server.writes();
-    expect(writes).toHaveLength(1);
-    expect(writes[0].method).toBe("PATCH");
-    expect(writes[0].headers["If-Match"]).toBe('"3"');
-    expect(writes[0].body).toEqual({ status: "accepted", box: [11, 12, 20, 20] });
+    expect(server.writes()).toHaveLength(1);
+    const edits = server.edits();
+    expect(edits).toHaveLength(1);
+    expect(edits[0]).toMatchObject({ method: "PATCH", id: row.id, version: 3, body: { status: "accepted", box: [11, 12, 20, 20] } });
     expect(server.rows.get(row.id)!.version).toBe(4);
     expect(q.ops.size).toBe(0);
     expect(store.ops.size).toBe(0);
@@ -136,7 +199,7 @@ describe("SaveQueue", () => {
     const [b2, a2] = edit({ ...a1, version: 4 }, { label_class: 2 });
     q.recordAnnotation(1, a.key, b2, a2);
     await q.flush();
-    expect(server.writes()[1].headers["If-Match"]).toBe('"4"');
+    expect(server.edits()[1].version).toBe(4);
     expect(server.rows.get(row.id)!.label_class).toBe(2);
   });
 
@@ -148,7 +211,7 @@ describe("SaveQueue", () => {
     mask.data[0] = 1;
     q.recordAnnotation(1, a.key, ...edit(a, { mask }));
     await q.flush();
-    expect(server.writes()[0].body.mask).toEqual({ size: [3, 4], counts: "01;" });
+    expect(server.edits()[0].body.mask).toEqual({ size: [3, 4], counts: "01;" });
   });
 
   it("a create that finds its row already there sends what is wanted now", async () => {
@@ -158,9 +221,9 @@ describe("SaveQueue", () => {
     const now: LocalAnnotation = { ...fromServer(first), id: null, version: null, box: [2, 2, 9, 9] };
     q.recordAnnotation(1, "k-lost", null, now);
     await q.flush();
-    const writes = server.writes();
-    expect(writes.map((w) => w.method)).toEqual(["POST", "PATCH"]);
-    expect(writes[1].headers["If-Match"]).toBe('"1"');
+    const edits = server.edits();
+    expect(edits.map((w) => w.method)).toEqual(["POST", "PATCH"]);
+    expect(edits[1].version).toBe(1);
     expect(server.rows.get(first.id)).toMatchObject({ box: [2, 2, 9, 9], version: 2 });
     expect(q.state().mode).toBe("saved");
   });
@@ -170,7 +233,7 @@ describe("SaveQueue", () => {
     const q = queue();
     q.recordAnnotation(1, "k-same", null, { ...fromServer(first), id: null, version: null });
     await q.flush();
-    expect(server.writes().map((w) => w.method)).toEqual(["POST"]);
+    expect(server.edits().map((w) => w.method)).toEqual(["POST"]);
   });
 
   it("turns a 412 into a conflict and never overwrites silently", async () => {
@@ -200,8 +263,8 @@ describe("SaveQueue", () => {
     await q.flush();
     q.keepMine(a.key, null);
     await q.flush();
-    const last = server.writes().at(-1)!;
-    expect(last.headers["If-Match"]).toBe('"4"');
+    const last = server.edits().at(-1)!;
+    expect(last.version).toBe(4);
     expect(last.body).toEqual({ status: "rejected" });
     expect(server.rows.get(row.id)).toMatchObject({ status: "rejected", label_class: 5, version: 5 });
     expect(q.state().conflicts).toHaveLength(0);
@@ -302,10 +365,11 @@ describe("SaveQueue", () => {
     q.recordAnnotation(1, "new-1", null, created);
     q.recordAnnotation(1, "new-1", ...edit(created, { box: [5, 6, 7, 8] }));
     await q.flush();
-    const writes = server.writes();
-    expect(writes).toHaveLength(1);
-    expect(writes[0].method).toBe("POST");
-    expect(writes[0].body).toMatchObject({ client_key: "new-1", box: [5, 6, 7, 8], label_class: 2, status: "accepted" });
+    expect(server.writes()).toHaveLength(1);
+    const edits = server.edits();
+    expect(edits).toHaveLength(1);
+    expect(edits[0].method).toBe("POST");
+    expect(edits[0].body).toMatchObject({ client_key: "new-1", box: [5, 6, 7, 8], label_class: 2, status: "accepted" });
     expect(server.rows.size).toBe(1);
   });
 
@@ -327,7 +391,7 @@ describe("SaveQueue", () => {
     await q.flush();
     q.recordAnnotation(1, "assist-1", ...edit({ ...created, id: 100, version: 1 }, { status: "accepted" }));
     await q.flush();
-    const [post, patch] = server.writes();
+    const [post, patch] = server.edits();
     expect(post.method).toBe("POST");
     expect(post.body).toMatchObject({ client_key: "assist-1", source: "assist", status: "proposed" });
     expect(patch.method).toBe("PATCH");
@@ -351,11 +415,11 @@ describe("SaveQueue", () => {
     const a = fromServer(row);
     q.recordAnnotation(1, a.key, a, null);
     await q.flush();
-    expect(server.writes()[0]).toMatchObject({ method: "DELETE", headers: { "If-Match": '"3"' } });
+    expect(server.edits()[0]).toMatchObject({ method: "DELETE", id: row.id, version: 3 });
     expect(server.rows.size).toBe(0);
     q.recordAnnotation(1, a.key, null, a);
     await q.flush();
-    const post = server.writes()[1];
+    const post = server.edits()[1];
     expect(post.method).toBe("POST");
     expect(post.body.client_key).toBe(a.key);
     expect(server.rows.size).toBe(1);
@@ -377,9 +441,61 @@ describe("SaveQueue", () => {
     setFetch(server.fetch);
     q.recordAnnotation(1, "k-new", drawn, null);
     await q.flush();
-    expect(server.writes().map((w) => w.method)).toEqual(["POST", "POST", "DELETE"]);
+    expect(server.edits().map((w) => w.method)).toEqual(["POST", "POST", "DELETE"]);
     expect(server.rows.size).toBe(0);
     expect(q.state()).toMatchObject({ mode: "saved", pending: 0 });
+  });
+
+  it("saves an image's edits in one request, and a stale one does not hold the others back", async () => {
+    const [r1, r2, r3] = [server.add(), server.add(), server.add()];
+    const q = queue();
+    const seen = [r1, r2, r3].map(fromServer);
+    Object.assign(r2, { label_class: 5, version: 4 }); // someone else edits r2 first
+    for (const a of seen) q.recordAnnotation(1, a.key, ...edit(a, { status: "accepted" }));
+    q.recordAnnotation(1, "new-1", null, { ...fromServer(r1), key: "new-1", id: null, version: null, box: [1, 1, 4, 4] });
+    await q.flush();
+    const writes = server.writes();
+    expect(writes.map((w) => w.path)).toEqual(["/api/images/1/annotations/batch/", "/api/images/1/annotations/batch/"]);
+    const [first, second] = writes.map((w) => w.body as BatchBody);
+    expect(first.update).toHaveLength(3);
+    expect(first.create).toHaveLength(1);
+    // the first answer was 412 for r2 only: the rest went again, r2 waits for a choice
+    expect(second.update!.map((u) => u.id)).toEqual([r1.id, r3.id]);
+    expect(server.rows.get(r1.id)!.status).toBe("accepted");
+    expect(server.rows.get(r2.id)!.status).toBe("proposed");
+    expect(q.state().conflicts.map((c) => c.key)).toEqual([r2.client_key]);
+    expect([...server.rows.values()].some((r) => r.client_key === "new-1")).toBe(true);
+  });
+
+  it("an edit whose answer was lost is saved when the server already holds it, not a conflict", async () => {
+    const row = server.add();
+    const q = queue();
+    const realFetch = server.fetch;
+    setFetch(async (path, init) => {
+      await realFetch(path, init);
+      throw new TypeError("Failed to fetch");
+    });
+    q.recordAnnotation(1, row.client_key, ...edit(fromServer(row), { status: "accepted" }));
+    await q.flush();
+    expect(server.rows.get(row.id)).toMatchObject({ status: "accepted", version: 4 });
+    setFetch(server.fetch);
+    await vi.advanceTimersByTimeAsync(600);
+    expect(q.state()).toMatchObject({ mode: "saved", pending: 0, conflicts: [] });
+  });
+
+  it("a batch the server refuses is sent edit by edit, so the error lands on the edit it is about", async () => {
+    const [good, bad] = [server.add(), server.add()];
+    const q = queue();
+    server.refuse = "a field is wrong";
+    q.recordAnnotation(1, good.client_key, ...edit(fromServer(good), { status: "accepted" }));
+    q.recordAnnotation(1, bad.client_key, ...edit(fromServer(bad), { label_class: 999 }));
+    const single = server.fetch;
+    setFetch(async (path, init) =>
+      init?.method === "PATCH" && path === `/api/annotations/${bad.id}/` ? json(400, { code: "invalid", detail: "unknown class" }) : single(path, init),
+    );
+    await q.flush();
+    expect(server.rows.get(good.id)!.status).toBe("accepted");
+    expect(q.state().errors.map((o) => o.key)).toEqual([bad.client_key]);
   });
 
   it("accumulates active time and sends it once", async () => {

@@ -6,7 +6,7 @@
  * session or a closed tab. A stale version never overwrites: the edit waits
  * in a conflict until the user picks theirs or mine.
  */
-import { createAnnotation, deleteAnnotation, patchAnnotation } from "../api/annotations";
+import { createAnnotation, deleteAnnotation, patchAnnotation, saveBatch } from "../api/annotations";
 import { ApiError } from "../api/http";
 import { postActivity, putTags, setImageStatus } from "../api/images";
 import type { Annotation, AnnotationFields, ImageStatus } from "../api/types";
@@ -57,13 +57,23 @@ function changedFields(before: LocalAnnotation, after: LocalAnnotation): Partial
   return out;
 }
 
-function sameContent(row: Annotation, f: AnnotationFields): boolean {
+/** The row holds every field `f` sets. */
+function holds(row: Annotation, f: Partial<AnnotationFields>): boolean {
   return (
-    row.label_class === f.label_class &&
-    row.status === f.status &&
-    row.box.every((v, i) => v === f.box[i]) &&
-    (row.mask?.counts ?? null) === (f.mask?.counts ?? null)
+    (f.label_class === undefined || row.label_class === f.label_class) &&
+    (f.status === undefined || row.status === f.status) &&
+    (f.box === undefined || row.box.every((v, i) => v === f.box![i])) &&
+    (f.mask === undefined || (row.mask?.counts ?? null) === (f.mask?.counts ?? null))
   );
+}
+
+/** What one annotation op asked of a batch request. */
+interface BatchItem {
+  op: AnnotationOp;
+  rev: number;
+  as: "create" | "update" | "delete";
+  fields: Partial<AnnotationFields>;
+  id?: number;
 }
 
 export class SaveQueue {
@@ -80,6 +90,8 @@ export class SaveQueue {
   private offline = false;
   private authBlocked = false;
   private listeners = new Set<(s: SaveState) => void>();
+  /** keys sent one request each: a batch holding them was refused as a whole (400) */
+  private alone = new Set<string>();
 
   constructor(private readonly opts: SaveQueueOptions) {
     this.store = opts.store;
@@ -176,6 +188,7 @@ export class SaveQueue {
 
   private forget(key: string): void {
     this.ops.delete(key);
+    this.alone.delete(key);
     this.persisting = this.persisting.then(() => this.store.delete(key)).catch(() => {});
   }
 
@@ -230,21 +243,34 @@ export class SaveQueue {
     return undefined;
   }
 
+  /** Annotation edits go in one request per image; a delete whose row's create went unanswered goes alone. */
+  private batchable(op: PendingOp): op is AnnotationOp {
+    return op.kind === "annotation" && !this.alone.has(op.key) && (op.want === "exists" || !!op.server);
+  }
+
   private async drain(): Promise<void> {
     while (!this.authBlocked) {
       await this.persisting;
       const op = this.nextSendable();
       if (!op) break;
-      const rev = op.rev;
+      const batch = this.batchable(op)
+        ? [...this.ops.values()].filter(
+            (o): o is AnnotationOp =>
+              o.user === this.user && !o.error && o.kind === "annotation" && !o.conflict && o.imageId === op.imageId && this.batchable(o),
+          )
+        : null;
       try {
-        await this.send(op, rev);
+        if (batch) await this.sendBatch(op.imageId, batch);
+        else await this.send(op, op.rev);
         this.failures = 0;
         this.offline = false;
       } catch (e) {
         if (e instanceof ApiError && e.isAuth) {
           this.authBlocked = true;
         } else if (e instanceof ApiError && e.status < 500) {
-          this.reject(op, e);
+          // a refused batch: send its edits one by one, so the refusal lands on the edit it is about
+          if (batch) for (const o of batch) this.alone.add(o.key);
+          else this.reject(op, e);
           continue;
         } else {
           this.offline = true;
@@ -257,11 +283,78 @@ export class SaveQueue {
     }
   }
 
+  /** Forget an op the server now holds, unless it changed while it was being sent. */
+  private settle(op: PendingOp, rev: number): void {
+    if (this.ops.get(op.key) === op && op.rev === rev) this.forget(op.key);
+    else this.persist(op);
+  }
+
+  private async sendBatch(imageId: number, ops: AnnotationOp[]): Promise<void> {
+    const items: BatchItem[] = ops.map((op) => {
+      const as = op.want === "deleted" ? "delete" : op.server ? "update" : "create";
+      if (as === "create") op.createSent = true;
+      return { op, rev: op.rev, as, fields: { ...op.fields }, id: op.server?.id };
+    });
+    for (const op of ops) if (op.createSent) this.persist(op);
+    let result;
+    try {
+      result = await saveBatch(imageId, {
+        create: items.filter((i) => i.as === "create").map((i) => ({ ...(i.fields as AnnotationFields), client_key: i.op.key })),
+        // a label's source is set when it is created: an edit never sends it
+        update: items.filter((i) => i.as === "update").map(({ fields: { source: _, ...fields }, id, op }) => ({ ...fields, id: id!, version: op.server!.version })),
+        delete: items.filter((i) => i.as === "delete").map((i) => ({ id: i.id!, version: i.op.server!.version })),
+      });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 412) return this.batchConflicts(items, e);
+      throw e;
+    }
+    const rows = new Map(result.annotations.map((a) => [a.client_key, a]));
+    const existed = new Set(result.existed);
+    for (const item of items) {
+      const { op } = item;
+      if (item.as === "delete") {
+        this.saved(op, null, item.rev);
+        continue;
+      }
+      const row = rows.get(op.key)!;
+      delete op.createSent;
+      if (item.as === "create" && existed.has(op.key) && !holds(row, item.fields)) {
+        // the row a first, unanswered create made: it holds what that create sent; edit it
+        op.server = { id: row.id, version: row.version };
+        this.persist(op);
+      } else this.saved(op, row, item.rev);
+    }
+  }
+
+  /** The server holds `row` for this op now (null: it deleted it). */
+  private saved(op: AnnotationOp, row: Annotation | null, rev: number): void {
+    op.server = row && { id: row.id, version: row.version };
+    this.opts.onSaved?.(op.key, row);
+    this.settle(op, rev);
+  }
+
+  /**
+   * A batch with stale edits saved nothing. An edit the row already holds (our own save whose
+   * answer was lost) and a delete of a row already gone are saved; the rest wait in a conflict;
+   * the batch's other edits go again.
+   */
+  private batchConflicts(items: BatchItem[], e: ApiError): void {
+    const conflicts = (e.body as { conflicts?: { id: number; current: Annotation | null }[] } | null)?.conflicts ?? [];
+    const stale = conflicts.filter((c) => items.some((i) => i.id === c.id));
+    if (!stale.length) throw e;
+    for (const item of items) if (item.as === "create") delete item.op.createSent;
+    for (const { id, current } of stale) {
+      const item = items.find((i) => i.id === id)!;
+      if (item.as === "delete" ? !current : current && holds(current, item.fields)) this.saved(item.op, current, item.rev);
+      else {
+        item.op.conflict = { theirs: current };
+        this.persist(item.op);
+      }
+    }
+  }
+
   private async send(op: PendingOp, rev: number): Promise<void> {
-    const done = () => {
-      if (this.ops.get(op.key) === op && op.rev === rev) this.forget(op.key);
-      else this.persist(op);
-    };
+    const done = () => this.settle(op, rev);
     switch (op.kind) {
       case "tags":
         await putTags(op.imageId, op.labelClassIds);
@@ -320,7 +413,7 @@ export class SaveQueue {
     delete op.createSent;
     // The server already had this row (a retried create whose first answer was lost): it
     // holds what that first request sent, not necessarily what we send now.
-    if (!res.created && !sameContent(res.annotation, f)) return patchAnnotation(res.annotation.id, res.annotation.version, f);
+    if (!res.created && !holds(res.annotation, f)) return patchAnnotation(res.annotation.id, res.annotation.version, f);
     return res.annotation;
   }
 
