@@ -66,7 +66,7 @@ SEED_DEMO_SEED = 2026
 
 
 def train_config(options: dict, output_dir: Path) -> TrainConfig:
-    """The config ``worker.datastore.run_training`` builds from a job's options (no init)."""
+    """The config ``worker.datastore._train_config`` builds from a job's options (no init)."""
     return TrainConfig(
         output_dir=output_dir,
         backbone=options["backbone"],
