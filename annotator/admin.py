@@ -6,19 +6,19 @@ from annotator import models
 
 
 class SuperuserOnly(admin.ModelAdmin):
-    def has_module_permission(self, request) -> bool:  # noqa: ANN001
+    def has_module_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
 
-    def has_view_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_view_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return self.has_module_permission(request)
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)
 
 
@@ -125,13 +125,13 @@ class AuditEventAdmin(SuperuserOnly):
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "project"]
     list_filter = ["action", "project"]
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -163,7 +163,7 @@ def build(slug: str, images: int, shapes: int, *, with_masks: bool, size: int = 
     return project
 
 
-def _export_json(project_id: int, queue) -> None:  # noqa: ANN001
+def _export_json(project_id: int, queue) -> None:
     from django.db import connection
 
     from annotator.models import Project
@@ -185,7 +185,7 @@ def _export_json(project_id: int, queue) -> None:  # noqa: ANN001
     queue.put((seconds, before / 1024, peak / 1024, len(buffer.getvalue()), summary))
 
 
-def measure_json(project) -> tuple[float, float, float, int, dict]:  # noqa: ANN001
+def measure_json(project) -> tuple[float, float, float, int, dict]:
     """Run the export in a fresh process so its peak RSS is the export's own."""
     from django.db import connection
 

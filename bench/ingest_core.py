@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annotator.dicom import (  # noqa: E402
+from annotator.dicom import (
     dataset_to_bytes,
     default_window,
     deidentify,

@@ -33,21 +33,21 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worker.ml.data import InMemoryDatastore  # noqa: E402
-from worker.ml.lesion_metrics import (  # noqa: E402
+from worker.ml.data import InMemoryDatastore
+from worker.ml.lesion_metrics import (
     choose_threshold,
     counts_at,
     match_split,
     split_figures,
 )
-from worker.ml.predictor import (  # noqa: E402
+from worker.ml.predictor import (
     LOW_SCORE_FLOOR,
     Predictor,
     as_detections,
     uncertainty,
 )
-from worker.ml.synthetic import CLASS_NAMES, make_samples  # noqa: E402
-from worker.ml.train import TrainConfig, main  # noqa: E402
+from worker.ml.synthetic import CLASS_NAMES, make_samples
+from worker.ml.train import TrainConfig, main
 
 
 def _ranks(scores: list[float]) -> np.ndarray:

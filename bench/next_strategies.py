@@ -39,7 +39,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ml_demo_learning import (  # noqa: E402  (sets up Django)
+from ml_demo_learning import (
     DEMO_TRAINING,
     _summary,
     demo_splits,
@@ -47,19 +47,19 @@ from ml_demo_learning import (  # noqa: E402  (sets up Django)
     version_figures,
 )
 
-from annotator.models import ImageStatus  # noqa: E402
-from annotator.selectors.strategies import (  # noqa: E402
+from annotator.models import ImageStatus
+from annotator.selectors.strategies import (
     DONE_STATUSES,
     STRATEGIES,
     ImageFacts,
     Strategy,
     strategy_ranked,
 )
-from annotator.services.jobs import _training_options  # noqa: E402
-from worker.ml.data import InMemoryDatastore, Sample  # noqa: E402
-from worker.ml.predictor import LOW_SCORE_FLOOR, Predictor, uncertainty  # noqa: E402
-from worker.ml.synthetic import CLASS_NAMES  # noqa: E402
-from worker.ml.train import TrainConfig, TrainResult, main  # noqa: E402
+from annotator.services.jobs import _training_options
+from worker.ml.data import InMemoryDatastore, Sample
+from worker.ml.predictor import LOW_SCORE_FLOOR, Predictor, uncertainty
+from worker.ml.synthetic import CLASS_NAMES
+from worker.ml.train import TrainConfig, TrainResult, main
 
 STRATEGY_NAMES = ("random", "unlabelled_first", "-uncertainty")
 

@@ -78,7 +78,7 @@ def _start_orthanc(folder: Path) -> tuple[subprocess.Popen, str]:
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
-    log = open(folder / "orthanc.log", "w")  # noqa: SIM115 - lives as long as the server
+    log = open(folder / "orthanc.log", "w")
     process = subprocess.Popen(
         [binary, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
     )

@@ -14,7 +14,7 @@ class Listener:
         self.requests = 0
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):
                 listener.requests += 1
                 code, content, extra = answer(self.path) if answer else (status, body, headers)
                 extra = {"Content-Type": "application/dicom+json", **(extra or {})}
@@ -25,7 +25,7 @@ class Listener:
                 self.end_headers()
                 self.wfile.write(content)
 
-            do_POST = do_GET  # noqa: N815
+            do_POST = do_GET
 
             def log_message(self, *args):
                 pass

@@ -123,7 +123,7 @@ def orthanc_fixture(tmp_path_factory):
         "HttpsVerifyPeers": False,
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
-    log = open(folder / "orthanc.log", "w")  # noqa: SIM115 - closed at teardown
+    log = open(folder / "orthanc.log", "w")
     process = subprocess.Popen(
         [binary, "--logdir=" + str(folder), str(folder / "orthanc.json")],
         stdout=log,

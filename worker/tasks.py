@@ -124,7 +124,7 @@ def segment_box(image_id: int, version_id: int, box: list[float], label: int) ->
 
 
 @worker_ready.connect
-def warm_interactive(sender, **kwargs) -> None:  # noqa: ANN001 - Celery's consumer
+def warm_interactive(sender, **kwargs) -> None:
     """An interactive worker of the solo pool (compose's) loads torch and every active version
     at start, so its first answer comes in time too: this process is the one that answers. A
     prefork pool's processes are forked before this runs; each loads a version at its first box."""
@@ -137,7 +137,7 @@ def warm_interactive(sender, **kwargs) -> None:  # noqa: ANN001 - Celery's consu
     for version in ModelVersion.objects.filter(status=ModelVersionStatus.ACTIVE):
         try:
             serving_predictor(version)
-        except Exception:  # noqa: BLE001 - a broken version must not stop the worker
+        except Exception:
             logger.exception("could not load v%s of project %s", version.number, version.project_id)
     connection.close()
 
@@ -157,7 +157,7 @@ def accelerator_description() -> str:
 
 
 @worker_ready.connect
-def announce_worker(sender, **kwargs) -> None:  # noqa: ANN001 - Celery's consumer
+def announce_worker(sender, **kwargs) -> None:
     """Record the worker's queues and accelerator now and every ``HEARTBEAT_SECONDS``."""
     hostname = sender.hostname
     queues = [queue.name for queue in sender.task_consumer.queues]

@@ -105,7 +105,7 @@ class ProjectListApi(PaginatedMixin, APIView):
         )
 
 
-def _project_data(project, user) -> dict:  # noqa: ANN001
+def _project_data(project, user) -> dict:
     return {
         "slug": project.slug,
         "name": project.name,
@@ -130,7 +130,7 @@ class ProjectDetailApi(APIView):
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
         promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
 
-    def _output(self, project, user) -> dict:  # noqa: ANN001
+    def _output(self, project, user) -> dict:
         role = role_for(project=project, user=user)
         return self.OutputSerializer(
             {

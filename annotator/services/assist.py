@@ -165,7 +165,7 @@ def image_segment(
             answer = _ask_model(image, version, chosen, corners)
         except celery.exceptions.TimeoutError:
             note = f"No interactive worker answered within {INTERACTIVE_TIMEOUT_S:g} s"
-        except Exception as error:  # noqa: BLE001 - any failure of the model path falls back
+        except Exception as error:
             logger.exception("box → mask with v%s failed on image %s", version.number, image.pk)
             note = f"The model engine failed ({type(error).__name__})"
         else:

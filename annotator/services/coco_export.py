@@ -302,11 +302,11 @@ def _exported(options: dict[str, Any], split: str, prefix: str = "") -> dict[str
     return filters
 
 
-def _images(project: Project, split: str, options: dict[str, Any]):  # noqa: ANN202
+def _images(project: Project, split: str, options: dict[str, Any]):
     return Image.objects.filter(project=project, **_exported(options, split))
 
 
-def _annotations(project: Project, split: str, options: dict[str, Any], class_ids: list[int]):  # noqa: ANN202
+def _annotations(project: Project, split: str, options: dict[str, Any], class_ids: list[int]):
     statuses = [AnnotationStatus.ACCEPTED]
     if options.get("include_proposals"):
         statuses.append(AnnotationStatus.PROPOSED)

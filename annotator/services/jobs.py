@@ -85,7 +85,7 @@ def job_enqueue(job: models.Model) -> None:
     def send() -> None:
         try:
             tasks.app.tasks[name].apply_async(args=[job.pk], queue=queue)
-        except Exception:  # noqa: BLE001 - any broker failure: the reaper retries
+        except Exception:
             logger.exception("could not enqueue %s for job %s; it will be requeued", name, job.pk)
             return
         type(job).objects.filter(pk=job.pk).update(enqueued_at=timezone.now())

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import torch
-from torch.nn import functional as F  # noqa: N812
+from torch.nn import functional as F
 
 from worker.ml.data import Sample, sample_from_masks
 
