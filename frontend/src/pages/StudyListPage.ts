@@ -2,17 +2,17 @@
 import type { AppContext } from "../app";
 import { getImage, listImages } from "../api/images";
 import { getProject } from "../api/projects";
-import { listStrategies, type Strategy } from "../api/strategies";
-import type { ImageListItem, LabelClass, ProjectCounts } from "../api/types";
-import { clear, h, type Unmount } from "../components/dom";
+import { listStrategies } from "../api/strategies";
+import type { ImageListItem, ProjectCounts } from "../api/types";
+import { h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { imagePath, modelsPath, worklistPath } from "../router";
-import { framesText, imageAfter, rowDone, WORKLIST_GROUP } from "../worklist/rows";
-import { orderOptions, strategyOf } from "../worklist/strategies";
+import { imageAfter, rowDone, WORKLIST_GROUP } from "../worklist/rows";
+import { strategyOf } from "../worklist/strategies";
+import { worklistFilters } from "./worklist/Filters";
+import { pager } from "./worklist/Pager";
+import { worklistTable } from "./worklist/WorklistTable";
 
-export const STATUSES = ["unlabelled", "proposed", "in_progress", "done", "reviewed"];
-export const SPLITS = ["train", "val", "test"];
-export const MODALITIES = ["CT", "MR", "CR", "DX", "US", "MG", "PT", "NM", "XA", "OT"];
 const PAGE_SIZE = 50;
 
 /** Where the radiologist's last worklist filter of a project is kept (this browser, this user). */
@@ -56,39 +56,34 @@ export async function continueImageId(slug: string, query: URLSearchParams): Pro
 /** Rows the worklist showed last, so the annotate page can start loading before its own requests return. */
 export const worklistItems = new Map<number, ImageListItem>();
 
-function select(name: string, value: string, options: [string, string][]): HTMLSelectElement {
-  const s = h("select", { name, "aria-label": name });
-  for (const [v, label] of options) s.appendChild(h("option", { value: v, selected: v === value }, label));
-  return s;
+/** What the worklist shows of a project, one page of its filter. */
+async function loadWorklist(slug: string, query: URLSearchParams, pageNo: number, signal: AbortSignal) {
+  const [project, strategies, list] = await Promise.all([
+    getProject(slug),
+    listStrategies(),
+    listImages(slug, { ...Object.fromEntries(query), group: WORKLIST_GROUP, page: String(pageNo), page_size: String(PAGE_SIZE) }, signal),
+  ]);
+  return { project, strategies, list };
 }
 
-function fmt(n: number | null, digits = 2): string {
-  return n == null ? "—" : n.toFixed(digits);
-}
-
-export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: string, query: URLSearchParams): Unmount {
+/** Remember the filter (not the page) for Continue on the project list. */
+function keepFilter(user: number, slug: string, query: URLSearchParams): void {
   try {
     const kept = new URLSearchParams([...query].filter(([k]) => k !== "page"));
-    localStorage.setItem(lastFilterKey(ctx.me.id, slug), kept.toString());
+    localStorage.setItem(lastFilterKey(user, slug), kept.toString());
   } catch {
     // storage refused (private mode): Continue then starts from the whole worklist
   }
-  const title = h("h1", {}, "Worklist");
-  const counts = h("p", { class: "counts", "data-testid": "worklist-counts" });
-  const filters = h("form", { class: "filters" });
-  const table = h("table", { class: "worklist", "data-testid": "worklist" });
-  const pager = h("div", { class: "pager" });
-  const status = h("p", { class: "muted" }, "Loading…");
-  const adminLinks = h("span", { class: "admin-links" });
-  const page = h(
-    "div",
-    { class: "page" },
-    topBar(ctx, h("a", { href: "/", "data-link": true }, "Projects"), adminLinks),
-    h("main", { class: "content" }, title, counts, filters, status, table, pager),
-  );
-  root.appendChild(page);
-  const abort = new AbortController();
+}
 
+/** The counts line over the worklist: done of all, with proposals, in progress, matching the filter. */
+export function countsText(counts: ProjectCounts, matching: number): string {
+  const by = counts.by_status;
+  return `${doneCount(counts)} of ${counts.images} done · ${by.proposed ?? 0} with proposals · ${by.in_progress ?? 0} in progress · ${matching} match`;
+}
+
+export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: string, query: URLSearchParams): Unmount {
+  keepFilter(ctx.me.id, slug, query);
   const update = (changes: Record<string, string>) => {
     const q = new URLSearchParams(query);
     for (const [k, v] of Object.entries(changes)) {
@@ -98,127 +93,42 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
     if (!("page" in changes)) q.delete("page");
     ctx.navigate(worklistPath(slug, q), true);
   };
+  const title = h("h1", {}, "Worklist");
+  const counts = h("p", { class: "counts", "data-testid": "worklist-counts" });
+  const filters = worklistFilters(update);
+  const table = worklistTable((href) => ctx.navigate(href));
+  const pages = pager((n) => update({ page: String(n) }));
+  const status = h("p", { class: "muted" }, "Loading…");
+  const adminLinks = h("span", { class: "admin-links" });
+  const page = h(
+    "div",
+    { class: "page" },
+    topBar(ctx, h("a", { href: "/", "data-link": true }, "Projects"), adminLinks),
+    h("main", { class: "content" }, title, counts, filters.el, status, table.el, pages.el),
+  );
+  root.appendChild(page);
+  const abort = new AbortController();
 
-  function renderFilters(classes: LabelClass[], strategies: Strategy[]) {
-    clear(filters);
-    const g = (k: string) => query.get(k) ?? "";
-    const strategy = strategyOf(strategies, query);
-    const order = select("ordering", strategy?.name ?? "", orderOptions(strategies));
-    order.title = strategy?.description ?? "";
-    const controls: HTMLSelectElement[] = [
-      select("status", g("status"), [["", "Any status"], ...STATUSES.map((s): [string, string] => [s, s.replace("_", " ")])]),
-      select("split", g("split"), [["", "Any split"], ...SPLITS.map((s): [string, string] => [s, s])]),
-      select("modality", g("modality"), [["", "Any modality"], ...MODALITIES.map((s): [string, string] => [s, s])]),
-      select("label_class", g("label_class"), [
-        ["", "Any class"],
-        ...classes.filter((c) => c.kind === "instance").map((c): [string, string] => [String(c.id), c.name]),
-      ]),
-      order,
-    ];
-    for (const c of controls) {
-      c.addEventListener("change", () => update({ [c.name]: c.value }));
-      filters.appendChild(c);
-    }
-  }
-
-  function renderRows(items: ImageListItem[], classes: Map<number, LabelClass>) {
-    clear(table);
-    table.appendChild(
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          ...["", "#", "Patient", "Status", "Split", "Modality", "Series", "Frames", "Classes", "Proposed", "Accepted", "Max score", "Uncertainty"].map(
-            (t) => h("th", {}, t),
-          ),
-        ),
-      ),
-    );
-    const body = h("tbody");
-    for (const it of items) {
-      const href = imagePath(slug, it.id, query);
-      const chips = h("span", { class: "chips" });
-      for (const id of it.classes) {
-        const c = classes.get(id);
-        const chip = h("span", { class: "chip" }, c?.name ?? String(id));
-        if (c) chip.style.borderColor = c.color;
-        chips.appendChild(chip);
+  const pageNo = Number(query.get("page") ?? "1") || 1;
+  loadWorklist(slug, query, pageNo, abort.signal)
+    .then(({ project: p, strategies, list }) => {
+      title.textContent = `${p.name} — worklist`;
+      if (p.role === "admin") {
+        const kept = new URLSearchParams([...query].filter(([k]) => ["status", "split", "modality", "label_class"].includes(k)));
+        adminLinks.appendChild(h("a", { href: modelsPath(slug, kept), "data-link": true, "data-testid": "models-link" }, "Models"));
       }
-      const row = h(
-        "tr",
-        { "data-image-id": it.id, tabindex: 0 },
-        h(
-          "td",
-          { class: "thumb" },
-          h("img", { src: `/api/images/${it.id}/preview.png`, alt: "", loading: "lazy", width: 40, height: 40, "data-testid": "thumbnail" }),
-        ),
-        h("td", {}, h("a", { href, "data-link": true }, String(it.id))),
-        h("td", {}, it.patient),
-        h("td", {}, h("span", { class: `status status-${it.status}` }, it.status.replace("_", " "))),
-        h("td", {}, it.split),
-        h("td", {}, it.modality),
-        h("td", { class: "num" }, it.series_number ?? "—"),
-        h("td", { class: "num", "data-testid": "frame" }, framesText(it)),
-        h("td", {}, chips),
-        h("td", { class: "num" }, it.proposed_count),
-        h("td", { class: "num" }, it.accepted_count),
-        h("td", { class: "num" }, fmt(it.max_score)),
-        h("td", { class: "num" }, fmt(it.uncertainty, 3)),
-      );
-      row.addEventListener("click", (e) => {
-        if ((e.target as Element).closest("a")) return;
-        performance.mark("radlabel:open-image");
-        ctx.navigate(href);
-      });
-      row.addEventListener("keydown", (e) => {
-        if (e.key === "Enter") ctx.navigate(href);
-      });
-      body.appendChild(row);
-    }
-    table.appendChild(body);
-  }
-
-  (async () => {
-    const pageNo = Number(query.get("page") ?? "1") || 1;
-    const [p, strategies, list] = await Promise.all([
-      getProject(slug),
-      listStrategies(),
-      listImages(
-        slug,
-        { ...Object.fromEntries(query), group: WORKLIST_GROUP, page: String(pageNo), page_size: String(PAGE_SIZE) },
-        abort.signal,
-      ),
-    ]);
-    title.textContent = `${p.name} — worklist`;
-    if (p.role === "admin") {
-      const filters = new URLSearchParams([...query].filter(([k]) => ["status", "split", "modality", "label_class"].includes(k)));
-      adminLinks.appendChild(h("a", { href: modelsPath(slug, filters), "data-link": true, "data-testid": "models-link" }, "Models"));
-    }
-    document.title = `${p.name} · RadLabel`;
-    const by = p.counts.by_status;
-    const done = doneCount(p.counts);
-    counts.textContent = `${done} of ${p.counts.images} done · ${by.proposed ?? 0} with proposals · ${by.in_progress ?? 0} in progress · ${list.count} match`;
-    renderFilters(p.label_classes, strategies);
-    status.textContent = list.count ? "" : "No images match these filters.";
-    worklistItems.clear();
-    for (const it of list.results) worklistItems.set(it.id, it);
-    renderRows(list.results, new Map(p.label_classes.map((c) => [c.id, c])));
-    clear(pager);
-    const pages = Math.max(1, Math.ceil(list.count / PAGE_SIZE));
-    if (pages > 1) {
-      pager.appendChild(
-        h("button", { type: "button", disabled: !list.previous, on: { click: () => update({ page: String(pageNo - 1) }) } }, "‹ Previous"),
-      );
-      pager.appendChild(h("span", {}, `Page ${pageNo} of ${pages}`));
-      pager.appendChild(
-        h("button", { type: "button", disabled: !list.next, on: { click: () => update({ page: String(pageNo + 1) }) } }, "Next ›"),
-      );
-    }
-  })().catch((e) => {
-    if (!abort.signal.aborted) status.textContent = `Could not load the worklist (${e instanceof Error ? e.message : String(e)}).`;
-  });
+      document.title = `${p.name} · RadLabel`;
+      counts.textContent = countsText(p.counts, list.count);
+      filters.update({ query, classes: p.label_classes, strategies });
+      status.textContent = list.count ? "" : "No images match these filters.";
+      worklistItems.clear();
+      for (const it of list.results) worklistItems.set(it.id, it);
+      table.update({ items: list.results, classes: new Map(p.label_classes.map((c) => [c.id, c])), href: (id) => imagePath(slug, id, query) });
+      pages.update({ page: pageNo, pages: Math.max(1, Math.ceil(list.count / PAGE_SIZE)), hasPrevious: !!list.previous, hasNext: !!list.next });
+    })
+    .catch((e) => {
+      if (!abort.signal.aborted) status.textContent = `Could not load the worklist (${e instanceof Error ? e.message : String(e)}).`;
+    });
 
   return () => {
     abort.abort();
