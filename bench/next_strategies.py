@@ -235,12 +235,15 @@ def run() -> None:
     for number in range(args.first_run, args.first_run + args.runs):
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(one_run(number, setting, Path(tmp)))
-    first = runs[0]
-    spread = "min / median / max over" if len(runs) > 1 else "one run of"
+    spread = f"min / median / max over {len(runs)} fresh runs" if len(runs) > 1 else "one run"
+
+    def per_run(key: str) -> str:
+        return " / ".join(str(r[key]) for r in runs)
+
     print(
-        f"\ntest segm AP50 after k labelled train images ({spread} {len(runs)} fresh runs; "
-        f"pool of {first['pool']} train images, {first['test_images']} test images with "
-        f"{first['test_lesions']} lesions in run {args.first_run}):"
+        f"\ntest segm AP50 after k labelled train images ({spread}; per run: a pool of "
+        f"{per_run('pool')} train images, {per_run('test_images')} test images with "
+        f"{per_run('test_lesions')} lesions):"
     )
     print("\n".join(_table(runs)))
     print(
