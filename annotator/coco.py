@@ -1,8 +1,9 @@
 """COCO in one place: categories, RLE and polygons, boxes, and instances-file validation.
 
 Pure functions with no ORM and no torch. RadLabel stores masks as COCO compressed RLE with a
-string ``counts`` (``{"size": [rows, cols], "counts": "..."}``), boxes as ``[x, y, w, h]`` in
-pixels with the origin at the top-left corner of the top-left pixel.
+string ``counts`` (``{"size": [rows, cols], "counts": "..."}``; encoded and decoded in
+:mod:`radlabel.rle`, whose helpers this module passes on), boxes as ``[x, y, w, h]`` in pixels
+with the origin at the top-left corner of the top-left pixel.
 
 Polygons: ``rle_to_polygons`` traces each connected component's outline (OpenCV's
 ``findContours``, 8-connected) on the mask upsampled twice, so its vertices lie a quarter pixel
@@ -25,6 +26,9 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from radlabel.rle import bbox_of_mask, decode_mask, encode_mask, mask_iou, rle_to_json
+from radlabel.rle import mask_area as mask_area
+
 SPLITS = ("train", "val", "test")
 
 
@@ -42,36 +46,6 @@ def categories(classes: Iterable[tuple[int, str, str]]) -> list[dict[str, Any]]:
         {"id": number, "name": name, "supercategory": "", "color": color, "radlabel_id": pk}
         for number, (pk, name, color) in enumerate(classes, start=1)
     ]
-
-
-def rle_for_pycocotools(mask: dict[str, Any]) -> dict[str, Any]:
-    """A stored RLE (``counts`` as str) as pycocotools wants it (``counts`` as bytes)."""
-    counts = mask["counts"]
-    return {
-        "size": list(mask["size"]),
-        "counts": counts.encode() if isinstance(counts, str) else counts,
-    }
-
-
-def rle_to_json(rle: dict[str, Any]) -> dict[str, Any]:
-    counts = rle["counts"]
-    return {
-        "size": [int(v) for v in rle["size"]],
-        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
-    }
-
-
-def mask_area(mask: dict[str, Any]) -> int:
-    return int(mask_utils.area(rle_for_pycocotools(mask)))
-
-
-def encode_mask(array: np.ndarray) -> dict[str, Any]:
-    """A binary (rows, cols) array as stored RLE."""
-    return rle_to_json(mask_utils.encode(np.asfortranarray(array.astype(np.uint8))))
-
-
-def decode_mask(mask: dict[str, Any]) -> np.ndarray:
-    return mask_utils.decode(rle_for_pycocotools(mask))
 
 
 def box_polygon(box: Sequence[float]) -> list[list[float]]:
@@ -293,19 +267,10 @@ def rle_counts_total(counts: str, *, max_total: int) -> int | None:
     return total
 
 
-def bbox_of_mask(mask: dict[str, Any]) -> list[float]:
-    return [float(v) for v in mask_utils.toBbox(rle_for_pycocotools(mask))]
-
-
 def box_and_mask(array: np.ndarray) -> dict[str, Any]:
     """A binary (rows, cols) array as an annotation's ``box`` (tight, xywh) and ``mask`` (RLE)."""
     mask = encode_mask(array)
     return {"box": bbox_of_mask(mask), "mask": mask}
-
-
-def mask_iou(a: dict[str, Any], b: dict[str, Any]) -> float:
-    """IoU of two stored RLE masks of one image."""
-    return float(mask_utils.iou([rle_for_pycocotools(a)], [rle_for_pycocotools(b)], [0])[0][0])
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:

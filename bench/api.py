@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import requests
-from pycocotools import mask as mask_utils
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from radlabel.rle import encode_mask  # noqa: E402
 from tests.dicom_files import data_store  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -197,9 +197,9 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace) -> None:
 
     images = session.get(f"{url}/api/projects/bench/images/?page_size=200", timeout=10).json()
     image_ids = [item["id"] for item in images["results"]]
-    mask = np.zeros((512, 512), dtype=np.uint8, order="F")
+    mask = np.zeros((512, 512), dtype=np.uint8)
     mask[200:260, 180:250] = 1
-    rle = {"size": [512, 512], "counts": mask_utils.encode(mask)["counts"].decode()}
+    rle = encode_mask(mask)
     shapes = [{"box": [10 + k * 40, 20, 30, 30]} for k in range(3)] + [
         {"box": [180, 200, 70, 60], "mask": rle}
     ]

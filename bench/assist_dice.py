@@ -48,8 +48,8 @@ from annotator.segmentation import (  # noqa: E402
     component_at_centre,
     pixel_box,
 )
+from radlabel.rle import decode_mask  # noqa: E402
 from worker.ml.demo_dicom import lesion_slices  # noqa: E402
-from worker.ml.evaluation import rle_to_mask  # noqa: E402
 from worker.ml.synthetic import DEMO_WINDOW, window  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -123,7 +123,7 @@ def main() -> None:
         from worker.ml.predictor import Predictor
 
         predictor = Predictor(args.weights, expected_sha256=args.sha256)
-        methods["model"] = lambda image, box, label: rle_to_mask(
+        methods["model"] = lambda image, box, label: decode_mask(
             predictor.segment_box(image, box, label).mask_rle
         ).astype(bool)
         test = demo_splits(args.run)[0]["test"]

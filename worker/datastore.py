@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db.models import Q
-from pycocotools import mask as mask_utils
 
 from annotator.exceptions import ApplicationError
 from annotator.models import (
@@ -35,6 +34,7 @@ from annotator.selectors.images import image_windowed
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
 from annotator.services.models import active_model_version, model_version_from_training
+from radlabel.rle import decode_mask
 from worker.ml.checkpoint import CorruptWeightsError
 from worker.ml.data import Datastore, Sample
 from worker.ml.engine import NonFiniteLossError
@@ -73,8 +73,7 @@ def _annotation_masks(image: Image, annotations: Sequence) -> np.ndarray:
     masks = np.zeros((len(annotations), image.rows, image.columns), dtype=np.uint8)
     for index, annotation in enumerate(annotations):
         if annotation.mask:
-            rle = {"size": annotation.mask["size"], "counts": annotation.mask["counts"].encode()}
-            masks[index] = mask_utils.decode(rle)
+            masks[index] = decode_mask(annotation.mask)
         else:
             x, y, w, h = (int(round(v)) for v in annotation.box)
             masks[index, y : y + h, x : x + w] = 1

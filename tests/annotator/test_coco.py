@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pydicom
 from PIL import Image, ImageDraw
-from pycocotools import mask as mask_utils
 from pydicom.pixels import apply_modality_lut
 
 from annotator import coco
@@ -13,7 +12,7 @@ from tests.dicom_files import data_store
 
 
 def _counts(mask: np.ndarray) -> str:
-    return mask_utils.encode(np.asfortranarray(mask))["counts"].decode()
+    return coco.encode_mask(mask)["counts"]
 
 
 def test_a_real_rle_adds_up_to_the_image():

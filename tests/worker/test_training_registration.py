@@ -16,12 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from annotator import coco
 from annotator.models import ModelVersion, Patient
 from annotator.services import jobs
+from radlabel.rle import encode_masks
 from tests import factories
 from worker import datastore
 from worker.ml.checkpoint import save_weights_atomic
 from worker.ml.demo_dicom import lesion_slices
 from worker.ml.engine import Detections
-from worker.ml.evaluation import coco_metrics, masks_to_rles
+from worker.ml.evaluation import coco_metrics
 from worker.ml.model import build_model, model_config
 from worker.ml.train import TrainResult
 
@@ -36,7 +37,7 @@ def _exact(samples) -> list[Detections]:
             boxes=s.boxes,
             labels=s.labels,
             scores=np.full(len(s.labels), 0.9, np.float32),
-            mask_rles=masks_to_rles(s.masks),
+            mask_rles=encode_masks(s.masks),
         )
         for s in samples
     ]

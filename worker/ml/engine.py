@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from worker.ml.evaluation import masks_to_rles
+from radlabel.rle import encode_masks
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def detections_from_output(
         boxes=output["boxes"].float().cpu().numpy(),
         labels=output["labels"].cpu().numpy().astype(np.int64),
         scores=output["scores"].float().cpu().numpy(),
-        mask_rles=masks_to_rles(masks),
+        mask_rles=encode_masks(masks),
     )
 
 

@@ -1,4 +1,4 @@
-"""COCO in one place: RLE masks, xyxy↔xywh, and bbox/segm AP with pycocotools.
+"""COCO evaluation: xyxy↔xywh, and bbox/segm AP with pycocotools (masks as :mod:`radlabel.rle`).
 
 Images and annotations are numbered from 1 (COCO ids); category ids are the model's labels
 (1..C), named by the datastore's ``class_names``.
@@ -14,29 +14,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+
+from radlabel.rle import encode_mask
 
 if TYPE_CHECKING:
     from worker.ml.data import Sample
     from worker.ml.engine import Detections
 
 _STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-
-
-def mask_to_rle(mask: np.ndarray) -> dict:
-    """(H, W) 0/1 mask → COCO RLE ``{"size": [h, w], "counts": str}``."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-def masks_to_rles(masks: np.ndarray) -> list[dict]:
-    return [mask_to_rle(m) for m in masks]
-
-
-def rle_to_mask(rle: dict) -> np.ndarray:
-    return mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode("ascii")})
 
 
 def xyxy_to_xywh(box: Sequence[float]) -> tuple[float, float, float, float]:
@@ -57,7 +44,7 @@ def coco_ground_truth(samples: Sequence[Sample], class_names: Sequence[str]) -> 
                     "category_id": int(label),
                     "bbox": list(xyxy_to_xywh(box)),
                     "area": float(mask.sum()),
-                    "segmentation": mask_to_rle(mask),
+                    "segmentation": encode_mask(mask),
                     "iscrowd": 0,
                 }
             )

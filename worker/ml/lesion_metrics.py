@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
+from radlabel.rle import encode_masks, masks_iou
 from worker.ml.evaluation import coco_ap_intervals
 
 if TYPE_CHECKING:
@@ -55,10 +55,6 @@ class ImageMatches:
     found: np.ndarray  # bool (D,): this detection is the match of a lesion
 
 
-def _rles(masks: np.ndarray) -> list[dict]:
-    return [mask_utils.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks]
-
-
 def match_image(sample: Sample, detections: Detections, *, iou: float = IOU_MATCH) -> ImageMatches:
     order = np.argsort(-np.asarray(detections.scores, dtype=np.float64), kind="stable")
     scores = np.asarray(detections.scores, dtype=np.float64)[order]
@@ -66,12 +62,8 @@ def match_image(sample: Sample, detections: Detections, *, iou: float = IOU_MATC
     found = np.zeros(len(order), dtype=bool)
     lesions = len(sample.labels)
     if lesions and len(order):
-        dt = [
-            {"size": r["size"], "counts": r["counts"].encode("ascii")}
-            for r in (detections.mask_rles[i] for i in order)
-        ]
-        overlaps = np.asarray(mask_utils.iou(dt, _rles(sample.masks), [0] * lesions))
-        overlaps = overlaps.reshape(len(order), lesions)
+        dt = [detections.mask_rles[i] for i in order]
+        overlaps = masks_iou(dt, encode_masks(sample.masks))
         taken = np.zeros(lesions, dtype=bool)
         for d in range(len(order)):
             candidates = np.where(

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torchvision.models.detection.roi_heads import paste_masks_in_image
 
+from radlabel.rle import encode_mask
 from worker.ml.checkpoint import CorruptWeightsError, load_weights
 from worker.ml.data import to_image_tensor
 from worker.ml.engine import (
@@ -26,7 +27,7 @@ from worker.ml.engine import (
     detections_from_output,
     select_device,
 )
-from worker.ml.evaluation import mask_to_rle, xyxy_to_xywh
+from worker.ml.evaluation import xyxy_to_xywh
 from worker.ml.model import build_model
 
 # Serving keeps detections down to this score (or the version's threshold, if lower): those
@@ -151,7 +152,7 @@ class Predictor:
             probabilities = mask_logits.float()[:, label : label + 1].sigmoid()
             pasted = paste_masks_in_image(probabilities, corners, (rows, cols))
         mask = (pasted[0, 0] >= MASK_THRESHOLD).to(torch.uint8).cpu().numpy()
-        return BoxMask(mask_rle=mask_to_rle(mask), score=float(score))
+        return BoxMask(mask_rle=encode_mask(mask), score=float(score))
 
 
 def as_detections(image_id: int, predictions: Sequence[Prediction]) -> Detections:

@@ -1,19 +1,17 @@
 import uuid
 
+import numpy as np
 import pytest
-from pycocotools import mask as mask_utils
 
+from annotator import coco
 from annotator.models import Annotation, AnnotationStatus, AuditEvent, Image, ImageStatus
 from tests import factories
 
 
 def _rle(rows: int, cols: int) -> dict:
-    import numpy as np
-
-    mask = np.zeros((rows, cols), dtype=np.uint8, order="F")
+    mask = np.zeros((rows, cols), dtype=np.uint8)
     mask[10:20, 5:15] = 1
-    rle = mask_utils.encode(mask)
-    return {"size": [rows, cols], "counts": rle["counts"].decode()}
+    return coco.encode_mask(mask)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import numpy as np
 import pydicom
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from pycocotools import mask as mask_utils
 
 from annotator import coco
 from annotator.models import Annotation, AuditEvent, Image, Patient
@@ -145,11 +144,6 @@ def _labels(documents):
     return sorted(labels, key=lambda a: (a["content_key"], a["bbox"]))
 
 
-def _iou(a, b):
-    masks = [coco.rle_for_pycocotools(a)], [coco.rle_for_pycocotools(b)]
-    return float(mask_utils.iou(*masks, [0])[0][0])
-
-
 def test_an_export_imports_into_another_project_and_exports_the_same_annotations(
     world, eager, django_capture_on_commit_callbacks
 ):
@@ -176,7 +170,7 @@ def test_an_export_imports_into_another_project_and_exports_the_same_annotations
             old["has_mask"],
         )
         if old["has_mask"]:
-            assert _iou(new["segmentation"], old["segmentation"]) == 1.0
+            assert coco.mask_iou(new["segmentation"], old["segmentation"]) == 1.0
             assert np.array_equal(
                 coco.decode_mask(new["segmentation"]), coco.decode_mask(old["segmentation"])
             )

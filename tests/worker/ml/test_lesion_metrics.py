@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from radlabel.rle import encode_masks
 from worker.ml.engine import Detections
-from worker.ml.evaluation import coco_ap_intervals, coco_metrics, masks_to_rles
+from worker.ml.evaluation import coco_ap_intervals, coco_metrics
 from worker.ml.lesion_metrics import (
     DEFAULT_THRESHOLD,
     ImageMatches,
@@ -37,7 +38,7 @@ def _detections(sample, keep, scores, labels=None) -> Detections:
         boxes=sample.boxes[keep],
         labels=sample.labels[keep] if labels is None else np.asarray(labels),
         scores=np.asarray(scores, dtype=np.float32),
-        mask_rles=masks_to_rles(sample.masks[keep]),
+        mask_rles=encode_masks(sample.masks[keep]),
     )
 
 
@@ -52,7 +53,7 @@ def test_a_detection_finds_a_lesion_of_its_class_once():
         boxes=np.repeat(sample.boxes[:1], 2, 0),
         labels=np.array([1, 1]),
         scores=np.array([0.8, 0.7], np.float32),
-        mask_rles=masks_to_rles(np.repeat(sample.masks[:1], 2, 0)),
+        mask_rles=encode_masks(np.repeat(sample.masks[:1], 2, 0)),
     )
     assert match_image(sample, twice).found.tolist() == [True, False], "a duplicate is a false mark"
     missing = match_split([sample, disk_sample(2)], [both])

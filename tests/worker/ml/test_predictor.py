@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from radlabel.rle import decode_mask
 from worker.ml.checkpoint import CorruptWeightsError, save_weights_atomic
-from worker.ml.evaluation import rle_to_mask
 from worker.ml.model import build_model, model_config
 from worker.ml.predictor import Prediction, Predictor, as_detections, uncertainty
 
@@ -36,7 +36,7 @@ def test_predict_batches_and_returns_coco_shaped_predictions(weights, bf16):
             x, y, w, h = p.box_xywh
             assert w >= 0 and h >= 0
             assert p.mask_rle["size"] == list(image.shape)
-            assert rle_to_mask(p.mask_rle).shape == image.shape
+            assert decode_mask(p.mask_rle).shape == image.shape
 
 
 def test_predictor_refuses_weights_that_fail_the_checksum(weights):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from radlabel.rle import decode_mask
 from worker.ml.checkpoint import save_weights_atomic
-from worker.ml.evaluation import rle_to_mask
 from worker.ml.model import build_model, model_config
 from worker.ml.predictor import Predictor
 
@@ -42,7 +42,7 @@ def test_the_chosen_class_on_exactly_the_box_is_pasted_back_into_the_image(predi
     image = np.random.default_rng(0).random((64, 64), dtype=np.float32)
     found = predictor.segment_box(image, BOX, 2)
     assert found.score > 0.99
-    mask = rle_to_mask(found.mask_rle).astype(bool)
+    mask = decode_mask(found.mask_rle).astype(bool)
     assert found.mask_rle["size"] == [64, 64]
     expected = _box_mask()
     iou = (mask & expected).sum() / (mask | expected).sum()
@@ -54,4 +54,4 @@ def test_another_class_gets_its_own_mask_and_score(predictor):
     image = np.zeros((64, 64), np.float32)
     found = predictor.segment_box(image, BOX, 1)
     assert found.score < 0.01
-    assert not rle_to_mask(found.mask_rle).any()
+    assert not decode_mask(found.mask_rle).any()
