@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from annotator.models import Role
+from backend import celery_app
 from tests import factories
 
 PASSWORD = "correct-horse-battery"
@@ -17,6 +18,12 @@ PASSWORD = "correct-horse-battery"
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    """Tasks run in the calling process, as soon as they are sent."""
+    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
 
 
 @pytest.fixture

@@ -10,12 +10,10 @@ import zipfile
 
 import numpy as np
 import pydicom
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator import coco
 from annotator.models import Annotation, AuditEvent, Image, Patient
-from backend import celery_app
 from tests import factories
 from tests.dicom_files import data_store, pydicom_test_file
 
@@ -25,11 +23,6 @@ FILES = {
     "mr.dcm": data_store("emri_small_RLE.dcm").read_bytes(),  # 10 frames, RLE encapsulated
 }
 OTHER_SPLIT = {"train": "test", "val": "train", "test": "val"}
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
 
 
 def _upload(client, slug, files=FILES):

@@ -15,18 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from annotator import coco
 from annotator.models import Annotation, AuditEvent, ExportJob, Image, JobStatus
 from annotator.services import annotations, studies
-from backend import celery_app
 from tests import factories
 from tests.dicom_files import data_store, pydicom_test_file
 from tests.processes import celery_worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 CT = data_store("693_UNCI.dcm").read_bytes()
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
 
 
 def _image(world, data=CT, name="ct.dcm"):

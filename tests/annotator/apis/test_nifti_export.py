@@ -20,13 +20,7 @@ from annotator.models import Image, Instance
 from annotator.services import annotations, coco_export
 from tests import factories
 from tests.annotator.apis.test_dicom_seg import _ct_series, media
-from tests.annotator.apis.test_exports import (
-    _download,
-    _image,
-    _mark_done,
-    _mask,
-    eager,  # noqa: F401 (the fixture of pytestmark)
-)
+from tests.annotator.apis.test_exports import _download, _image, _mark_done, _mask
 from tests.dicom_files import pydicom_test_file
 
 pytestmark = pytest.mark.usefixtures("eager")

@@ -23,7 +23,6 @@ from annotator.models import (
     PacsImportJob,
 )
 from annotator.services import annotations, pacs
-from backend import celery_app
 from tests.annotator.apis.test_exports import _accepted_mask, _image
 from tests.annotator.dicom.phi import SENTINELS, load_source
 from tests.dicom_files import pydicom_test_file
@@ -32,11 +31,6 @@ from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fi
 from tests.processes import celery_worker, wait_for
 
 ENDPOINTS = "/api/projects/chest/pacs/endpoints/"
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    monkeypatch.setitem(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
 
 
 @pytest.fixture
