@@ -77,7 +77,7 @@ def image_get_for_user(*, image_id: int, user: User, roles: Collection[str] = AN
     if image is None:
         raise NotFoundError("Not found.")
     role = role_for(project=image.project, user=user)
-    if image.quarantined and role != Role.ADMIN:
+    if not image.is_visible_to(role):
         raise NotFoundError("Not found.")
     _check_role(role, roles)
     return image
@@ -107,7 +107,7 @@ def annotation_get_for_user(
     if annotation is None:
         raise NotFoundError("Not found.")
     role = role_for(project=annotation.project, user=user)
-    if annotation.image.quarantined and role != Role.ADMIN:
+    if not annotation.image.is_visible_to(role):
         raise NotFoundError("Not found.")
     _check_role(role, roles)
     return annotation

@@ -122,9 +122,8 @@ class ProjectDatastore(Datastore):
             label_class_id__in=self.label_of
         )
         images = (
-            Image.objects.filter(
-                project=self.project, quarantined=False, series__study__patient__split=split
-            )
+            Image.objects.cleared()
+            .filter(project=self.project, series__study__patient__split=split)
             .filter(
                 Q(pk__in=labelled.values("image_id"))
                 | Q(status__in=[ImageStatus.DONE, ImageStatus.REVIEWED])

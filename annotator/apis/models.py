@@ -293,7 +293,7 @@ class PreannotateApi(APIView):
                 k: v for k, v in data.validated_data.get("filters", {}).items() if k != "group"
             }
             images = image_list(project=project, role="admin", filters=filters)
-            ids = list(images.filter(quarantined=False).values_list("pk", flat=True))
+            ids = list(images.cleared().values_list("pk", flat=True))
         job = jobs.preannotation_start(project=project, actor=request.user, image_ids=ids)
         return Response(PreannotationJobOutput(job).data, status=202)
 

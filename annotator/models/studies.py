@@ -1,6 +1,9 @@
 from django.db import models
 
-from annotator.models.projects import LabelClass, Project
+from annotator.models.projects import LabelClass, Project, Role
+
+# Who sees quarantined images: a project's admins, who may release them.
+SEES_QUARANTINE = frozenset({Role.ADMIN})
 
 
 class Split(models.TextChoices):
@@ -127,6 +130,23 @@ class ImageStatus(models.TextChoices):
     REVIEWED = "reviewed", "Reviewed"
 
 
+class ImageQuerySet(models.QuerySet["Image"]):
+    """The quarantine rule. An image with a burned-in annotation is quarantined on ingest: only
+    the project's admins see it, until one releases it; no quarantined image is trained on,
+    proposed on or exported."""
+
+    def cleared(self) -> "ImageQuerySet":
+        """Images not in quarantine: the only ones trained on, proposed on and exported."""
+        return self.filter(quarantined=False)
+
+    def quarantined(self) -> "ImageQuerySet":
+        return self.filter(quarantined=True)
+
+    def visible_to(self, role: str | None) -> "ImageQuerySet":
+        """The images a member with ``role`` may see."""
+        return self if role in SEES_QUARANTINE else self.cleared()
+
+
 class Image(models.Model):
     """One frame: the unit a radiologist labels."""
 
@@ -163,6 +183,8 @@ class Image(models.Model):
     tags = models.ManyToManyField(LabelClass, blank=True, related_name="tagged_images")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ImageQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         indexes = [
@@ -177,3 +199,7 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.pk}"
+
+    def is_visible_to(self, role: str | None) -> bool:
+        """Whether a member with ``role`` may see this image (``ImageQuerySet.visible_to``)."""
+        return not self.quarantined or role in SEES_QUARANTINE

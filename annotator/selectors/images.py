@@ -22,7 +22,8 @@ from django.db.models import (
 
 from annotator import dicom
 from annotator.exceptions import ApplicationError
-from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, Project, Role
+from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, Project
+from annotator.models.studies import SEES_QUARANTINE
 from annotator.selectors.strategies import (
     DEFAULT_STRATEGY,
     DONE_STATUSES,
@@ -63,9 +64,7 @@ def image_list(
             f"Unknown grouping {group!r}; use one of {', '.join(GROUPINGS)}.",
             code="invalid_filter",
         )
-    visible = Image.objects.filter(project=project)
-    if role != Role.ADMIN:
-        visible = visible.filter(quarantined=False)
+    visible = Image.objects.filter(project=project).visible_to(role)
     queryset = _filtered(visible, role=role, filters=filters)
     fields = None
     if group == "instance":
@@ -77,8 +76,9 @@ def image_list(
 
 
 def _filtered(queryset: QuerySet[Image], *, role: str, filters: dict[str, str]) -> QuerySet[Image]:
-    if role == Role.ADMIN and "quarantined" in filters:
-        queryset = queryset.filter(quarantined=filters["quarantined"] in ("1", "true"))
+    if role in SEES_QUARANTINE and "quarantined" in filters:
+        held = filters["quarantined"] in ("1", "true")
+        queryset = queryset.quarantined() if held else queryset.cleared()
     if "status" in filters:
         if filters["status"] not in ImageStatus.values:
             raise ApplicationError(f"Unknown status {filters['status']!r}.", code="invalid_filter")
@@ -168,9 +168,7 @@ def image_listing_facts(
 
 
 def series_image_ids(*, image: Image, role: str) -> list[int]:
-    queryset = Image.objects.filter(series_id=image.series_id)
-    if role != Role.ADMIN:
-        queryset = queryset.filter(quarantined=False)
+    queryset = Image.objects.filter(series_id=image.series_id).visible_to(role)
     return list(
         queryset.order_by(
             "position", "instance__instance_number", "frame_number", "id"
@@ -183,9 +181,7 @@ def image_active_seconds(*, image: Image) -> float:
 
 
 def project_counts(*, project: Project, role: str) -> dict[str, object]:
-    queryset = Image.objects.filter(project=project)
-    if role != Role.ADMIN:
-        queryset = queryset.filter(quarantined=False)
+    queryset = Image.objects.filter(project=project).visible_to(role)
     by_status = dict.fromkeys(ImageStatus.values, 0)
     for row in queryset.values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]

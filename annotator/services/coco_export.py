@@ -291,19 +291,12 @@ def _image_rule(options: dict[str, Any]) -> str:
     return options.get("images", "all")
 
 
-def _exported(options: dict[str, Any], split: str, prefix: str = "") -> dict[str, Any]:
-    """Filters on an image (through ``prefix``) for it to be in ``split`` of the export."""
-    filters: dict[str, Any] = {
-        f"{prefix}quarantined": False,
-        f"{prefix}series__study__patient__split": split,
-    }
-    if _image_rule(options) == "done":
-        filters[f"{prefix}status__in"] = DONE_STATUSES
-    return filters
-
-
 def _images(project: Project, split: str, options: dict[str, Any]):
-    return Image.objects.filter(project=project, **_exported(options, split))
+    """The images in ``split`` of the export."""
+    images = Image.objects.cleared().filter(project=project, series__study__patient__split=split)
+    if _image_rule(options) == "done":
+        images = images.filter(status__in=DONE_STATUSES)
+    return images
 
 
 def _annotations(project: Project, split: str, options: dict[str, Any], class_ids: list[int]):
@@ -314,7 +307,7 @@ def _annotations(project: Project, split: str, options: dict[str, Any], class_id
         project=project,
         status__in=statuses,
         label_class_id__in=class_ids,
-        **_exported(options, split, "image__"),
+        image__in=_images(project, split, options),
     )
     if options.get("updated_from"):
         queryset = queryset.filter(updated_at__gte=options["updated_from"])
@@ -329,9 +322,7 @@ def _tags_by_image(
     through = Image.tags.through
     return (
         through.objects.filter(
-            image__project=project,
-            labelclass_id__in=tag_ids,
-            **_exported(options, split, "image__"),
+            image__in=_images(project, split, options), labelclass_id__in=tag_ids
         )
         .order_by("image_id", "labelclass_id")
         .values_list("image_id", "labelclass_id")

@@ -263,7 +263,7 @@ def training_annotations(*, project: Project, split: str) -> models.QuerySet[Ann
         project=project,
         status=AnnotationStatus.ACCEPTED,
         label_class__is_active=True,
-        image__quarantined=False,
+        image__in=Image.objects.cleared(),
         image__series__study__patient__split=split,
     )
 
@@ -362,7 +362,7 @@ def retrain_check() -> list[int]:
 
 def proposable_images(*, version: ModelVersion) -> models.QuerySet[Image]:
     """Images the version may propose on: not quarantined, of a modality it was trained on."""
-    images = Image.objects.filter(project_id=version.project_id, quarantined=False)
+    images = Image.objects.filter(project_id=version.project_id).cleared()
     modalities = version.training_data.get("modalities")
     return images.filter(series__modality__in=modalities) if modalities else images
 

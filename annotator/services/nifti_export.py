@@ -211,7 +211,7 @@ class VolumeWriter:
         exported: set[int],
         annotations: QuerySet[Annotation],
     ) -> dict[str, Any]:
-        if series.images.filter(quarantined=True).exists():
+        if series.images.quarantined().exists():
             raise SeriesSkipped("it has quarantined images (burned-in annotation)")
         try:
             datasets, images = source_datasets(series)
