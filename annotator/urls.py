@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.apis import annotations, assist, auth, models, projects, studies, system
+from annotator.apis import annotations, assist, auth, backbones, models, projects, studies, system
 from annotator.apis import exports as export_apis
 from annotator.apis import pacs as pacs_apis
 
@@ -41,6 +41,7 @@ urlpatterns = [
     path("projects/<slug:slug>/studies/", studies.StudyListApi.as_view(), name="study-list"),
     path("projects/<slug:slug>/images/", studies.ImageListApi.as_view(), name="image-list"),
     path("strategies/", studies.StrategyListApi.as_view(), name="strategy-list"),
+    path("backbones/", backbones.BackboneListApi.as_view(), name="backbone-list"),
     path("patients/<int:pk>/", studies.PatientDetailApi.as_view(), name="patient-detail"),
     path("studies/<int:pk>/", studies.StudyDetailApi.as_view(), name="study-detail"),
     path("images/<int:pk>/", studies.ImageDetailApi.as_view(), name="image-detail"),

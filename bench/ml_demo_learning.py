@@ -53,7 +53,8 @@ from annotator.management.commands.seed_demo import (  # noqa: E402
     UNLABELLED_TRAIN_SHARE,
 )
 from annotator.services.datasets import split_for  # noqa: E402
-from annotator.services.jobs import PRETRAINED_BACKBONES, _training_options  # noqa: E402
+from annotator.services.jobs import _training_options  # noqa: E402
+from radlabel.backbones import PRETRAINED  # noqa: E402
 from worker.ml.data import InMemoryDatastore, Sample, sample_from_masks  # noqa: E402
 from worker.ml.demo_dicom import LesionSlice, lesion_slices  # noqa: E402
 from worker.ml.lesion_metrics import version_metrics  # noqa: E402
@@ -70,7 +71,7 @@ def train_config(options: dict, output_dir: Path) -> TrainConfig:
     return TrainConfig(
         output_dir=output_dir,
         backbone=options["backbone"],
-        pretrained_backbone=options["backbone"] in PRETRAINED_BACKBONES,
+        pretrained_backbone=options["backbone"] in PRETRAINED,
         min_size=options["image_size"],
         max_size=options["image_size"],
         epochs=options["epochs"],

@@ -34,6 +34,7 @@ from annotator.selectors.images import image_windowed
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
 from annotator.services.models import active_model_version, model_version_from_training
+from radlabel.backbones import PRETRAINED as PRETRAINED_BACKBONES
 from radlabel.rle import decode_mask
 from worker.ml.checkpoint import CorruptWeightsError
 from worker.ml.data import Datastore, Sample
@@ -216,7 +217,7 @@ def _train_config(job: TrainingJob, output_dir: Path, init: ModelVersion | None)
     return TrainConfig(
         output_dir=output_dir,
         backbone=options["backbone"],
-        pretrained_backbone=options["backbone"] in jobs.PRETRAINED_BACKBONES and init is None,
+        pretrained_backbone=options["backbone"] in PRETRAINED_BACKBONES and init is None,
         min_size=options.get("image_size", 512),
         max_size=options.get("image_size", 512),
         epochs=options.get("epochs", jobs.DEFAULT_EPOCHS),

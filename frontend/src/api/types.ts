@@ -154,7 +154,6 @@ export interface WorklistQuery {
 
 // ---- the model loop (admins) ----
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
-export type Backbone = "resnet18_fpn" | "mobilenet_v3_fpn" | "resnet50_fpn" | "efficientnet_lite0_fpn";
 export type TrainingInit = "scratch" | "active";
 
 export interface JobBase {
@@ -174,7 +173,8 @@ export interface TrainingOptions {
   epochs?: number | null;
   time_budget_s?: number | null;
   image_size?: number;
-  backbone?: Backbone;
+  /** one of GET /api/backbones/ */
+  backbone?: string;
   init?: TrainingInit;
 }
 

@@ -1,20 +1,14 @@
 /** Training: the options form, the run shown (progress, loss curve) and the recent runs. */
 import { cancelTraining, startTraining } from "../../api/models";
 import { ApiError } from "../../api/http";
-import type { Backbone, TrainingInit, TrainingJob, TrainingOptions } from "../../api/types";
+import { listBackbones } from "../../api/backbones";
+import type { TrainingInit, TrainingJob, TrainingOptions } from "../../api/types";
 import { append, clear, h } from "../../components/dom";
 import { lineChart } from "../../components/LineChart";
 import { downsample, ema } from "../../training/chart";
 import { duration, elapsed, etaText, isActive, optionsText, percent, retrainText, stepText, when, whenShort } from "../../training/format";
 import { cancelButton, card, EMPTY_STATE, errorLine, progressBar, statusBadge, versionNumber, type ModelsState, type RunAction, type Section } from "./common";
 
-/** The server's default (EfficientNet-Lite0, ImageNet-pretrained) comes first. */
-export const BACKBONES: [Backbone, string][] = [
-  ["efficientnet_lite0_fpn", "EfficientNet-Lite0 FPN (ImageNet-pretrained)"],
-  ["resnet18_fpn", "ResNet-18 FPN (from scratch, fast on CPU)"],
-  ["mobilenet_v3_fpn", "MobileNetV3 FPN (lightest)"],
-  ["resnet50_fpn", "ResNet-50 FPN (GPU)"],
-];
 export const IMAGE_SIZES = [256, 384, 512, 768, 1024];
 
 export const activeJob = (jobs: TrainingJob[]) => jobs.find((j) => isActive(j)) ?? null;
@@ -45,7 +39,11 @@ function trainForm(submit: () => void): TrainForm {
   const imageSize = h("select", { name: "image_size", "aria-label": "image size" });
   for (const s of IMAGE_SIZES) imageSize.appendChild(h("option", { value: String(s), selected: s === 512 }, `${s} px`));
   const backbone = h("select", { name: "backbone", "aria-label": "backbone" });
-  for (const [v, label] of BACKBONES) backbone.appendChild(h("option", { value: v }, label));
+  // The server's order: its default first.
+  void listBackbones().then(
+    (list) => append(backbone, ...list.map((b) => h("option", { value: b.name }, b.title))),
+    () => undefined,
+  );
   const init = h("select", { name: "init", "aria-label": "initial weights" });
   init.appendChild(h("option", { value: "scratch" }, "from scratch"));
   init.appendChild(h("option", { value: "active" }, "fine-tune the active model"));
@@ -71,7 +69,7 @@ function trainForm(submit: () => void): TrainForm {
     submit();
   });
   const options = (): TrainingOptions => {
-    const o: TrainingOptions = { image_size: Number(imageSize.value), backbone: backbone.value as Backbone, init: init.value as TrainingInit };
+    const o: TrainingOptions = { image_size: Number(imageSize.value), backbone: backbone.value || undefined, init: init.value as TrainingInit };
     if (byBudget.checked) o.time_budget_s = Math.max(10, Math.round(Number(budget.value) * 60));
     else o.epochs = Math.round(Number(epochs.value));
     return o;
