@@ -149,9 +149,15 @@ def patient_get_for_user(
     )
 
 
-def series_get_for_user(*, series_id: int, user: User, roles: Collection[str] = ADMINS) -> Series:
+def series_get_for_user(
+    *, series_id: int, user: User, roles: Collection[str] = ADMINS, project: Project | None = None
+) -> Series:
+    """The series, when it belongs to one of the user's projects (to ``project`` when given)."""
+    queryset = (
+        Series.objects.all() if project is None else Series.objects.filter(study__project=project)
+    )
     return _scoped_get(
-        Series.objects.all(), pk=series_id, user=user, roles=roles, project_path="study__project"
+        queryset, pk=series_id, user=user, roles=roles, project_path="study__project"
     )
 
 

@@ -16,6 +16,7 @@ from annotator.access import (
 from annotator.apis.mixins import StrictSerializer
 from annotator.exceptions import ApplicationError, VersionConflictError
 from annotator.models import Annotation, AnnotationStatus, Source
+from annotator.selectors.annotations import annotation_list
 from annotator.services import annotations
 
 NEW_ANNOTATION_STATUS = [AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED]
@@ -86,8 +87,7 @@ class AnnotationListApi(APIView):
     @extend_schema(responses=AnnotationOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user)
-        rows = image.annotations.select_related("updated_by").order_by("id")
-        return Response(AnnotationOutput(rows, many=True).data)
+        return Response(AnnotationOutput(annotation_list(image=image), many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: AnnotationOutput, 200: AnnotationOutput}

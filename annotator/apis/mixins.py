@@ -9,6 +9,7 @@ from rest_framework.serializers import Serializer
 
 from annotator.access import ADMINS, project_get_for_user
 from annotator.apis.pagination import Pagination
+from annotator.selectors.jobs import job_list
 
 
 def refuse_unknown_fields(data: object, known: Collection[str]) -> None:
@@ -58,6 +59,6 @@ class ProjectJobListMixin(PaginatedMixin):
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
         return self.paginated(
             request,
-            self.job_model.objects.filter(project=project).order_by("-id"),
+            job_list(model=self.job_model, project=project),
             lambda page: self.job_output(page, many=True).data,
         )

@@ -14,10 +14,13 @@ from annotator.access import (
     project_get_for_user,
 )
 from annotator.apis.mixins import ProjectJobListMixin, StrictSerializer
-from annotator.exceptions import NotFoundError
 from annotator.models import ModelVersion, PreannotationJob, TrainingJob
-from annotator.selectors.images import image_list
 from annotator.selectors.model_value import model_version_value, project_model_value
+from annotator.selectors.model_versions import (
+    accepted_since_last_version,
+    model_version_get,
+    model_version_list,
+)
 from annotator.selectors.workers import worker_status
 from annotator.services import jobs
 
@@ -120,7 +123,7 @@ class RetrainStatusApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        accepted = jobs.accepted_since_last_version(project=project)
+        accepted = accepted_since_last_version(project=project)
         return Response(
             self.OutputSerializer(
                 {
@@ -163,7 +166,7 @@ class ModelVersionListApi(APIView):
     @extend_schema(responses=ModelVersionOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user)
-        versions = ModelVersion.objects.filter(project=project).order_by("-number")
+        versions = model_version_list(project=project)
         return Response(ModelVersionOutput(versions, many=True).data)
 
 
@@ -249,9 +252,7 @@ class ModelVersionValueApi(APIView):
     @extend_schema(responses=ModelVersionValueOutput)
     def get(self, request: Request, slug: str, number: int) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        version = ModelVersion.objects.filter(project=project, number=number).first()
-        if version is None:
-            raise NotFoundError(f"The project has no model version {number}.")
+        version = model_version_get(project=project, number=number)
         return Response(ModelVersionValueOutput(model_version_value(version=version)).data)
 
 
@@ -285,16 +286,12 @@ class PreannotateApi(APIView):
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if "image_ids" in data.validated_data:
-            ids = data.validated_data["image_ids"]
-        else:
-            # every frame the filter matches, even when the worklist shows its rows grouped
-            filters = {
-                k: v for k, v in data.validated_data.get("filters", {}).items() if k != "group"
-            }
-            images = image_list(project=project, role="admin", filters=filters)
-            ids = list(images.cleared().values_list("pk", flat=True))
-        job = jobs.preannotation_start(project=project, actor=request.user, image_ids=ids)
+        job = jobs.preannotation_start(
+            project=project,
+            actor=request.user,
+            image_ids=data.validated_data.get("image_ids"),
+            filters=data.validated_data.get("filters", {}),
+        )
         return Response(PreannotationJobOutput(job).data, status=202)
 
 

@@ -7,11 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.access import ADMINS, project_get_for_user
+from annotator.access import ADMINS, project_get_for_user, series_get_for_user
 from annotator.apis.mixins import ProjectJobListMixin, StrictSerializer
-from annotator.exceptions import NotFoundError
-from annotator.models import DicomWebEndpoint, PacsImportJob, Series
-from annotator.selectors.exports import endpoint_get, pacs_import_get
+from annotator.models import DicomWebEndpoint, PacsImportJob
+from annotator.selectors.pacs import endpoint_get, endpoint_list, pacs_import_get
 from annotator.services import pacs
 
 
@@ -58,8 +57,7 @@ class PacsEndpointListApi(APIView):
     @extend_schema(responses=EndpointOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        endpoints = DicomWebEndpoint.objects.filter(project=project).order_by("name")
-        return Response(EndpointOutput(endpoints, many=True).data)
+        return Response(EndpointOutput(endpoint_list(project=project), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: EndpointOutput})
     def post(self, request: Request, slug: str) -> Response:
@@ -180,13 +178,9 @@ class PacsPushApi(APIView):
         endpoint = endpoint_get(project=project, endpoint_id=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        series = (
-            Series.objects.filter(pk=data.validated_data["series"], study__project=project)
-            .select_related("study__project")
-            .first()
+        series = series_get_for_user(
+            series_id=data.validated_data["series"], user=request.user, project=project
         )
-        if series is None:
-            raise NotFoundError("Not found.")
         result = pacs.pacs_push_seg(endpoint=endpoint, series=series, actor=request.user)
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 

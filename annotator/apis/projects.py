@@ -20,6 +20,7 @@ from annotator.models import AuditEvent, LabelClass, LabelKind, Membership, Role
 from annotator.models.projects import SegmentType
 from annotator.permissions import IsServerAdmin, ReadOnly
 from annotator.selectors.images import project_counts
+from annotator.selectors.projects import audit_event_list, label_class_list, membership_list
 from annotator.services import datasets, projects, studies
 
 
@@ -99,7 +100,10 @@ class ProjectListApi(PaginatedMixin, APIView):
         project = projects.project_create(creator=request.user, **data.validated_data)
         return Response(
             self.CreateOutputSerializer(
-                {**_project_data(project, request.user), "label_classes": project.label_classes}
+                {
+                    **_project_data(project, request.user),
+                    "label_classes": label_class_list(project=project),
+                }
             ).data,
             status=201,
         )
@@ -135,7 +139,7 @@ class ProjectDetailApi(APIView):
         return self.OutputSerializer(
             {
                 **_project_data(project, user),
-                "label_classes": project.label_classes.filter(is_active=True),
+                "label_classes": label_class_list(project=project, active_only=True),
                 "counts": project_counts(project=project, role=role),
             }
         ).data
@@ -160,7 +164,7 @@ class LabelClassListApi(APIView):
     @extend_schema(responses=LabelClassOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user)
-        return Response(LabelClassOutput(project.label_classes.all(), many=True).data)
+        return Response(LabelClassOutput(label_class_list(project=project), many=True).data)
 
     @extend_schema(request=LabelClassInput, responses={201: LabelClassOutput})
     def post(self, request: Request, slug: str) -> Response:
@@ -214,8 +218,7 @@ class MemberListApi(APIView):
     @extend_schema(responses=MembershipOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user)
-        members = project.memberships.select_related("user").order_by("id")
-        return Response(MembershipOutput(members, many=True).data)
+        return Response(MembershipOutput(membership_list(project=project), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: MembershipOutput})
     def post(self, request: Request, slug: str) -> Response:
@@ -362,9 +365,7 @@ class AuditListApi(PaginatedMixin, APIView):
     @extend_schema(responses=AuditEventOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=ADMINS)
-        queryset = AuditEvent.objects.filter(project=project).select_related("actor")
-        if action := request.query_params.get("action"):
-            queryset = queryset.filter(action=action)
+        queryset = audit_event_list(project=project, action=request.query_params.get("action"))
         return self.paginated(
-            request, queryset.order_by("-id"), lambda page: AuditEventOutput(page, many=True).data
+            request, queryset, lambda page: AuditEventOutput(page, many=True).data
         )

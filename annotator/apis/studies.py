@@ -26,9 +26,11 @@ from annotator.selectors.images import (
     image_active_seconds,
     image_list,
     image_listing_facts,
+    image_tag_ids,
     series_image_ids,
 )
 from annotator.selectors.strategies import DEFAULT_STRATEGY, STRATEGIES
+from annotator.selectors.studies import patient_list, study_list, study_with_series
 from annotator.services import annotations, datasets, studies
 
 IMAGE_PROGRESS = ImageStatus.values
@@ -49,9 +51,7 @@ class PatientListApi(PaginatedMixin, APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user)
-        queryset = Patient.objects.filter(project=project).order_by("pseudonym")
-        if split := request.query_params.get("split"):
-            queryset = queryset.filter(split=split)
+        queryset = patient_list(project=project, split=request.query_params.get("split"))
         return self.paginated(request, queryset, lambda page: PatientOutput(page, many=True).data)
 
 
@@ -86,13 +86,14 @@ class StudyOutput(serializers.ModelSerializer):
         fields = ["id", "study_uid", "patient", "split", "series", "created_at"]
 
     def get_series(self, study: Study) -> list[dict]:
+        """Of a study from ``study_list`` or ``study_with_series`` (the image counts)."""
         return [
             {
                 "id": s.id,
                 "series_uid": s.series_uid,
                 "modality": s.modality,
                 "series_number": s.series_number,
-                "images": s.images.count(),
+                "images": s.image_count,
             }
             for s in study.series.all()
         ]
@@ -104,12 +105,7 @@ class StudyListApi(PaginatedMixin, APIView):
     @extend_schema(responses=StudyOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user)
-        queryset = (
-            Study.objects.filter(project=project)
-            .select_related("patient")
-            .prefetch_related("series")
-            .order_by("id")
-        )
+        queryset = study_list(project=project)
         return self.paginated(request, queryset, lambda page: StudyOutput(page, many=True).data)
 
 
@@ -118,7 +114,8 @@ class StudyDetailApi(APIView):
 
     @extend_schema(responses=StudyOutput)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(StudyOutput(study_get_for_user(study_id=pk, user=request.user)).data)
+        study = study_get_for_user(study_id=pk, user=request.user)
+        return Response(StudyOutput(study_with_series(study=study)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
@@ -292,7 +289,7 @@ class ImageDetailApi(APIView):
             },
             "dicom_url": f"/api/images/{image.pk}/dicom/",
             "preview_url": f"/api/images/{image.pk}/preview.png",
-            "tags": sorted(image.tags.values_list("pk", flat=True)),
+            "tags": image_tag_ids(image=image),
             "active_seconds": image_active_seconds(image=image),
         }
 
@@ -365,7 +362,7 @@ class ImageTagsApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         annotations.image_set_tags(image=image, actor=request.user, **data.validated_data)
-        return Response({"label_class_ids": sorted(image.tags.values_list("pk", flat=True))})
+        return Response({"label_class_ids": image_tag_ids(image=image)})
 
 
 class ImageActivityApi(APIView):

@@ -22,7 +22,7 @@ from django.db.models import (
 
 from annotator import dicom
 from annotator.exceptions import ApplicationError
-from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, Project
+from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, ModelVersion, Project
 from annotator.models.studies import SEES_QUARANTINE
 from annotator.selectors.strategies import (
     DEFAULT_STRATEGY,
@@ -174,6 +174,17 @@ def series_image_ids(*, image: Image, role: str) -> list[int]:
             "position", "instance__instance_number", "frame_number", "id"
         ).values_list("id", flat=True)
     )
+
+
+def proposable_images(*, version: ModelVersion) -> QuerySet[Image]:
+    """Images the version may propose on: not quarantined, of a modality it was trained on."""
+    images = Image.objects.filter(project_id=version.project_id).cleared()
+    modalities = version.training_data.get("modalities")
+    return images.filter(series__modality__in=modalities) if modalities else images
+
+
+def image_tag_ids(*, image: Image) -> list[int]:
+    return sorted(image.tags.values_list("pk", flat=True))
 
 
 def image_active_seconds(*, image: Image) -> float:

@@ -36,8 +36,8 @@ from annotator.models import Image, LabelClass, ModelVersion
 from annotator.segmentation import box_mask
 from annotator.selectors.assist import INTERACTIVE_QUEUE, interactive_worker_alive
 from annotator.selectors.images import image_windowed
+from annotator.selectors.model_versions import active_model_version
 from annotator.services.annotations import label_class_for
-from annotator.services.models import active_model_version
 from backend.celery import app
 
 logger = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from annotator.exceptions import ConflictError
 from annotator.models import ModelVersion, ModelVersionStatus, Project, TrainingJob
+from annotator.selectors.model_versions import active_model_version
 from annotator.services.audit import audit_record
 
 
@@ -100,10 +101,6 @@ def model_version_activate(
             after={"active": version.number, "reason": reason},
         )
     return version
-
-
-def active_model_version(*, project: Project) -> ModelVersion | None:
-    return project.model_versions.filter(status=ModelVersionStatus.ACTIVE).first()
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from pydicom import Dataset
 
 from annotator import dicom
 from annotator.models import Image, Instance, Patient, Project, Series, Study
+from annotator.selectors.images import proposable_images
+from annotator.selectors.model_versions import active_model_version
 from annotator.services.audit import audit_record
 from annotator.services.datasets import split_for
-from annotator.services.jobs import preannotation_start, proposable_images
-from annotator.services.models import active_model_version
+from annotator.services.jobs import preannotation_start
 
 logger = logging.getLogger(__name__)
 

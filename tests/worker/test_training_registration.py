@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator import coco
 from annotator.models import ModelVersion, Patient
+from annotator.selectors.model_versions import training_annotations
 from annotator.services import jobs
 from radlabel.rle import encode_masks
 from tests import factories
@@ -76,7 +77,7 @@ def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
     splits = ["train", "train", "val", "val", "val", "test"]
     for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
         assert client.patch(f"/api/patients/{patient.pk}/", {"split": split}).status_code == 200
-    val_lesions = jobs.training_annotations(project=world.project, split="val").count()
+    val_lesions = training_annotations(project=world.project, split="val").count()
     world.project.promotion_min_val_lesions = val_lesions
     world.project.save()
 

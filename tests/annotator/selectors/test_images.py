@@ -3,7 +3,13 @@
 import pytest
 
 from annotator.models import Image, Role
-from annotator.selectors.images import image_list, project_counts, series_image_ids
+from annotator.selectors.images import (
+    image_list,
+    image_tag_ids,
+    project_counts,
+    proposable_images,
+    series_image_ids,
+)
 from tests import factories
 
 
@@ -48,3 +54,26 @@ def test_an_admin_filters_the_listing_by_quarantine(world, images):
     assert list(listed) == [cleared]
     listed = image_list(project=world.project, role=Role.ANNOTATOR, filters={"quarantined": "1"})
     assert list(listed) == [cleared]
+
+
+def test_a_model_proposes_only_on_cleared_images_of_the_modalities_it_was_trained_on(world):
+    ct = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    mr = factories.ImageFactory(
+        instance__series__study__patient__project=world.project, instance__series__modality="MR"
+    )
+    factories.ImageFactory(
+        instance__series__study__patient__project=world.project, quarantined=True
+    )
+    version = factories.ModelVersionFactory(
+        project=world.project, training_data={"modalities": ["CT"]}
+    )
+    assert list(proposable_images(version=version)) == [ct]
+    legacy = factories.ModelVersionFactory(project=world.project, training_data={})
+    assert set(proposable_images(version=legacy)) == {ct, mr}
+
+
+def test_image_tag_ids_are_sorted(world, images):
+    cleared, _ = images
+    tags = [factories.LabelClassFactory(project=world.project, kind="tag") for _ in range(2)]
+    cleared.tags.set(reversed(tags))
+    assert image_tag_ids(image=cleared) == sorted(tag.pk for tag in tags)

@@ -61,21 +61,6 @@ def test_the_same_run_stores_each_proposal_once(world):
     assert Annotation.objects.filter(image=image).count() == 2
 
 
-def test_a_model_proposes_only_on_the_modalities_it_was_trained_on(world):
-    from annotator.services.jobs import proposable_images
-
-    ct = factories.ImageFactory(instance__series__study__patient__project=world.project)
-    mr = factories.ImageFactory(
-        instance__series__study__patient__project=world.project, instance__series__modality="MR"
-    )
-    version = factories.ModelVersionFactory(
-        project=world.project, training_data={"modalities": ["CT"]}
-    )
-    assert list(proposable_images(version=version)) == [ct]
-    legacy = factories.ModelVersionFactory(project=world.project, training_data={})
-    assert set(proposable_images(version=legacy)) == {ct, mr}
-
-
 def test_overlapping_proposals_of_other_classes_become_one_with_a_runner_up(world):
     image = factories.ImageFactory(instance__series__study__patient__project=world.project)
     other = factories.LabelClassFactory(project=world.project, name="mass")

@@ -1,15 +1,15 @@
-"""Reads of exports and PACS jobs within a project whose access the caller checked."""
+"""Reads of PACS endpoints and import jobs within a project whose access the caller checked."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
 from annotator.exceptions import NotFoundError
-from annotator.models import DicomWebEndpoint, ExportJob, PacsImportJob, Project
+from annotator.models import DicomWebEndpoint, PacsImportJob, Project
 
 
-def export_list(*, project: Project) -> QuerySet[ExportJob]:
-    return ExportJob.objects.filter(project=project).order_by("-id")
+def endpoint_list(*, project: Project) -> QuerySet[DicomWebEndpoint]:
+    return DicomWebEndpoint.objects.filter(project=project).order_by("name")
 
 
 def endpoint_get(*, project: Project, endpoint_id: int) -> DicomWebEndpoint:
