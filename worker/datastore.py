@@ -31,9 +31,10 @@ from annotator.models import (
     TrainingJob,
 )
 from annotator.selectors.images import image_windowed
+from annotator.selectors.model_versions import active_model_version, training_annotations
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
-from annotator.services.models import active_model_version, model_version_from_training
+from annotator.services.models import model_version_from_training
 from radlabel.backbones import PRETRAINED as PRETRAINED_BACKBONES
 from radlabel.rle import decode_mask
 from worker.ml.checkpoint import CorruptWeightsError
@@ -119,7 +120,7 @@ class ProjectDatastore(Datastore):
         }
 
     def _load(self, split: str) -> list[Sample]:
-        labelled = jobs.training_annotations(project=self.project, split=split).filter(
+        labelled = training_annotations(project=self.project, split=split).filter(
             label_class_id__in=self.label_of
         )
         images = (

@@ -27,22 +27,26 @@ from django.utils import timezone
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
     ACTIVE_JOB_STATUSES,
-    Annotation,
-    AnnotationStatus,
     ExportJob,
-    Image,
     ImageStatus,
     JobStatus,
     ModelVersion,
     PacsImportJob,
     PreannotationJob,
     Project,
+    Role,
     Split,
     TrainingJob,
 )
+from annotator.selectors.images import image_list, proposable_images
+from annotator.selectors.model_versions import (
+    accepted_since_last_version,
+    active_model_version,
+    training_annotations,
+)
 from annotator.selectors.workers import gpu_worker_has_cuda
 from annotator.services.audit import audit_record
-from annotator.services.models import active_model_version, model_version_activate
+from annotator.services.models import model_version_activate
 from radlabel.backbones import NAMES as BACKBONES
 
 logger = logging.getLogger(__name__)
@@ -257,16 +261,6 @@ def default_backbone(*, fine_tune_from: ModelVersion | None = None) -> str:
     return GPU_DEFAULT_BACKBONE if gpu_worker_has_cuda() else DEFAULT_BACKBONE
 
 
-def training_annotations(*, project: Project, split: str) -> models.QuerySet[Annotation]:
-    return Annotation.objects.filter(
-        project=project,
-        status=AnnotationStatus.ACCEPTED,
-        label_class__is_active=True,
-        image__in=Image.objects.cleared(),
-        image__series__study__patient__split=split,
-    )
-
-
 def training_job_start(
     *, project: Project, actor: AbstractBaseUser | None, options: dict[str, Any]
 ) -> TrainingJob:
@@ -300,11 +294,21 @@ def training_job_start(
 
 
 def preannotation_start(
-    *, project: Project, actor: AbstractBaseUser | None, image_ids: list[int]
+    *,
+    project: Project,
+    actor: AbstractBaseUser | None,
+    image_ids: list[int] | None = None,
+    filters: dict[str, str] | None = None,
 ) -> PreannotationJob:
+    """Pre-annotate ``image_ids``, else every frame the worklist ``filters`` match (even when
+    the worklist groups its rows), with the active model: those it may propose on."""
     version = active_model_version(project=project)
     if version is None:
         raise ConflictError("The project has no active model yet.", code="no_active_model")
+    if image_ids is None:
+        frames = {k: v for k, v in (filters or {}).items() if k != "group"}
+        matching = image_list(project=project, role=Role.ADMIN, filters=frames)
+        image_ids = list(matching.values_list("pk", flat=True))
     ids = list(
         proposable_images(version=version)
         .filter(pk__in=image_ids)
@@ -331,15 +335,6 @@ def preannotation_start(
     return job
 
 
-def accepted_since_last_version(*, project: Project) -> int:
-    """Labels accepted on train since the project's newest model version (all, before one)."""
-    last = project.model_versions.order_by("-created_at").first()
-    accepted = training_annotations(project=project, split=Split.TRAIN)
-    if last is not None:
-        accepted = accepted.filter(updated_at__gt=last.created_at)
-    return accepted.count()
-
-
 def retrain_due(*, project: Project) -> bool:
     """At least ``retrain_threshold`` labels accepted on train since the last version."""
     return accepted_since_last_version(project=project) >= project.retrain_threshold
@@ -357,13 +352,6 @@ def retrain_check() -> list[int]:
             except ConflictError:
                 continue
     return started
-
-
-def proposable_images(*, version: ModelVersion) -> models.QuerySet[Image]:
-    """Images the version may propose on: not quarantined, of a modality it was trained on."""
-    images = Image.objects.filter(project_id=version.project_id).cleared()
-    modalities = version.training_data.get("modalities")
-    return images.filter(series__modality__in=modalities) if modalities else images
 
 
 def model_version_promote(
