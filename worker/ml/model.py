@@ -49,9 +49,11 @@ from torchvision.models.detection.backbone_utils import mobilenet_backbone, resn
 from torchvision.ops import FrozenBatchNorm2d
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool
 
-BACKBONES = ("resnet18_fpn", "mobilenet_v3_fpn", "resnet50_fpn", "efficientnet_lite0_fpn")
-PRETRAINED = frozenset({"efficientnet_lite0_fpn"})  # backbones with local ImageNet weights
+from radlabel.backbones import NAMES as BACKBONES
+from radlabel.backbones import PRETRAINED as PRETRAINED
 
+DEFAULT_BACKBONE = "resnet18_fpn"  # of a training that names none
+DEFAULT_SIZE = 512  # min_size and max_size of a new training: a 512² slice is not resampled
 SCRATCH_MEAN = [0.5, 0.5, 0.5]
 SCRATCH_STD = [0.25, 0.25, 0.25]
 LITE0_MEAN = [0.5, 0.5, 0.5]
@@ -73,6 +75,7 @@ def anchor_sizes_for(min_size: int) -> tuple[int, ...]:
 
 
 def _fpn_anchors(levels: int, anchor_sizes: Sequence[int]) -> AnchorGenerator:
+    sizes: tuple[tuple[int, ...], ...]
     if levels == len(anchor_sizes):
         sizes = tuple((s,) for s in anchor_sizes)
     else:
@@ -133,7 +136,8 @@ class _MBConv(nn.Module):
             y = nn.functional.relu6(self._bn0(self._expand_conv(y)))
         y = nn.functional.relu6(self._bn1(self._depthwise_conv(y)))
         y = self._bn2(self._project_conv(y))
-        return y + x if self.residual else y
+        out: torch.Tensor = y + x if self.residual else y
+        return out
 
 
 class EfficientNetLite0FPN(nn.Module):
@@ -155,7 +159,8 @@ class EfficientNetLite0FPN(nn.Module):
             x = block(x)
             if i in _LITE0_RETURN:
                 features[_LITE0_RETURN[i]] = x
-        return self.fpn(features)
+        pyramid: OrderedDict[str, torch.Tensor] = self.fpn(features)
+        return pyramid
 
 
 def lite0_weights_path() -> Path:
@@ -277,9 +282,9 @@ def model_config(**kwargs: Any) -> dict[str, Any]:
     torchvision's COCO defaults (a slice holds a few lesions).
     """
     defaults = {
-        "backbone": "resnet18_fpn",
-        "min_size": 512,
-        "max_size": 512,
+        "backbone": DEFAULT_BACKBONE,
+        "min_size": DEFAULT_SIZE,
+        "max_size": DEFAULT_SIZE,
         "rpn_pre_nms_top_n_test": 300,
         "rpn_post_nms_top_n_test": 100,
         "rpn_pre_nms_top_n_train": RPN_PRE_NMS_TOP_N_TRAIN,

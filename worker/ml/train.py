@@ -32,16 +32,24 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 
+from radlabel.backbones import NAMES as BACKBONES
 from worker.ml.checkpoint import load_training_state, load_weights, save_weights_atomic
-from worker.ml.data import Datastore, DetectionDataset, NpzDatastore, collate, resize_samples
+from worker.ml.data import (
+    Datastore,
+    DetectionDataset,
+    NpzDatastore,
+    Sample,
+    collate,
+    resize_samples,
+)
 from worker.ml.engine import (
     Detections,
     evaluate,
@@ -50,7 +58,7 @@ from worker.ml.engine import (
     train_one_epoch,
 )
 from worker.ml.evaluation import coco_metrics
-from worker.ml.model import BACKBONES, build_model, model_config
+from worker.ml.model import DEFAULT_BACKBONE, DEFAULT_SIZE, build_model, model_config
 from worker.ml.transforms import eval_preset, train_preset
 
 logger = logging.getLogger(__name__)
@@ -65,10 +73,10 @@ class TrainingCancelled(Exception):
 @dataclass
 class TrainConfig:
     output_dir: Path
-    backbone: str = "resnet18_fpn"
+    backbone: str = DEFAULT_BACKBONE
     pretrained_backbone: bool = False
-    min_size: int = 512
-    max_size: int = 512
+    min_size: int = DEFAULT_SIZE
+    max_size: int = DEFAULT_SIZE
     epochs: int | None = 10  # None: until the time budget is spent
     time_budget_s: float | None = None
     batch_size: int = 2
@@ -156,7 +164,11 @@ def _load_init_weights(model: torch.nn.Module, path: Path, sha256: str) -> None:
 
 
 def _evaluate_split(
-    model, samples, class_names, device, batch_size
+    model: torch.nn.Module,
+    samples: Sequence[Sample],
+    class_names: Sequence[str],
+    device: torch.device,
+    batch_size: int,
 ) -> tuple[dict[str, float], list[Detections]]:
     loader = DataLoader(
         DetectionDataset(samples, eval_preset()), batch_size=batch_size, collate_fn=collate
@@ -182,31 +194,46 @@ def _score(metrics: dict[str, float], name: str) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
-def main(
-    cfg: TrainConfig,
-    datastore: Datastore,
-    *,
-    on_progress: ProgressCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> TrainResult | None:
-    """Train, select on ``val``, report on ``test``; returns None on ranks other than 0."""
-    if cfg.epochs is None and not cfg.time_budget_s:
-        raise ValueError("give an epoch count, a time budget, or both")
-    rank, world = _distributed()
+@dataclass(frozen=True)
+class _Held:
+    """The held-out splits a training evaluates on."""
+
+    class_names: list[str]
+    val: Sequence[Sample]
+    test: Sequence[Sample]
+
+    @property
+    def val_lesions(self) -> int:
+        return sum(len(sample.labels) for sample in self.val)
+
+
+@dataclass
+class _Run:
+    """What a training carries from epoch to epoch, and what a resume restores."""
+
+    clock: _Clock = field(default_factory=_Clock)
+    loss_curve: list[tuple[int, float]] = field(default_factory=list)
+    history: list[EpochRecord] = field(default_factory=list)
+    # smoothed val score, epoch, model state, val detections (None: kept before a resume)
+    best: tuple[float, int, dict[str, Any], list[Detections] | None] | None = None
+    smoothed: float | None = None
+    first_epoch: int = 0
+
+
+def _device(rank: int, world: int) -> torch.device:
     device = select_device()
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
-    torch.manual_seed(cfg.seed + rank)
+    return device
 
-    class_names = datastore.class_names
-    train_samples, val_samples = datastore.samples("train"), datastore.samples("val")
-    test_samples = datastore.samples("test")
-    dataset = DetectionDataset(
-        resize_samples(train_samples, cfg.min_size, cfg.max_size), train_preset()
-    )
+
+def _train_loader(
+    cfg: TrainConfig, samples: Sequence[Sample], device: torch.device, world: int
+) -> tuple[DataLoader[Any], Sampler[int], torch.Generator]:
+    dataset = DetectionDataset(resize_samples(samples, cfg.min_size, cfg.max_size), train_preset())
     generator = torch.Generator().manual_seed(cfg.seed)
-    sampler = (
+    sampler: Sampler[int] = (
         DistributedSampler(dataset, seed=cfg.seed)
         if world > 1
         else RandomSampler(dataset, generator=generator)
@@ -220,15 +247,13 @@ def main(
         pin_memory=device.type == "cuda",
         drop_last=len(dataset) >= cfg.batch_size * world,
     )
+    return loader, sampler, generator
 
-    config = model_config(
-        num_classes=len(class_names) + 1,
-        backbone=cfg.backbone,
-        pretrained_backbone=cfg.pretrained_backbone,
-        min_size=cfg.min_size,
-        max_size=cfg.max_size,
-    )
-    model = build_model(**config)
+
+def _model(
+    cfg: TrainConfig, config: dict[str, Any], device: torch.device, world: int
+) -> torch.nn.Module:
+    model: torch.nn.Module = build_model(**config)
     if cfg.init_weights is not None:
         if cfg.init_sha256 is None:
             raise ValueError("init_weights needs init_sha256")
@@ -236,70 +261,93 @@ def main(
     model.to(device)
     if world > 1:
         if device.type == "cuda":
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
+    return model
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scaler = make_grad_scaler(device)
 
-    steps_per_epoch = max(len(loader), 1)
-    total_steps = steps_per_epoch * cfg.epochs if cfg.epochs is not None else None
-    val_lesions = sum(len(sample.labels) for sample in val_samples)
-    start = time.monotonic()
-    clock = _Clock()
-    loss_curve: list[tuple[int, float]] = []
-    history: list[EpochRecord] = []
-    best: tuple[float, int, dict[str, Any], list[Detections] | None] | None = None
-    smoothed: float | None = None
-    first_epoch = 0
+def _resume(
+    cfg: TrainConfig,
+    config: dict[str, Any],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    generator: torch.Generator,
+) -> _Run:
+    """The run so far from ``cfg.resume_path`` (when it is for this configuration), else a new
+    one."""
+    run = _Run()
     resumed = load_training_state(cfg.resume_path) if cfg.resume_path else None
     if resumed is not None and (resumed["config"] != config or resumed["args"] != _resume_key(cfg)):
         logger.warning("training state %s is for another configuration", cfg.resume_path)
         resumed = None
-    if resumed is not None:
-        _unwrap(model).load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        if scaler is not None and resumed["scaler"] is not None:
-            scaler.load_state_dict(resumed["scaler"])
-        torch.set_rng_state(resumed["rng"])
-        generator.set_state(resumed["sampler_rng"])
-        clock.steps, clock.trained_s = resumed["steps"], resumed["trained_s"]
-        loss_curve = [tuple(point) for point in resumed["loss_curve"]]
-        history = [EpochRecord(**record) for record in resumed["history"]]
-        smoothed, first_epoch = resumed["smoothed"], resumed["epoch"] + 1
-        kept = resumed["best_model"]  # None: the last epoch's model is the kept one
-        best = (
-            resumed["best_score"],
-            resumed["best_epoch"],
-            kept if kept is not None else resumed["model"],
-            None,
-        )
-        logger.info(
-            "resumed after epoch %d (step %d, %.0fs trained)",
-            resumed["epoch"],
-            clock.steps,
-            clock.trained_s,
-        )
+    if resumed is None:
+        return run
+    _unwrap(model).load_state_dict(resumed["model"])
+    optimizer.load_state_dict(resumed["optimizer"])
+    if scaler is not None and resumed["scaler"] is not None:
+        scaler.load_state_dict(resumed["scaler"])
+    torch.set_rng_state(resumed["rng"])
+    generator.set_state(resumed["sampler_rng"])
+    run.clock.steps, run.clock.trained_s = resumed["steps"], resumed["trained_s"]
+    run.loss_curve = [tuple(point) for point in resumed["loss_curve"]]
+    run.history = [EpochRecord(**record) for record in resumed["history"]]
+    run.smoothed, run.first_epoch = resumed["smoothed"], resumed["epoch"] + 1
+    kept = resumed["best_model"]  # None: the last epoch's model is the kept one
+    run.best = (
+        resumed["best_score"],
+        resumed["best_epoch"],
+        kept if kept is not None else resumed["model"],
+        None,
+    )
+    logger.info(
+        "resumed after epoch %d (step %d, %.0fs trained)",
+        resumed["epoch"],
+        run.clock.steps,
+        run.clock.trained_s,
+    )
+    return run
 
-    def agree(flag: bool) -> bool:
-        """Every rank takes the same stop decision (any rank's True wins)."""
-        if world == 1:
-            return flag
-        t = torch.tensor([int(flag)], device=device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item())
+
+def _agree(flag: bool, world: int, device: torch.device) -> bool:
+    """Every rank takes the same stop decision (any rank's True wins)."""
+    if world == 1:
+        return flag
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def _stop_check(
+    cfg: TrainConfig,
+    clock: _Clock,
+    world: int,
+    device: torch.device,
+    should_stop: Callable[[], bool] | None,
+) -> Callable[[], bool]:
+    """Asked between steps: raises on a cancel, True once the time budget is spent."""
 
     def stop_requested() -> bool:
-        if agree(should_stop is not None and should_stop()):
+        if _agree(should_stop is not None and should_stop(), world, device):
             raise TrainingCancelled("training cancelled")
-        return agree(cfg.time_budget_s is not None and clock.elapsed() >= cfg.time_budget_s)
+        return _agree(
+            cfg.time_budget_s is not None and clock.elapsed() >= cfg.time_budget_s, world, device
+        )
+
+    return stop_requested
+
+
+def _step_recorder(
+    cfg: TrainConfig, run: _Run, total_steps: int | None, on_progress: ProgressCallback | None
+) -> Callable[[int, dict[str, float]], None]:
+    """Called after each step: the loss curve grows, and progress is reported."""
+    clock = run.clock
 
     def on_step(step: int, losses: dict[str, float]) -> None:
         done = clock.steps + step + 1
-        loss_curve.append((done, losses["loss"]))
+        run.loss_curve.append((done, losses["loss"]))
         if on_progress is not None:
             elapsed = clock.elapsed()
             # Whichever ends first: the epoch count or the time budget.
@@ -312,19 +360,198 @@ def main(
             total, eta = min(ends, key=lambda end: end[1])
             on_progress(clock.epoch, done, total, losses["loss"], eta)
 
-    epochs = itertools.count(first_epoch) if cfg.epochs is None else range(first_epoch, cfg.epochs)
+    return on_step
+
+
+def _set_learning_rate(
+    cfg: TrainConfig, optimizer: torch.optim.Optimizer, epoch: int, progress: float
+) -> None:
+    """Cosine decay over the run's progress, after the first (warm-up) epoch."""
+    if epoch > 0:
+        factor = cfg.min_lr_factor + (1 - cfg.min_lr_factor) * 0.5 * (
+            1 + math.cos(math.pi * progress)
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * factor
+
+
+def _record_epoch(
+    cfg: TrainConfig,
+    run: _Run,
+    net: torch.nn.Module,
+    epoch: int,
+    losses: list[float],
+    held: _Held,
+    device: torch.device,
+) -> None:
+    """Evaluate the epoch's model on ``val`` (and ``test`` when asked), and keep it when the
+    smoothed val curve is at its best."""
+    val, val_detections = _evaluate_split(net, held.val, held.class_names, device, cfg.batch_size)
+    test = (
+        _evaluate_split(net, held.test, held.class_names, device, cfg.batch_size)[0]
+        if cfg.eval_test_each_epoch
+        else None
+    )
+    clock = run.clock
+    run.history.append(
+        EpochRecord(
+            epoch=epoch,
+            step=clock.steps,
+            elapsed_s=clock.trained_s,
+            mean_loss=sum(losses) / len(losses),
+            val=val,
+            test=test,
+        )
+    )
+    logger.info(
+        "epoch %d step %d %.0fs loss %.3f val %s %.3f",
+        epoch,
+        clock.steps,
+        clock.trained_s,
+        run.history[-1].mean_loss,
+        cfg.selection_metric,
+        val.get(cfg.selection_metric, math.nan),
+    )
+    score = _score(val, cfg.selection_metric)
+    if run.smoothed is None or not math.isfinite(run.smoothed):
+        run.smoothed = score
+    elif math.isfinite(score):
+        run.smoothed += cfg.selection_smoothing * (score - run.smoothed)
+    if run.best is None or held.val_lesions < cfg.min_val_lesions or run.smoothed >= run.best[0]:
+        run.best = (run.smoothed, epoch, copy.deepcopy(net.state_dict()), val_detections)
+
+
+def _save_training_state(
+    path: Path,
+    cfg: TrainConfig,
+    config: dict[str, Any],
+    run: _Run,
+    net: torch.nn.Module,
+    epoch: int,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    generator: torch.Generator,
+) -> None:
+    if run.best is None:
+        raise RuntimeError("no model is kept yet")
+    save_weights_atomic(
+        {
+            "config": config,
+            "args": _resume_key(cfg),
+            "epoch": epoch,
+            "model": net.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "rng": torch.get_rng_state(),
+            "sampler_rng": generator.get_state(),
+            "steps": run.clock.steps,
+            "trained_s": run.clock.trained_s,
+            "loss_curve": run.loss_curve,
+            "history": [asdict(record) for record in run.history],
+            "smoothed": run.smoothed,
+            "best_score": run.best[0],
+            "best_epoch": run.best[1],
+            "best_model": run.best[2] if run.best[1] != epoch else None,
+        },
+        path,
+    )
+
+
+def _finish(
+    cfg: TrainConfig,
+    config: dict[str, Any],
+    run: _Run,
+    net: torch.nn.Module,
+    held: _Held,
+    device: torch.device,
+) -> TrainResult:
+    """Load the kept model, report it on ``test`` and write its checkpoint."""
+    if run.best is None:
+        raise RuntimeError("no training step was taken")
+    _, best_epoch, state, val_detections = run.best
+    net.load_state_dict(state)
+    if val_detections is None:  # kept before a resume: its val detections were not stored
+        val_detections = _evaluate_split(net, held.val, held.class_names, device, cfg.batch_size)[1]
+    test_metrics, test_detections = _evaluate_split(
+        net, held.test, held.class_names, device, cfg.batch_size
+    )
+    best_val = next(h.val for h in run.history if h.epoch == best_epoch)
+    metrics = {"val": best_val, "test": test_metrics}
+    clock = run.clock
+    checkpoint = {
+        "model": {k: v.detach().cpu() for k, v in state.items()},
+        "config": config,
+        "class_names": list(held.class_names),
+        "epoch": best_epoch,
+        "metrics": metrics,
+        "args": _args(cfg),
+        "steps": clock.steps,
+        "train_seconds": clock.trained_s,
+        "resumed_epochs": run.first_epoch,
+    }
+    weights_path = Path(cfg.output_dir) / cfg.weights_name
+    sha256 = save_weights_atomic(checkpoint, weights_path)
+    return TrainResult(
+        weights_path=weights_path,
+        sha256=sha256,
+        metrics=metrics,
+        loss_curve=run.loss_curve,
+        history=run.history,
+        detections={"val": val_detections, "test": test_detections},
+        best_epoch=best_epoch,
+        steps=clock.steps,
+        train_seconds=clock.trained_s,
+        resumed_epochs=run.first_epoch,
+    )
+
+
+def main(
+    cfg: TrainConfig,
+    datastore: Datastore,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult | None:
+    """Train, select on ``val``, report on ``test``; returns None on ranks other than 0."""
+    if cfg.epochs is None and not cfg.time_budget_s:
+        raise ValueError("give an epoch count, a time budget, or both")
+    rank, world = _distributed()
+    device = _device(rank, world)
+    torch.manual_seed(cfg.seed + rank)
+
+    class_names = datastore.class_names
+    train_samples, val_samples = datastore.samples("train"), datastore.samples("val")
+    held = _Held(list(class_names), val_samples, datastore.samples("test"))
+    loader, sampler, generator = _train_loader(cfg, train_samples, device, world)
+    config = model_config(
+        num_classes=len(class_names) + 1,
+        backbone=cfg.backbone,
+        pretrained_backbone=cfg.pretrained_backbone,
+        min_size=cfg.min_size,
+        max_size=cfg.max_size,
+    )
+    model = _model(cfg, config, device, world)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scaler = make_grad_scaler(device)
+
+    steps_per_epoch = max(len(loader), 1)
+    total_steps = steps_per_epoch * cfg.epochs if cfg.epochs is not None else None
+    start = time.monotonic()
+    run = _resume(cfg, config, model, optimizer, scaler, generator)
+    clock = run.clock
+    on_step = _step_recorder(cfg, run, total_steps, on_progress)
+    stop_requested = _stop_check(cfg, clock, world, device, should_stop)
+
+    first = run.first_epoch
+    epochs = itertools.count(first) if cfg.epochs is None else range(first, cfg.epochs)
     for epoch in epochs:
         progress = epoch / cfg.epochs if cfg.epochs is not None else 0.0
         if cfg.time_budget_s:
             progress = max(progress, clock.trained_s / cfg.time_budget_s)
-        if agree(progress >= 1.0):
+        if _agree(progress >= 1.0, world, device):
             break
-        if epoch > 0:
-            factor = cfg.min_lr_factor + (1 - cfg.min_lr_factor) * 0.5 * (
-                1 + math.cos(math.pi * progress)
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.lr * factor
+        _set_learning_rate(cfg, optimizer, epoch, progress)
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         clock.start_epoch(epoch)
@@ -342,127 +569,52 @@ def main(
         clock.end_epoch(len(losses))
         if rank == 0 and losses:
             net = _unwrap(model)
-            val, val_detections = _evaluate_split(
-                net, val_samples, class_names, device, cfg.batch_size
-            )
-            test = (
-                _evaluate_split(net, test_samples, class_names, device, cfg.batch_size)[0]
-                if cfg.eval_test_each_epoch
-                else None
-            )
-            history.append(
-                EpochRecord(
-                    epoch=epoch,
-                    step=clock.steps,
-                    elapsed_s=clock.trained_s,
-                    mean_loss=sum(losses) / len(losses),
-                    val=val,
-                    test=test,
-                )
-            )
-            logger.info(
-                "epoch %d step %d %.0fs loss %.3f val %s %.3f",
-                epoch,
-                clock.steps,
-                clock.trained_s,
-                history[-1].mean_loss,
-                cfg.selection_metric,
-                val.get(cfg.selection_metric, math.nan),
-            )
-            score = _score(val, cfg.selection_metric)
-            if smoothed is None or not math.isfinite(smoothed):
-                smoothed = score
-            elif math.isfinite(score):
-                smoothed += cfg.selection_smoothing * (score - smoothed)
-            if best is None or val_lesions < cfg.min_val_lesions or smoothed >= best[0]:
-                best = (smoothed, epoch, copy.deepcopy(net.state_dict()), val_detections)
+            _record_epoch(cfg, run, net, epoch, losses, held, device)
             if cfg.resume_path is not None:
-                save_weights_atomic(
-                    {
-                        "config": config,
-                        "args": _resume_key(cfg),
-                        "epoch": epoch,
-                        "model": net.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scaler": scaler.state_dict() if scaler is not None else None,
-                        "rng": torch.get_rng_state(),
-                        "sampler_rng": generator.get_state(),
-                        "steps": clock.steps,
-                        "trained_s": clock.trained_s,
-                        "loss_curve": loss_curve,
-                        "history": [asdict(record) for record in history],
-                        "smoothed": smoothed,
-                        "best_score": best[0],
-                        "best_epoch": best[1],
-                        "best_model": best[2] if best[1] != epoch else None,
-                    },
-                    cfg.resume_path,
+                _save_training_state(
+                    cfg.resume_path, cfg, config, run, net, epoch, optimizer, scaler, generator
                 )
         if world > 1:
             dist.barrier()
     if rank != 0:
         return None
-    if best is None:
-        raise RuntimeError("no training step was taken")
-
-    _, best_epoch, state, val_detections = best
-    net = _unwrap(model)
-    net.load_state_dict(state)
-    if val_detections is None:  # kept before a resume: its val detections were not stored
-        val_detections = _evaluate_split(net, val_samples, class_names, device, cfg.batch_size)[1]
-    test_metrics, test_detections = _evaluate_split(
-        net, test_samples, class_names, device, cfg.batch_size
+    result = _finish(cfg, config, run, _unwrap(model), held, device)
+    logger.info(
+        "trained %s in %.0fs: %s",
+        result.weights_path.name,
+        time.monotonic() - start,
+        result.metrics,
     )
-    metrics = {"val": next(h.val for h in history if h.epoch == best_epoch), "test": test_metrics}
-    checkpoint = {
-        "model": {k: v.detach().cpu() for k, v in state.items()},
-        "config": config,
-        "class_names": list(class_names),
-        "epoch": best_epoch,
-        "metrics": metrics,
-        "args": _args(cfg),
-        "steps": clock.steps,
-        "train_seconds": clock.trained_s,
-        "resumed_epochs": first_epoch,
-    }
-    weights_path = Path(cfg.output_dir) / cfg.weights_name
-    sha256 = save_weights_atomic(checkpoint, weights_path)
-    logger.info("trained %s in %.0fs: %s", weights_path.name, time.monotonic() - start, metrics)
-    return TrainResult(
-        weights_path=weights_path,
-        sha256=sha256,
-        metrics=metrics,
-        loss_curve=loss_curve,
-        history=history,
-        detections={"val": val_detections, "test": test_detections},
-        best_epoch=best_epoch,
-        steps=clock.steps,
-        train_seconds=clock.trained_s,
-        resumed_epochs=first_epoch,
-    )
+    return result
 
 
 def get_args_parser() -> argparse.ArgumentParser:
+    """The command line's options; their defaults are :class:`TrainConfig`'s."""
+    d = {f.name: f.default for f in fields(TrainConfig)}
     p = argparse.ArgumentParser(description="Train Mask R-CNN on a directory of npz samples")
     p.add_argument(
         "--data-dir", type=Path, required=True, help="classes.json + {train,val,test}/*.npz"
     )
     p.add_argument("--output-dir", type=Path, required=True)
-    p.add_argument("--backbone", default="resnet18_fpn", choices=BACKBONES)
+    p.add_argument("--backbone", default=d["backbone"], choices=BACKBONES)
     p.add_argument("--pretrained-backbone", action="store_true")
-    p.add_argument("--min-size", type=int, default=512)
-    p.add_argument("--max-size", type=int, default=512)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--time-budget", type=float, default=None, help="seconds of training")
-    p.add_argument("--batch-size", type=int, default=2, help="per process")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--warmup-iters", type=int, default=50)
-    p.add_argument("--max-norm", type=float, default=10.0)
-    p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init-weights", type=Path, default=None, help="fine-tune from this file")
-    p.add_argument("--init-sha256", default=None)
+    p.add_argument("--min-size", type=int, default=d["min_size"])
+    p.add_argument("--max-size", type=int, default=d["max_size"])
+    p.add_argument("--epochs", type=int, default=d["epochs"])
+    p.add_argument(
+        "--time-budget", type=float, default=d["time_budget_s"], help="seconds of training"
+    )
+    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="per process")
+    p.add_argument("--lr", type=float, default=d["lr"])
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"])
+    p.add_argument("--warmup-iters", type=int, default=d["warmup_iters"])
+    p.add_argument("--max-norm", type=float, default=d["max_norm"])
+    p.add_argument("--workers", type=int, default=d["workers"])
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument(
+        "--init-weights", type=Path, default=d["init_weights"], help="fine-tune from this file"
+    )
+    p.add_argument("--init-sha256", default=d["init_sha256"])
     return p
 
 
