@@ -63,6 +63,7 @@ test-quick: venv services
 lint: venv frontend/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	cd frontend && npm run lint && npm run typecheck
 

@@ -319,7 +319,7 @@ def burned_in_annotation_risk(ds: Dataset) -> bool:
 
 def _int_or_none(value: object) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+        return int(value) if value not in (None, "") else None  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # Machine code -> HTTP status. The service layer maps DicomRejected to a response
 # with this status; nothing else in the ingest core chooses a status.
 STATUS_BY_CODE: dict[str, int] = {
@@ -43,7 +45,8 @@ class DicomRejected(Exception):
         self.status = STATUS_BY_CODE[code]
         self.filename = filename
 
-    def __reduce__(self):  # keeps the exception picklable across Celery processes
+    def __reduce__(self) -> tuple[Any, tuple[str, str, str | None]]:
+        """Keeps the exception picklable across Celery processes."""
         return (_rebuild, (self.code, self.detail, self.filename))
 
 

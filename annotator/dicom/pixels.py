@@ -189,4 +189,5 @@ def _window_to_uint8(pixels: np.ndarray, window: tuple[float, float] | None) -> 
     values = np.subtract(pixels, np.float32(lo), dtype=np.float32)
     values *= np.float32(scale)
     np.clip(values, 0, 255, out=values)
-    return values.astype(np.uint8)
+    out: np.ndarray = values.astype(np.uint8)
+    return out

@@ -185,7 +185,7 @@ def sample_to_tensors(sample: Sample) -> tuple[tv_tensors.Image, Target]:
     return image, target
 
 
-class DetectionDataset(torch.utils.data.Dataset):
+class DetectionDataset(torch.utils.data.Dataset[tuple[torch.Tensor, Target]]):
     """Samples as ``(image (1,H,W), target)`` pairs, optionally through a transform preset."""
 
     def __init__(self, samples: Sequence[Sample], transforms: Transform | None = None) -> None:
@@ -202,6 +202,8 @@ class DetectionDataset(torch.utils.data.Dataset):
         return image, target
 
 
-def collate(batch: Sequence[tuple[torch.Tensor, Target]]) -> tuple[tuple, tuple]:
+def collate(
+    batch: Sequence[tuple[torch.Tensor, Target]],
+) -> tuple[tuple[torch.Tensor, ...], tuple[Target, ...]]:
     images, targets = zip(*batch, strict=True)
     return images, targets

@@ -7,12 +7,13 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from radlabel.rle import encode_masks
+from radlabel.rle import Rle, encode_masks
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def select_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def autocast_for(device: torch.device) -> contextlib.AbstractContextManager:
+def autocast_for(device: torch.device) -> contextlib.AbstractContextManager[Any]:
     """Mixed precision on CUDA (bf16 where supported, else fp16); full precision elsewhere."""
     if device.type != "cuda":
         return contextlib.nullcontext()
@@ -50,22 +51,23 @@ class Detections:
     boxes: np.ndarray  # float32 (N, 4) xyxy
     labels: np.ndarray  # int64 (N,)
     scores: np.ndarray  # float32 (N,)
-    mask_rles: list[dict]
+    mask_rles: list[Rle]
 
 
-def _to_device(images: Sequence[torch.Tensor], targets: Sequence[dict], device: torch.device):
-    images = [img.to(device, non_blocking=True) for img in images]
-    targets = [
+def _to_device(
+    images: Sequence[torch.Tensor], targets: Sequence[dict[str, Any]], device: torch.device
+) -> tuple[list[torch.Tensor], list[dict[str, Any]]]:
+    moved = [img.to(device, non_blocking=True) for img in images]
+    return moved, [
         {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in t.items()}
         for t in targets
     ]
-    return images, targets
 
 
 def train_one_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    loader: Iterable,
+    loader: Iterable[Any],
     device: torch.device,
     *,
     scaler: torch.amp.GradScaler | None = None,
@@ -136,7 +138,7 @@ def detections_from_output(
     )
 
 
-def evaluate(model: nn.Module, loader: Iterable, device: torch.device) -> list[Detections]:
+def evaluate(model: nn.Module, loader: Iterable[Any], device: torch.device) -> list[Detections]:
     """Predictions for every image of ``loader`` (in ``inference_mode``, eval mode)."""
     was_training = model.training
     model.eval()

@@ -11,7 +11,7 @@ import copy
 import io
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pycocotools.coco import COCO
@@ -32,7 +32,8 @@ def xyxy_to_xywh(box: Sequence[float]) -> tuple[float, float, float, float]:
 
 
 def coco_ground_truth(samples: Sequence[Sample], class_names: Sequence[str]) -> COCO:
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for sample in samples:
         h, w = sample.image.shape
         images.append({"id": sample.image_id, "height": h, "width": w})
@@ -59,7 +60,7 @@ def coco_ground_truth(samples: Sequence[Sample], class_names: Sequence[str]) -> 
     return coco
 
 
-def coco_results(detections: Sequence[Detections]) -> list[dict]:
+def coco_results(detections: Sequence[Detections]) -> list[dict[str, Any]]:
     results = []
     for det in detections:
         for box, label, score, rle in zip(
@@ -77,7 +78,9 @@ def coco_results(detections: Sequence[Detections]) -> list[dict]:
     return results
 
 
-def _summarize(gt: COCO, results: list[dict], iou_type: str, class_names: Sequence[str]) -> dict:
+def _summarize(
+    gt: COCO, results: list[dict[str, Any]], iou_type: str, class_names: Sequence[str]
+) -> dict[str, float]:
     metrics: dict[str, float] = {}
     if not gt.getAnnIds():
         return {f"{iou_type}_{k}": math.nan for k in _STATS}

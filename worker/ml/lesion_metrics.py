@@ -192,7 +192,7 @@ def _interval(values: np.ndarray) -> tuple[float | None, float | None]:
     return float(low), float(high)
 
 
-def _value(x: float) -> float | None:
+def _value(x: float | np.ndarray) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 

@@ -12,12 +12,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torchvision.models.detection.roi_heads import paste_masks_in_image
 
-from radlabel.rle import encode_mask
+from radlabel.rle import Rle, encode_mask
 from worker.ml.checkpoint import CorruptWeightsError, load_weights
 from worker.ml.data import to_image_tensor
 from worker.ml.engine import (
@@ -40,12 +41,12 @@ class Prediction:
     label: int  # 1..C
     score: float
     box_xywh: tuple[float, float, float, float]  # pixels
-    mask_rle: dict  # {"size": [h, w], "counts": str}
+    mask_rle: Rle  # {"size": [h, w], "counts": str}
 
 
 @dataclass(frozen=True)
 class BoxMask:
-    mask_rle: dict  # {"size": [h, w], "counts": str} of the whole image
+    mask_rle: Rle  # {"size": [h, w], "counts": str} of the whole image
     score: float  # the box classifier's probability of the chosen class on that box
 
 
@@ -89,7 +90,7 @@ class Predictor:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.device.type == "cpu" and self.bf16:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return autocast_for(self.device)

@@ -145,9 +145,11 @@ def _fill_rows_cols(mask: np.ndarray) -> np.ndarray:
         idx = np.arange(m.shape[1])
         first = np.where(m.any(1), m.argmax(1), m.shape[1])
         last = np.where(m.any(1), m.shape[1] - 1 - m[:, ::-1].argmax(1), -1)
-        return (idx[None] >= first[:, None]) & (idx[None] <= last[:, None])
+        inside: np.ndarray = (idx[None] >= first[:, None]) & (idx[None] <= last[:, None])
+        return inside
 
-    return fill(mask) & fill(mask.T).T
+    filled: np.ndarray = fill(mask) & fill(mask.T).T
+    return filled
 
 
 def body_mask(hu: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from torchvision.transforms import v2
 from worker.ml.data import Target
 
 
-class WindowJitter(v2.Transform):
+class WindowJitter(v2.Transform):  # type: ignore[misc]  # torchvision ships no type hints
     """Contrast and level jitter of an already windowed ``[0, 1]`` image (a window change)."""
 
     def __init__(self, contrast: tuple[float, float] = (0.85, 1.2), shift: float = 0.05) -> None:
