@@ -72,6 +72,7 @@ POLICY = {
     ("study-list", "get"): ANY,
     ("image-list", "get"): ANY,
     ("strategy-list", "get"): ANY,
+    ("backbone-list", "get"): ANY,
     ("patient-detail", "get"): ANY,
     ("patient-detail", "patch"): ADMIN,
     ("study-detail", "get"): ANY,
@@ -136,6 +137,7 @@ OBJECT_ROUTES = {
     "auth-me",
     "auth-token-revoke",
     "strategy-list",
+    "backbone-list",
     "schema",
     "api-docs",
 }
@@ -231,6 +233,7 @@ SUCCESS = {
     ("study-list", "get"): (200, None),
     ("image-list", "get"): (200, None),
     ("strategy-list", "get"): (200, None),
+    ("backbone-list", "get"): (200, None),
     ("patient-detail", "get"): (200, None),
     ("patient-detail", "patch"): (200, _json({"split": "val"})),
     ("study-detail", "get"): (200, None),
