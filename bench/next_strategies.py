@@ -196,7 +196,7 @@ def one_run(run: int, setting: Setting, work: Path) -> dict:
 def _table(runs: list[dict]) -> list[str]:
     """Strategy × k: one run's figures, or min / median / max over the runs."""
     ks = list(runs[0]["ap50"]["random"])
-    width = 8 if len(runs) == 1 else 22
+    width = 8 if len(runs) == 1 else 27
 
     def row(label: str, values: list[list[float]], fmt: str) -> str:
         return f"{label:<36}" + "".join(
