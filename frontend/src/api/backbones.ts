@@ -1,4 +1,4 @@
-import { getJson } from "./http";
+import { getJsonOnce } from "./http";
 
 /** A backbone a training can name (GET /api/backbones/), in the order the server offers them. */
 export interface Backbone {
@@ -9,13 +9,7 @@ export interface Backbone {
   pretrained: boolean;
 }
 
-let backbones: Promise<Backbone[]> | null = null;
-
 /** The backbones, asked for once per page load (they change only with the server). */
 export function listBackbones(): Promise<Backbone[]> {
-  backbones ??= getJson<Backbone[]>("/api/backbones/").catch((e: unknown) => {
-    backbones = null;
-    throw e;
-  });
-  return backbones;
+  return getJsonOnce<Backbone[]>("/api/backbones/");
 }

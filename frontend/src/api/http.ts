@@ -112,6 +112,21 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   return (await request<T>(path, { signal })).data;
 }
 
+const onceCache = new Map<string, Promise<unknown>>();
+
+/** A GET whose answer changes only with the server: asked for once per page load (again after a failure). */
+export function getJsonOnce<T>(path: string): Promise<T> {
+  let answer = onceCache.get(path) as Promise<T> | undefined;
+  if (!answer) {
+    answer = getJson<T>(path).catch((e: unknown) => {
+      onceCache.delete(path);
+      throw e;
+    });
+    onceCache.set(path, answer);
+  }
+  return answer;
+}
+
 export function query(params: Record<string, string | number | undefined | null>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {

@@ -1,4 +1,4 @@
-import { getJson } from "./http";
+import { getJsonOnce } from "./http";
 
 /** A worklist strategy: an order the worklist lists images in and Next follows. */
 export interface Strategy {
@@ -12,13 +12,7 @@ export interface Strategy {
   not_done_first: boolean;
 }
 
-let strategies: Promise<Strategy[]> | null = null;
-
 /** The strategies, asked for once per page load (they change only with the server). */
 export function listStrategies(): Promise<Strategy[]> {
-  strategies ??= getJson<Strategy[]>("/api/strategies/").catch((e: unknown) => {
-    strategies = null;
-    throw e;
-  });
-  return strategies;
+  return getJsonOnce<Strategy[]>("/api/strategies/");
 }
