@@ -148,6 +148,12 @@ class ImageListItem(serializers.Serializer):
     frames_done = serializers.IntegerField(
         required=False, help_text="Rows of group=instance only: its frames done or reviewed."
     )
+    dicom_url = serializers.SerializerMethodField(
+        help_text="The DICOM instance holding this image (frames of one instance share it)."
+    )
+
+    def get_dicom_url(self, item: dict) -> str:
+        return f"/api/images/{item['id']}/dicom/"
 
 
 def _list_item(image: Image, facts: dict) -> dict:
@@ -260,7 +266,6 @@ class ImageDetailApi(APIView):
         pixel_spacing = serializers.ListField(child=serializers.FloatField(), allow_null=True)
         photometric = serializers.CharField()
         series = serializers.DictField()
-        dicom_url = serializers.CharField()
         preview_url = serializers.CharField()
         tags = serializers.ListField(child=serializers.IntegerField())
         active_seconds = serializers.FloatField()
@@ -287,7 +292,6 @@ class ImageDetailApi(APIView):
                 "series_number": series.series_number,
                 "image_ids": series_image_ids(image=image, role=role),
             },
-            "dicom_url": f"/api/images/{image.pk}/dicom/",
             "preview_url": f"/api/images/{image.pk}/preview.png",
             "tags": image_tag_ids(image=image),
             "active_seconds": image_active_seconds(image=image),

@@ -70,6 +70,8 @@ export interface ImageListItem {
   accepted_count: number;
   /** rows of a grouped listing (`group=instance`) only: the instance's frames done or reviewed */
   frames_done?: number;
+  /** the DICOM instance holding this image (frames of one instance share it) */
+  dicom_url: string;
 }
 
 export interface ImageDetail extends ImageListItem {
@@ -78,7 +80,6 @@ export interface ImageDetail extends ImageListItem {
   pixel_spacing: [number, number] | null;
   photometric: string;
   series: { id: number; modality: string; series_number: number | null; image_ids: number[] };
-  dicom_url: string;
   preview_url: string;
   tags: number[];
   active_seconds: number;

@@ -167,3 +167,17 @@ def test_pre_annotating_a_grouped_filter_takes_every_frame(world, ingested):
     assert response.status_code == 202, response.data
     job = PreannotationJob.objects.get(pk=response.data["id"])
     assert sorted(job.image_ids) == sorted(f.pk for f in frames)
+
+
+def test_every_row_names_the_dicom_instance_the_viewer_loads(world, ingested):
+    frames, ct = ingested
+    client = world.client(world.annotator)
+    for query in ("", "group=instance"):
+        for row in _list(world, query)["results"]:
+            response = client.get(row["dicom_url"])
+            assert response.status_code == 200, row
+            dataset = pydicom.dcmread(io.BytesIO(b"".join(response.streaming_content)))
+            expected = 10 if row["instance_id"] == frames[0].instance_id else 1
+            assert int(getattr(dataset, "NumberOfFrames", 1)) == expected
+    detail = client.get(f"/api/images/{ct.pk}/").data
+    assert detail["dicom_url"] == f"/api/images/{ct.pk}/dicom/"

@@ -171,7 +171,7 @@ async function seriesStack(p: AnnotatePage, detail: ImageDetail, early: Promise<
     const res = await (early ?? seriesList(p, detail.series.id));
     for (const it of res?.results ?? []) known.set(it.id, it);
   }
-  return { ids, imageIds: wadouriImageIds(ids, known, location.origin) };
+  return wadouriImageIds(ids, known, location.origin);
 }
 
 const seriesList = (p: AnnotatePage, seriesId: number) =>
@@ -184,8 +184,8 @@ export async function openImage(p: AnnotatePage): Promise<void> {
   // rendering engine, the DICOM download (into the HTTP cache the loader reads from) and,
   // when the worklist told us the series, the frame numbers of the stack.
   const hint = worklistItems.get(imageId);
-  if (!hint || hint.frame_number === 1) {
-    void fetch(`/api/images/${imageId}/dicom/`, { credentials: "same-origin", signal }).catch(() => {});
+  if (hint?.frame_number === 1) {
+    void fetch(hint.dicom_url, { credentials: "same-origin", signal }).catch(() => {});
   }
   const earlySeries = hint ? seriesList(p, hint.series_id) : null;
   const [project, detail, anns, view] = await Promise.all([
