@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -28,6 +29,7 @@ from annotator.dicom.reader import number_of_frames
 CT_DEFAULT_WINDOW = (40.0, 400.0)
 PERCENTILES = (0.5, 99.5)
 PNG_COMPRESS_LEVEL = 1
+PNG16_SIGNED_OFFSET = 32768
 _PERCENTILE_SAMPLES = 65_536
 
 
@@ -191,3 +193,50 @@ def _window_to_uint8(pixels: np.ndarray, window: tuple[float, float] | None) -> 
     np.clip(values, 0, 255, out=values)
     out: np.ndarray = values.astype(np.uint8)
     return out
+
+
+def render_png16(
+    ds: Dataset, index: int, window: tuple[float, float] | None
+) -> tuple[bytes, dict[str, Any]]:
+    """Frame ``index`` as a PNG of 16-bit stored values, and what those values mean.
+
+    Greyscale is kept as stored values (plus ``PNG16_SIGNED_OFFSET`` for signed data),
+    MONOCHROME1 mirrored within the stored range so that higher is brighter. The meaning
+    holds the rescale slope and intercept (None where a Modality LUT Sequence, not a line,
+    maps stored values), the offset and mirroring of the PNG values, the stored range, and
+    ``window`` (the default window as stored, in modality values) as DICOM's VOI window,
+    before MONOCHROME1's inversion: the stored window of a MONOCHROME1 image, kept mirrored
+    for display, is mirrored back. Colour stays 8-bit RGB and means nothing more.
+    """
+    photometric = str(ds.PhotometricInterpretation)
+    if photometric not in ("MONOCHROME1", "MONOCHROME2"):
+        pixels = frame_pixels(ds, index)
+        return render_preview(pixels, None, max_side=max(pixels.shape[:2])), {}
+    bits = int(ds.BitsStored)
+    signed = int(ds.PixelRepresentation) == 1
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    inverted = photometric == "MONOCHROME1"
+    offset = PNG16_SIGNED_OFFSET if signed else 0
+    stored = np.asarray(pixel_array(ds, index=index)).astype(np.int32)
+    if inverted:
+        stored = low + high - stored
+    values = np.clip(stored + offset, 0, 65535).astype(np.uint16)
+    slope, intercept = (None, None) if "ModalityLUTSequence" in ds else rescale_of(ds, index)
+    voi = None
+    if window is not None:
+        center, width = window
+        if inverted:
+            lo, hi = modality_range(ds, index)
+            center = lo + hi - center
+        voi = [center, width]
+    out = io.BytesIO()
+    Image.fromarray(values).save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    meaning = {
+        "rescale_slope": slope,
+        "rescale_intercept": intercept,
+        "default_window": voi,
+        "png16_offset": offset,
+        "png16_inverted": inverted,
+        "stored_range": [low, high],
+    }
+    return out.getvalue(), meaning

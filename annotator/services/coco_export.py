@@ -20,18 +20,19 @@ which rule was used.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
 import shutil
+import struct
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import IO, Any
 
-import numpy as np
 import pydicom
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
@@ -39,12 +40,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from PIL import Image as PILImage
-from pydicom.pixels import pixel_array
 
 from annotator import coco, dicom
 from annotator.dicom.deid import DEIDENTIFICATION_METHOD
-from annotator.dicom.pixels import modality_range, rescale_of
+from annotator.dicom.pixels import render_png16
 from annotator.dicom.profile import PROFILE_EDITION, PROFILE_NAME
 from annotator.exceptions import ApplicationError, ConflictError
 from annotator.models import (
@@ -66,10 +65,12 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 2000
 FLUSH_BYTES = 1 << 20
 PROGRESS_EVERY = 25
+RENDER_THREADS = min(8, len(os.sched_getaffinity(0)))
+RENDER_AHEAD = 4 * RENDER_THREADS
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 FORMAT_VERSION = 1
 SEGMENTATIONS = ("rle", "polygon")
 IMAGE_FORMATS = ("png8", "png16", "none")
-PNG16_SIGNED_OFFSET = 32768
 IMAGE_RULES = {
     "done": "only images a person marked done or reviewed, with their labels: an image without "
     "annotations is a confirmed negative",
@@ -107,6 +108,7 @@ _IMAGE_FIELDS = (
     "instance_id",
     "instance__sop_uid",
     "instance__file",
+    "preview",
 )
 _ANNOTATION_FIELDS = (
     "id",
@@ -379,56 +381,109 @@ def _image_entries(
     tag_names: dict[int, str],
 ) -> Iterator[dict[str, Any]]:
     """The split's image entries in id order; unless the format is ``none``, each image's PNG
-    goes into ``zf`` as its entry is made. The frames of one instance have consecutive ids, so
-    each stored file is read once."""
+    goes into ``zf`` as its entry is made (``_Pngs``): up to ``RENDER_AHEAD`` PNGs are made ahead
+    by ``RENDER_THREADS`` threads, so memory stays bounded while the cores render."""
     rows = (
         _images(project, split, options).order_by("id").values(*_IMAGE_FIELDS).iterator(CHUNK_SIZE)
     )
     tags = _tags_by_image(project, split, options, list(tag_names))
     pending = next(tags, None)
     render = options.get("image_format", "png8") != "none"
-    source: tuple[int, pydicom.Dataset] | None = None
-    for row in rows:
-        pk, status = row["id"], row["status"]
-        image_tags = []
-        while pending is not None and pending[0] <= pk:
-            if pending[0] == pk:
-                image_tags.append(tag_names[pending[1]])
-            pending = next(tags, None)
-        entry = {
-            "id": pk,
-            "file_name": coco.image_file_name(split, pk),
-            "width": row["columns"],
-            "height": row["rows"],
-            "tags": image_tags,
-            "patient": row["series__study__patient__pseudonym"],
-            "study_uid": row["series__study__study_uid"],
-            "series_uid": row["series__series_uid"],
-            "sop_instance_uid": row["instance__sop_uid"],
-            "frame_number": row["frame_number"],
-            "content_key": row["content_key"] or None,
-            "modality": row["series__modality"],
-            "photometric_interpretation": row["photometric"],
-            "pixel_spacing": (
-                [row["pixel_spacing_row"], row["pixel_spacing_col"]]
-                if row["pixel_spacing_row"] is not None
-                else None
-            ),
-            "split": split,
-            "labelling_status": status,
-            "person_labelled": status in PERSON_STATUSES,
-        }
-        if render:
-            if source is None or source[0] != row["instance_id"]:
-                with default_storage.open(row["instance__file"], "rb") as stream:
-                    source = (row["instance_id"], pydicom.dcmread(stream))
-            data = _render(source[1], row, options, entry)
-            zf.writestr(
-                zipfile.ZipInfo(entry["file_name"], date_time=(1980, 1, 1, 0, 0, 0)),
-                data,
-                compress_type=zipfile.ZIP_STORED,
-            )
-        yield entry
+    pngs = _Pngs(options)
+    ahead: deque[tuple[dict[str, Any], Future[bytes]]] = deque()
+    with ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="radlabel-png") as pool:
+        for row in rows:
+            pk, status = row["id"], row["status"]
+            image_tags = []
+            while pending is not None and pending[0] <= pk:
+                if pending[0] == pk:
+                    image_tags.append(tag_names[pending[1]])
+                pending = next(tags, None)
+            entry = {
+                "id": pk,
+                "file_name": coco.image_file_name(split, pk),
+                "width": row["columns"],
+                "height": row["rows"],
+                "tags": image_tags,
+                "patient": row["series__study__patient__pseudonym"],
+                "study_uid": row["series__study__study_uid"],
+                "series_uid": row["series__series_uid"],
+                "sop_instance_uid": row["instance__sop_uid"],
+                "frame_number": row["frame_number"],
+                "content_key": row["content_key"] or None,
+                "modality": row["series__modality"],
+                "photometric_interpretation": row["photometric"],
+                "pixel_spacing": (
+                    [row["pixel_spacing_row"], row["pixel_spacing_col"]]
+                    if row["pixel_spacing_row"] is not None
+                    else None
+                ),
+                "split": split,
+                "labelling_status": status,
+                "person_labelled": status in PERSON_STATUSES,
+            }
+            if not render:
+                yield entry
+                continue
+            ahead.append((entry, pngs.submit(pool, row, entry)))
+            if len(ahead) > RENDER_AHEAD:
+                yield _png_written(zf, *ahead.popleft())
+        while ahead:
+            yield _png_written(zf, *ahead.popleft())
+
+
+class _Pngs:
+    """Each image's PNG, as a future: the stored preview where it is the PNG ``_render`` makes
+    (``_preview_as_rendered``), else ``_render`` in ``pool``. The frames of one instance have
+    consecutive ids, so each stored file is read once, in the calling thread."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.previews = options.get("image_format", "png8") == "png8" and not options.get("window")
+        self.source: tuple[int, pydicom.Dataset] | None = None
+
+    def submit(
+        self, pool: ThreadPoolExecutor, row: dict[str, Any], entry: dict[str, Any]
+    ) -> Future[bytes]:
+        if self.previews and (preview := _preview_as_rendered(row)) is not None:
+            stored: Future[bytes] = Future()
+            stored.set_result(preview)
+            return stored
+        if self.source is None or self.source[0] != row["instance_id"]:
+            with default_storage.open(row["instance__file"], "rb") as stream:
+                self.source = (row["instance_id"], pydicom.dcmread(stream))
+        return pool.submit(_render, self.source[1], row, self.options, entry)
+
+
+def _preview_as_rendered(row: dict[str, Any]) -> bytes | None:
+    """The image's stored preview when it is the 8-bit PNG the export renders in the image's
+    default window: previews are rendered from the same pixels in that window, shrunk only past
+    their longest side, so a preview of the image's own size and depth is that PNG. None when
+    the image has no preview (yet) or it is smaller."""
+    if not row["preview"]:
+        return None
+    try:
+        with default_storage.open(row["preview"], "rb") as stream:
+            png = stream.read()
+    except FileNotFoundError:
+        return None
+    if len(png) < 26 or not png.startswith(PNG_HEADER):
+        return None
+    grey = row["photometric"] in ("MONOCHROME1", "MONOCHROME2")
+    width, height, depth, colour_type = struct.unpack(">IIBB", png[16:26])
+    if (width, height, depth, colour_type) != (row["columns"], row["rows"], 8, 0 if grey else 2):
+        return None
+    return png
+
+
+def _png_written(zf: zipfile.ZipFile, entry: dict[str, Any], png: Future[bytes]) -> dict:
+    """``entry`` once its PNG is in ``zf`` (stored: PNGs are compressed already)."""
+    zf.writestr(
+        zipfile.ZipInfo(entry["file_name"], date_time=(1980, 1, 1, 0, 0, 0)),
+        png.result(),
+        compress_type=zipfile.ZIP_STORED,
+    )
+    return entry
 
 
 def _annotation_entries(
@@ -616,67 +671,16 @@ def _render(
 ) -> bytes:
     """The PNG of the image in ``row``; png16 adds what its values mean to ``entry``."""
     index = row["frame_number"] - 1
+    stored = (
+        (row["window_center"], row["window_width"])
+        if row["window_center"] is not None and row["window_width"] is not None
+        else None
+    )
     if options.get("image_format") == "png16":
-        return _png16(dataset, index, row, entry)
+        png, meaning = render_png16(dataset, index, stored)
+        entry.update(meaning)
+        return png
     pixels = dicom.frame_pixels(dataset, index)
     fixed = options.get("window")
-    window = (
-        tuple(fixed)
-        if fixed
-        else (
-            (row["window_center"], row["window_width"])
-            if row["window_center"] is not None and row["window_width"] is not None
-            else None
-        )
-    )
+    window = tuple(fixed) if fixed else stored
     return dicom.render_preview(pixels, window, max_side=max(pixels.shape[:2]))
-
-
-def _png16(
-    dataset: pydicom.Dataset, index: int, row: dict[str, Any], entry: dict[str, Any]
-) -> bytes:
-    """Greyscale as 16-bit stored values, MONOCHROME1 mirrored within the stored range so that
-    higher is brighter as in every other image of the export (see the manifest's ``png16``).
-
-    ``entry`` gains the rescale slope and intercept (None where a Modality LUT Sequence, not a
-    line, maps stored values), the offset and mirroring of the PNG values, the stored range,
-    and the default window in modality values (DICOM's VOI window, before MONOCHROME1's
-    inversion: the stored window of a MONOCHROME1 image, kept mirrored for display, is mirrored
-    back). Colour stays 8-bit RGB and gains nothing.
-    """
-    photometric = str(dataset.PhotometricInterpretation)
-    if photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        pixels = dicom.frame_pixels(dataset, index)
-        return dicom.render_preview(pixels, None, max_side=max(pixels.shape[:2]))
-    bits = int(dataset.BitsStored)
-    signed = int(dataset.PixelRepresentation) == 1
-    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
-    inverted = photometric == "MONOCHROME1"
-    offset = PNG16_SIGNED_OFFSET if signed else 0
-    stored = np.asarray(pixel_array(dataset, index=index)).astype(np.int32)
-    if inverted:
-        stored = low + high - stored
-    values = np.clip(stored + offset, 0, 65535).astype(np.uint16)
-    slope, intercept = (
-        (None, None) if "ModalityLUTSequence" in dataset else rescale_of(dataset, index)
-    )
-    window = None
-    if row["window_center"] is not None and row["window_width"] is not None:
-        center = row["window_center"]
-        if inverted:
-            lo, hi = modality_range(dataset, index)
-            center = lo + hi - center
-        window = [center, row["window_width"]]
-    entry.update(
-        {
-            "rescale_slope": slope,
-            "rescale_intercept": intercept,
-            "default_window": window,
-            "png16_offset": offset,
-            "png16_inverted": inverted,
-            "stored_range": [low, high],
-        }
-    )
-    out = io.BytesIO()
-    PILImage.fromarray(values).save(out, format="PNG", compress_level=1)
-    return out.getvalue()
