@@ -59,7 +59,7 @@ from worker.ml.engine import (
 )
 from worker.ml.evaluation import coco_metrics
 from worker.ml.model import DEFAULT_BACKBONE, DEFAULT_SIZE, build_model, model_config
-from worker.ml.transforms import eval_preset, train_preset
+from worker.ml.transforms import AugmentationSettings, eval_preset, train_preset
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class TrainConfig:
     weights_name: str = "model.pt"
     eval_test_each_epoch: bool = False
     resume_path: Path | None = None  # training state, written each epoch, resumed from
+    augmentation: AugmentationSettings = field(default_factory=AugmentationSettings)
 
 
 @dataclass
@@ -231,7 +232,9 @@ def _device(rank: int, world: int) -> torch.device:
 def _train_loader(
     cfg: TrainConfig, samples: Sequence[Sample], device: torch.device, world: int
 ) -> tuple[DataLoader[Any], Sampler[int], torch.Generator]:
-    dataset = DetectionDataset(resize_samples(samples, cfg.min_size, cfg.max_size), train_preset())
+    dataset = DetectionDataset(
+        resize_samples(samples, cfg.min_size, cfg.max_size), train_preset(cfg.augmentation)
+    )
     generator = torch.Generator().manual_seed(cfg.seed)
     sampler: Sampler[int] = (
         DistributedSampler(dataset, seed=cfg.seed)

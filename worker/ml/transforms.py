@@ -1,4 +1,5 @@
-"""Augmentation presets: ``(image, target) -> (image, target)`` with torchvision.transforms.v2.
+"""Augmentation: ``(image, target) -> (image, target)`` with torchvision.transforms.v2, and the
+settings a project chooses it by (``AugmentationSettings``, ``train_preset``).
 
 Boxes (``tv_tensors.BoundingBoxes``) and masks (``tv_tensors.Mask``) move with the pixels. After
 the geometric steps the boxes are recomputed from the transformed masks, which stay exact
@@ -8,6 +9,9 @@ their labels and masks by ``SanitizeBoundingBoxes``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -65,38 +69,268 @@ class BoxesFromMasks:
         return image, target
 
 
-def train_preset(
-    *,
-    hflip_prob: float = 0.5,
-    degrees: float = 10.0,
-    translate: float = 0.05,
-    scale: tuple[float, float] = (0.9, 1.1),
-    shear: float = 5.0,
-    noise_sigma: float = 0.02,
-) -> v2.Compose:
-    """Flip, small affine (rotation, scale, translation, shear), window jitter, blur, noise."""
-    return v2.Compose(
-        [
-            v2.RandomHorizontalFlip(p=hflip_prob),
-            v2.RandomApply(
-                [
-                    v2.RandomAffine(
-                        degrees=degrees,
-                        translate=(translate, translate),
-                        scale=scale,
-                        shear=shear,
-                        interpolation=v2.InterpolationMode.BILINEAR,
-                    )
-                ],
-                p=0.7,
-            ),
-            BoxesFromMasks(),
-            v2.SanitizeBoundingBoxes(min_size=1.0),
-            v2.RandomApply([WindowJitter()], p=0.5),
-            v2.RandomApply([v2.GaussianBlur(kernel_size=5, sigma=(0.1, 1.0))], p=0.3),
-            v2.RandomApply([v2.GaussianNoise(sigma=noise_sigma, clip=True)], p=0.3),
-        ]
-    )
+@dataclass(frozen=True)
+class Op:
+    """One augmentation op's settings: whether it runs, how strong, how often (0..1)."""
+
+    enabled: bool
+    strength: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What an op's strength means and its allowed range (``low == high``: no strength)."""
+
+    title: str
+    strength: str
+    low: float
+    high: float
+    default: Op
+
+
+# The defaults are the augmentation the detector trained with before the settings existed.
+OPS: dict[str, OpSpec] = {
+    "hflip": OpSpec("Horizontal flip", "none", 1.0, 1.0, Op(True, 1.0, 0.5)),
+    "vflip": OpSpec("Vertical flip", "none", 1.0, 1.0, Op(False, 1.0, 0.5)),
+    "rotation": OpSpec("Rotation", "max degrees either way", 0.0, 180.0, Op(True, 10.0, 0.7)),
+    "translation": OpSpec(
+        "Translation", "max shift, fraction of the side", 0.0, 0.5, Op(True, 0.05, 0.7)
+    ),
+    "scaling": OpSpec("Scaling", "max zoom change, fraction", 0.0, 0.5, Op(True, 0.1, 0.7)),
+    "shear": OpSpec("Shear", "max degrees either way", 0.0, 45.0, Op(True, 5.0, 0.7)),
+    "occlusion": OpSpec(
+        "Occlusion (cutout)", "max erased share of the image", 0.02, 0.5, Op(False, 0.15, 0.5)
+    ),
+    "window": OpSpec(
+        "Window/level jitter", "level shift s; width ×[1−3s, 1+4s]", 0.0, 0.2, Op(True, 0.05, 0.5)
+    ),
+    "contrast": OpSpec("Contrast", "max gain change, fraction", 0.0, 0.9, Op(False, 0.2, 0.5)),
+    "gamma": OpSpec("Gamma", "gamma in [1/(1+s), 1+s]", 0.0, 2.0, Op(False, 0.3, 0.5)),
+    "noise": OpSpec("Gaussian noise", "sigma", 0.0, 0.2, Op(True, 0.02, 0.3)),
+    "blur": OpSpec("Gaussian blur", "max sigma, px", 0.1, 5.0, Op(True, 1.0, 0.3)),
+}
+GEOMETRIC = ("rotation", "translation", "scaling", "shear")
+OCCLUSION_DROP_SHARE = 0.7  # an instance with more of its mask erased than this is dropped
+
+
+class AugmentationSettingsError(ValueError):
+    """Settings that are not valid; ``problems`` names each (unknown keys, bad values)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class AugmentationSettings:
+    """Every op's settings, keyed by the names of ``OPS``; JSON as ``{op: {enabled, strength,
+    probability}}``."""
+
+    ops: dict[str, Op] = field(default_factory=lambda: {k: s.default for k, s in OPS.items()})
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        return {name: asdict(op) for name, op in self.ops.items()}
+
+    @classmethod
+    def from_json(cls, data: Any) -> AugmentationSettings:
+        """Validated settings; an op or field left out takes its default. Raises
+        :class:`AugmentationSettingsError` naming every unknown key and bad value."""
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise AugmentationSettingsError(["the settings are an object of ops"])
+        problems = [f"unknown op '{name}'" for name in data if name not in OPS]
+        ops = {}
+        for name, spec in OPS.items():
+            given = data.get(name, {})
+            if not isinstance(given, dict):
+                problems.append(f"{name} is an object of enabled, strength, probability")
+                continue
+            problems += [f"unknown field '{name}.{key}'" for key in given if key not in _FIELDS]
+            values = asdict(spec.default) | given
+            problems += _field_problems(name, spec, values)
+            ops[name] = Op(
+                enabled=values["enabled"] is True,
+                strength=_number(values["strength"]),
+                probability=_number(values["probability"]),
+            )
+        if problems:
+            raise AugmentationSettingsError(problems)
+        return cls(ops)
+
+
+_FIELDS = ("enabled", "strength", "probability")
+
+
+def _number(value: Any) -> float:
+    return float(value) if _is_number(value) else math.nan
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _field_problems(name: str, spec: OpSpec, values: dict[str, Any]) -> list[str]:
+    problems = []
+    if not isinstance(values["enabled"], bool):
+        problems.append(f"{name}.enabled is true or false")
+    strength, probability = values["strength"], values["probability"]
+    if not _is_number(strength) or not spec.low <= strength <= spec.high:
+        if spec.low == spec.high:
+            problems.append(f"{name} has no strength: {name}.strength is {spec.low:g}")
+        else:
+            problems.append(f"{name}.strength is between {spec.low:g} and {spec.high:g}")
+    if not _is_number(probability) or not 0.0 <= probability <= 1.0:
+        problems.append(f"{name}.probability is between 0 and 1")
+    return problems
+
+
+class GeometricJitter(v2.RandomAffine):  # type: ignore[misc]  # torchvision ships no type hints
+    """Rotation, translation, scaling and shear as one affine, each op with its own probability.
+
+    The ops share one draw ``u``: an op applies when ``u < its probability``, so each has its own
+    chance, and with equal probabilities they come together (one affine, as the detector
+    always trained with: ``RandomApply(RandomAffine(...), p)`` is the case of equal ones).
+    """
+
+    def __init__(self, settings: AugmentationSettings) -> None:
+        ops = settings.ops
+        rotation, translation = ops["rotation"], ops["translation"]
+        scaling, shear = ops["scaling"], ops["shear"]
+        super().__init__(
+            degrees=rotation.strength if rotation.enabled else 0.0,
+            translate=(translation.strength,) * 2 if translation.enabled else None,
+            scale=(1 - scaling.strength, 1 + scaling.strength) if scaling.enabled else None,
+            shear=shear.strength if shear.enabled else None,
+            interpolation=v2.InterpolationMode.BILINEAR,
+        )
+        self.chances = {
+            name: ops[name].probability if ops[name].enabled else 0.0 for name in GEOMETRIC
+        }
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        u = torch.rand(1).item()
+        if u >= max(self.chances.values()):
+            return {"skip": True}
+        params = dict(super().make_params(flat_inputs))
+        if u >= self.chances["rotation"]:
+            params["angle"] = 0.0
+        if u >= self.chances["translation"]:
+            params["translate"] = (0, 0)
+        if u >= self.chances["scaling"]:
+            params["scale"] = 1.0
+        if u >= self.chances["shear"]:
+            params["shear"] = (0.0, 0.0)
+        return params | {"skip": False}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if params["skip"]:
+            return inpt
+        return super().transform(inpt, {k: v for k, v in params.items() if k != "skip"})
+
+
+class Occlusion:
+    """Cutout: a random rectangle of the image (up to ``max_share`` of its area) is set to the
+    image's mean.
+
+    The rule for labels: masks and boxes stay as they are (a lesion behind an artefact is still
+    there), except that an instance with more than ``OCCLUSION_DROP_SHARE`` of its mask erased is
+    dropped with its box, label and mask (the model is not asked to find what it cannot see).
+    """
+
+    def __init__(self, max_share: float, p: float) -> None:
+        self.max_share = max_share
+        self.p = p
+
+    def __call__(self, image: torch.Tensor, target: Target) -> tuple[torch.Tensor, Target]:
+        if torch.rand(1).item() >= self.p:
+            return image, target
+        h, w = image.shape[-2:]
+        share = torch.empty(1).uniform_(0.02, self.max_share).item()
+        aspect = math.exp(torch.empty(1).uniform_(math.log(0.5), math.log(2.0)).item())
+        eh = min(h, max(1, round(math.sqrt(share * h * w / aspect))))
+        ew = min(w, max(1, round(math.sqrt(share * h * w * aspect))))
+        y = int(torch.randint(0, h - eh + 1, (1,)).item())
+        x = int(torch.randint(0, w - ew + 1, (1,)).item())
+        erased = image.clone()
+        erased[..., y : y + eh, x : x + ew] = image.mean()
+        masks = target["masks"].bool()
+        area = masks.flatten(1).sum(1)
+        hidden = masks[:, y : y + eh, x : x + ew].flatten(1).sum(1)
+        keep = hidden <= OCCLUSION_DROP_SHARE * area
+        target = dict(target)
+        for key in ("boxes", "labels", "masks"):
+            target[key] = target[key][keep]
+        return tv_tensors.wrap(erased, like=image), target
+
+
+class Contrast(v2.Transform):  # type: ignore[misc]  # torchvision ships no type hints
+    """Gain around the image's mean, uniform in ``[1 - strength, 1 + strength]``."""
+
+    def __init__(self, strength: float) -> None:
+        super().__init__()
+        self.strength = strength
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        return {"gain": torch.empty(1).uniform_(1 - self.strength, 1 + self.strength).item()}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if not isinstance(inpt, tv_tensors.Image):
+            return inpt
+        mean = inpt.mean()
+        return tv_tensors.wrap(((inpt - mean) * params["gain"] + mean).clamp_(0.0, 1.0), like=inpt)
+
+
+class Gamma(v2.Transform):  # type: ignore[misc]  # torchvision ships no type hints
+    """``x ** gamma``, gamma log-uniform in ``[1 / (1 + strength), 1 + strength]``."""
+
+    def __init__(self, strength: float) -> None:
+        super().__init__()
+        self.log_max = math.log1p(strength)
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        return {"gamma": math.exp(torch.empty(1).uniform_(-self.log_max, self.log_max).item())}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if not isinstance(inpt, tv_tensors.Image):
+            return inpt
+        return tv_tensors.wrap(inpt.clamp(0.0, 1.0).pow(params["gamma"]), like=inpt)
+
+
+def train_preset(settings: AugmentationSettings | None = None) -> v2.Compose:
+    """The training augmentation ``settings`` ask for (default: :class:`AugmentationSettings`'s).
+
+    Order: flips, the geometric ops, boxes from the transformed masks (instances that left the
+    image dropped), occlusion, window/level, contrast, gamma, blur, noise. An op that is off
+    adds nothing to the pipeline.
+    """
+    settings = settings or AugmentationSettings()
+    ops = settings.ops
+    steps: list[Any] = []
+    if ops["hflip"].enabled:
+        steps.append(v2.RandomHorizontalFlip(p=ops["hflip"].probability))
+    if ops["vflip"].enabled:
+        steps.append(v2.RandomVerticalFlip(p=ops["vflip"].probability))
+    if any(ops[name].enabled for name in GEOMETRIC):
+        steps.append(GeometricJitter(settings))
+    steps += [BoxesFromMasks(), v2.SanitizeBoundingBoxes(min_size=1.0)]
+    if ops["occlusion"].enabled:
+        steps.append(Occlusion(ops["occlusion"].strength, ops["occlusion"].probability))
+    intensity: dict[str, Callable[[float], Any]] = {
+        "window": lambda s: WindowJitter(contrast=(1 - 3 * s, 1 + 4 * s), shift=s),
+        "contrast": Contrast,
+        "gamma": Gamma,
+        "blur": lambda s: v2.GaussianBlur(
+            kernel_size=max(5, 2 * math.ceil(2 * s) + 1), sigma=(0.1, max(s, 0.1))
+        ),
+        "noise": lambda s: v2.GaussianNoise(sigma=s, clip=True),
+    }
+    for name, build in intensity.items():
+        op = ops[name]
+        if op.enabled:
+            steps.append(v2.RandomApply([build(op.strength)], p=op.probability))
+    return v2.Compose(steps)
 
 
 def eval_preset() -> v2.Compose:
