@@ -24,9 +24,12 @@ import json
 import logging
 import os
 import shutil
+import struct
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import IO, Any
 
@@ -62,6 +65,9 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 2000
 FLUSH_BYTES = 1 << 20
 PROGRESS_EVERY = 25
+RENDER_THREADS = min(8, len(os.sched_getaffinity(0)))
+RENDER_AHEAD = 4 * RENDER_THREADS
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 FORMAT_VERSION = 1
 SEGMENTATIONS = ("rle", "polygon")
 IMAGE_FORMATS = ("png8", "png16", "none")
@@ -102,6 +108,7 @@ _IMAGE_FIELDS = (
     "instance_id",
     "instance__sop_uid",
     "instance__file",
+    "preview",
 )
 _ANNOTATION_FIELDS = (
     "id",
@@ -374,56 +381,109 @@ def _image_entries(
     tag_names: dict[int, str],
 ) -> Iterator[dict[str, Any]]:
     """The split's image entries in id order; unless the format is ``none``, each image's PNG
-    goes into ``zf`` as its entry is made. The frames of one instance have consecutive ids, so
-    each stored file is read once."""
+    goes into ``zf`` as its entry is made (``_Pngs``): up to ``RENDER_AHEAD`` PNGs are made ahead
+    by ``RENDER_THREADS`` threads, so memory stays bounded while the cores render."""
     rows = (
         _images(project, split, options).order_by("id").values(*_IMAGE_FIELDS).iterator(CHUNK_SIZE)
     )
     tags = _tags_by_image(project, split, options, list(tag_names))
     pending = next(tags, None)
     render = options.get("image_format", "png8") != "none"
-    source: tuple[int, pydicom.Dataset] | None = None
-    for row in rows:
-        pk, status = row["id"], row["status"]
-        image_tags = []
-        while pending is not None and pending[0] <= pk:
-            if pending[0] == pk:
-                image_tags.append(tag_names[pending[1]])
-            pending = next(tags, None)
-        entry = {
-            "id": pk,
-            "file_name": coco.image_file_name(split, pk),
-            "width": row["columns"],
-            "height": row["rows"],
-            "tags": image_tags,
-            "patient": row["series__study__patient__pseudonym"],
-            "study_uid": row["series__study__study_uid"],
-            "series_uid": row["series__series_uid"],
-            "sop_instance_uid": row["instance__sop_uid"],
-            "frame_number": row["frame_number"],
-            "content_key": row["content_key"] or None,
-            "modality": row["series__modality"],
-            "photometric_interpretation": row["photometric"],
-            "pixel_spacing": (
-                [row["pixel_spacing_row"], row["pixel_spacing_col"]]
-                if row["pixel_spacing_row"] is not None
-                else None
-            ),
-            "split": split,
-            "labelling_status": status,
-            "person_labelled": status in PERSON_STATUSES,
-        }
-        if render:
-            if source is None or source[0] != row["instance_id"]:
-                with default_storage.open(row["instance__file"], "rb") as stream:
-                    source = (row["instance_id"], pydicom.dcmread(stream))
-            data = _render(source[1], row, options, entry)
-            zf.writestr(
-                zipfile.ZipInfo(entry["file_name"], date_time=(1980, 1, 1, 0, 0, 0)),
-                data,
-                compress_type=zipfile.ZIP_STORED,
-            )
-        yield entry
+    pngs = _Pngs(options)
+    ahead: deque[tuple[dict[str, Any], Future[bytes]]] = deque()
+    with ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="radlabel-png") as pool:
+        for row in rows:
+            pk, status = row["id"], row["status"]
+            image_tags = []
+            while pending is not None and pending[0] <= pk:
+                if pending[0] == pk:
+                    image_tags.append(tag_names[pending[1]])
+                pending = next(tags, None)
+            entry = {
+                "id": pk,
+                "file_name": coco.image_file_name(split, pk),
+                "width": row["columns"],
+                "height": row["rows"],
+                "tags": image_tags,
+                "patient": row["series__study__patient__pseudonym"],
+                "study_uid": row["series__study__study_uid"],
+                "series_uid": row["series__series_uid"],
+                "sop_instance_uid": row["instance__sop_uid"],
+                "frame_number": row["frame_number"],
+                "content_key": row["content_key"] or None,
+                "modality": row["series__modality"],
+                "photometric_interpretation": row["photometric"],
+                "pixel_spacing": (
+                    [row["pixel_spacing_row"], row["pixel_spacing_col"]]
+                    if row["pixel_spacing_row"] is not None
+                    else None
+                ),
+                "split": split,
+                "labelling_status": status,
+                "person_labelled": status in PERSON_STATUSES,
+            }
+            if not render:
+                yield entry
+                continue
+            ahead.append((entry, pngs.submit(pool, row, entry)))
+            if len(ahead) > RENDER_AHEAD:
+                yield _png_written(zf, *ahead.popleft())
+        while ahead:
+            yield _png_written(zf, *ahead.popleft())
+
+
+class _Pngs:
+    """Each image's PNG, as a future: the stored preview where it is the PNG ``_render`` makes
+    (``_preview_as_rendered``), else ``_render`` in ``pool``. The frames of one instance have
+    consecutive ids, so each stored file is read once, in the calling thread."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.previews = options.get("image_format", "png8") == "png8" and not options.get("window")
+        self.source: tuple[int, pydicom.Dataset] | None = None
+
+    def submit(
+        self, pool: ThreadPoolExecutor, row: dict[str, Any], entry: dict[str, Any]
+    ) -> Future[bytes]:
+        if self.previews and (preview := _preview_as_rendered(row)) is not None:
+            stored: Future[bytes] = Future()
+            stored.set_result(preview)
+            return stored
+        if self.source is None or self.source[0] != row["instance_id"]:
+            with default_storage.open(row["instance__file"], "rb") as stream:
+                self.source = (row["instance_id"], pydicom.dcmread(stream))
+        return pool.submit(_render, self.source[1], row, self.options, entry)
+
+
+def _preview_as_rendered(row: dict[str, Any]) -> bytes | None:
+    """The image's stored preview when it is the 8-bit PNG the export renders in the image's
+    default window: previews are rendered from the same pixels in that window, shrunk only past
+    their longest side, so a preview of the image's own size and depth is that PNG. None when
+    the image has no preview (yet) or it is smaller."""
+    if not row["preview"]:
+        return None
+    try:
+        with default_storage.open(row["preview"], "rb") as stream:
+            png = stream.read()
+    except FileNotFoundError:
+        return None
+    if len(png) < 26 or not png.startswith(PNG_HEADER):
+        return None
+    grey = row["photometric"] in ("MONOCHROME1", "MONOCHROME2")
+    width, height, depth, colour_type = struct.unpack(">IIBB", png[16:26])
+    if (width, height, depth, colour_type) != (row["columns"], row["rows"], 8, 0 if grey else 2):
+        return None
+    return png
+
+
+def _png_written(zf: zipfile.ZipFile, entry: dict[str, Any], png: Future[bytes]) -> dict:
+    """``entry`` once its PNG is in ``zf`` (stored: PNGs are compressed already)."""
+    zf.writestr(
+        zipfile.ZipInfo(entry["file_name"], date_time=(1980, 1, 1, 0, 0, 0)),
+        png.result(),
+        compress_type=zipfile.ZIP_STORED,
+    )
+    return entry
 
 
 def _annotation_entries(
