@@ -234,7 +234,7 @@ def _expand(name: str, stream: BinaryIO) -> Iterable[tuple[str, bytes | dicom.Di
         if len(data) > limit:
             yield (
                 name,
-                dicom.DicomRejected("file_too_large", f"The file exceeds {limit} bytes.", 413),
+                dicom.DicomRejected("file_too_large", f"The file exceeds {limit} bytes."),
             )
         else:
             yield name, data

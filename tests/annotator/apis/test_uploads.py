@@ -175,3 +175,19 @@ def test_annotators_cannot_upload(world):
     response = _upload(world.client(world.annotator), "chest", [("ct.dcm", CT)])
     assert response.status_code == 403
     assert not Instance.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_and_the_others_stored(world, media_root, settings):
+    settings.RADLABEL_MAX_FILE_BYTES = len(CT) - 1
+    small = pydicom.dcmread(pydicom_test_file("CT_small.dcm"))
+    buffer = io.BytesIO()
+    small.save_as(buffer)
+    response = _upload(
+        world.client(world.admin), "chest", [("big.dcm", CT), ("small.dcm", buffer.getvalue())]
+    )
+    assert response.status_code == 207, response.data
+    big, stored = response.data["files"]
+    assert (big["code"], big["status"]) == ("file_too_large", 413)
+    assert str(len(CT) - 1) in big["detail"]
+    assert stored["code"] == "stored"
+    assert Instance.objects.count() == 1
