@@ -1,9 +1,10 @@
 """API benchmark under gunicorn with PostgreSQL: ingest, annotation saves, image pages.
 
 Run:  make bench   (DATABASE_URL=postgres://.../db .venv/bin/python bench/api.py)
-Prints files/s for ingest of 512x512 CT files, annotation save latency p50/p95/p99 and
-throughput with 8 concurrent clients, page-of-100-images latency, and server CPU time per
-request (user+system of every gunicorn process, read from /proc).
+Prints files/s for ingest of 512x512 CT files (the requests, then until a cpu worker has
+rendered every preview), annotation save latency p50/p95/p99 and throughput with 8 concurrent
+clients, page-of-100-images latency, and server CPU time per request (user+system of every
+gunicorn process, and for ingest of the worker too, read from /proc).
 """
 
 from __future__ import annotations
@@ -137,11 +138,20 @@ def main() -> None:
             cwd=ROOT,
             env=env,
         )
+        worker = subprocess.Popen(
+            [
+                *(python, "-m", "celery", "-A", "backend", "worker", "--queues", "cpu"),
+                *("--concurrency", "1", "--loglevel", "WARNING", "--hostname", "bench@%h"),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         try:
-            run(f"http://127.0.0.1:{port}", token, server.pid, args)
+            run(f"http://127.0.0.1:{port}", token, server.pid, args, _Previews(env, worker.pid))
         finally:
-            server.terminate()
-            server.wait()
+            for process in (server, worker):
+                process.terminate()
+                process.wait()
     finally:
         subprocess.run(
             [
@@ -154,7 +164,28 @@ def main() -> None:
         )
 
 
-def run(url: str, token: str, pid: int, args: argparse.Namespace) -> None:
+class _Previews:
+    """The cpu worker that renders the uploaded images' previews, and how many are missing."""
+
+    def __init__(self, env: dict[str, str], pid: int) -> None:
+        self.database, self.pid = env["DATABASE_URL"], pid
+
+    def missing(self) -> int:
+        query = "SELECT count(*) FROM annotator_image WHERE preview = ''"
+        answer = subprocess.run(
+            ["psql", self.database, "-tAc", query], check=True, capture_output=True, text=True
+        )
+        return int(answer.stdout)
+
+    def wait(self, timeout: float = 600) -> None:
+        deadline = time.perf_counter() + timeout
+        while self.missing():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the cpu worker did not render every preview")
+            time.sleep(0.1)
+
+
+def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Previews) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     for _ in range(100):
@@ -186,13 +217,19 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace) -> None:
         assert response.status_code == 201, response.text
 
     cpu, start = _cpu_seconds(pid), time.perf_counter()
+    worker_cpu = _cpu_seconds(previews.pid)
     with ThreadPoolExecutor(max_workers=args.web_workers) as pool:
         list(pool.map(upload, batches))
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
+    previews.wait()
+    rendered = time.perf_counter() - start
+    worker_cpu = _cpu_seconds(previews.pid) - worker_cpu
     print(
         f"ingest: {len(files)} CT files 512x512 in {elapsed:.1f} s = "
         f"{len(files) / elapsed:.1f} files/s ({args.per_request} files/request, "
-        f"{args.web_workers} clients); server CPU {cpu / len(files) * 1000:.1f} ms/file"
+        f"{args.web_workers} clients); web server CPU {cpu / len(files) * 1000:.1f} ms/file; "
+        f"every preview rendered after {rendered:.1f} s = {len(files) / rendered:.1f} files/s, "
+        f"worker CPU {worker_cpu / len(files) * 1000:.1f} ms/file"
     )
 
     images = session.get(f"{url}/api/projects/bench/images/?page_size=200", timeout=10).json()
@@ -288,7 +325,8 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace) -> None:
     )
     print(
         "reproduce: make bench   (DATABASE_URL=... .venv/bin/python bench/api.py "
-        f"--files {args.files} --saves {args.saves})"
+        f"--files {args.files} --per-request {args.per_request} --saves {args.saves} "
+        f"--web-workers {args.web_workers})"
     )
 
 

@@ -83,6 +83,8 @@ def fuzz_ingest(project: Project, inputs: Iterator[tuple[str, bytes]]) -> FuzzRe
     for label, data in inputs:
         try:
             outcome = studies.instance_ingest(project=project, name=label, data=data)
+            if outcome.code == "stored":  # and what the cpu task does after the upload
+                studies.image_previews_render(image_ids=outcome.image_ids)
         except Exception as exc:  # noqa: BLE001 - a crash is what the fuzz looks for
             report.violations.append(f"{label}: raised {type(exc).__name__}: {exc}")
             continue
@@ -106,10 +108,12 @@ def partial_rows_and_files(media_root: Path) -> list[str]:
         for name in names
     }
     rows = set(Instance.objects.values_list("file", flat=True)) | set(
-        Image.objects.values_list("preview", flat=True)
+        Image.objects.exclude(preview="").values_list("preview", flat=True)
     )
     problems = [f"file without a row: {name}" for name in sorted(files - rows)]
     problems += [f"row without a file: {name}" for name in sorted(rows - files)]
+    if Image.objects.filter(preview="").exists():
+        problems.append("an image without its preview")
     if Image.objects.filter(instance__isnull=True).exists():
         problems.append("an image without its instance")
     return problems

@@ -195,3 +195,12 @@ def pacs_import_task(job_id: int) -> None:
     from annotator.services.pacs import pacs_import_run
 
     pacs_import_run(job_id=job_id)
+
+
+@task("radlabel.image_previews", "cpu", retry=DATABASE_LOST)
+def image_previews(image_ids: list[int]) -> None:
+    """The previews of an upload's images, rendered after its request answered; running twice
+    is harmless (an image with a preview is skipped)."""
+    from annotator.services.studies import image_previews_render
+
+    image_previews_render(image_ids=image_ids)

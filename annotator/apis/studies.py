@@ -349,7 +349,10 @@ class ImagePreviewApi(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         image = image_get_for_user(image_id=pk, user=request.user)
         return _file_response(
-            request, image.preview, f"{image.instance.sha256}-{image.pk}", "image/png"
+            request,
+            studies.image_preview_path(image=image),
+            f"{image.instance.sha256}-{image.pk}",
+            "image/png",
         )
 
 

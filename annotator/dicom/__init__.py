@@ -4,11 +4,10 @@ Pure functions with no Django import; the service layer calls, per uploaded file
 
     ds = read_validated(data=data, filename=name)
     result = deidentify(ds, project_secret=secret)
-    for index in range(result.number_of_frames):
-        pixels = frame_pixels(ds, index)
-        window = default_window(ds, pixels, index=index)
-        png = render_preview(pixels, window)
+    windows = default_windows(ds)
     stored = dataset_to_bytes(result.dataset)
+
+and later, off the request path, ``render_preview(frame_pixels(ds, index), windows[index])``.
 
 Every refusal is a ``DicomRejected`` with ``code``, ``detail`` and ``status``.
 """
@@ -16,7 +15,7 @@ Every refusal is a ``DicomRejected`` with ``code``, ``detail`` and ``status``.
 from annotator.dicom.archive import iter_archive
 from annotator.dicom.deid import DeidResult, deidentify, patient_pseudonym, remap_uid
 from annotator.dicom.errors import STATUS_BY_CODE, DicomRejected
-from annotator.dicom.pixels import default_window, frame_pixels, render_preview
+from annotator.dicom.pixels import default_window, default_windows, frame_pixels, render_preview
 from annotator.dicom.reader import read_validated
 from annotator.dicom.writer import dataset_to_bytes
 
@@ -26,6 +25,7 @@ __all__ = [
     "DicomRejected",
     "dataset_to_bytes",
     "default_window",
+    "default_windows",
     "deidentify",
     "frame_pixels",
     "iter_archive",

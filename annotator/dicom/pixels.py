@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_color_lut, apply_modality_lut, pixel_array
 
+from annotator.dicom.errors import DicomRejected
 from annotator.dicom.reader import number_of_frames
 
 CT_DEFAULT_WINDOW = (40.0, 400.0)
@@ -158,6 +159,26 @@ def default_window(
     p_lo, p_hi = np.percentile(flat[::step], PERCENTILES)
     width = max(float(p_hi - p_lo), 1.0)
     return float(p_lo + p_hi) / 2, width
+
+
+def default_windows(ds: Dataset) -> list[tuple[float, float] | None]:
+    """``default_window`` of every frame, each decoded once. A frame the decoder fails on
+    (pydicom's checks raise ValueError, the Rust codecs panic with a BaseException) is
+    ``undecodable_pixel_data``: validation decodes through another path, which some
+    corrupt codestreams pass."""
+    windows = []
+    for index in range(number_of_frames(ds)):
+        try:
+            pixels = frame_pixels(ds, index)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise DicomRejected(
+                "undecodable_pixel_data",
+                f"frame {index} of the pixel data cannot be decoded ({type(exc).__name__})",
+            ) from None
+        windows.append(default_window(ds, pixels, index=index))
+    return windows
 
 
 def render_preview(

@@ -1,4 +1,4 @@
-"""DICOM in: validate, de-identify, store, and index one file at a time, all or nothing."""
+"""DICOM in: validate, de-identify, store and index files, each all or nothing; previews after."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from pydicom import Dataset
+from pydicom import Dataset, dcmread
 
 from annotator import dicom
 from annotator.models import Image, Instance, Patient, Project, Series, Study
@@ -74,6 +74,28 @@ def _safe_name(name: str) -> str:
 
 def instance_ingest(*, project: Project, name: str, data: bytes) -> FileOutcome:
     """Ingest one Part-10 file. Nothing is stored unless every step succeeds."""
+    [outcome] = _ingest(project=project, items=[(name, data)])
+    return outcome
+
+
+@dataclass(eq=False)
+class _Written:
+    """A file that passed validation and de-identification, its data set stored."""
+
+    position: int
+    name: str
+    result: dicom.DeidResult
+    windows: list[tuple[float, float] | None]
+    content_keys: list[str]
+    file_name: str
+    sha256: str
+    size: int
+
+
+def _prepare(
+    *, project: Project, secret: bytes, position: int, name: str, data: bytes
+) -> _Written | FileOutcome:
+    """Validate, de-identify and store one file's data set; its rows are made later."""
     try:
         dataset = dicom.read_validated(
             data=data,
@@ -81,52 +103,155 @@ def instance_ingest(*, project: Project, name: str, data: bytes) -> FileOutcome:
             max_bytes=settings.RADLABEL_MAX_FILE_BYTES,
             max_decoded_bytes=settings.RADLABEL_MAX_DECODED_BYTES,
         )
-        result = dicom.deidentify(dataset, project_secret=project_deid_secret(project))
-        existing = Instance.objects.filter(project=project, sop_uid=result.sop_uid).first()
-        if existing is not None:
-            return FileOutcome(
-                name,
-                200,
-                "already_stored",
-                "This instance is already stored.",
-                list(existing.images.values_list("id", flat=True)),
-            )
-        frames = []
-        for index in range(result.number_of_frames):
-            pixels = dicom.frame_pixels(dataset, index)
-            window = dicom.default_window(dataset, pixels, index=index)
-            frames.append((window, dicom.render_preview(pixels, window)))
+        result = dicom.deidentify(dataset, project_secret=secret)
+        windows = dicom.default_windows(dataset)
         payload = dicom.dataset_to_bytes(result.dataset)
     except dicom.DicomRejected as rejected:
         return FileOutcome(name, rejected.status, rejected.code, rejected.detail)
-    return _store(project=project, name=name, result=result, payload=payload, frames=frames)
+    file_name = default_storage.save(
+        f"projects/{project.pk}/instances/{result.sop_uid}.dcm", ContentFile(payload)
+    )
+    return _Written(
+        position,
+        name,
+        result,
+        windows,
+        _frame_content_keys(result.dataset, result.number_of_frames),
+        file_name,
+        hashlib.sha256(payload).hexdigest(),
+        len(payload),
+    )
 
 
-def _store(
-    *, project: Project, name: str, result: dicom.DeidResult, payload: bytes, frames: list
-) -> FileOutcome:
-    content_keys = _frame_content_keys(result.dataset, result.number_of_frames)
-    base = f"projects/{project.pk}"
-    written: list[str] = []
+def _ingest(
+    *, project: Project, items: Iterable[tuple[str, bytes | dicom.DicomRejected]]
+) -> list[FileOutcome]:
+    """Ingest files in order, each standing or falling on its own, with the rows of the good
+    ones made together: each file is validated, de-identified and its data set stored as it
+    comes (so only one file's bytes are in memory), then one transaction makes every new
+    instance's rows. An instance already stored, or twice in the upload, is stored once."""
+    secret = project_deid_secret(project)
+    outcomes: list[FileOutcome | None] = []
+    written: list[_Written] = []
     try:
-        file_name = default_storage.save(
-            f"{base}/instances/{result.sop_uid}.dcm", ContentFile(payload)
+        for position, (name, item) in enumerate(items):
+            prepared = (
+                FileOutcome(name, item.status, item.code, item.detail)
+                if isinstance(item, dicom.DicomRejected)
+                else _prepare(
+                    project=project, secret=secret, position=position, name=name, data=item
+                )
+            )
+            if isinstance(prepared, FileOutcome):
+                outcomes.append(prepared)
+            else:
+                outcomes.append(None)
+                written.append(prepared)
+        new, repeated = _split_new(project=project, written=written)
+        for one in repeated:
+            default_storage.delete(one.file_name)
+        stored = _index_all(project=project, new=new)
+    except BaseException:
+        for one in written:
+            default_storage.delete(one.file_name)
+        raise
+    for one, outcome in stored.items():
+        outcomes[one.position] = outcome
+    image_ids = _image_ids_of(project=project, sop_uids={o.result.sop_uid for o in repeated})
+    for one in repeated:
+        outcomes[one.position] = FileOutcome(
+            one.name,
+            200,
+            "already_stored",
+            "This instance is already stored.",
+            image_ids.get(one.result.sop_uid, []),
         )
-        written.append(file_name)
-        previews = []
-        for number, (_, png) in enumerate(frames, start=1):
-            preview = default_storage.save(
-                f"{base}/previews/{result.sop_uid}_{number}.png", ContentFile(png)
+    new_ids = [i for o in stored.values() if o.code == "stored" for i in o.image_ids]
+    if new_ids:
+        transaction.on_commit(lambda: _previews_enqueue(new_ids))
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _split_new(
+    *, project: Project, written: list[_Written]
+) -> tuple[list[_Written], list[_Written]]:
+    """The files whose instance is new, and those already stored or earlier in the upload."""
+    uids = {one.result.sop_uid for one in written}
+    known = set(
+        Instance.objects.filter(project=project, sop_uid__in=uids).values_list("sop_uid", flat=True)
+    )
+    new, repeated = [], []
+    for one in written:
+        if one.result.sop_uid in known:
+            repeated.append(one)
+        else:
+            known.add(one.result.sop_uid)
+            new.append(one)
+    return new, repeated
+
+
+def _image_ids_of(*, project: Project, sop_uids: set[str]) -> dict[str, list[int]]:
+    ids: dict[str, list[int]] = {}
+    for sop_uid, pk in (
+        Image.objects.filter(project=project, instance__sop_uid__in=sop_uids)
+        .order_by("instance_id", "frame_number")
+        .values_list("instance__sop_uid", "pk")
+    ):
+        ids.setdefault(sop_uid, []).append(pk)
+    return ids
+
+
+def _index_all(*, project: Project, new: list[_Written]) -> dict[_Written, FileOutcome]:
+    """Every new file's rows in one transaction; if another upload stored one of the same
+    instances meanwhile, file by file, so each of those is answered as already stored."""
+    if not new:
+        return {}
+    try:
+        return _index(project=project, group=new)
+    except IntegrityError:
+        pass
+    outcomes = {}
+    for one in new:
+        try:
+            outcomes.update(_index(project=project, group=[one]))
+        except IntegrityError:
+            default_storage.delete(one.file_name)
+            existing = _image_ids_of(project=project, sop_uids={one.result.sop_uid})
+            if one.result.sop_uid not in existing:
+                raise
+            outcomes[one] = FileOutcome(
+                one.name,
+                200,
+                "already_stored",
+                "This instance is already stored.",
+                existing[one.result.sop_uid],
             )
-            written.append(preview)
-            previews.append(preview)
-        with transaction.atomic():
-            patient = patient_get_or_create(project=project, pseudonym=result.patient_pseudonym)
-            study, _ = Study.objects.get_or_create(
-                project=project, study_uid=result.study_uid, defaults={"patient": patient}
+    return outcomes
+
+
+@transaction.atomic
+def _index(*, project: Project, group: list[_Written]) -> dict[_Written, FileOutcome]:
+    """The patient, study, series, instance and image rows of ``group``, each patient, study
+    and series looked up once, instances and images made in one statement each."""
+    patients: dict[str, Patient] = {}
+    studies: dict[str, Study] = {}
+    series_of: dict[tuple[str, str], Series] = {}
+    for one in group:
+        result = one.result
+        if result.patient_pseudonym not in patients:
+            patients[result.patient_pseudonym] = patient_get_or_create(
+                project=project, pseudonym=result.patient_pseudonym
             )
-            series, _ = Series.objects.get_or_create(
-                study=study,
+        if result.study_uid not in studies:
+            studies[result.study_uid], _ = Study.objects.get_or_create(
+                project=project,
+                study_uid=result.study_uid,
+                defaults={"patient": patients[result.patient_pseudonym]},
+            )
+        key = (result.study_uid, result.series_uid)
+        if key not in series_of:
+            series_of[key], _ = Series.objects.get_or_create(
+                study=studies[result.study_uid],
                 series_uid=result.series_uid,
                 defaults={
                     "modality": result.modality,
@@ -134,68 +259,124 @@ def _store(
                     "body_part": result.body_part_examined,
                 },
             )
-            instance = Instance.objects.create(
-                project=project,
-                series=series,
-                sop_uid=result.sop_uid,
-                sop_class_uid=result.sop_class_uid,
-                transfer_syntax_uid=str(result.dataset.file_meta.TransferSyntaxUID),
-                instance_number=result.instance_number,
-                number_of_frames=result.number_of_frames,
-                file=file_name,
-                sha256=hashlib.sha256(payload).hexdigest(),
-                size=len(payload),
-            )
-            spacing = result.pixel_spacing or (None, None)
-            images = Image.objects.bulk_create(
-                Image(
-                    project=project,
-                    series=series,
-                    instance=instance,
-                    frame_number=number,
-                    content_key=content_keys[number - 1],
-                    rows=result.rows,
-                    columns=result.columns,
-                    pixel_spacing_row=spacing[0],
-                    pixel_spacing_col=spacing[1],
-                    photometric=result.photometric,
-                    window_center=window[0] if window else None,
-                    window_width=window[1] if window else None,
-                    position=_position(result, number),
-                    preview=preview,
-                    quarantined=result.burned_in_annotation,
-                )
-                for number, ((window, _), preview) in enumerate(
-                    zip(frames, previews, strict=True), 1
-                )
-            )
-    except IntegrityError:
-        for path in written:
-            default_storage.delete(path)
-        existing = Instance.objects.filter(project=project, sop_uid=result.sop_uid).first()
-        if existing is None:
-            raise
-        return FileOutcome(
-            name,
-            200,
-            "already_stored",
-            "This instance is already stored.",
-            list(existing.images.values_list("id", flat=True)),
+    instances = Instance.objects.bulk_create(
+        Instance(
+            project=project,
+            series=series_of[(one.result.study_uid, one.result.series_uid)],
+            sop_uid=one.result.sop_uid,
+            sop_class_uid=one.result.sop_class_uid,
+            transfer_syntax_uid=str(one.result.dataset.file_meta.TransferSyntaxUID),
+            instance_number=one.result.instance_number,
+            number_of_frames=one.result.number_of_frames,
+            file=one.file_name,
+            sha256=one.sha256,
+            size=one.size,
         )
-    except BaseException:
-        for path in written:
-            default_storage.delete(path)
-        raise
-    logger.info(
-        "stored instance %s of project %s (%d frames)", instance.pk, project.pk, len(images)
+        for one in group
     )
-    return FileOutcome(
-        name,
-        201,
-        "stored",
-        "Quarantined: burned-in annotation." if result.burned_in_annotation else "Stored.",
-        [image.pk for image in images],
+    images = Image.objects.bulk_create(
+        _image_row(project, one, instance, number, window)
+        for one, instance in zip(group, instances, strict=True)
+        for number, window in enumerate(one.windows, start=1)
     )
+    ids: dict[int, list[int]] = {}
+    for image in images:
+        ids.setdefault(image.instance_id, []).append(image.pk)
+    logger.info("stored %d instances of project %s", len(instances), project.pk)
+    return {
+        one: FileOutcome(
+            one.name,
+            201,
+            "stored",
+            "Quarantined: burned-in annotation." if one.result.burned_in_annotation else "Stored.",
+            ids[instance.pk],
+        )
+        for one, instance in zip(group, instances, strict=True)
+    }
+
+
+def _image_row(
+    project: Project,
+    one: _Written,
+    instance: Instance,
+    number: int,
+    window: tuple[float, float] | None,
+) -> Image:
+    """A frame's row; its preview is rendered after the upload (``image_previews_render``)."""
+    result = one.result
+    spacing = result.pixel_spacing or (None, None)
+    return Image(
+        project=project,
+        series=instance.series,
+        instance=instance,
+        frame_number=number,
+        content_key=one.content_keys[number - 1],
+        rows=result.rows,
+        columns=result.columns,
+        pixel_spacing_row=spacing[0],
+        pixel_spacing_col=spacing[1],
+        photometric=result.photometric,
+        window_center=window[0] if window else None,
+        window_width=window[1] if window else None,
+        position=_position(result, number),
+        preview="",
+        quarantined=result.burned_in_annotation,
+    )
+
+
+def _previews_enqueue(image_ids: list[int]) -> None:
+    """Send the new images' previews to the cpu queue; if the broker is down, the preview
+    route renders each one when it is first asked for."""
+    from worker import tasks  # the task module imports the services
+
+    try:
+        tasks.image_previews.apply_async(args=[image_ids])
+    except Exception:
+        logger.exception("could not enqueue the previews of %d images", len(image_ids))
+
+
+def image_previews_render(*, image_ids: list[int]) -> None:
+    """Render and store the previews of those images that have none yet, each stored file
+    read once."""
+    images = (
+        Image.objects.filter(pk__in=image_ids, preview="")
+        .select_related("instance")
+        .order_by("instance_id", "frame_number")
+    )
+    source: tuple[int, Dataset] | None = None
+    for image in images:
+        if source is None or source[0] != image.instance_id:
+            with default_storage.open(image.instance.file, "rb") as stream:
+                source = (image.instance_id, dcmread(stream))
+        _preview_store(image, source[1])
+
+
+def image_preview_path(*, image: Image) -> str:
+    """The stored preview of ``image``, rendered now if the cpu queue has not made it yet."""
+    if not image.preview:
+        with default_storage.open(image.instance.file, "rb") as stream:
+            _preview_store(image, dcmread(stream))
+    return image.preview
+
+
+def _preview_store(image: Image, dataset: Dataset) -> None:
+    """Render the image's preview in its stored window and record it, unless another process
+    recorded one first (then that one is kept and this one removed)."""
+    pixels = dicom.frame_pixels(dataset, image.frame_number - 1)
+    window = (
+        (image.window_center, image.window_width)
+        if image.window_center is not None and image.window_width is not None
+        else None
+    )
+    path = default_storage.save(
+        f"projects/{image.project_id}/previews/{image.instance.sop_uid}_{image.frame_number}.png",
+        ContentFile(dicom.render_preview(pixels, window)),
+    )
+    if Image.objects.filter(pk=image.pk, preview="").update(preview=path):
+        image.preview = path
+        return
+    default_storage.delete(path)
+    image.refresh_from_db(fields=["preview"])
 
 
 def _position(result: dicom.DeidResult, frame_number: int) -> float | None:
@@ -252,13 +433,12 @@ def upload_ingest(
     *, project: Project, actor: AbstractBaseUser | None, files: Iterable[tuple[str, BinaryIO]]
 ) -> list[FileOutcome]:
     """Ingest an upload of files and zips; each file stands or falls on its own."""
-    outcomes = []
-    for raw_name, stream in files:
-        for name, item in _expand(_safe_name(raw_name), stream):
-            if isinstance(item, dicom.DicomRejected):
-                outcomes.append(FileOutcome(name, item.status, item.code, item.detail))
-            else:
-                outcomes.append(instance_ingest(project=project, name=name, data=item))
+    outcomes = _ingest(
+        project=project,
+        items=(
+            item for raw_name, stream in files for item in _expand(_safe_name(raw_name), stream)
+        ),
+    )
     stored = sum(1 for outcome in outcomes if outcome.code == "stored")
     new_images = [i for o in outcomes if o.code == "stored" for i in o.image_ids]
     version = active_model_version(project=project) if new_images else None
@@ -281,7 +461,11 @@ def upload_ingest(
 @transaction.atomic
 def study_delete(*, study: Study, actor: AbstractBaseUser) -> None:
     files = list(Instance.objects.filter(series__study=study).values_list("file", flat=True))
-    files += list(Image.objects.filter(series__study=study).values_list("preview", flat=True))
+    files += list(
+        Image.objects.filter(series__study=study)
+        .exclude(preview="")
+        .values_list("preview", flat=True)
+    )
     audit_record(
         actor=actor,
         project=study.project,

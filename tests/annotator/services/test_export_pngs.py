@@ -36,6 +36,7 @@ def images(world):
         )
         assert outcome.ok, outcome.as_dict()
         stored.extend(outcome.image_ids)
+    studies.image_previews_render(image_ids=stored)  # the cpu task an upload sends
     Image.objects.filter(pk__in=stored).update(quarantined=False)
     return list(Image.objects.filter(pk__in=stored).select_related("instance").order_by("id"))
 
