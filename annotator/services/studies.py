@@ -346,17 +346,20 @@ def image_previews_render(*, image_ids: list[int]) -> None:
     source: tuple[int, Dataset] | None = None
     for image in images:
         if source is None or source[0] != image.instance_id:
-            with default_storage.open(image.instance.file, "rb") as stream:
-                source = (image.instance_id, dcmread(stream))
+            source = (image.instance_id, _stored_dataset(image.instance))
         _preview_store(image, source[1])
 
 
 def image_preview_path(*, image: Image) -> str:
     """The stored preview of ``image``, rendered now if the cpu queue has not made it yet."""
     if not image.preview:
-        with default_storage.open(image.instance.file, "rb") as stream:
-            _preview_store(image, dcmread(stream))
+        _preview_store(image, _stored_dataset(image.instance))
     return image.preview
+
+
+def _stored_dataset(instance: Instance) -> Dataset:
+    with default_storage.open(instance.file, "rb") as stream:
+        return dcmread(stream)
 
 
 def _preview_store(image: Image, dataset: Dataset) -> None:
