@@ -1,6 +1,16 @@
 from django.urls import path
 
-from annotator.apis import annotations, assist, auth, backbones, models, projects, studies, system
+from annotator.apis import (
+    annotations,
+    assist,
+    augmentation,
+    auth,
+    backbones,
+    models,
+    projects,
+    studies,
+    system,
+)
 from annotator.apis import exports as export_apis
 from annotator.apis import pacs as pacs_apis
 
@@ -90,6 +100,16 @@ urlpatterns = [
         "projects/<slug:slug>/model-versions/<int:number>/value/",
         models.ModelVersionValueApi.as_view(),
         name="model-version-value",
+    ),
+    path(
+        "projects/<slug:slug>/augmentation/",
+        augmentation.AugmentationApi.as_view(),
+        name="augmentation",
+    ),
+    path(
+        "projects/<slug:slug>/augmentation/preview/",
+        augmentation.AugmentationPreviewApi.as_view(),
+        name="augmentation-preview",
     ),
     path("projects/<slug:slug>/preannotate/", models.PreannotateApi.as_view(), name="preannotate"),
     path(

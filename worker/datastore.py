@@ -35,6 +35,7 @@ from annotator.selectors.model_versions import active_model_version, training_an
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
 from annotator.services.models import model_version_from_training
+from radlabel.augmentation import AugmentationSettings
 from radlabel.backbones import PRETRAINED as PRETRAINED_BACKBONES
 from radlabel.rle import decode_mask
 from worker.ml.checkpoint import CorruptWeightsError
@@ -71,7 +72,8 @@ def instance_classes(project: Project) -> list[LabelClass]:
     )
 
 
-def _annotation_masks(image: Image, annotations: Sequence) -> np.ndarray:
+def annotation_masks(image: Image, annotations: Sequence) -> np.ndarray:
+    """(N, H, W) uint8 masks of an image's annotations; one without a mask fills its box."""
     masks = np.zeros((len(annotations), image.rows, image.columns), dtype=np.uint8)
     for index, annotation in enumerate(annotations):
         if annotation.mask:
@@ -141,7 +143,7 @@ class ProjectDatastore(Datastore):
             self.modalities.add(image.series.modality)
             self._patients[image.pk] = image.series.study.patient_id
             annotations = by_image.get(image.pk, [])
-            masks = _annotation_masks(image, annotations)
+            masks = annotation_masks(image, annotations)
             boxes = np.array(
                 [[a.box_x, a.box_y, a.box_x + a.box_w, a.box_y + a.box_h] for a in annotations],
                 dtype=np.float32,
@@ -218,6 +220,7 @@ def _train_config(job: TrainingJob, output_dir: Path, init: ModelVersion | None)
     return TrainConfig(
         output_dir=output_dir,
         backbone=options["backbone"],
+        augmentation=AugmentationSettings.from_json(options.get("augmentation")),
         pretrained_backbone=options["backbone"] in PRETRAINED_BACKBONES and init is None,
         min_size=options.get("image_size", 512),
         max_size=options.get("image_size", 512),

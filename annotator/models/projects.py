@@ -22,6 +22,9 @@ class Project(models.Model):
         default=10,
         help_text="Labelled val lesions below which no model version is promoted automatically.",
     )
+    # radlabel.augmentation.AugmentationSettings as JSON, validated by services.augmentation;
+    # an op left out takes its default.
+    augmentation = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -38,6 +38,7 @@ from annotator.models import (
     Split,
     TrainingJob,
 )
+from annotator.selectors.augmentation import project_augmentation
 from annotator.selectors.images import image_list, proposable_images
 from annotator.selectors.model_versions import (
     accepted_since_last_version,
@@ -274,6 +275,8 @@ def training_job_start(
         )
     if not training_annotations(project=project, split=Split.TRAIN).exists():
         raise ConflictError("The train split has no accepted labels yet.", code="no_training_data")
+    # the project's augmentation as it is now: the version's config records what trained it
+    clean["augmentation"] = project_augmentation(project=project).to_json()
     try:
         with transaction.atomic():
             job = TrainingJob.objects.create(project=project, created_by=actor, options=clean)

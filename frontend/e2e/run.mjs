@@ -851,6 +851,58 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   await ctxB.close();
 });
 
+await runner.test("Models page: augmentation settings saved, refused out of range, previewed with the labels drawn", async (problems) => {
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/models`, env.adminUser, env.adminPassword);
+  await page.waitForSelector("[data-testid=augmentation-section] tr[data-op=vflip]");
+  const before = await api(context, `/api/projects/${env.project}/augmentation/`);
+  assert(before.ops.length >= 12 && (await page.$$("[data-testid=augmentation-section] tr[data-op]")).length === before.ops.length, "a row per op");
+  assert(!(await page.isChecked("[data-testid=aug-vflip-enabled]")) && !before.settings.vflip.enabled, "vertical flip off by default");
+
+  // out of range: named, and nothing can be saved or previewed
+  await page.fill("[data-testid=aug-rotation-strength]", "500");
+  await page.dispatchEvent("[data-testid=aug-rotation-strength]", "change");
+  const refused = await page.textContent("[data-testid=augmentation-error]");
+  assert(/Rotation: strength is between 0 and 180/.test(refused), `an out-of-range strength is named (${refused})`);
+  assert(await page.isDisabled("[data-testid=augmentation-save]"), "no save while a field is out of range");
+  const direct = await apiSend(context, "PUT", `/api/projects/${env.project}/augmentation/`, { settings: { rotation: { strength: 500 } } });
+  assert(direct.status === 400 && direct.body.code === "invalid_augmentation", `the API refuses it too (${direct.status} ${JSON.stringify(direct.body)})`);
+
+  // a preview of the unsaved form: 8 PNGs
+  await page.fill("[data-testid=aug-rotation-strength]", "30");
+  await page.check("[data-testid=aug-vflip-enabled]");
+  assert((await page.textContent("[data-testid=augmentation-saved]")) === "Not saved yet.", "unsaved changes say so");
+  const [preview] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes(`/api/projects/${env.project}/augmentation/preview/`), { timeout: 60_000 }),
+    page.click("[data-testid=augmentation-preview]"),
+  ]);
+  assert(preview.status() === 200, `preview answers 200 (${preview.status()})`);
+  const previewed = await preview.json();
+  assert(previewed.settings.vflip.enabled && previewed.settings.rotation.strength === 30, "the preview used the form's settings");
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=augmentation-samples] img").length === 8);
+  const sizes = await page.$$eval("[data-testid=augmentation-samples] img", (imgs) => imgs.map((i) => i.naturalWidth));
+  assert(sizes.every((w) => w > 0 && w <= previewed.size), `8 decoded PNGs (${sizes})`);
+
+  // saved: the API and a reload show it
+  const [saved] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/projects/${env.project}/augmentation/`) && r.request().method() === "PUT"),
+    page.click("[data-testid=augmentation-save]"),
+  ]);
+  assert(saved.status() === 200, `save answers 200 (${saved.status()})`);
+  const after = await api(context, `/api/projects/${env.project}/augmentation/`);
+  assert(after.settings.vflip.enabled && after.settings.rotation.strength === 30, `saved on the server (${JSON.stringify(after.settings.rotation)})`);
+  await page.waitForFunction(() => /^Saved/.test(document.querySelector("[data-testid=augmentation-saved]")?.textContent ?? ""));
+  await page.locator("[data-testid=augmentation-section]").scrollIntoViewIfNeeded();
+  await shot(page, "10-models-augmentation.png");
+  await page.reload();
+  await page.waitForSelector("[data-testid=augmentation-section] tr[data-op=vflip]");
+  await page.waitForFunction(() => /^Saved/.test(document.querySelector("[data-testid=augmentation-saved]")?.textContent ?? ""));
+  assert(await page.isChecked("[data-testid=aug-vflip-enabled]"), "a reload shows the saved settings");
+  await apiSend(context, "PUT", `/api/projects/${env.project}/augmentation/`, { settings: before.settings });
+  await context.close();
+});
+
 await runner.test("README screenshot: an image with proposals of several classes, masks and boxes", async (problems) => {
   const context = await newContext(browser, problems);
   const page = await context.newPage();

@@ -40,6 +40,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 
+from radlabel.augmentation import AugmentationSettings
 from radlabel.backbones import NAMES as BACKBONES
 from worker.ml.checkpoint import load_training_state, load_weights, save_weights_atomic
 from worker.ml.data import (
@@ -59,7 +60,7 @@ from worker.ml.engine import (
 )
 from worker.ml.evaluation import coco_metrics
 from worker.ml.model import DEFAULT_BACKBONE, DEFAULT_SIZE, build_model, model_config
-from worker.ml.transforms import AugmentationSettings, eval_preset, train_preset
+from worker.ml.transforms import eval_preset, train_preset
 
 logger = logging.getLogger(__name__)
 

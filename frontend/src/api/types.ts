@@ -319,3 +319,36 @@ export interface ModelValue {
   assist: FateFigures;
   without_model: { seconds_per_image: ValueFigure };
 }
+
+// ---- augmentation (admins) ----
+
+/** One augmentation op's settings; an op or field left out takes its default. */
+export interface AugmentationOp {
+  enabled: boolean;
+  strength: number;
+  probability: number;
+}
+
+export type AugmentationSettings = Record<string, AugmentationOp>;
+
+/** What an op is: its title, what its strength means ("none": it has none), its range. */
+export interface AugmentationOpSpec {
+  name: string;
+  title: string;
+  strength: string;
+  low: number;
+  high: number;
+  default: AugmentationOp;
+}
+
+export interface AugmentationConfig {
+  settings: AugmentationSettings;
+  ops: AugmentationOpSpec[];
+}
+
+export interface AugmentationPreview {
+  /** base64 PNGs, labels drawn */
+  samples: string[];
+  size: number;
+  settings: AugmentationSettings;
+}

@@ -1,7 +1,7 @@
 /**
  * The model loop for project admins: train (with options) and watch the run, compare model
  * versions, promote or roll back, see how much each version helps the people labelling,
- * pre-annotate, and see which workers serve which queue.
+ * pre-annotate, see which workers serve which queue, and set and preview the augmentation.
  * Polls every 2 s while a job is queued or running, every 15 s otherwise.
  */
 import type { AppContext } from "../app";
@@ -19,6 +19,7 @@ import { h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { worklistPath } from "../router";
 import { isActive } from "../training/format";
+import { augmentationSection } from "./models/AugmentationSection";
 import { EMPTY_STATE, errorText, type ModelsState, type RunAction, type Section } from "./models/common";
 import { FILTER_KEYS, preannotationSection } from "./models/PreannotationSection";
 import { activeJob, trainingSection } from "./models/TrainingSection";
@@ -99,6 +100,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
     valueSection(),
     preannotationSection(slug, worklistQuery, run),
     workersSection(),
+    augmentationSection(slug),
   ];
   const show = (s: ModelsState) => {
     state = s;

@@ -121,6 +121,9 @@ POLICY = {
     ("preannotation-job-detail", "get"): ADMIN,
     ("preannotation-job-cancel", "post"): ADMIN,
     ("worker-status", "get"): ADMIN,
+    ("augmentation", "get"): ADMIN,
+    ("augmentation", "put"): ADMIN,
+    ("augmentation-preview", "get"): ADMIN,
 }
 ROLE_ALLOWED = {
     ANY: {Role.ADMIN, Role.ANNOTATOR, Role.REVIEWER},
@@ -308,6 +311,9 @@ SUCCESS = {
     ("preannotation-job-detail", "get"): (200, None),
     ("preannotation-job-cancel", "post"): (202, None),
     ("worker-status", "get"): (200, None),
+    ("augmentation", "get"): (200, None),
+    ("augmentation", "put"): (200, _json({"settings": {"vflip": {"enabled": True}}})),
+    ("augmentation-preview", "get"): (200, lambda o: {"data": {"image": o["image"].pk, "n": 1}}),
 }
 
 
@@ -354,6 +360,7 @@ SETUP = {
     ("series-seg", "get"): _masked_series,
     ("project-pacs-push", "post"): _masked_series,
     ("image-segment", "post"): _real_image,
+    ("augmentation-preview", "get"): _real_image,
 }
 
 

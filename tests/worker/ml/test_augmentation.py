@@ -11,17 +11,14 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from worker.ml.data import sample_from_masks, sample_to_tensors
-from worker.ml.transforms import (
+from radlabel.augmentation import (
     OCCLUSION_DROP_SHARE,
     OPS,
     AugmentationSettings,
     AugmentationSettingsError,
-    BoxesFromMasks,
-    WindowJitter,
-    mask_boxes,
-    train_preset,
 )
+from worker.ml.data import sample_from_masks, sample_to_tensors
+from worker.ml.transforms import BoxesFromMasks, WindowJitter, mask_boxes, train_preset
 
 from .conftest import disk_sample
 
