@@ -111,8 +111,7 @@ def run() -> None:
         }
         pool = samples * (1 + args.batch * (args.steps + 1) // len(samples))
         steps = [
-            step_rate(pool, size, args.batch, args.steps, args.threads)
-            for _ in range(args.repeats)
+            step_rate(pool, size, args.batch, args.steps, args.threads) for _ in range(args.repeats)
         ]
         step_ms = 1000 / statistics.median(steps)
         print(f"\n{size} px: training step {spread(steps)} images/s ({step_ms:.0f} ms an image)")

@@ -1,4 +1,5 @@
-"""The demo's first retrain, N fresh runs: test segm AP50, lesion recall and wall time.
+"""The demo's first retrain, N fresh runs: test segm AP50, lesion recall, the tag classifier's
+test AUROC and F1 for "nodule present", and wall time.
 
 Each run does what a fresh ``make run`` does to the demo project, without the web stack: the
 same synthetic-lesion CT files (``seed_demo``'s patients, slices and seed), read back from DICOM
@@ -10,7 +11,10 @@ Wall time runs from the start of training to the version's figures (every epoch'
 evaluation, the test evaluation and the operating point with its bootstrap intervals included;
 the worker's start-up and the DICOM reads, a few seconds, are not).
 
-Test lesion recall is at the operating threshold chosen on val (best lesion-level F1).
+Test lesion recall is at the operating threshold chosen on val (best lesion-level F1). The tag
+classifier then trains as the worker trains it after the detector (``seed_demo``'s tags: a
+finished nodule slice "nodule present", a finished clean one "normal"); its F1 is at the
+threshold chosen on val, and its seconds (features and head) are inside the wall time.
 
 Reproduce (the demo's default, 3 fresh runs):
     .venv/bin/python bench/ml_demo_learning.py --runs 3
@@ -47,14 +51,19 @@ import django  # noqa: E402
 django.setup()
 
 from annotator.management.commands.seed_demo import (  # noqa: E402
+    CLEAN_PATIENTS,
+    CLEAN_SEED,
     DEMO_TRAINING,
+    LABEL_CLASSES,
     LESION_PATIENTS,
     LESION_SLICES,
+    NODULE_TAG,
     UNLABELLED_TRAIN_SHARE,
 )
 from annotator.services.datasets import split_for  # noqa: E402
 from annotator.services.jobs import _training_options  # noqa: E402
 from radlabel.backbones import PRETRAINED  # noqa: E402
+from worker.ml.classifier import ClassifierConfig, TagSample, train_classifier  # noqa: E402
 from worker.ml.data import InMemoryDatastore, Sample, sample_from_masks  # noqa: E402
 from worker.ml.demo_dicom import LesionSlice, lesion_slices  # noqa: E402
 from worker.ml.lesion_metrics import version_metrics  # noqa: E402
@@ -64,6 +73,7 @@ from worker.ml.train import TrainConfig, TrainResult, main  # noqa: E402
 RATIOS = {"train": 70, "val": 15, "test": 15}  # a new project's split ratios
 MIN_VAL_LESIONS = 10  # a new project's promotion_min_val_lesions
 SEED_DEMO_SEED = 2026
+TAGS = [c["name"] for c in LABEL_CLASSES if c["kind"] == "tag"]
 
 
 def train_config(options: dict, output_dir: Path) -> TrainConfig:
@@ -82,18 +92,25 @@ def train_config(options: dict, output_dir: Path) -> TrainConfig:
 
 @cache
 def demo_slices() -> tuple[LesionSlice, ...]:
-    """``seed_demo``'s synthetic-lesion CT files (the same in every fresh run)."""
-    return tuple(lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=SEED_DEMO_SEED))
+    """``seed_demo``'s synthetic-lesion and clean CT files (the same in every fresh run)."""
+    return tuple(
+        lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=SEED_DEMO_SEED)
+        + lesion_slices(CLEAN_PATIENTS, LESION_SLICES, seed=CLEAN_SEED, lesions=(0, 0))
+    )
 
 
-def demo_splits(run: int) -> tuple[dict[str, list[Sample]], dict[str, list[str]]]:
-    """The demo project's labelled samples and their patients per split, for fresh run ``run``."""
+def demo_splits(
+    run: int,
+) -> tuple[dict[str, list[Sample]], dict[str, list[str]], dict[str, list[TagSample]]]:
+    """The demo project's finished samples, their patients and their tags per split, for fresh
+    run ``run``."""
     slices = demo_slices()
     pseudonyms = {}
     rng = np.random.default_rng(run)
     unlabelled = np.random.default_rng(SEED_DEMO_SEED)
     splits: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
     patients: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    tags: dict[str, list[TagSample]] = {"train": [], "val": [], "test": []}
     for i, lesion in enumerate(slices):
         if lesion.patient_id not in pseudonyms:
             pseudonyms[lesion.patient_id] = rng.bytes(12).hex()
@@ -104,7 +121,10 @@ def demo_splits(run: int) -> tuple[dict[str, list[Sample]], dict[str, list[str]]
         image = window(hu, *DEMO_WINDOW)
         splits[split].append(sample_from_masks(image, lesion.masks, lesion.labels, i + 1))
         patients[split].append(lesion.patient_id)
-    return splits, patients
+        tag = NODULE_TAG if len(lesion.masks) else "normal"
+        labels = np.array([float(name == tag) for name in TAGS], np.float32)
+        tags[split].append(TagSample(image, labels, i + 1))
+    return splits, patients, tags
 
 
 def version_figures(
@@ -124,13 +144,22 @@ def version_figures(
 
 
 def one_run(run: int, options: dict, output_dir: Path) -> dict:
-    splits, patients = demo_splits(run)
+    splits, patients, tags = demo_splits(run)
     store = InMemoryDatastore(CLASS_NAMES, splits)
     cfg = train_config(options, output_dir)
     t0 = time.monotonic()
     result = main(cfg, store)
     threshold, metrics = version_figures(result, splits, patients)
+    t1 = time.monotonic()
+    classifier = train_classifier(
+        ClassifierConfig(),
+        tags,
+        TAGS,
+        output_dir / "tags.pt",
+        groups=patients,
+    )
     wall = time.monotonic() - t0
+    nodule = classifier.metrics["test"]["tags"][NODULE_TAG]
     test = metrics["test"].get("at_threshold", {})
     return {
         "images": {k: len(v) for k, v in splits.items()},
@@ -141,6 +170,11 @@ def one_run(run: int, options: dict, output_dir: Path) -> dict:
         "test_recall": test.get("recall", {}).get("value"),
         "test_fp_per_image": test.get("fp_per_image", {}).get("value"),
         "threshold": threshold,
+        "tag_auroc": nodule["auroc"]["value"],
+        "tag_f1": nodule["f1"]["value"],
+        "tag_images": nodule["images"],
+        "tag_positives": nodule["positives"],
+        "classifier_s": wall - (t1 - t0),
         "steps": result.steps,
         "epochs": len(result.history),
         "kept_epoch": result.best_epoch,
@@ -195,12 +229,18 @@ def run() -> None:
                 f"test recall {r['test_recall']} at threshold {r['threshold']:.2f} "
                 f"({r['test_fp_per_image']} false marks/image), {r['steps']} steps, "
                 f"{r['epochs']} epochs (kept {r['kept_epoch']}), train {r['train_s']:.0f}s, "
-                f"wall {r['wall_s']:.0f}s; images {r['images']} lesions {r['lesions']}",
+                f"wall {r['wall_s']:.0f}s; images {r['images']} lesions {r['lesions']}; "
+                f"'{NODULE_TAG}' test AUROC {r['tag_auroc']:.3f} F1 {r['tag_f1']:.3f} on "
+                f"{r['tag_images']} images ({r['tag_positives']} with it), classifier "
+                f"{r['classifier_s']:.0f}s",
                 flush=True,
             )
         print(f"== {backbone} {options}: {len(rows)} fresh runs, min / median / max")
         print(f"   test segm AP50     {_summary([r['test_segm_AP50'] for r in rows])}")
         print(f"   test lesion recall {_summary([r['test_recall'] for r in rows])}")
+        print(f"   tag test AUROC     {_summary([r['tag_auroc'] for r in rows])}")
+        print(f"   tag test F1        {_summary([r['tag_f1'] for r in rows])}")
+        print(f"   classifier s       {_summary([r['classifier_s'] for r in rows], '.0f')}")
         print(f"   wall s             {_summary([r['wall_s'] for r in rows], '.0f')}")
     print(f"load average at end {os.getloadavg()}")
     print("command: .venv/bin/python bench/ml_demo_learning.py " + " ".join(sys.argv[1:]))

@@ -94,6 +94,7 @@ def _stack(slices, count: int) -> list[_File]:
 
 def _seed(bench: bool) -> dict:
     from worker.ml.demo_dicom import lesion_slices  # torch: only in this test
+    from worker.ml.tag_metrics import classifier_metrics
 
     admin = factories.UserFactory(username="admin", password=PASSWORD)
     admin.is_superuser = admin.is_staff = True
@@ -104,7 +105,9 @@ def _seed(bench: bool) -> dict:
     solid = factories.LabelClassFactory(project=project, name="nodule_solid", color="#e6194b")
     ggo = factories.LabelClassFactory(project=project, name="nodule_ggo", color="#3cb44b")
     calc = factories.LabelClassFactory(project=project, name="calcification", color="#f5d547")
-    factories.LabelClassFactory(project=project, name="normal", color="#4363d8", kind="tag")
+    normal = factories.LabelClassFactory(
+        project=project, name="normal", color="#4363d8", kind="tag"
+    )
     by_name = {"nodule_solid": solid, "nodule_ggo": ggo}
 
     # real CT slices with synthetic lesions of known masks, uploaded through ingest
@@ -173,6 +176,24 @@ def _seed(bench: bool) -> dict:
             "test": {"not_measured": "no labels in test"},
         },
     ]
+
+    def classifier(seed: int, signal: float) -> dict:
+        """A tag classifier's figures as the worker computes them, from known scores."""
+        rng = np.random.default_rng(seed)
+        labels = {
+            s: (rng.random((n, 1)) < 0.5).astype(float) for s, n in (("val", 12), ("test", 16))
+        }
+        scores = {s: y * signal + rng.random(y.shape) * (1 - signal) for s, y in labels.items()}
+        thresholds, figures = classifier_metrics(labels, scores, [normal.name])
+        return {
+            "sha256": "1" * 64,
+            "class_map": {"0": normal.pk},
+            "thresholds": thresholds,
+            "exclusive": False,
+            "metrics": figures,
+        }
+
+    classifiers = [{}, classifier(5, 0.3), classifier(6, 0.6)]
     statuses = [ModelVersionStatus.RETIRED, ModelVersionStatus.ACTIVE, ModelVersionStatus.CANDIDATE]
     versions = [
         factories.ModelVersionFactory(
@@ -181,6 +202,7 @@ def _seed(bench: bool) -> dict:
             status=statuses[n],
             backbone="resnet18_fpn",
             metrics=metrics[n],
+            classifier=classifiers[n],
             config={"image_size": 512, "epochs": 20},
             promoted_at=now if statuses[n] == ModelVersionStatus.ACTIVE else None,
         )

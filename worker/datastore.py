@@ -31,7 +31,11 @@ from annotator.models import (
     TrainingJob,
 )
 from annotator.selectors.images import image_windowed
-from annotator.selectors.model_versions import active_model_version, training_annotations
+from annotator.selectors.model_versions import (
+    active_model_version,
+    tag_training_images,
+    training_annotations,
+)
 from annotator.services import jobs
 from annotator.services.annotations import proposals_replace
 from annotator.services.models import model_version_from_training
@@ -39,6 +43,7 @@ from radlabel.augmentation import AugmentationSettings
 from radlabel.backbones import PRETRAINED as PRETRAINED_BACKBONES
 from radlabel.rle import decode_mask
 from worker.ml.checkpoint import CorruptWeightsError
+from worker.ml.classifier import ClassifierConfig, TagPredictor, TagSample, train_classifier
 from worker.ml.data import Datastore, Sample
 from worker.ml.engine import NonFiniteLossError
 from worker.ml.lesion_metrics import (
@@ -55,6 +60,7 @@ from worker.ml.predictor import (
     as_detections,
     uncertainty,
 )
+from worker.ml.tag_metrics import paired_auroc_difference
 from worker.ml.train import ProgressCallback, TrainConfig
 from worker.ml.train import main as train_main
 
@@ -70,6 +76,31 @@ def instance_classes(project: Project) -> list[LabelClass]:
             project=project, kind=LabelKind.INSTANCE, is_active=True
         ).order_by("order", "id")
     )
+
+
+def tag_classes(project: Project) -> list[LabelClass]:
+    return list(
+        LabelClass.objects.filter(project=project, kind=LabelKind.TAG, is_active=True).order_by(
+            "order", "id"
+        )
+    )
+
+
+def tag_samples(
+    project: Project, classes: Sequence[LabelClass], split: str
+) -> tuple[list[TagSample], list[int]]:
+    """Per image of ``split``: 1 for each tag on it, 0 for the others when a person marked it
+    done (or reviewed), unknown otherwise; and each image's patient (the bootstrap draws them).
+    """
+    done = (ImageStatus.DONE, ImageStatus.REVIEWED)
+    samples, patients = [], []
+    for image in tag_training_images(project=project, split=split):
+        tagged = {tag.pk for tag in image.tags.all()}
+        absent = 0.0 if image.status in done else np.nan
+        labels = np.array([1.0 if c.pk in tagged else absent for c in classes], np.float32)
+        samples.append(TagSample(image=image_windowed(image), labels=labels, image_id=image.pk))
+        patients.append(image.series.study.patient_id)
+    return samples, patients
 
 
 def annotation_masks(image: Image, annotations: Sequence) -> np.ndarray:
@@ -266,6 +297,76 @@ def _progress_reporter(job: TrainingJob, heartbeat: jobs.Heartbeat) -> ProgressC
     return on_progress
 
 
+def _tag_predictor(version: ModelVersion) -> TagPredictor:
+    return TagPredictor(
+        Path(settings.MEDIA_ROOT) / version.classifier["weights_file"],
+        expected_sha256=version.classifier["sha256"],
+    )
+
+
+def _tags_paired_with_active(
+    active: ModelVersion | None,
+    classes: Sequence[LabelClass],
+    val: Sequence[TagSample],
+    scores: np.ndarray,
+    patients: Sequence[int],
+) -> dict[str, object] | None:
+    """Candidate against the active version's classifier on today's val images (mean AUROC);
+    None when there is none with the same tag classes or its weights cannot be loaded."""
+    if active is None or not active.classifier.get("sha256") or not len(val):
+        return None
+    if list(active.classifier["class_map"].values()) != [c.pk for c in classes]:
+        return None
+    try:
+        predictor = _tag_predictor(active)
+    except (CorruptWeightsError, OSError):
+        logger.exception("could not load v%s's tag classifier to compare with it", active.number)
+        return None
+    labels = np.stack([sample.labels for sample in val])
+    return paired_auroc_difference(
+        labels, scores, predictor.predict([s.image for s in val]), groups=patients
+    )
+
+
+def _train_tags(
+    job: TrainingJob, work: Path, active: ModelVersion | None, prefix: str
+) -> dict[str, object]:
+    """The tag classifier of the version: trained on train's tags, selected on val, reported
+    on test; ``{"not_trained": why}`` when train cannot teach it."""
+    project = job.project
+    classes = tag_classes(project)
+    if not classes:
+        return {}
+    splits, patients = {}, {}
+    for split in ("train", "val", "test"):
+        splits[split], patients[split] = tag_samples(project, classes, split)
+    known = np.stack([s.labels for s in splits["train"]]) if splits["train"] else np.zeros((0, 1))
+    if not ((known == 1).any() and ((known == 0).any() or project.tags_exclusive)):
+        return {"not_trained": "train holds no tagged image and no finished image without it"}
+    # its own size: the detector's (the demo's 256 px) leaves a nodule too few feature cells
+    cfg = ClassifierConfig(exclusive=project.tags_exclusive)
+    result = train_classifier(
+        cfg, splits, [c.name for c in classes], work / "tags.pt", groups=patients
+    )
+    final = models_dir(project) / f"{prefix}-tags-{result.sha256[:16]}.pt"
+    os.replace(result.weights_path, final)
+    return {
+        "weights_file": str(final.relative_to(settings.MEDIA_ROOT)),
+        "sha256": result.sha256,
+        "class_map": {str(index): c.pk for index, c in enumerate(classes)},
+        "thresholds": result.thresholds,
+        "exclusive": cfg.exclusive,
+        "config": {"size": cfg.size, "epochs": cfg.epochs, "time_budget_s": cfg.time_budget_s},
+        "steps": result.steps,
+        "feature_seconds": result.feature_seconds,
+        "train_seconds": result.train_seconds,
+        "metrics": result.metrics,
+        "comparison": _tags_paired_with_active(
+            active, classes, splits["val"], result.scores["val"], patients["val"]
+        ),
+    }
+
+
 def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
     project = job.project
     classes = instance_classes(project)
@@ -293,6 +394,7 @@ def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
         comparison = (
             _paired_with_active(active, datastore, matches["val"], threshold) if active else None
         )
+        classifier = _train_tags(job, work, active, f"job{job.pk}")
         version = model_version_from_training(
             training_job=job,
             comparison=comparison,
@@ -304,6 +406,7 @@ def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
             score_threshold=threshold,
             metrics=metrics,
             training_data=datastore.seen(),
+            classifier=classifier,
         )
     finally:
         # whatever the outcome, a job that ends leaves no training state or work folder behind

@@ -1,5 +1,7 @@
 """The model loop for admins: training jobs, model versions, pre-annotation, worker status."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -64,6 +66,12 @@ class PreannotationJobOutput(serializers.ModelSerializer):
 
 
 class ModelVersionOutput(serializers.ModelSerializer):
+    classifier = serializers.SerializerMethodField(
+        help_text="The tag classifier trained with the version: per-split and per-tag metrics, "
+        "thresholds, the val comparison with the version active then; {} when none was "
+        "trained, {not_trained: why} when train could not teach it."
+    )
+
     class Meta:
         model = ModelVersion
         fields = [
@@ -76,11 +84,15 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "metrics",
             "promotion",
             "training_data",
+            "classifier",
             "sha256",
             "training_job",
             "created_at",
             "promoted_at",
         ]
+
+    def get_classifier(self, version: ModelVersion) -> dict[str, Any]:
+        return {k: v for k, v in version.classifier.items() if k != "weights_file"}
 
 
 class TrainingJobListApi(ProjectJobListMixin, APIView):

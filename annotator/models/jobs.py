@@ -78,6 +78,12 @@ class ModelVersion(models.Model):
         default=dict, help_text="Whether the promotion rule made the version active, and why."
     )
     training_data = models.JSONField(default=dict, help_text="What the training saw.")
+    classifier = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The tag classifier trained with it: weights file, sha256, tag index -> label "
+        "class id, per-tag thresholds and per-split metrics; empty when none was trained.",
+    )
     training_job = models.ForeignKey(
         "TrainingJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -22,6 +22,11 @@ class Project(models.Model):
         default=10,
         help_text="Labelled val lesions below which no model version is promoted automatically.",
     )
+    tags_exclusive = models.BooleanField(
+        default=False,
+        help_text="An image takes one tag class at most (softmax); otherwise any (a sigmoid per "
+        "tag).",
+    )
     # radlabel.augmentation.AugmentationSettings as JSON, validated by services.augmentation;
     # an op left out takes its default.
     augmentation = models.JSONField(default=dict, blank=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from annotator.exceptions import NotFoundError
 from annotator.models import (
     Annotation,
     AnnotationStatus,
     Image,
+    ImageStatus,
     ModelVersion,
     ModelVersionStatus,
     Project,
@@ -42,6 +43,20 @@ def training_annotations(*, project: Project, split: str) -> QuerySet[Annotation
         label_class__is_active=True,
         image__in=Image.objects.cleared(),
         image__series__study__patient__split=split,
+    )
+
+
+def tag_training_images(*, project: Project, split: str) -> QuerySet[Image]:
+    """The images a tag classifier learns from on ``split``: out of quarantine, with a tag or
+    marked done (an image a person finished without a tag is a negative for it), tags loaded."""
+    return (
+        Image.objects.cleared()
+        .filter(project=project, series__study__patient__split=split)
+        .filter(Q(tags__isnull=False) | Q(status__in=[ImageStatus.DONE, ImageStatus.REVIEWED]))
+        .distinct()
+        .select_related("instance", "series__study")
+        .prefetch_related("tags")
+        .order_by("id")
     )
 
 

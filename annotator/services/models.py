@@ -7,6 +7,10 @@ interval is above 0), and, when a version is active, the paired bootstrap of the
 difference (both versions on the same val images, each at its own threshold) has its 95 %
 lower bound above 0: a gain larger than the noise. Otherwise it stays a candidate, with the
 reason in words; an admin may still promote it by hand (audited).
+
+When the version carries a tag classifier and the active version has one for the same tag
+classes, the paired bootstrap of the val mean-AUROC difference must not have its 95 % upper
+bound below 0: a version worse for either task beyond the noise is not promoted automatically.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ def model_version_register(
     score_threshold: float,
     metrics: dict[str, Any],
     training_data: dict[str, Any],
+    classifier: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Record a finished run as a candidate. The weights file is complete and checksummed."""
+    """Record a finished run as a candidate. The weights file is complete and checksummed;
+    ``classifier`` is the tag classifier trained with it (its own checksummed file)."""
     with transaction.atomic():
         Project.objects.select_for_update().get(pk=project.pk)
         number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -55,6 +61,7 @@ def model_version_register(
             score_threshold=score_threshold,
             metrics=metrics,
             training_data=training_data,
+            classifier=classifier or {},
             training_job=training_job,
         )
         audit_record(
@@ -126,11 +133,13 @@ def promotion_decide(
     comparison: dict[str, Any] | None,
     min_val_lesions: int,
     min_segm_ap: float,
+    tag_comparison: dict[str, Any] | None = None,
 ) -> PromotionDecision:
     """The promotion rule (see the module docstring), with its reason in words.
 
     ``metrics`` are the new version's (per split, as the worker reports them); ``comparison`` is
-    the paired val comparison with ``active`` (None when no version is active).
+    the paired val comparison with ``active`` (None when no version is active);
+    ``tag_comparison`` the paired val comparison of their tag classifiers (None without).
     """
     val = metrics.get("val") or {}
     lesions = int(val.get("lesions") or 0)
@@ -169,9 +178,18 @@ def promotion_decide(
         f"{_signed(comparison['low'])} to {_signed(comparison['high'])}) on "
         f"{comparison['images']} images, {comparison['lesions']} lesions"
     )
-    if comparison["low"] > 0:
-        return PromotionDecision(True, f"{words}: better beyond the noise.")
-    return PromotionDecision(False, f"{words}: not better beyond the noise; {hand}.")
+    if comparison["low"] <= 0:
+        return PromotionDecision(False, f"{words}: not better beyond the noise; {hand}.")
+    tags = tag_comparison or {}
+    if tags.get("high") is not None and tags["high"] < 0:
+        return PromotionDecision(
+            False,
+            f"{words}, but val tag mean AUROC {tags['candidate']:.2f} against "
+            f"{tags['active']:.2f} for v{active.number}: {_signed(tags['difference'])} (95 % "
+            f"interval {_signed(tags['low'])} to {_signed(tags['high'])}) on {tags['images']} "
+            f"images: worse beyond the noise; {hand}.",
+        )
+    return PromotionDecision(True, f"{words}: better beyond the noise.")
 
 
 def model_version_promotion_decide(
@@ -189,6 +207,7 @@ def model_version_promotion_decide(
         comparison=comparison,
         min_val_lesions=version.project.promotion_min_val_lesions,
         min_segm_ap=settings.RADLABEL_PROMOTION_MIN_SEGM_AP,
+        tag_comparison=version.classifier.get("comparison"),
     )
     version.promotion = {
         "automatic": decision.promote,

@@ -739,6 +739,22 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   const series = await page.$$eval("[data-testid=metrics-plot] .chart-series", (gs) => gs.map((g) => g.querySelectorAll("circle").length));
   assert(series.length >= 3 && series[0] === 3, `metric plot series (${series})`);
 
+  // the tag classifier of each version: figures as the API holds them, a version without one says so
+  await page.waitForSelector("[data-testid=tag-metrics] tbody tr[data-version]");
+  const listed = await api(context, `/api/projects/${env.project}/model-versions/`);
+  const v3test = listed.find((v) => v.number === 3).classifier.metrics.test.tags.normal;
+  const tagRows = await page.$$eval("[data-testid=tag-metrics] tbody tr[data-version]", (trs) =>
+    trs.map((tr) => ({ v: tr.dataset.version, tag: tr.dataset.tag, cells: [...tr.cells].map((c) => c.textContent) })),
+  );
+  assert(tagRows.map((r) => `${r.v}:${r.tag}`).join() === "3:normal,2:normal,1:", `a tag row per version (${tagRows.map((r) => `${r.v}:${r.tag}`)})`);
+  const auroc = `AUROC ${v3test.auroc.value.toFixed(2)} (${v3test.auroc.low.toFixed(2)}–${v3test.auroc.high.toFixed(2)})`;
+  assert(tagRows[0].cells[3].startsWith(auroc), `v3's test AUROC as the API has it (${tagRows[0].cells[3]}; ${auroc})`);
+  assert(tagRows[0].cells[3].includes(`on ${v3test.images} images (${v3test.positives} with the tag)`), `the images behind it (${tagRows[0].cells[3]})`);
+  assert(/^no tag classifier/.test(tagRows[2].cells[2]), `a version without a classifier says so (${tagRows[2].cells})`);
+  assert((await page.$$("[data-testid=tag-auroc-plot] .chart-series")).length >= 2, "val and test mean AUROC plotted");
+  await page.locator("[data-testid=classifier-section]").scrollIntoViewIfNeeded();
+  await shot(page, "07b-models-classifier.png");
+
   // the value of each version: v2's proposals are on the images; the others proposed nothing here
   await page.waitForSelector("[data-testid=model-value] tbody tr[data-version]");
   const value = await api(context, `/api/projects/${env.project}/model-versions/value/`);

@@ -14,13 +14,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator import coco
-from annotator.models import ModelVersion, Patient
+from annotator.models import Image, ModelVersion, Patient
 from annotator.selectors.model_versions import training_annotations
 from annotator.services import jobs
 from radlabel.rle import encode_masks
 from tests import factories
 from worker import datastore
 from worker.ml.checkpoint import save_weights_atomic
+from worker.ml.classifier import ClassifierConfig
 from worker.ml.demo_dicom import lesion_slices
 from worker.ml.engine import Detections
 from worker.ml.evaluation import coco_metrics
@@ -134,3 +135,118 @@ def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
     )
     shown = client.get("/api/projects/chest/model-versions/").data
     assert next(v for v in shown if v["id"] == version.pk)["promotion"] == version.promotion
+
+
+def _untrained_detector(config, store, **kwargs):
+    """In place of training: an untrained network whose val and test detections are exact."""
+    path = Path(config.output_dir) / "model.pt"
+    samples = {split: store.samples(split) for split in ("val", "test")}
+    found = {split: _exact(s) for split, s in samples.items()}
+    return TrainResult(
+        weights_path=path,
+        sha256=_weights(path),
+        metrics={s: coco_metrics(samples[s], found[s], store.class_names) for s in found},
+        loss_curve=[],
+        detections=found,
+    )
+
+
+def _upload_labelled(client, world, slices, splits) -> list[int]:
+    """The slices uploaded, their patients put in ``splits``, each lesion an accepted label."""
+    response = client.post(
+        "/api/projects/chest/uploads/",
+        {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.data
+    for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
+        assert client.patch(f"/api/patients/{patient.pk}/", {"split": split}).status_code == 200
+    image_ids = [entry["image_ids"][0] for entry in response.data["files"]]
+    for image_id, lesion in zip(image_ids, slices, strict=True):
+        for mask in lesion.masks:
+            created = client.post(
+                f"/api/images/{image_id}/annotations/",
+                {
+                    "client_key": str(uuid.uuid4()),
+                    "label_class": world.instance_class.pk,
+                    **coco.box_and_mask(mask),
+                },
+                format="json",
+            )
+            assert created.status_code == 201, created.data
+    return image_ids
+
+
+def test_a_retrain_trains_the_tag_classifier_and_the_version_holds_its_figures(
+    world, media_root, monkeypatch
+):
+    """Tagged images are positives, images a person finished without the tag negatives, an
+    image neither tagged nor done is unknown; the classifier's weights are checksummed, its
+    metrics per split count the images behind them, and the API shows them without the path."""
+    client = world.client(world.admin)
+    slices = lesion_slices(8, 2, seed=11, size=SIZE)
+    _upload_labelled(client, world, slices, ["train"] * 4 + ["val"] * 2 + ["test"] * 2)
+    # in each split, by position: 0 and 2 tagged, 1 finished without it, 3 neither (unknown)
+    positions = [
+        (index, image.pk)
+        for split in ("train", "val", "test")
+        for index, image in enumerate(
+            Image.objects.filter(series__study__patient__split=split).order_by("pk")
+        )
+    ]
+    for index, image_id in positions:
+        if index % 2 == 0:
+            tagged = client.put(
+                f"/api/images/{image_id}/tags/",
+                {"label_class_ids": [world.tag_class.pk]},
+                format="json",
+            )
+            assert tagged.status_code == 200, tagged.data
+        if index % 4 != 3:
+            done = client.patch(f"/api/images/{image_id}/", {"status": "done"}, format="json")
+            assert done.status_code == 200, done.data
+
+    monkeypatch.setattr(datastore, "train_main", _untrained_detector)
+    started = jobs.training_job_start(
+        project=world.project, actor=world.admin, options={"image_size": SIZE}
+    )
+    job = datastore.training_run(job_id=started.pk)
+    assert job.status == "succeeded", job.error
+
+    classifier = ModelVersion.objects.get(pk=job.model_version_id).classifier
+    assert classifier["class_map"] == {"0": world.tag_class.pk}
+    assert classifier["config"]["size"] == ClassifierConfig.size
+    weights = Path(media_root) / classifier["weights_file"]
+    assert weights.is_file() and len(classifier["sha256"]) == 64
+    assert classifier["metrics"]["train"] == {"images": 6}, "8 train images, 2 unknown"
+    for split in ("val", "test"):
+        figures = classifier["metrics"][split]["tags"][world.tag_class.name]
+        # 4 images a split: 2 tagged, 1 finished without the tag, 1 unknown (not counted)
+        assert (figures["images"], figures["positives"]) == (3, 2), figures
+        assert sum(figures["confusion"].values()) == 3
+        assert 0.0 <= figures["auroc"]["value"] <= 1.0
+    assert classifier["comparison"] is None, "no version was active"
+    shown = next(
+        v
+        for v in client.get("/api/projects/chest/model-versions/").data
+        if v["id"] == job.model_version_id
+    )
+    assert shown["classifier"]["sha256"] == classifier["sha256"]
+    assert "weights_file" not in shown["classifier"]
+
+
+def test_a_retrain_without_a_tag_that_train_can_teach_says_so(world, media_root, monkeypatch):
+    client = world.client(world.admin)
+    _upload_labelled(
+        client, world, lesion_slices(3, 1, seed=12, size=SIZE), ["train", "val", "test"]
+    )
+    monkeypatch.setattr(datastore, "train_main", _untrained_detector)
+    started = jobs.training_job_start(
+        project=world.project, actor=world.admin, options={"image_size": SIZE}
+    )
+    job = datastore.training_run(job_id=started.pk)
+    assert job.status == "succeeded", job.error
+    classifier = ModelVersion.objects.get(pk=job.model_version_id).classifier
+    assert classifier == {
+        "not_trained": "train holds no tagged image and no finished image without it"
+    }

@@ -69,9 +69,15 @@ def _dataset(hu: np.ndarray, *, patient: int, index: int, seed: int) -> pydicom.
 
 
 def lesion_slices(
-    patients: int, slices_per_patient: int, *, seed: int, size: int = 512
+    patients: int,
+    slices_per_patient: int,
+    *,
+    seed: int,
+    size: int = 512,
+    lesions: tuple[int, int] = (1, 3),
 ) -> list[LesionSlice]:
-    """``patients`` × ``slices_per_patient`` CT files with 1–3 known lesions each."""
+    """``patients`` × ``slices_per_patient`` CT files with ``lesions`` (1–3; ``(0, 0)``: clean
+    slices) known lesions each; patients are told apart by ``seed``."""
     rng = np.random.default_rng(seed)
     bases = base_slices(size)
     placements = [placement(hu) for hu in bases]
@@ -87,6 +93,7 @@ def lesion_slices(
                 rng,
                 placeable=placeable,
                 noise_std=noise,
+                count=lesions,
                 radius=(7.0 * size / 512 + 2, 22.0 * size / 512 + 2),
             )
             buffer = BytesIO()

@@ -16,9 +16,17 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from annotator.coco import box_and_mask
-from annotator.models import AnnotationStatus, Image, LabelClass, Project, Role, Split
+from annotator.models import (
+    AnnotationStatus,
+    Image,
+    ImageStatus,
+    LabelClass,
+    Project,
+    Role,
+    Split,
+)
 from annotator.services import jobs, projects
-from annotator.services.annotations import annotation_create
+from annotator.services.annotations import annotation_create, image_set_status, image_set_tags
 from annotator.services.studies import upload_ingest
 from backend.env import VAR_DIR
 
@@ -34,6 +42,10 @@ DEMO_FILES = [
 # Synthetic-lesion chest CT: patients x slices, and the share of train images left unlabelled
 # for the radiologist (val and test are fully labelled: they measure the model).
 LESION_PATIENTS, LESION_SLICES, UNLABELLED_TRAIN_SHARE = 54, 2, 0.2
+# Clean chest CT slices (no nodule) of other patients: with the lesion slices, the tag
+# "nodule present" has both kinds of image in every split for the tag classifier to learn.
+CLEAN_PATIENTS, CLEAN_SEED = 27, 2027
+NODULE_TAG = "nodule present"
 # The first retrain: 420 s of training on 256 px images (the lesions are 9-24 px there); with
 # every epoch's val evaluation and the version's figures, 7-8.5 minutes of wall time on a 2-core
 # CPU with light background load (bench/ml_demo_learning.py measures it).
@@ -46,6 +58,7 @@ DEMO_TRAINING = {
 LABEL_CLASSES = [
     {"name": "nodule_solid", "color": "#e6194b", "kind": "instance"},
     {"name": "nodule_ggo", "color": "#3cb44b", "kind": "instance"},
+    {"name": NODULE_TAG, "color": "#911eb4", "kind": "tag"},
     {"name": "normal", "color": "#4363d8", "kind": "tag"},
     {"name": "artefact", "color": "#f58231", "kind": "tag"},
 ]
@@ -109,11 +122,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  demo login: {username} / {password}")
 
     def _lesion_series(self, project: Project, admin: Any) -> int:
-        """Chest CT slices with synthetic nodules; their exact masks become accepted labels."""
+        """Chest CT slices with synthetic nodules and clean ones. A labelled slice is finished:
+        a nodule slice's exact masks are accepted labels and it is tagged "nodule present", a
+        clean one is tagged "normal"; both are marked done. A share of train is left as it
+        came for the radiologist."""
         from worker.ml.demo_dicom import lesion_slices  # torch: only when seeding
 
         self.stdout.write("  making synthetic-lesion CT slices (about a minute)...")
-        slices = lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=2026)
+        slices = lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=2026) + lesion_slices(
+            CLEAN_PATIENTS, LESION_SLICES, seed=CLEAN_SEED, lesions=(0, 0)
+        )
         outcomes = upload_ingest(
             project=project,
             actor=admin,
@@ -137,6 +155,9 @@ class Command(BaseCommand):
                     status=AnnotationStatus.ACCEPTED,
                     **box_and_mask(mask),
                 )
+            tag = NODULE_TAG if len(lesion.masks) else "normal"
+            image_set_tags(image=image, actor=admin, label_class_ids=[classes[tag]])
+            image_set_status(image=image, actor=admin, status=ImageStatus.DONE, role=Role.ADMIN)
         return sum(o.code == "stored" for o in outcomes)
 
     def _users(self) -> dict[str, str]:

@@ -255,6 +255,8 @@ export interface ModelVersion {
   metrics: { val?: SplitMetrics | null; test?: SplitMetrics | null; operating_point?: OperatingPoint } & Record<string, unknown>;
   promotion: Promotion;
   training_data: Record<string, unknown>;
+  /** the tag classifier trained with it; {} when none was, {not_trained} when train could not teach it */
+  classifier: TagClassifier;
   sha256: string;
   training_job: number | null;
   created_at: string;
@@ -351,4 +353,40 @@ export interface AugmentationPreview {
   samples: string[];
   size: number;
   settings: AugmentationSettings;
+}
+
+// ---- the tag classifier of a model version ----
+
+/** One tag's figures on one split, at the threshold chosen on val. */
+export interface TagFigures {
+  threshold: number;
+  images: number;
+  positives: number;
+  negatives: number;
+  confusion: { tp: number; fp: number; fn: number; tn: number };
+  bootstrap: { samples: number; confidence: number; unit: string; units: number };
+  auroc: Estimate;
+  average_precision: Estimate;
+  f1: Estimate;
+  accuracy: Estimate;
+}
+
+export interface TagSplitMetrics {
+  images: number;
+  mean_auroc: number | null;
+  tags: Record<string, TagFigures | { not_measured: string; images: 0 }>;
+}
+
+export interface TagClassifier {
+  not_trained?: string;
+  sha256?: string;
+  class_map?: Record<string, number>;
+  thresholds?: number[];
+  exclusive?: boolean;
+  config?: { size: number; epochs: number; time_budget_s: number | null };
+  steps?: number;
+  feature_seconds?: number;
+  train_seconds?: number;
+  metrics?: { val?: TagSplitMetrics; test?: TagSplitMetrics; train?: { images: number } };
+  comparison?: { candidate: number; active: number; difference: number; low: number; high: number; images: number } | null;
 }

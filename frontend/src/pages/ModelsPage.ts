@@ -1,6 +1,6 @@
 /**
  * The model loop for project admins: train (with options) and watch the run, compare model
- * versions, promote or roll back, see how much each version helps the people labelling,
+ * versions (detector and tag classifier), promote or roll back, see how much each version helps the people labelling,
  * pre-annotate, see which workers serve which queue, and set and preview the augmentation.
  * Polls every 2 s while a job is queued or running, every 15 s otherwise.
  */
@@ -20,6 +20,7 @@ import { topBar } from "../components/TopBar";
 import { worklistPath } from "../router";
 import { isActive } from "../training/format";
 import { augmentationSection } from "./models/AugmentationSection";
+import { classifierSection } from "./models/ClassifierSection";
 import { EMPTY_STATE, errorText, type ModelsState, type RunAction, type Section } from "./models/common";
 import { FILTER_KEYS, preannotationSection } from "./models/PreannotationSection";
 import { activeJob, trainingSection } from "./models/TrainingSection";
@@ -97,6 +98,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
   const sections: Section[] = [
     trainingSection(slug, run),
     versionsSection(run),
+    classifierSection(),
     valueSection(),
     preannotationSection(slug, worklistQuery, run),
     workersSection(),

@@ -28,6 +28,7 @@ const version = (over: Partial<ModelVersion>): ModelVersion => ({
   metrics: {},
   promotion: {},
   training_data: {},
+  classifier: {},
   sha256: "0".repeat(64),
   training_job: null,
   created_at: "2026-01-01T00:00:00Z",
