@@ -118,6 +118,13 @@ class ImagePreannotationAdmin(SuperuserOnly):
     raw_id_fields = ["image"]
 
 
+@admin.register(models.TagSuggestion)
+class TagSuggestionAdmin(SuperuserOnly):
+    list_display = ["image", "label_class", "probability", "threshold", "decision", "model_version"]
+    list_filter = ["decision"]
+    raw_id_fields = ["image", "label_class", "decided_by"]
+
+
 @admin.register(models.AuditEvent)
 class AuditEventAdmin(SuperuserOnly):
     """Read-only: the audit trail is append-only."""

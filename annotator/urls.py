@@ -58,6 +58,11 @@ urlpatterns = [
     path("images/<int:pk>/dicom/", studies.ImageDicomApi.as_view(), name="image-dicom"),
     path("images/<int:pk>/preview.png", studies.ImagePreviewApi.as_view(), name="image-preview"),
     path("images/<int:pk>/tags/", studies.ImageTagsApi.as_view(), name="image-tags"),
+    path(
+        "images/<int:pk>/tag-suggestions/",
+        studies.ImageTagSuggestionApi.as_view(),
+        name="image-tag-suggestions",
+    ),
     path("images/<int:pk>/activity/", studies.ImageActivityApi.as_view(), name="image-activity"),
     path("images/<int:pk>/release/", studies.ImageReleaseApi.as_view(), name="image-release"),
     path("images/<int:pk>/segment/", assist.ImageSegmentApi.as_view(), name="image-segment"),

@@ -42,7 +42,7 @@ from annotator.models import (
     Split,
     WorkerHeartbeat,
 )
-from annotator.services.annotations import proposals_replace
+from annotator.services.annotations import proposals_replace, tag_suggestions_replace
 from annotator.services.studies import upload_ingest
 from tests import factories
 from tests.dicom_files import data_store
@@ -244,6 +244,22 @@ def _seed(bench: bool) -> dict:
             proposals=proposals,
             model_version=versions[1],
             uncertainty=float(rng.uniform(0, 1)),
+        )
+
+    # the classifier of v2 suggests "normal" on two images, and holds it below its threshold
+    # on a third
+    for image, probability in zip(images[-3:], (0.87, 0.74, 0.2), strict=True):
+        tag_suggestions_replace(
+            image=image,
+            model_version=versions[1],
+            suggestions=[
+                {
+                    "label_class": normal.pk,
+                    "probability": probability,
+                    "threshold": 0.5,
+                    "uncertainty": 1 - abs(probability - 0.5) * 2,
+                }
+            ],
         )
 
     # one accepted label on a train image that the editing tests do not use: training may start

@@ -37,7 +37,7 @@ from annotator.selectors.model_versions import (
     training_annotations,
 )
 from annotator.services import jobs
-from annotator.services.annotations import proposals_replace
+from annotator.services.annotations import proposals_replace, tag_suggestions_replace
 from annotator.services.models import model_version_from_training
 from radlabel.augmentation import AugmentationSettings
 from radlabel.backbones import PRETRAINED as PRETRAINED_BACKBONES
@@ -58,6 +58,7 @@ from worker.ml.predictor import (
     Prediction,
     Predictor,
     as_detections,
+    score_uncertainty,
     uncertainty,
 )
 from worker.ml.tag_metrics import paired_auroc_difference
@@ -444,6 +445,29 @@ def _clip_box(box: Sequence[float], image: Image) -> list[float]:
     return [x0, y0, x1 - x0, y1 - y0]
 
 
+def _suggest_tags(
+    version: ModelVersion, images: Sequence[Image], probabilities: np.ndarray
+) -> None:
+    """Each image's tag probabilities under ``version``'s classifier, as its tag suggestions."""
+    classifier = version.classifier
+    tag_ids = [classifier["class_map"][str(t)] for t in range(probabilities.shape[1])]
+    thresholds = classifier["thresholds"]
+    for image, row in zip(images, probabilities, strict=True):
+        tag_suggestions_replace(
+            image=image,
+            model_version=version,
+            suggestions=[
+                {
+                    "label_class": tag_id,
+                    "probability": float(p),
+                    "threshold": float(threshold),
+                    "uncertainty": score_uncertainty(float(p), threshold),
+                }
+                for tag_id, p, threshold in zip(tag_ids, row, thresholds, strict=True)
+            ],
+        )
+
+
 def preannotation_run(*, job_id: int) -> PreannotationJob | None:
     """Propose on the job's images with its version, batch by batch, resuming where it stopped."""
     return jobs.job_run(PreannotationJob, job_id, _preannotate, noun="pre-annotation")
@@ -453,6 +477,7 @@ def _preannotate(job: PreannotationJob, heartbeat: jobs.Heartbeat) -> dict[str, 
     version: ModelVersion = job.model_version
     class_map = {int(k): v for k, v in version.class_map.items()}
     predictor = serving_predictor(version)
+    tagger = _tag_predictor(version) if version.classifier.get("sha256") else None
     pending = job.image_ids[job.done :]
     for start in range(0, len(pending), PREANNOTATION_BATCH):
         images = list(
@@ -460,7 +485,10 @@ def _preannotate(job: PreannotationJob, heartbeat: jobs.Heartbeat) -> dict[str, 
             .select_related("instance")
             .order_by("pk")
         )
-        predictions = predictor.predict([image_windowed(image) for image in images])
+        windowed = [image_windowed(image) for image in images]
+        predictions = predictor.predict(windowed)
+        if tagger is not None:
+            _suggest_tags(version, images, tagger.predict(windowed))
         for image, found in zip(images, predictions, strict=True):
             found = [p for p in found if p.label in class_map]
             proposed = [p for p in found if p.score >= version.score_threshold]

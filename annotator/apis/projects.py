@@ -57,6 +57,10 @@ class ProjectOutput(serializers.Serializer):
     split_ratios = SplitRatios()
     retrain_threshold = serializers.IntegerField()
     promotion_min_val_lesions = serializers.IntegerField()
+    tags_exclusive = serializers.BooleanField(
+        help_text="An image takes one tag at most: the classifier's softmax; otherwise a sigmoid "
+        "per tag."
+    )
 
 
 class ProjectListApi(PaginatedMixin, APIView):
@@ -69,6 +73,7 @@ class ProjectListApi(PaginatedMixin, APIView):
         split_ratios = SplitRatios(required=False)
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
         promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
+        tags_exclusive = serializers.BooleanField(required=False)
         label_classes = LabelClassInput(many=True, required=False)
 
     class ListOutputSerializer(ProjectOutput):
@@ -118,6 +123,7 @@ def _project_data(project, user) -> dict:
         "split_ratios": project.split_ratios,
         "retrain_threshold": project.retrain_threshold,
         "promotion_min_val_lesions": project.promotion_min_val_lesions,
+        "tags_exclusive": project.tags_exclusive,
     }
 
 
@@ -133,6 +139,7 @@ class ProjectDetailApi(APIView):
         description = serializers.CharField(required=False, allow_blank=True)
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
         promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
+        tags_exclusive = serializers.BooleanField(required=False)
 
     def _output(self, project, user) -> dict:
         role = role_for(project=project, user=user)

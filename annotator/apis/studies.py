@@ -20,13 +20,14 @@ from annotator.access import (
     study_get_for_user,
 )
 from annotator.apis.mixins import PaginatedMixin, StrictSerializer
-from annotator.models import Image, ImageStatus, Patient, Split, Study
+from annotator.models import Image, ImageStatus, Patient, Split, Study, SuggestionDecision
 from annotator.selectors.images import (
     GROUPINGS,
     image_active_seconds,
     image_list,
     image_listing_facts,
     image_tag_ids,
+    image_tag_suggestions,
     series_image_ids,
 )
 from annotator.selectors.strategies import DEFAULT_STRATEGY, STRATEGIES
@@ -124,6 +125,20 @@ class StudyDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TopSuggestion(serializers.Serializer):
+    label_class = serializers.IntegerField()
+    probability = serializers.FloatField()
+
+
+class TagSuggestionOutput(serializers.Serializer):
+    label_class = serializers.IntegerField()
+    probability = serializers.FloatField()
+    threshold = serializers.FloatField(help_text="The tag's threshold, chosen on val.")
+    suggested = serializers.BooleanField(help_text="The probability reaches the threshold.")
+    decision = serializers.ChoiceField(choices=SuggestionDecision.choices)
+    model_version = serializers.IntegerField(allow_null=True, help_text="Its number.")
+
+
 class ImageListItem(serializers.Serializer):
     id = serializers.IntegerField()
     study_id = serializers.IntegerField(source="series.study_id")
@@ -147,6 +162,10 @@ class ImageListItem(serializers.Serializer):
     accepted_count = serializers.IntegerField()
     frames_done = serializers.IntegerField(
         required=False, help_text="Rows of group=instance only: its frames done or reviewed."
+    )
+    top_suggestion = TopSuggestion(
+        allow_null=True,
+        help_text="The most probable pending tag suggestion at or above its threshold.",
     )
     dicom_url = serializers.SerializerMethodField(
         help_text="The DICOM instance holding this image (frames of one instance share it)."
@@ -189,6 +208,12 @@ class ImageListApi(PaginatedMixin, APIView):
             OpenApiParameter("split", enum=Split.values),
             OpenApiParameter("modality"),
             OpenApiParameter("label_class", int),
+            OpenApiParameter(
+                "suggested_tag",
+                int,
+                description="A tag class: images with a pending suggestion of it at or above "
+                "its threshold.",
+            ),
             OpenApiParameter("series", int),
             OpenApiParameter("study", int),
             OpenApiParameter(
@@ -268,6 +293,7 @@ class ImageDetailApi(APIView):
         series = serializers.DictField()
         preview_url = serializers.CharField()
         tags = serializers.ListField(child=serializers.IntegerField())
+        tag_suggestions = TagSuggestionOutput(many=True)
         active_seconds = serializers.FloatField()
 
     class InputSerializer(StrictSerializer):
@@ -294,6 +320,7 @@ class ImageDetailApi(APIView):
             },
             "preview_url": f"/api/images/{image.pk}/preview.png",
             "tags": image_tag_ids(image=image),
+            "tag_suggestions": image_tag_suggestions(image=image),
             "active_seconds": image_active_seconds(image=image),
         }
 
@@ -370,6 +397,32 @@ class ImageTagsApi(APIView):
         data.is_valid(raise_exception=True)
         annotations.image_set_tags(image=image, actor=request.user, **data.validated_data)
         return Response({"label_class_ids": image_tag_ids(image=image)})
+
+
+class ImageTagSuggestionApi(APIView):
+    """Accept (the tag is set) or reject a pending tag suggestion of the image."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        label_class = serializers.IntegerField()
+        decision = serializers.ChoiceField(
+            choices=[SuggestionDecision.ACCEPTED, SuggestionDecision.REJECTED]
+        )
+
+    @extend_schema(request=InputSerializer, responses=TagSuggestionOutput(many=True))
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        check_image_editable(image=image, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotations.tag_suggestion_decide(
+            image=image,
+            actor=request.user,
+            label_class_id=data.validated_data["label_class"],
+            decision=data.validated_data["decision"],
+        )
+        return Response(TagSuggestionOutput(image_tag_suggestions(image=image), many=True).data)
 
 
 class ImageActivityApi(APIView):

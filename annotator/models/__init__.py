@@ -5,6 +5,8 @@ from annotator.models.annotations import (
     ImagePreannotation,
     ProposalOutcome,
     Source,
+    SuggestionDecision,
+    TagSuggestion,
 )
 from annotator.models.audit import AuditEvent
 from annotator.models.jobs import (
@@ -60,6 +62,8 @@ __all__ = [
     "SegRevision",
     "Series",
     "Source",
+    "SuggestionDecision",
+    "TagSuggestion",
     "Split",
     "Study",
 ]

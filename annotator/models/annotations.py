@@ -144,3 +144,46 @@ class ImagePreannotation(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.image_id} pre-annotated by {self.model_version_id}"
+
+
+class SuggestionDecision(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class TagSuggestion(models.Model):
+    """A model version's probability that an image has a tag, with the tag's threshold (chosen
+    on val): suggested when the probability reaches it. A person accepts it (the tag is set) or
+    rejects it; a decided suggestion stays as decided when a later version pre-annotates."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="tag_suggestions")
+    label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(
+        "annotator.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    probability = models.FloatField()
+    threshold = models.FloatField()
+    uncertainty = models.FloatField(help_text="Binary entropy, the threshold placed at 0.5.")
+    decision = models.CharField(
+        max_length=16, choices=SuggestionDecision.choices, default=SuggestionDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["image", "label_class"], name="tag_suggestion_unique_class"
+            )
+        ]
+        indexes = [models.Index(fields=["label_class", "decision", "probability"])]
+
+    @property
+    def suggested(self) -> bool:
+        return self.probability >= self.threshold
+
+    def __str__(self) -> str:
+        return f"{self.label_class_id} at {self.probability:.2f} on image {self.image_id}"

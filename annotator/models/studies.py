@@ -176,6 +176,11 @@ class Image(models.Model):
         max_length=16, choices=ImageStatus.choices, default=ImageStatus.UNLABELLED
     )
     uncertainty = models.FloatField(null=True, blank=True)
+    tag_uncertainty = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The highest uncertainty of the image's undecided tag suggestions.",
+    )
     max_score = models.FloatField(null=True, blank=True)
     quarantined = models.BooleanField(
         default=False, help_text="Burned-in annotation: hidden from annotators until released."
@@ -190,6 +195,7 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["project", "status"]),
             models.Index(fields=["project", "uncertainty"]),
+            models.Index(fields=["project", "tag_uncertainty"]),
             models.Index(fields=["series", "position"]),
             models.Index(fields=["project", "content_key"]),
         ]

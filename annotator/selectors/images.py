@@ -10,6 +10,7 @@ from django.db.models import (
     Aggregate,
     Case,
     Count,
+    F,
     IntegerField,
     Max,
     OuterRef,
@@ -22,7 +23,16 @@ from django.db.models import (
 
 from annotator import dicom
 from annotator.exceptions import ApplicationError
-from annotator.models import Annotation, AnnotationStatus, Image, ImageStatus, ModelVersion, Project
+from annotator.models import (
+    Annotation,
+    AnnotationStatus,
+    Image,
+    ImageStatus,
+    ModelVersion,
+    Project,
+    SuggestionDecision,
+    TagSuggestion,
+)
 from annotator.models.studies import SEES_QUARANTINE
 from annotator.selectors.strategies import (
     DEFAULT_STRATEGY,
@@ -31,7 +41,16 @@ from annotator.selectors.strategies import (
     strategy_order_by,
 )
 
-FILTERS = {"status", "split", "modality", "label_class", "series", "study", "quarantined"}
+FILTERS = {
+    "status",
+    "split",
+    "modality",
+    "label_class",
+    "suggested_tag",
+    "series",
+    "study",
+    "quarantined",
+}
 GROUPINGS = ("instance",)
 # A grouped row sorts by its instance's values (annotations), not its frame's own.
 GROUPED_FACTS = {"status": "group_status", "uncertainty": "group_uncertainty"}
@@ -96,9 +115,22 @@ def _filtered(queryset: QuerySet[Image], *, role: str, filters: dict[str, str]) 
             if not filters[name].isdigit():
                 raise ApplicationError(f"{name} is an id.", code="invalid_filter")
             queryset = queryset.filter(**{lookup: int(filters[name])})
+    if "suggested_tag" in filters:
+        if not filters["suggested_tag"].isdigit():
+            raise ApplicationError("suggested_tag is an id.", code="invalid_filter")
+        queryset = queryset.filter(
+            id__in=suggested(TagSuggestion.objects.all())
+            .filter(label_class_id=int(filters["suggested_tag"]))
+            .values("image_id")
+        )
     if "label_class" in filters:
         queryset = queryset.distinct()
     return queryset
+
+
+def suggested(suggestions: QuerySet[TagSuggestion]) -> QuerySet[TagSuggestion]:
+    """The pending suggestions whose probability reaches their tag's threshold."""
+    return suggestions.filter(decision=SuggestionDecision.PENDING, probability__gte=F("threshold"))
 
 
 def _grouped_by_instance(visible: QuerySet[Image], *, matching: QuerySet[Image]) -> QuerySet[Image]:
@@ -164,6 +196,18 @@ def image_listing_facts(
             fact["classes"].append(row["label_class_id"])  # type: ignore[union-attr]
         fact["proposed_count"] += row["proposed"]  # type: ignore[operator]
         fact["accepted_count"] += row["accepted"]  # type: ignore[operator]
+    for image_id in facts:
+        facts[image_id]["top_suggestion"] = None
+    top = suggested(TagSuggestion.objects.filter(image_id__in=facts)).order_by(
+        "image_id", "-probability"
+    )
+    for suggestion in top.values("image_id", "label_class_id", "probability"):
+        fact = facts[suggestion["image_id"]]
+        if fact["top_suggestion"] is None:
+            fact["top_suggestion"] = {
+                "label_class": suggestion["label_class_id"],
+                "probability": suggestion["probability"],
+            }
     return facts
 
 
@@ -181,6 +225,21 @@ def proposable_images(*, version: ModelVersion) -> QuerySet[Image]:
     images = Image.objects.filter(project_id=version.project_id).cleared()
     modalities = version.training_data.get("modalities")
     return images.filter(series__modality__in=modalities) if modalities else images
+
+
+def image_tag_suggestions(*, image: Image) -> list[dict[str, object]]:
+    """The image's tag suggestions, most probable first, with the version that made them."""
+    return [
+        {
+            "label_class": s.label_class_id,
+            "probability": s.probability,
+            "threshold": s.threshold,
+            "suggested": s.suggested,
+            "decision": s.decision,
+            "model_version": s.model_version.number if s.model_version else None,
+        }
+        for s in image.tag_suggestions.select_related("model_version").order_by("-probability")
+    ]
 
 
 def image_tag_ids(*, image: Image) -> list[int]:

@@ -24,7 +24,7 @@ from annotator.exceptions import ApplicationError
 from annotator.models import ImageStatus
 
 DONE_STATUSES = (ImageStatus.DONE, ImageStatus.REVIEWED)
-NULLABLE_FACTS = {"uncertainty", "position"}
+NULLABLE_FACTS = {"uncertainty", "tag_uncertainty", "position"}
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class Key:
     """One sort key: a fact of the image, ascending unless ``descending``.
 
     Facts: ``id``; ``status`` (its name); ``done`` (0 before 1: done or reviewed);
-    ``uncertainty``; ``series_id`` and ``position`` (the slice's place in its series);
+    ``uncertainty``; ``tag_uncertainty`` (of its undecided tag suggestions); ``series_id`` and
+    ``position`` (the slice's place in its series);
     ``shuffle``, the md5 of ``"<seed>:<id>"``: a stable random order per seed.
     """
 
@@ -60,6 +61,7 @@ class ImageFacts:
     id: int
     status: str = ImageStatus.UNLABELLED
     uncertainty: float | None = None
+    tag_uncertainty: float | None = None
     series_id: int = 0
     position: float | None = None
 
@@ -81,6 +83,13 @@ STRATEGIES = {
             "The images the model was least sure of when it pre-annotated them first; those "
             "it has not scored last.",
             (Key("uncertainty", descending=True), _ID),
+        ),
+        Strategy(
+            "-tag_uncertainty",
+            "Most uncertain tags first",
+            "The images whose tag suggestions the classifier was least sure of first; those "
+            "without an undecided suggestion last.",
+            (Key("tag_uncertainty", descending=True), _ID),
         ),
         Strategy(
             "random",

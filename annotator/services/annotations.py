@@ -9,13 +9,15 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
+from django.utils import timezone
 
 from annotator.coco import rle_counts_total, suppress_across_classes
 from annotator.exceptions import (
     ApplicationError,
     ConflictError,
     ForbiddenError,
+    NotFoundError,
     VersionConflictError,
 )
 from annotator.models import (
@@ -30,6 +32,8 @@ from annotator.models import (
     ModelVersion,
     ProposalOutcome,
     Source,
+    SuggestionDecision,
+    TagSuggestion,
 )
 from annotator.services.audit import audit_record
 
@@ -439,6 +443,7 @@ def image_set_tags(*, image: Image, actor: AbstractBaseUser, label_class_ids: li
     before = sorted(image.tags.values_list("pk", flat=True))
     image.tags.set(classes)
     after = sorted(c.pk for c in classes)
+    _suggestions_settle(image=image, actor=actor, tags=after)
     if before != after:
         audit_record(
             actor=actor,
@@ -450,6 +455,81 @@ def image_set_tags(*, image: Image, actor: AbstractBaseUser, label_class_ids: li
         )
         _image_touched(image)
     return image
+
+
+def _suggestions_settle(*, image: Image, actor: AbstractBaseUser | None, tags: list[int]) -> None:
+    """A pending suggestion of a tag the image now has is accepted; the image's tag
+    uncertainty is over the suggestions still pending."""
+    TagSuggestion.objects.filter(
+        image=image, decision=SuggestionDecision.PENDING, label_class_id__in=tags
+    ).update(decision=SuggestionDecision.ACCEPTED, decided_by=actor, decided_at=timezone.now())
+    pending = TagSuggestion.objects.filter(image=image, decision=SuggestionDecision.PENDING)
+    image.tag_uncertainty = pending.aggregate(u=Max("uncertainty"))["u"]
+    Image.objects.filter(pk=image.pk).update(tag_uncertainty=image.tag_uncertainty)
+
+
+@transaction.atomic
+def tag_suggestions_replace(
+    *, image: Image, model_version: ModelVersion, suggestions: list[dict[str, Any]]
+) -> None:
+    """Store a version's tag probabilities for an image (``label_class``, ``probability``,
+    ``threshold``, ``uncertainty`` each): its pending suggestions are replaced; a decided one
+    stays as decided, and one of a tag the image already has is accepted at once."""
+    decided = set(
+        TagSuggestion.objects.filter(image=image)
+        .exclude(decision=SuggestionDecision.PENDING)
+        .values_list("label_class_id", flat=True)
+    )
+    TagSuggestion.objects.filter(image=image, decision=SuggestionDecision.PENDING).delete()
+    TagSuggestion.objects.bulk_create(
+        TagSuggestion(
+            image=image,
+            model_version=model_version,
+            label_class_id=suggestion["label_class"],
+            probability=suggestion["probability"],
+            threshold=suggestion["threshold"],
+            uncertainty=suggestion["uncertainty"],
+        )
+        for suggestion in suggestions
+        if suggestion["label_class"] not in decided
+    )
+    _suggestions_settle(image=image, actor=None, tags=list(image.tags.values_list("pk", flat=True)))
+
+
+@transaction.atomic
+def tag_suggestion_decide(
+    *, image: Image, actor: AbstractBaseUser, label_class_id: int, decision: str
+) -> TagSuggestion:
+    """Accept a pending suggestion (the tag is set, as a person setting it) or reject it."""
+    suggestion = (
+        TagSuggestion.objects.select_for_update()
+        .filter(image=image, label_class_id=label_class_id, decision=SuggestionDecision.PENDING)
+        .first()
+    )
+    if suggestion is None:
+        raise NotFoundError(
+            "The image has no pending suggestion of that tag.", code="no_tag_suggestion"
+        )
+    if decision == SuggestionDecision.ACCEPTED:
+        tags = sorted({*image.tags.values_list("pk", flat=True), label_class_id})
+        image_set_tags(image=image, actor=actor, label_class_ids=tags)
+    elif decision == SuggestionDecision.REJECTED:
+        TagSuggestion.objects.filter(pk=suggestion.pk).update(
+            decision=decision, decided_by=actor, decided_at=timezone.now()
+        )
+        _suggestions_settle(image=image, actor=actor, tags=[])
+        audit_record(
+            actor=actor,
+            project=image.project,
+            action="tag_suggestion.rejected",
+            obj=image,
+            before={"label_class": label_class_id, "probability": suggestion.probability},
+            after={"decision": decision},
+        )
+    else:
+        raise ApplicationError("decision is 'accepted' or 'rejected'.", code="invalid_decision")
+    suggestion.refresh_from_db()
+    return suggestion
 
 
 def image_activity_add(*, image: Image, user: AbstractBaseUser, seconds: float) -> float:

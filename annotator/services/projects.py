@@ -36,6 +36,7 @@ def project_create(
     label_classes: list[dict[str, Any]] | None = None,
     retrain_threshold: int | None = None,
     promotion_min_val_lesions: int | None = None,
+    tags_exclusive: bool = False,
 ) -> Project:
     if not (creator.is_superuser or creator.is_staff):
         raise ForbiddenError("Only server administrators create projects.")
@@ -47,6 +48,7 @@ def project_create(
         split_train=ratios["train"],
         split_val=ratios["val"],
         split_test=ratios["test"],
+        tags_exclusive=tags_exclusive,
     )
     if retrain_threshold is not None:
         project.retrain_threshold = retrain_threshold
@@ -80,13 +82,9 @@ def project_update(
     description: str | None = None,
     retrain_threshold: int | None = None,
     promotion_min_val_lesions: int | None = None,
+    tags_exclusive: bool | None = None,
 ) -> Project:
-    before = {
-        "name": project.name,
-        "description": project.description,
-        "retrain_threshold": project.retrain_threshold,
-        "promotion_min_val_lesions": project.promotion_min_val_lesions,
-    }
+    before = _settings(project)
     if name is not None:
         project.name = name
     if description is not None:
@@ -95,6 +93,8 @@ def project_update(
         project.retrain_threshold = retrain_threshold
     if promotion_min_val_lesions is not None:
         project.promotion_min_val_lesions = promotion_min_val_lesions
+    if tags_exclusive is not None:
+        project.tags_exclusive = tags_exclusive
     project.full_clean()
     project.save()
     audit_record(
@@ -103,14 +103,20 @@ def project_update(
         action="project.updated",
         obj=project,
         before=before,
-        after={
-            "name": project.name,
-            "description": project.description,
-            "retrain_threshold": project.retrain_threshold,
-            "promotion_min_val_lesions": project.promotion_min_val_lesions,
-        },
+        after=_settings(project),
     )
     return project
+
+
+def _settings(project: Project) -> dict[str, Any]:
+    """What ``project_update`` changes, as its audit event records it."""
+    return {
+        "name": project.name,
+        "description": project.description,
+        "retrain_threshold": project.retrain_threshold,
+        "promotion_min_val_lesions": project.promotion_min_val_lesions,
+        "tags_exclusive": project.tags_exclusive,
+    }
 
 
 def label_class_create(

@@ -715,6 +715,45 @@ await runner.test("an expired session keeps the edits: re-login in place, and ac
   await context.close();
 });
 
+await runner.test("tag suggestions: the worklist filters and shows them, y accepts one, shift+y rejects one", async (problems) => {
+  const context = await newContext(browser, problems);
+  const page = await context.newPage();
+  await login(page, `/projects/${env.project}/images`);
+  const normal = (await api(context, `/api/projects/${env.project}/`)).label_classes.find((c) => c.name === "normal");
+  await page.waitForSelector("[data-testid=worklist] tbody tr");
+  await page.selectOption("select[name=suggested_tag]", String(normal.id));
+  await page.waitForURL(new RegExp(`suggested_tag=${normal.id}`));
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=worklist] tbody tr").length === 2);
+  const listed = await api(context, `/api/projects/${env.project}/images/?suggested_tag=${normal.id}`);
+  assert(listed.count === 2, `two images suggest it at or above its threshold (${listed.count})`);
+  const shown = await page.$$eval("[data-testid=worklist] tbody tr [data-testid=top-suggestion]", (tds) => tds.map((t) => t.textContent).sort());
+  assert(shown.join() === "normal 74 %,normal 87 %", `the worklist shows each image's top suggestion (${shown})`);
+  await shot(page, "05b-worklist-suggested-tags.png");
+  const [first, second] = [...listed.results].sort((a, b) => b.top_suggestion.probability - a.top_suggestion.probability);
+
+  // y accepts: the tag is ticked, saved, and the suggestion is accepted on the server
+  await openImage(page, first.id, `?suggested_tag=${normal.id}`);
+  await page.waitForSelector(`[data-testid=tag-suggestion][data-tag-id="${normal.id}"]`);
+  assert((await page.textContent("[data-testid=tag-suggestion]")).startsWith("suggested 87 %"), "the chip shows its probability");
+  await shot(page, "05c-annotate-suggested-tag.png");
+  await page.keyboard.press("y");
+  await page.waitForSelector(`[data-testid=tags] input[data-tag-id="${normal.id}"]:checked`);
+  assert(!(await page.$("[data-testid=tag-suggestion]")), "an accepted suggestion leaves its chip");
+  await waitSaved(page);
+  const accepted = await api(context, `/api/images/${first.id}/`);
+  assert(accepted.tags.includes(normal.id) && accepted.tag_suggestions[0].decision === "accepted", `accepted on the server (${JSON.stringify(accepted.tag_suggestions)})`);
+
+  // shift+y rejects: no tag, the chip goes, and the worklist filter no longer lists it
+  await openImage(page, second.id);
+  await page.waitForSelector("[data-testid=tag-suggestion]");
+  await page.keyboard.press("Shift+Y");
+  await page.waitForFunction(() => !document.querySelector("[data-testid=tag-suggestion]"));
+  const rejected = await api(context, `/api/images/${second.id}/`);
+  assert(!rejected.tags.includes(normal.id) && rejected.tag_suggestions[0].decision === "rejected", `rejected on the server (${JSON.stringify(rejected.tag_suggestions)})`);
+  assert((await api(context, `/api/projects/${env.project}/images/?suggested_tag=${normal.id}`)).count === 0, "nothing left to decide");
+  await context.close();
+});
+
 await runner.test("Models page: versions, loss curve, start and cancel training, promote, pre-annotate; annotators get 403", async (problems) => {
   const context = await newContext(browser, problems);
   const page = await context.newPage();

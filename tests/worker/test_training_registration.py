@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator import coco
-from annotator.models import Image, ModelVersion, Patient
+from annotator.models import Image, ModelVersion, Patient, PreannotationJob, TagSuggestion
 from annotator.selectors.model_versions import training_annotations
 from annotator.services import jobs
 from radlabel.rle import encode_masks
@@ -233,6 +233,24 @@ def test_a_retrain_trains_the_tag_classifier_and_the_version_holds_its_figures(
     )
     assert shown["classifier"]["sha256"] == classifier["sha256"]
     assert "weights_file" not in shown["classifier"]
+
+    # pre-annotation with the version suggests the tag on every image, at its val threshold
+    version = ModelVersion.objects.get(pk=job.model_version_id)
+    ids = list(Image.objects.order_by("pk").values_list("pk", flat=True))
+    pre = PreannotationJob.objects.create(
+        project=world.project, model_version=version, image_ids=ids
+    )
+    assert datastore.preannotation_run(job_id=pre.pk).status == "succeeded"
+    suggestions = TagSuggestion.objects.filter(label_class=world.tag_class)
+    assert sorted(suggestions.values_list("image_id", flat=True)) == ids
+    assert {s.threshold for s in suggestions} == {classifier["thresholds"][0]}
+    assert all(0.0 <= s.probability <= 1.0 for s in suggestions)
+    tagged = Image.objects.filter(tags=world.tag_class).values_list("pk", flat=True)
+    assert all(s.decision == "accepted" for s in suggestions.filter(image_id__in=tagged))
+    untagged = suggestions.exclude(image_id__in=tagged)
+    assert all(s.decision == "pending" for s in untagged)
+    detail = client.get(f"/api/images/{untagged[0].image_id}/").data["tag_suggestions"]
+    assert detail[0]["model_version"] == version.number
 
 
 def test_a_retrain_without_a_tag_that_train_can_teach_says_so(world, media_root, monkeypatch):

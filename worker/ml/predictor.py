@@ -182,6 +182,12 @@ def _around_threshold(score: float, threshold: float) -> float:
     return 0.5 + 0.5 * (score - threshold) / max(1.0 - threshold, 1e-6)
 
 
+def score_uncertainty(score: float, threshold: float) -> float:
+    """How unsure one score is about its decision at ``threshold``: the binary entropy of the
+    score placed on a scale where the threshold is 0.5 (1 at the threshold, 0 at 0 and 1)."""
+    return _binary_entropy(_around_threshold(score, threshold))
+
+
 def uncertainty(predictions: Sequence[Prediction], *, threshold: float) -> float:
     """Image-level uncertainty in ``[0, 1]``: how close the image's most doubtful detection is
     to the version's operating ``threshold``.
@@ -195,6 +201,6 @@ def uncertainty(predictions: Sequence[Prediction], *, threshold: float) -> float
     certain as a confidently empty one (no detection, or only ones far below the threshold).
     """
     return max(
-        (_binary_entropy(_around_threshold(p.score, threshold)) for p in predictions),
+        (score_uncertainty(p.score, threshold) for p in predictions),
         default=0.0,
     )

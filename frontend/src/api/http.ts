@@ -135,3 +135,9 @@ export function query(params: Record<string, string | number | undefined | null>
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+
+/** The message to show for a failed request: the server's `detail` when there is one. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.detail || `${e.status} ${e.code}`;
+  return e instanceof Error ? e.message : String(e);
+}

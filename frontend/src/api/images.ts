@@ -1,5 +1,5 @@
 import { getJson, query, request } from "./http";
-import type { ImageDetail, ImageListItem, ImageStatus, Page, WorklistQuery } from "./types";
+import type { ImageDetail, ImageListItem, ImageStatus, Page, TagSuggestion, WorklistQuery } from "./types";
 
 export function listImages(slug: string, q: WorklistQuery, signal?: AbortSignal): Promise<Page<ImageListItem>> {
   return getJson(`/api/projects/${encodeURIComponent(slug)}/images/${query({ ...q })}`, signal);
@@ -19,4 +19,9 @@ export async function putTags(id: number, labelClassIds: number[]) {
 
 export async function postActivity(id: number, seconds: number, keepalive = false) {
   await request(`/api/images/${id}/activity/`, { method: "POST", body: { seconds }, keepalive });
+}
+
+/** Accept (the tag is set) or reject a pending tag suggestion; the image's suggestions after it. */
+export async function decideTagSuggestion(id: number, labelClass: number, decision: "accepted" | "rejected"): Promise<TagSuggestion[]> {
+  return (await request<TagSuggestion[]>(`/api/images/${id}/tag-suggestions/`, { method: "POST", body: { label_class: labelClass, decision } })).data;
 }

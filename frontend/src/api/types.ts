@@ -68,6 +68,8 @@ export interface ImageListItem {
   classes: number[];
   proposed_count: number;
   accepted_count: number;
+  /** the most probable pending tag suggestion at or above its threshold */
+  top_suggestion: { label_class: number; probability: number } | null;
   /** rows of a grouped listing (`group=instance`) only: the instance's frames done or reviewed */
   frames_done?: number;
   /** the DICOM instance holding this image (frames of one instance share it) */
@@ -82,7 +84,19 @@ export interface ImageDetail extends ImageListItem {
   series: { id: number; modality: string; series_number: number | null; image_ids: number[] };
   preview_url: string;
   tags: number[];
+  /** the classifier's tag probabilities, most probable first */
+  tag_suggestions: TagSuggestion[];
   active_seconds: number;
+}
+
+/** A model version's probability that the image has a tag; suggested at or above its threshold. */
+export interface TagSuggestion {
+  label_class: number;
+  probability: number;
+  threshold: number;
+  suggested: boolean;
+  decision: "pending" | "accepted" | "rejected";
+  model_version: number | null;
 }
 
 export interface RleJson {
@@ -144,6 +158,8 @@ export interface WorklistQuery {
   split?: string;
   modality?: string;
   label_class?: string;
+  /** images with a pending suggestion of this tag class at or above its threshold */
+  suggested_tag?: string;
   /** the backend's series filter: used to learn the frame numbers of a stack */
   series?: string;
   ordering?: string;

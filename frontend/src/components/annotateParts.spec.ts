@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { ImageDetail, LabelClass } from "../api/types";
+import type { ImageDetail, LabelClass, TagSuggestion } from "../api/types";
 import type { SaveState } from "../sync/saveQueue";
 import { installFakeDocument } from "../testing/dom";
 import { saveStatus, saveStatusText } from "./SaveStatus";
-import { tagsBox } from "./TagsBox";
+import { tagsBox, topSuggestion } from "./TagsBox";
 import { cornerTexts } from "./ViewerCorners";
 
 beforeAll(installFakeDocument);
@@ -56,17 +56,53 @@ describe("image tags", () => {
     [4, { id: 4, name: "normal", color: "#0f0", kind: "tag" }],
   ]);
 
+  const handlers = () => ({ change: vi.fn(), reject: vi.fn() });
+  const suggestion = (over: Partial<TagSuggestion> = {}): TagSuggestion => ({
+    label_class: 4,
+    probability: 0.87,
+    threshold: 0.4,
+    suggested: true,
+    decision: "pending",
+    model_version: 3,
+    ...over,
+  });
+
   it("offers a checkbox per tag class, checked when the image has it", () => {
-    const t = tagsBox(vi.fn());
-    t.update({ classes, tags: [4] });
+    const t = tagsBox(handlers());
+    t.update({ classes, tags: [4], suggestions: [] });
     const boxes = [...t.el.querySelectorAll("input")];
     expect(boxes.map((b) => [b.getAttribute("data-tag-id"), (b).checked])).toEqual([["4", true]]);
     expect(t.el.textContent).toBe(" normal");
   });
 
   it("says when the project has no tags", () => {
-    const t = tagsBox(vi.fn());
-    t.update({ classes: new Map([[1, classes.get(1)!]]), tags: [] });
+    const t = tagsBox(handlers());
+    t.update({ classes: new Map([[1, classes.get(1)!]]), tags: [], suggestions: [] });
     expect(t.el.textContent).toBe("This project has no image tags.");
+  });
+
+  it("shows a pending suggestion beside a tag not set, accepted or rejected with a button", () => {
+    const on = handlers();
+    const t = tagsBox(on);
+    t.update({ classes, tags: [], suggestions: [suggestion()] });
+    const chip = t.el.querySelector('span[data-testid="tag-suggestion"]')!;
+    expect(chip.textContent).toBe("suggested 87 %✓✗");
+    (chip.querySelector('button[data-action="accept-tag"]') as unknown as HTMLButtonElement).click();
+    expect(on.change).toHaveBeenCalledWith([4]);
+    (chip.querySelector('button[data-action="reject-tag"]') as unknown as HTMLButtonElement).click();
+    expect(on.reject).toHaveBeenCalledWith(4);
+    for (const over of [{ suggested: false }, { decision: "rejected" as const }]) {
+      t.update({ classes, tags: [], suggestions: [suggestion(over)] });
+      expect(t.el.querySelector('span[data-testid="tag-suggestion"]')).toBeNull();
+    }
+    t.update({ classes, tags: [4], suggestions: [suggestion()] });
+    expect(t.el.querySelector('span[data-testid="tag-suggestion"]')).toBeNull();
+  });
+
+  it("acts on the most probable open suggestion", () => {
+    const list = [suggestion({ label_class: 5, probability: 0.6 }), suggestion({ probability: 0.9 }), suggestion({ label_class: 6, probability: 0.95, suggested: false })];
+    expect(topSuggestion(list, [])?.label_class).toBe(4);
+    expect(topSuggestion(list, [4])?.label_class).toBe(5);
+    expect(topSuggestion(list, [4, 5])).toBeNull();
   });
 });

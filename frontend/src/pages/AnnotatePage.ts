@@ -19,6 +19,7 @@ import { openImage } from "./annotate/load";
 import { initialState, type AnnotatePage } from "./annotate/page";
 import { renderCorners, renderOverlay, renderSidebar } from "./annotate/render";
 import { annotateSkeleton } from "./annotate/skeleton";
+import { rejectSuggestion, setTags } from "./annotate/tags";
 
 /** How often the time spent on the image is handed to the save queue. */
 const ACTIVITY_EVERY_MS = 15_000;
@@ -50,7 +51,7 @@ export function mountAnnotatePage(root: HTMLElement, ctx: AppContext, slug: stri
     accept: (key) => setStatus(p, [key], "accepted"),
     reject: (key) => setStatus(p, [key], "rejected"),
     remove: (key) => remove(p, key),
-    tags: (next) => s.doc.execute({ label: "Tags", changes: [s.doc.setTags(next)] }),
+    tags: { change: (next) => setTags(p, next), reject: (id) => void rejectSuggestion(p, id) },
   });
   const newDoc = (id: number) => {
     const d = new AnnotationDoc(id, sink);

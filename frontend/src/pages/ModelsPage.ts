@@ -14,6 +14,7 @@ import {
   retrainStatus,
   workerStatus,
 } from "../api/models";
+import { errorText } from "../api/http";
 import { getProject } from "../api/projects";
 import { h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
@@ -21,7 +22,7 @@ import { worklistPath } from "../router";
 import { isActive } from "../training/format";
 import { augmentationSection } from "./models/AugmentationSection";
 import { classifierSection } from "./models/ClassifierSection";
-import { EMPTY_STATE, errorText, type ModelsState, type RunAction, type Section } from "./models/common";
+import { EMPTY_STATE, type ModelsState, type RunAction, type Section } from "./models/common";
 import { FILTER_KEYS, preannotationSection } from "./models/PreannotationSection";
 import { activeJob, trainingSection } from "./models/TrainingSection";
 import { valueSection } from "./models/ValueSection";

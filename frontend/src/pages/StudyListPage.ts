@@ -114,7 +114,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
     .then(({ project: p, strategies, list }) => {
       title.textContent = `${p.name} — worklist`;
       if (p.role === "admin") {
-        const kept = new URLSearchParams([...query].filter(([k]) => ["status", "split", "modality", "label_class"].includes(k)));
+        const kept = new URLSearchParams([...query].filter(([k]) => ["status", "split", "modality", "label_class", "suggested_tag"].includes(k)));
         adminLinks.appendChild(h("a", { href: modelsPath(slug, kept), "data-link": true, "data-testid": "models-link" }, "Models"));
       }
       document.title = `${p.name} · RadLabel`;

@@ -23,6 +23,7 @@ function row(id: number, instance_id: number, extra: Partial<ImageListItem> = {}
     classes: [],
     proposed_count: 0,
     accepted_count: 0,
+    top_suggestion: null,
     dicom_url: `/api/images/${id}/dicom/`,
     ...extra,
   };

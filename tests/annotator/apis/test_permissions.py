@@ -31,6 +31,7 @@ from annotator.models import (
     Patient,
     Role,
     Split,
+    TagSuggestion,
     TrainingJob,
 )
 from tests import factories
@@ -82,6 +83,7 @@ POLICY = {
     ("image-dicom", "get"): ANY,
     ("image-preview", "get"): ANY,
     ("image-tags", "put"): LABELLER,
+    ("image-tag-suggestions", "post"): LABELLER,
     ("image-activity", "post"): LABELLER,
     ("image-release", "post"): ADMIN,
     ("image-segment", "post"): LABELLER,
@@ -246,6 +248,10 @@ SUCCESS = {
     ("image-dicom", "get"): (200, None),
     ("image-preview", "get"): (200, None),
     ("image-tags", "put"): (200, _json(lambda o: {"label_class_ids": [o["tag_class"].pk]})),
+    ("image-tag-suggestions", "post"): (
+        200,
+        _json(lambda o: {"label_class": o["tag_class"].pk, "decision": "rejected"}),
+    ),
     ("image-activity", "post"): (200, _json({"seconds": 5})),
     ("image-release", "post"): (204, None),
     ("image-segment", "post"): (
@@ -352,8 +358,20 @@ def _real_image(o, world):
     o["image"] = _image(world, pydicom_test_file("CT_small.dcm").read_bytes())
 
 
+def _tag_suggestion(o, world):
+    """A pending suggestion of the project's tag on the shared image."""
+    TagSuggestion.objects.create(
+        image=o["image"],
+        label_class=o["tag_class"],
+        probability=0.8,
+        threshold=0.5,
+        uncertainty=0.7,
+    )
+
+
 # What a route's successful request needs beyond the shared objects.
 SETUP = {
+    ("image-tag-suggestions", "post"): _tag_suggestion,
     ("training-job-list", "post"): _trainable,
     ("preannotate", "post"): _active_model,
     ("export-download", "get"): _finished_export,

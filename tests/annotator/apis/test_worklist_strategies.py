@@ -1,5 +1,6 @@
-"""The worklist's strategies: each one's order over images of known status and uncertainty,
-paging, what Next is served, the strategy list, and the database order matching the rule."""
+"""The worklist's strategies: each one's order over images of known status and uncertainty
+(and tag uncertainty, here one minus it), paging, what Next is served, the strategy list, and
+the database order matching the rule."""
 
 import pytest
 
@@ -25,9 +26,14 @@ def images(world):
             instance__series__study__patient__project=world.project,
             status=status,
             uncertainty=uncertainty,
+            tag_uncertainty=_tag_uncertainty(uncertainty),
         )
         for status, uncertainty in IMAGES
     ]
+
+
+def _tag_uncertainty(uncertainty):
+    return None if uncertainty is None else round(1 - uncertainty, 3)
 
 
 def _ids(world, query="", user=None):
@@ -42,6 +48,7 @@ def _facts(image):
         id=image.pk,
         status=image.status,
         uncertainty=image.uncertainty,
+        tag_uncertainty=image.tag_uncertainty,
         series_id=image.series_id,
         position=image.position,
     )
@@ -56,6 +63,7 @@ def _facts(image):
         ("ordering=unlabelled_first", "acefbd"),
         ("ordering=-uncertainty", "bfedac"),
         ("ordering=uncertainty", "adebfc"),
+        ("ordering=-tag_uncertainty", "adebfc"),
         ("ordering=status", "becdaf"),
         ("ordering=-status", "afdceb"),
         ("ordering=position", "abcdef"),
@@ -143,6 +151,7 @@ def test_the_database_orders_as_the_strategy_ranks(world, name):
             instance__series__study__patient__project=world.project,
             status=status,
             uncertainty=uncertainty,
+            tag_uncertainty=_tag_uncertainty(uncertainty),
         )
         for status, uncertainty in IMAGES
     ] + [

@@ -5,6 +5,7 @@ import { decide, deleteSelected, pickClass, proposedKeys, selectNext, setStatus,
 import { goNext, markDone, toggleHelp } from "./modal";
 import type { AnnotatePage } from "./page";
 import { copyToSlice } from "./slices";
+import { acceptSuggestion, rejectSuggestion } from "./tags";
 import { nextPreset } from "./windowing";
 
 const cmd = (id: string, label: string, group: string, keys: string[], run: () => void): NamedCommand => ({ id, label, group, keys, run });
@@ -29,6 +30,8 @@ function labelCommands(p: AnnotatePage): NamedCommand[] {
       copyToSlice(p, 1, true),
     ),
     cmd("label.propagatePrev", "Propagate the selected label to the previous slice", "Labels", ["shift+f"], () => copyToSlice(p, -1, true)),
+    cmd("tag.accept", "Accept the suggested tag (the most probable one)", "Labels", ["y"], () => acceptSuggestion(p)),
+    cmd("tag.reject", "Reject the suggested tag (the most probable one)", "Labels", ["shift+y"], () => void rejectSuggestion(p)),
     cmd("label.rejectRest", "Reject the remaining proposals", "Labels", ["shift+r"], () => setStatus(p, proposedKeys(p), "rejected", "Reject the rest")),
     cmd("label.delete", "Delete the selected label you drew (reject a proposal)", "Labels", ["delete", "backspace"], () => deleteSelected(p)),
     cmd("label.nextSel", "Select the next label", "Labels", ["tab"], () => selectNext(p)),

@@ -45,7 +45,7 @@ export function renderSidebar(p: AnnotatePage): void {
   const { s, ui } = p;
   const doc = s.doc;
   ui.annList.update({ annotations: doc.list(), classes: s.classes, selectedKey: s.selectedKey });
-  ui.tags.update({ classes: s.classes, tags: doc.tags });
+  ui.tags.update({ classes: s.classes, tags: doc.tags, suggestions: s.image?.tag_suggestions ?? [] });
   s.picker?.setActive(s.activeClass);
   s.toolbar?.update({
     mode: s.mode,

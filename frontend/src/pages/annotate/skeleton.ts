@@ -3,7 +3,7 @@ import type { AppContext } from "../../app";
 import { annotationList, type AnnotationListHandlers } from "../../components/AnnotationList";
 import { h } from "../../components/dom";
 import { saveStatus } from "../../components/SaveStatus";
-import { tagsBox } from "../../components/TagsBox";
+import { tagsBox, type TagsBoxHandlers } from "../../components/TagsBox";
 import { topBar } from "../../components/TopBar";
 import { viewerCorners } from "../../components/ViewerCorners";
 import { worklistPath } from "../../router";
@@ -14,7 +14,7 @@ export function annotateSkeleton(
   slug: string,
   query: URLSearchParams,
   imageId: number,
-  on: AnnotationListHandlers & { tags: (tags: number[]) => void },
+  on: AnnotationListHandlers & { tags: TagsBoxHandlers },
 ): AnnotateUi {
   const crumbImage = h("span", { "data-testid": "crumb-image" }, `Image ${imageId}`);
   const crumbs = h(

@@ -4,10 +4,11 @@
  * (saved or not), so an admin sees that boxes and masks follow the pixels before a retrain.
  */
 import { getAugmentation, previewAugmentation, putAugmentation } from "../../api/augmentation";
+import { errorText } from "../../api/http";
 import { listImages } from "../../api/images";
 import type { AugmentationConfig, AugmentationOp, AugmentationOpSpec, AugmentationSettings, ImageListItem } from "../../api/types";
 import { append, clear, h } from "../../components/dom";
-import { errorLine, errorText, type Section } from "./common";
+import { errorLine, type Section } from "./common";
 
 export const PREVIEW_SAMPLES = 8;
 

@@ -6,7 +6,7 @@ import { isActive, when } from "../../training/format";
 import { cancelButton, card, errorLine, progressBar, statusBadge, versionNumber, type ModelsState, type RunAction, type Section } from "./common";
 
 /** the worklist filters that pre-annotation understands */
-export const FILTER_KEYS = ["status", "split", "modality", "label_class"];
+export const FILTER_KEYS = ["status", "split", "modality", "label_class", "suggested_tag"];
 
 /** "status = in progress · split = val": the worklist filter, read aloud. */
 export function filterText(worklistQuery: URLSearchParams): string {

@@ -1,5 +1,4 @@
 /** What the Models page's sections share: the page's data, its action runner, small widgets. */
-import { ApiError } from "../../api/http";
 import type { ModelValue, ModelVersion, PreannotationJob, RetrainStatus, TrainingJob, WorkerStatus } from "../../api/types";
 import { h } from "../../components/dom";
 import { percent } from "../../training/format";
@@ -30,12 +29,6 @@ export interface Section {
 export type RunAction = (error: HTMLElement, work: () => Promise<unknown>) => Promise<void>;
 
 export const PLOT_COLORS = ["#4aa3ff", "#3ecf8e", "#ffd166", "#c792ea", "#ff8a65", "#80cbc4"];
-
-/** The message to show for a failed request: the server's `detail` when there is one. */
-export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return e.detail || `${e.status} ${e.code}`;
-  return e instanceof Error ? e.message : String(e);
-}
 
 export function card(heading: string, testid: string, ...children: (Node | string)[]): HTMLElement {
   return h("section", { class: "card", "data-testid": testid }, h("h2", {}, heading), ...children);

@@ -36,6 +36,10 @@ export function worklistFilters(change: (changes: Record<string, string>) => voi
         ["", "Any class"],
         ...classes.filter((c) => c.kind === "instance").map((c): [string, string] => [String(c.id), c.name]),
       ]),
+      select("suggested_tag", g("suggested_tag"), [
+        ["", "Any suggested tag"],
+        ...classes.filter((c) => c.kind === "tag").map((c): [string, string] => [String(c.id), `suggested: ${c.name}`]),
+      ]),
       order,
     ];
     for (const c of controls) {

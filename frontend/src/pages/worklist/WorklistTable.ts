@@ -3,7 +3,7 @@ import type { ImageListItem, LabelClass } from "../../api/types";
 import { clear, h } from "../../components/dom";
 import { framesText } from "../../worklist/rows";
 
-const HEADINGS = ["", "#", "Patient", "Status", "Split", "Modality", "Series", "Frames", "Classes", "Proposed", "Accepted", "Max score", "Uncertainty"];
+const HEADINGS = ["", "#", "Patient", "Status", "Split", "Modality", "Series", "Frames", "Classes", "Suggested tag", "Proposed", "Accepted", "Max score", "Uncertainty"];
 
 export interface WorklistTableState {
   items: ImageListItem[];
@@ -27,6 +27,13 @@ function chips(it: ImageListItem, classes: Map<number, LabelClass>): HTMLElement
   return el;
 }
 
+/** "nodule present 87 %": the image's top pending tag suggestion, or a dash. */
+export function suggestionText(it: ImageListItem, classes: Map<number, LabelClass>): string {
+  const top = it.top_suggestion;
+  if (!top) return "—";
+  return `${classes.get(top.label_class)?.name ?? `#${top.label_class}`} ${Math.round(top.probability * 100)} %`;
+}
+
 function row(it: ImageListItem, href: string, classes: Map<number, LabelClass>): HTMLTableRowElement {
   return h(
     "tr",
@@ -44,6 +51,7 @@ function row(it: ImageListItem, href: string, classes: Map<number, LabelClass>):
     h("td", { class: "num" }, it.series_number ?? "—"),
     h("td", { class: "num", "data-testid": "frame" }, framesText(it)),
     h("td", {}, chips(it, classes)),
+    h("td", { class: "muted", "data-testid": "top-suggestion" }, suggestionText(it, classes)),
     h("td", { class: "num" }, it.proposed_count),
     h("td", { class: "num" }, it.accepted_count),
     h("td", { class: "num" }, fmt(it.max_score)),

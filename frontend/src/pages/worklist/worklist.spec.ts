@@ -37,25 +37,26 @@ describe("worklist", () => {
     expect(countsText(counts as never, 4)).toBe("3 of 10 done · 4 with proposals · 3 in progress · 4 match");
   });
 
-  it("offers the filters with the query's values chosen, instance classes only", () => {
+  it("offers the filters with the query's values chosen, instance classes only, tags for suggestions", () => {
     const f = worklistFilters(vi.fn());
-    f.update({ query: new URLSearchParams("status=done&label_class=1"), classes, strategies: [] });
+    f.update({ query: new URLSearchParams("status=done&label_class=1&suggested_tag=2"), classes, strategies: [] });
     const names = [...f.el.querySelectorAll("select")].map((s) => s.getAttribute("name"));
-    expect(names).toEqual(["status", "split", "modality", "label_class", "ordering"]);
+    expect(names).toEqual(["status", "split", "modality", "label_class", "suggested_tag", "ordering"]);
     const chosen = (name: string) =>
       [...f.el.querySelectorAll(`select[name="${name}"]`)[0].querySelectorAll("option")].filter((o) => (o).selected);
     expect(chosen("status").map((o) => o.textContent)).toEqual(["done"]);
     expect(chosen("label_class").map((o) => o.textContent)).toEqual(["nodule"]);
     expect(f.el.querySelectorAll('select[name="label_class"]')[0].textContent).not.toContain("normal");
+    expect(chosen("suggested_tag").map((o) => o.textContent)).toEqual(["suggested: normal"]);
   });
 
-  it("shows a row per image with its link, facts and class chips", () => {
+  it("shows a row per image with its link, facts, class chips and top tag suggestion", () => {
     const t = worklistTable(vi.fn());
-    t.update({ items: [item({})], classes: new Map(classes.map((c) => [c.id, c])), href: (id) => `/images/${id}` });
+    t.update({ items: [item({ top_suggestion: { label_class: 2, probability: 0.874 } })], classes: new Map(classes.map((c) => [c.id, c])), href: (id) => `/images/${id}` });
     const rows = [...t.el.querySelectorAll("tr[data-image-id]")];
     expect(rows.map((r) => r.getAttribute("data-image-id"))).toEqual(["5"]);
     const cells = [...rows[0].querySelectorAll("td")].map((c) => c.textContent);
-    expect(cells.slice(1)).toEqual(["5", "P-1", "in progress", "train", "CT", "3", framesText(item({})), "nodule9", "2", "1", "0.91", "—"]);
+    expect(cells.slice(1)).toEqual(["5", "P-1", "in progress", "train", "CT", "3", framesText(item({})), "nodule9", "normal 87 %", "2", "1", "0.91", "—"]);
     expect(rows[0].querySelector("a")?.getAttribute("href")).toBe("/images/5");
   });
 
