@@ -68,4 +68,4 @@ lint: venv frontend/node_modules/.installed
 	cd frontend && npm run lint && npm run typecheck
 
 bench: venv services
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/api.py
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -u bench/api.py

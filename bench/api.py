@@ -1,10 +1,14 @@
-"""API benchmark under gunicorn with PostgreSQL: ingest, annotation saves, image pages.
+"""API benchmark under gunicorn with PostgreSQL: ingest, annotation saves, image pages, export.
 
 Run:  make bench   (DATABASE_URL=postgres://.../db .venv/bin/python bench/api.py)
-Prints files/s for ingest of 512x512 CT files (the requests, then until a cpu worker has
-rendered every preview), annotation save latency p50/p95/p99 and throughput with 8 concurrent
-clients, page-of-100-images latency, and server CPU time per request (user+system of every
-gunicorn process, and for ingest of the worker too, read from /proc).
+Prints, in one run: files/s for ingest of 512x512 CT files with ``--per-request`` files a
+request and then ``--single`` more with one file a request (the requests, then until a cpu
+worker has rendered every preview); annotation save latency p50/p95/p99 and throughput with 8
+concurrent clients (single-shape requests, an image's 4 shapes as 4 requests and as one batch
+request); page-of-100-images latency; the COCO export of every image (with the labels the saves
+made) with PNGs and without, from the request to the finished zip; and server CPU time
+(user+system of every gunicorn process, and of the worker for ingest, read from /proc). The
+machine's load average is printed at the start and the end.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=400)
     parser.add_argument("--per-request", type=int, default=10)
+    parser.add_argument("--single", type=int, default=200, help="files sent one a request")
     parser.add_argument("--saves", type=int, default=300)
     parser.add_argument("--web-workers", type=int, default=3)
     args = parser.parse_args()
@@ -94,6 +100,8 @@ def main() -> None:
         "RADLABEL_HTTPS": "false",
         "DJANGO_SETTINGS_MODULE": "backend.settings.base",
         "RADLABEL_LOG_LEVEL": "WARNING",
+        # a production broker: the embedded filesystem one polls once a second
+        "CELERY_BROKER_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"),
     }
     python = sys.executable
     try:
@@ -152,6 +160,7 @@ def main() -> None:
             for process in (server, worker):
                 process.terminate()
                 process.wait()
+            redis.Redis.from_url(env["CELERY_BROKER_URL"]).delete("cpu", "gpu", "interactive")
     finally:
         subprocess.run(
             [
@@ -205,8 +214,8 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Pre
     ).raise_for_status()
     label_class = session.get(f"{url}/api/projects/bench/", timeout=10).json()["label_classes"][0]
 
-    files = _ct_files(args.files)
-    batches = [files[i : i + args.per_request] for i in range(0, len(files), args.per_request)]
+    print(f"load average at the start: {os.getloadavg()}", flush=True)
+    files = _ct_files(args.files + args.single)
 
     def upload(batch: list[bytes]) -> None:
         response = session.post(
@@ -216,21 +225,29 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Pre
         )
         assert response.status_code == 201, response.text
 
-    cpu, start = _cpu_seconds(pid), time.perf_counter()
-    worker_cpu = _cpu_seconds(previews.pid)
-    with ThreadPoolExecutor(max_workers=args.web_workers) as pool:
-        list(pool.map(upload, batches))
-    elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
-    previews.wait()
-    rendered = time.perf_counter() - start
-    worker_cpu = _cpu_seconds(previews.pid) - worker_cpu
-    print(
-        f"ingest: {len(files)} CT files 512x512 in {elapsed:.1f} s = "
-        f"{len(files) / elapsed:.1f} files/s ({args.per_request} files/request, "
-        f"{args.web_workers} clients); web server CPU {cpu / len(files) * 1000:.1f} ms/file; "
-        f"every preview rendered after {rendered:.1f} s = {len(files) / rendered:.1f} files/s, "
-        f"worker CPU {worker_cpu / len(files) * 1000:.1f} ms/file"
-    )
+    def ingest(files: list[bytes], per_request: int) -> None:
+        batches = [files[i : i + per_request] for i in range(0, len(files), per_request)]
+        cpu, start = _cpu_seconds(pid), time.perf_counter()
+        worker_cpu = _cpu_seconds(previews.pid)
+        with ThreadPoolExecutor(max_workers=args.web_workers) as pool:
+            list(pool.map(upload, batches))
+        elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
+        previews.wait()
+        rendered = time.perf_counter() - start
+        worker_cpu = _cpu_seconds(previews.pid) - worker_cpu
+        print(
+            f"ingest: {len(files)} CT files 512x512 in {elapsed:.1f} s = "
+            f"{len(files) / elapsed:.1f} files/s ({per_request} files/request, "
+            f"{args.web_workers} clients); web server CPU {cpu / len(files) * 1000:.1f} "
+            f"ms/file; every preview rendered after {rendered:.1f} s = "
+            f"{len(files) / rendered:.1f} files/s, worker CPU "
+            f"{worker_cpu / len(files) * 1000:.1f} ms/file",
+            flush=True,
+        )
+
+    ingest(files[: args.files], args.per_request)
+    if args.single:
+        ingest(files[args.files :], 1)
 
     images = session.get(f"{url}/api/projects/bench/images/?page_size=200", timeout=10).json()
     image_ids = [item["id"] for item in images["results"]]
@@ -323,11 +340,37 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Pre
         f"page of 100 images (with annotation facts), 100 requests: {_percentiles(pages)}; "
         f"server CPU {cpu / 100 * 1000:.1f} ms/request"
     )
+    exports(url, session, pid)
+    print(f"load average at the end: {os.getloadavg()}")
     print(
-        "reproduce: make bench   (DATABASE_URL=... .venv/bin/python bench/api.py "
-        f"--files {args.files} --per-request {args.per_request} --saves {args.saves} "
-        f"--web-workers {args.web_workers})"
+        "reproduce: make bench   (DATABASE_URL=... .venv/bin/python -u bench/api.py "
+        f"--files {args.files} --per-request {args.per_request} --single {args.single} "
+        f"--saves {args.saves} --web-workers {args.web_workers})"
     )
+
+
+def exports(url: str, session: requests.Session, pid: int) -> None:
+    """Every image exported as COCO (``images: all``), with 8-bit PNGs and without, from the
+    request to the finished zip (the cpu worker builds it)."""
+    count = session.get(f"{url}/api/projects/bench/images/?page_size=1", timeout=10).json()
+    for image_format in ("none", "png8"):
+        start = time.perf_counter()
+        job = session.post(
+            f"{url}/api/projects/bench/exports/",
+            json={"images": "all", "image_format": image_format},
+            timeout=30,
+        )
+        assert job.status_code == 202, job.text
+        while (state := session.get(f"{url}/api/exports/{job.json()['id']}/", timeout=10).json())[
+            "status"
+        ] not in ("succeeded", "failed", "cancelled"):
+            time.sleep(0.05)
+        assert state["status"] == "succeeded", state
+        print(
+            f"COCO export of {count['count']} images ({image_format}): "
+            f"{time.perf_counter() - start:.2f} s from the request to the finished zip",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
