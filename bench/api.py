@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -366,9 +367,14 @@ def exports(url: str, session: requests.Session, pid: int) -> None:
         ] not in ("succeeded", "failed", "cancelled"):
             time.sleep(0.05)
         assert state["status"] == "succeeded", state
+        elapsed = time.perf_counter() - start
+        download = session.get(f"{url}/api/exports/{state['id']}/download/", timeout=60)
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            pngs = sum(name.endswith(".png") for name in archive.namelist())
         print(
-            f"COCO export of {count['count']} images ({image_format}): "
-            f"{time.perf_counter() - start:.2f} s from the request to the finished zip",
+            f"COCO export of {count['count']} images ({image_format}): {elapsed:.2f} s from "
+            f"the request to the finished zip ({len(download.content) / 2**20:.0f} MiB, "
+            f"{pngs} PNGs)",
             flush=True,
         )
 

@@ -32,7 +32,7 @@ describe("classifier section", () => {
       headline: "AUROC 0.97 (0.91–1.00)",
       detail: "AP 0.98 (0.93–1.00) · at p ≥ 0.23: F1 0.93 (0.82–1.00), accuracy 0.91 (0.80–1.00)",
       counts: "TP 13 · FP 1 · FN 1 · TN 7",
-      basis: "on 22 images (14 with the tag), 11 patients",
+      basis: "on 22 images (14 with the tag); intervals drawing 11 patients",
     });
     expect(tagCell("val", { not_measured: "no labelled images in val", images: 0 })).toMatchObject({ measured: false, basis: "no labelled images in val" });
     expect(tagCell("val", figures({ auroc: est(null), positives: 0 })).measured).toBe(false);

@@ -38,7 +38,7 @@ export function tagCell(split: Split, figures: TagSplitMetrics["tags"][string] |
     headline: `AUROC ${estimateText(f.auroc)}`,
     detail: `AP ${estimateText(f.average_precision)} · at p ≥ ${two(f.threshold)}: F1 ${estimateText(f.f1)}, accuracy ${estimateText(f.accuracy)}`,
     counts: `TP ${c.tp} · FP ${c.fp} · FN ${c.fn} · TN ${c.tn}`,
-    basis: `on ${f.images} images (${f.positives} with the tag), ${f.bootstrap.units} ${f.bootstrap.unit}s`,
+    basis: `on ${f.images} images (${f.positives} with the tag); intervals drawing ${f.bootstrap.units} ${f.bootstrap.unit}s`,
   };
 }
 
