@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from annotator.models import Annotation, AnnotationStatus, AuditEvent
+from annotator.models import Annotation, AnnotationStatus, AuditEvent, ProposalOutcome
+from annotator.services.annotations import proposals_replace
 from tests import factories
 
 
@@ -143,3 +144,60 @@ def test_roles_are_those_of_the_single_routes(world, image):
     assert world.client().post(_url(image), body, format="json").status_code in (401, 403)
     assert world.client(world.outsider).post(_url(image), body, format="json").status_code == 404
     assert world.client(world.reviewer).post(_url(image), body, format="json").status_code == 200
+
+
+def test_creates_in_one_batch_are_audited_each_and_mix_new_and_retried_keys(world, image):
+    client = world.client(world.annotator)
+    kept = _new(world)
+    assert client.post(_url(image), {"create": [kept]}, format="json").status_code == 200
+    fresh = [_new(world, box=(k * 10, 5, 8, 8)) for k in range(3)]
+    response = client.post(_url(image), {"create": [fresh[0], kept, *fresh[1:]]}, format="json")
+    assert response.status_code == 200, response.data
+    assert response.data["existed"] == [kept["client_key"]]
+    keys = [a["client_key"] for a in response.data["annotations"]]
+    assert keys == [
+        fresh[0]["client_key"],
+        kept["client_key"],
+        *(f["client_key"] for f in fresh[1:]),
+    ]
+    created = AuditEvent.objects.filter(action="annotation.created", object_type="annotation")
+    assert created.count() == 4, "one event per row made, none for the retry"
+    image.refresh_from_db()
+    assert image.status == "in_progress"
+
+
+def test_a_client_key_of_another_images_row_saves_nothing(world, image):
+    other = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    client = world.client(world.annotator)
+    used = _new(world)
+    assert client.post(_url(other), {"create": [used]}, format="json").status_code == 200
+    response = client.post(_url(image), {"create": [_new(world), used]}, format="json")
+    assert response.status_code == 409 and response.data["code"] == "client_key_reused"
+    assert not Annotation.objects.filter(image=image).exists()
+
+
+def test_a_deleted_proposal_created_again_in_a_batch_is_that_proposal_again(world, image):
+    """Undo of a delete: the batch's create with the deleted proposal's client key takes back
+    its outcome row (so the model's value counts it once)."""
+    version = factories.ModelVersionFactory(project=world.project)
+    [proposal] = proposals_replace(
+        image=image,
+        model_version=version,
+        proposals=[{"label_class": world.instance_class.pk, "box": [5, 5, 10, 10], "score": 0.9}],
+    )
+    client = world.client(world.annotator)
+    gone = client.post(
+        _url(image), {"delete": [{"id": proposal.pk, "version": proposal.version}]}, format="json"
+    )
+    assert gone.status_code == 200, gone.data
+    again = {
+        "client_key": str(proposal.client_key),
+        "label_class": world.instance_class.pk,
+        "box": [5, 5, 10, 10],
+        "status": "proposed",
+    }
+    response = client.post(_url(image), {"create": [_new(world), again]}, format="json")
+    assert response.status_code == 200, response.data
+    [outcome] = ProposalOutcome.objects.filter(image=image)
+    restored = Annotation.objects.get(client_key=proposal.client_key)
+    assert outcome.annotation_id == restored.pk and outcome.deleted_as is None

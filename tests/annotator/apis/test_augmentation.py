@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
 from annotator import coco
-from annotator.models import AuditEvent, ModelVersion, Project
+from annotator.models import AuditEvent, ModelVersion, Patient, Project
 from radlabel.augmentation import OPS, AugmentationSettings
 
 URL = "/api/projects/chest/augmentation/"
@@ -127,6 +127,8 @@ def test_a_retrain_trains_with_the_projects_settings_and_its_version_records_the
 
     _upload(world, n=2)
     client = world.client(world.admin)
+    for patient in Patient.objects.all():  # splits come from a keyed hash: pin one to train
+        assert client.patch(f"/api/patients/{patient.pk}/", {"split": "train"}).status_code == 200
     chosen = {"vflip": {"enabled": True}, "occlusion": {"enabled": True, "strength": 0.3}}
     saved = client.put(URL, {"settings": chosen}, format="json").data["settings"]
     seen = []
