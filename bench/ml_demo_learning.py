@@ -59,6 +59,7 @@ from annotator.management.commands.seed_demo import (  # noqa: E402
     LESION_SLICES,
     NODULE_TAG,
     UNLABELLED_TRAIN_SHARE,
+    demo_tag,
 )
 from annotator.services.datasets import split_for  # noqa: E402
 from annotator.services.jobs import _training_options  # noqa: E402
@@ -121,7 +122,7 @@ def demo_splits(
         image = window(hu, *DEMO_WINDOW)
         splits[split].append(sample_from_masks(image, lesion.masks, lesion.labels, i + 1))
         patients[split].append(lesion.patient_id)
-        tag = NODULE_TAG if len(lesion.masks) else "normal"
+        tag = demo_tag(lesion.masks)
         labels = np.array([float(name == tag) for name in TAGS], np.float32)
         tags[split].append(TagSample(image, labels, i + 1))
     return splits, patients, tags

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,10 +88,14 @@ def tag_classes(project: Project) -> list[LabelClass]:
 
 
 def tag_samples(
-    project: Project, classes: Sequence[LabelClass], split: str
+    project: Project,
+    classes: Sequence[LabelClass],
+    split: str,
+    windowed: Mapping[int, np.ndarray],
 ) -> tuple[list[TagSample], list[int]]:
     """Per image of ``split``: 1 for each tag on it, 0 for the others when a person marked it
     done (or reviewed), unknown otherwise; and each image's patient (the bootstrap draws them).
+    ``windowed``: images already read (the detector's), by id; the others are read here.
     """
     done = (ImageStatus.DONE, ImageStatus.REVIEWED)
     samples, patients = [], []
@@ -99,7 +103,8 @@ def tag_samples(
         tagged = {tag.pk for tag in image.tags.all()}
         absent = 0.0 if image.status in done else np.nan
         labels = np.array([1.0 if c.pk in tagged else absent for c in classes], np.float32)
-        samples.append(TagSample(image=image_windowed(image), labels=labels, image_id=image.pk))
+        pixels = windowed[image.pk] if image.pk in windowed else image_windowed(image)
+        samples.append(TagSample(image=pixels, labels=labels, image_id=image.pk))
         patients.append(image.series.study.patient_id)
     return samples, patients
 
@@ -330,17 +335,19 @@ def _tags_paired_with_active(
 
 
 def _train_tags(
-    job: TrainingJob, work: Path, active: ModelVersion | None, prefix: str
+    job: TrainingJob, work: Path, active: ModelVersion | None, datastore: ProjectDatastore
 ) -> dict[str, object]:
     """The tag classifier of the version: trained on train's tags, selected on val, reported
-    on test; ``{"not_trained": why}`` when train cannot teach it."""
+    on test; ``{"not_trained": why}`` when train cannot teach it. The detector's images
+    (``datastore``) are not read again."""
     project = job.project
     classes = tag_classes(project)
     if not classes:
         return {}
     splits, patients = {}, {}
     for split in ("train", "val", "test"):
-        splits[split], patients[split] = tag_samples(project, classes, split)
+        windowed = {sample.image_id: sample.image for sample in datastore.samples(split)}
+        splits[split], patients[split] = tag_samples(project, classes, split, windowed)
     known = np.stack([s.labels for s in splits["train"]]) if splits["train"] else np.zeros((0, 1))
     if not ((known == 1).any() and ((known == 0).any() or project.tags_exclusive)):
         return {"not_trained": "train holds no tagged image and no finished image without it"}
@@ -349,7 +356,7 @@ def _train_tags(
     result = train_classifier(
         cfg, splits, [c.name for c in classes], work / "tags.pt", groups=patients
     )
-    final = models_dir(project) / f"{prefix}-tags-{result.sha256[:16]}.pt"
+    final = models_dir(project) / f"job{job.pk}-tags-{result.sha256[:16]}.pt"
     os.replace(result.weights_path, final)
     return {
         "weights_file": str(final.relative_to(settings.MEDIA_ROOT)),
@@ -395,7 +402,7 @@ def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
         comparison = (
             _paired_with_active(active, datastore, matches["val"], threshold) if active else None
         )
-        classifier = _train_tags(job, work, active, f"job{job.pk}")
+        classifier = _train_tags(job, work, active, datastore)
         version = model_version_from_training(
             training_job=job,
             comparison=comparison,

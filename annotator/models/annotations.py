@@ -181,9 +181,5 @@ class TagSuggestion(models.Model):
         ]
         indexes = [models.Index(fields=["label_class", "decision", "probability"])]
 
-    @property
-    def suggested(self) -> bool:
-        return self.probability >= self.threshold
-
     def __str__(self) -> str:
         return f"{self.label_class_id} at {self.probability:.2f} on image {self.image_id}"

@@ -8,8 +8,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     Count,
+    ExpressionWrapper,
     F,
     IntegerField,
     Max,
@@ -128,9 +130,13 @@ def _filtered(queryset: QuerySet[Image], *, role: str, filters: dict[str, str]) 
     return queryset
 
 
+# a tag is suggested when its probability reaches its threshold
+SUGGESTED = Q(probability__gte=F("threshold"))
+
+
 def suggested(suggestions: QuerySet[TagSuggestion]) -> QuerySet[TagSuggestion]:
     """The pending suggestions whose probability reaches their tag's threshold."""
-    return suggestions.filter(decision=SuggestionDecision.PENDING, probability__gte=F("threshold"))
+    return suggestions.filter(SUGGESTED, decision=SuggestionDecision.PENDING)
 
 
 def _grouped_by_instance(visible: QuerySet[Image], *, matching: QuerySet[Image]) -> QuerySet[Image]:
@@ -165,7 +171,8 @@ def image_listing_facts(
     carry the row's ``status``, ``uncertainty``, ``max_score`` and ``frames_done``.
     """
     facts: dict[int, dict[str, object]] = {
-        image.pk: {"classes": [], "proposed_count": 0, "accepted_count": 0} for image in images
+        image.pk: {"classes": [], "proposed_count": 0, "accepted_count": 0, "top_suggestion": None}
+        for image in images
     }
     if grouped:
         for image in images:
@@ -196,8 +203,6 @@ def image_listing_facts(
             fact["classes"].append(row["label_class_id"])  # type: ignore[union-attr]
         fact["proposed_count"] += row["proposed"]  # type: ignore[operator]
         fact["accepted_count"] += row["accepted"]  # type: ignore[operator]
-    for image_id in facts:
-        facts[image_id]["top_suggestion"] = None
     top = suggested(TagSuggestion.objects.filter(image_id__in=facts)).order_by(
         "image_id", "-probability"
     )
@@ -234,11 +239,13 @@ def image_tag_suggestions(*, image: Image) -> list[dict[str, object]]:
             "label_class": s.label_class_id,
             "probability": s.probability,
             "threshold": s.threshold,
-            "suggested": s.suggested,
+            "suggested": s.suggested,  # type: ignore[attr-defined]
             "decision": s.decision,
             "model_version": s.model_version.number if s.model_version else None,
         }
-        for s in image.tag_suggestions.select_related("model_version").order_by("-probability")
+        for s in image.tag_suggestions.select_related("model_version")
+        .annotate(suggested=ExpressionWrapper(SUGGESTED, output_field=BooleanField()))
+        .order_by("-probability")
     ]
 
 

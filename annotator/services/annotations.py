@@ -221,9 +221,9 @@ def _new_annotation(
     client_key: uuid.UUID,
     label_class: LabelClass,
     box: list[float],
-    mask: dict[str, Any] | None,
-    status: str,
-    source: str,
+    mask: dict[str, Any] | None = None,
+    status: str = AnnotationStatus.ACCEPTED,
+    source: str = Source.HUMAN,
 ) -> Annotation:
     """A person's new annotation, checked and not yet saved."""
     if status not in (AnnotationStatus.ACCEPTED, AnnotationStatus.PROPOSED):
@@ -269,13 +269,8 @@ def _batch_create(
             image=image,
             actor=actor,
             label_class=classes.get(item["label_class"])
-            or label_class_for(image, item["label_class"]),
-            **{
-                "mask": None,
-                "status": AnnotationStatus.ACCEPTED,
-                "source": Source.HUMAN,
-                **{k: v for k, v in item.items() if k != "label_class"},
-            },
+            or label_class_for(image, item["label_class"]),  # not one: its error
+            **{k: v for k, v in item.items() if k != "label_class"},
         )
         for item in creates
         if item["client_key"] not in existing

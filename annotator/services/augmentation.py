@@ -62,10 +62,10 @@ def project_augmentation_update(
 
 
 def augmentation_preview(
-    *, project: Project, image: Image, n: int, settings: AugmentationSettings | None = None
+    *, project: Project, image: Image, n: int, settings: AugmentationSettings
 ) -> list[str]:
-    """``n`` augmented samples of ``image`` under ``settings`` (default: the project's), each a
-    base64 PNG with the image's accepted labels drawn in their classes' colours."""
+    """``n`` augmented samples of ``image`` under ``settings``, each a base64 PNG with the
+    image's accepted labels drawn in their classes' colours."""
     if image.project_id != project.pk:
         raise NotFoundError("Not found.")
     if not 1 <= n <= PREVIEW_MAX:
@@ -85,7 +85,7 @@ def augmentation_preview(
     pngs = preview_pngs(
         sample,
         colors,
-        settings or project_augmentation(project=project),
+        settings,
         n=n,
         train_size=PREVIEW_TRAIN_SIZE,
         size=PREVIEW_SIZE,

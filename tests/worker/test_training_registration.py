@@ -52,21 +52,21 @@ def _weights(path: Path) -> str:
     return save_weights_atomic(state, path)
 
 
-def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
-    world, media_root, monkeypatch
-):
-    client = world.client(world.admin)
-    slices = lesion_slices(6, 1, seed=7, size=SIZE)
+def _upload_labelled(client, world, slices, splits) -> list[int]:
+    """The slices uploaded, their patients put in ``splits``, each lesion an accepted label."""
     response = client.post(
         "/api/projects/chest/uploads/",
         {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
         format="multipart",
     )
     assert response.status_code == 201, response.data
-    for entry, lesion in zip(response.data["files"], slices, strict=True):
+    for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
+        assert client.patch(f"/api/patients/{patient.pk}/", {"split": split}).status_code == 200
+    image_ids = [entry["image_ids"][0] for entry in response.data["files"]]
+    for image_id, lesion in zip(image_ids, slices, strict=True):
         for mask in lesion.masks:
             created = client.post(
-                f"/api/images/{entry['image_ids'][0]}/annotations/",
+                f"/api/images/{image_id}/annotations/",
                 {
                     "client_key": str(uuid.uuid4()),
                     "label_class": world.instance_class.pk,
@@ -75,9 +75,15 @@ def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
                 format="json",
             )
             assert created.status_code == 201, created.data
-    splits = ["train", "train", "val", "val", "val", "test"]
-    for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
-        assert client.patch(f"/api/patients/{patient.pk}/", {"split": split}).status_code == 200
+    return image_ids
+
+
+def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
+    world, media_root, monkeypatch
+):
+    client = world.client(world.admin)
+    slices = lesion_slices(6, 1, seed=7, size=SIZE)
+    _upload_labelled(client, world, slices, ["train", "train", "val", "val", "val", "test"])
     val_lesions = training_annotations(project=world.project, split="val").count()
     world.project.promotion_min_val_lesions = val_lesions
     world.project.save()
@@ -149,32 +155,6 @@ def _untrained_detector(config, store, **kwargs):
         loss_curve=[],
         detections=found,
     )
-
-
-def _upload_labelled(client, world, slices, splits) -> list[int]:
-    """The slices uploaded, their patients put in ``splits``, each lesion an accepted label."""
-    response = client.post(
-        "/api/projects/chest/uploads/",
-        {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.data
-    for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
-        assert client.patch(f"/api/patients/{patient.pk}/", {"split": split}).status_code == 200
-    image_ids = [entry["image_ids"][0] for entry in response.data["files"]]
-    for image_id, lesion in zip(image_ids, slices, strict=True):
-        for mask in lesion.masks:
-            created = client.post(
-                f"/api/images/{image_id}/annotations/",
-                {
-                    "client_key": str(uuid.uuid4()),
-                    "label_class": world.instance_class.pk,
-                    **coco.box_and_mask(mask),
-                },
-                format="json",
-            )
-            assert created.status_code == 201, created.data
-    return image_ids
 
 
 def test_a_retrain_trains_the_tag_classifier_and_the_version_holds_its_figures(

@@ -64,6 +64,11 @@ LABEL_CLASSES = [
 ]
 
 
+def demo_tag(masks: np.ndarray) -> str:
+    """The tag a finished demo slice gets: "nodule present" with a lesion, else "normal"."""
+    return NODULE_TAG if len(masks) else "normal"
+
+
 def demo_data_folder() -> Path:
     spec = importlib.util.find_spec("data_store")
     if spec is None or spec.origin is None:
@@ -155,7 +160,7 @@ class Command(BaseCommand):
                     status=AnnotationStatus.ACCEPTED,
                     **box_and_mask(mask),
                 )
-            tag = NODULE_TAG if len(lesion.masks) else "normal"
+            tag = demo_tag(lesion.masks)
             image_set_tags(image=image, actor=admin, label_class_ids=[classes[tag]])
             image_set_status(image=image, actor=admin, status=ImageStatus.DONE, role=Role.ADMIN)
         return sum(o.code == "stored" for o in outcomes)
