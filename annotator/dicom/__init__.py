@@ -7,7 +7,8 @@ Pure functions with no Django import; the service layer calls, per uploaded file
     windows = default_windows(ds)
     stored = dataset_to_bytes(result.dataset)
 
-and later, off the request path, ``render_preview(frame_pixels(ds, index), windows[index])``.
+and later, off the request path, ``ds = open_stored(default_storage, path)`` and
+``render_preview(frame_pixels(ds, index), windows[index])``.
 
 Every refusal is a ``DicomRejected`` with ``code``, ``detail`` and ``status``.
 """
@@ -16,7 +17,7 @@ from annotator.dicom.archive import iter_archive
 from annotator.dicom.deid import DeidResult, deidentify, patient_pseudonym, remap_uid
 from annotator.dicom.errors import STATUS_BY_CODE, DicomRejected
 from annotator.dicom.pixels import default_window, default_windows, frame_pixels, render_preview
-from annotator.dicom.reader import read_validated
+from annotator.dicom.reader import open_stored, read_validated
 from annotator.dicom.writer import dataset_to_bytes
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "deidentify",
     "frame_pixels",
     "iter_archive",
+    "open_stored",
     "patient_pseudonym",
     "read_validated",
     "remap_uid",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from io import BytesIO
+from typing import Any, Protocol
 
 import numpy as np
 import pydicom
@@ -40,6 +41,18 @@ _PIXEL_MODULE_US = (
     "HighBit",
     "PixelRepresentation",
 )
+
+
+class Storage(Protocol):
+    """Where stored files are opened by name (Django's ``default_storage``)."""
+
+    def open(self, name: str, mode: str = ...) -> AbstractContextManager[Any]: ...
+
+
+def open_stored(storage: Storage, name: str) -> Dataset:
+    """The data set of a file ingest stored (validated and de-identified then), read in full."""
+    with storage.open(name, "rb") as stream:
+        return pydicom.dcmread(stream)
 
 
 def read_validated(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pydicom
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db.models import (
@@ -271,8 +270,7 @@ _LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 def image_windowed(image: Image, window: tuple[float, float] | None = None) -> np.ndarray:
     """The frame as float32 ``[0, 1]`` (H, W) through ``window``, else the image's default
     window, else its own range; colour frames as luminance."""
-    with default_storage.open(image.instance.file, "rb") as stored:
-        dataset = pydicom.dcmread(stored)
+    dataset = dicom.open_stored(default_storage, image.instance.file)
     pixels = dicom.frame_pixels(dataset, image.frame_number - 1)
     if pixels.ndim == 3:
         return (pixels.astype(np.float32) @ _LUMINANCE) / 255.0

@@ -450,8 +450,8 @@ class _Pngs:
             stored.set_result(preview)
             return stored
         if self.source is None or self.source[0] != row["instance_id"]:
-            with default_storage.open(row["instance__file"], "rb") as stream:
-                self.source = (row["instance_id"], pydicom.dcmread(stream))
+            dataset = dicom.open_stored(default_storage, row["instance__file"])
+            self.source = (row["instance_id"], dataset)
         return pool.submit(_render, self.source[1], row, self.options, entry)
 
 

@@ -57,7 +57,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import SegmentationStorage
 
-from annotator import coco
+from annotator import coco, dicom
 from annotator.dicom.deid import add_missing_type2, remap_uid
 from annotator.exceptions import ConflictError
 from annotator.models import Annotation, AnnotationStatus, Image, LabelClass, SegRevision, Series
@@ -108,9 +108,8 @@ def source_datasets(series: Series) -> tuple[list[pydicom.Dataset], list[Image]]
         if image.instance_id in seen:
             continue
         seen.add(image.instance_id)
-        with default_storage.open(image.instance.file, "rb") as stream:
-            # files stored before ingest kept empty Type 2 attributes lack some of them
-            datasets.append(add_missing_type2(pydicom.dcmread(stream)))
+        # files stored before ingest kept empty Type 2 attributes lack some of them
+        datasets.append(add_missing_type2(dicom.open_stored(default_storage, image.instance.file)))
     return datasets, images
 
 

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from pydicom import Dataset, dcmread
+from pydicom import Dataset
 
 from annotator import dicom
 from annotator.models import Image, Instance, Patient, Project, Series, Study
@@ -346,20 +346,15 @@ def image_previews_render(*, image_ids: list[int]) -> None:
     source: tuple[int, Dataset] | None = None
     for image in images:
         if source is None or source[0] != image.instance_id:
-            source = (image.instance_id, _stored_dataset(image.instance))
+            source = (image.instance_id, dicom.open_stored(default_storage, image.instance.file))
         _preview_store(image, source[1])
 
 
 def image_preview_path(*, image: Image) -> str:
     """The stored preview of ``image``, rendered now if the cpu queue has not made it yet."""
     if not image.preview:
-        _preview_store(image, _stored_dataset(image.instance))
+        _preview_store(image, dicom.open_stored(default_storage, image.instance.file))
     return image.preview
-
-
-def _stored_dataset(instance: Instance) -> Dataset:
-    with default_storage.open(instance.file, "rb") as stream:
-        return dcmread(stream)
 
 
 def _preview_store(image: Image, dataset: Dataset) -> None:

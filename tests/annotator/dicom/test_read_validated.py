@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from annotator.dicom import (
     default_window,
     deidentify,
     frame_pixels,
+    open_stored,
     read_validated,
     reader,
     render_preview,
@@ -429,3 +431,30 @@ def test_deflated_data_set_that_inflates_past_the_limit():
 def test_deflated_file_validates():
     ds = read_validated(data=read_bytes("image_dfl.dcm"), filename="x.dcm")
     assert frame_pixels(ds, 0).shape == (ds.Rows, ds.Columns)
+
+
+class _Storage:
+    """A storage of named bytes that records what was opened and whether it was closed."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.opened: list[tuple[str, str]] = []
+        self.streams: list[io.BytesIO] = []
+
+    def open(self, name: str, mode: str = "rb") -> io.BytesIO:
+        self.opened.append((name, mode))
+        self.streams.append(io.BytesIO(self.files[name]))
+        return self.streams[-1]
+
+
+def test_open_stored_reads_the_stored_file_in_full_and_closes_it():
+    data = read_bytes("CT_small.dcm")
+    stored = dataset_to_bytes(
+        deidentify(read_validated(data=data, filename="ct.dcm"), project_secret=SECRET).dataset
+    )
+    storage = _Storage({"projects/1/a.dcm": stored})
+    ds = open_stored(storage, "projects/1/a.dcm")
+    assert storage.opened == [("projects/1/a.dcm", "rb")]
+    assert storage.streams[0].closed, "the stored file is closed once read"
+    assert ds.SOPInstanceUID == pydicom.dcmread(io.BytesIO(stored)).SOPInstanceUID
+    assert frame_pixels(ds, 0).shape == (128, 128), "the pixels were read before it closed"
