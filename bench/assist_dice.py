@@ -48,9 +48,9 @@ from annotator.segmentation import (  # noqa: E402
     component_at_centre,
     pixel_box,
 )
+from radlabel.demo.dicom import lesion_slices  # noqa: E402
+from radlabel.demo.lesions import DEMO_WINDOW, window  # noqa: E402
 from radlabel.rle import decode_mask  # noqa: E402
-from worker.ml.demo_dicom import lesion_slices  # noqa: E402
-from worker.ml.synthetic import DEMO_WINDOW, window  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from ml_demo_learning import demo_splits  # noqa: E402  (a fresh run's splits, as trained)

@@ -64,11 +64,11 @@ from annotator.management.commands.seed_demo import (  # noqa: E402
 from annotator.services.datasets import split_for  # noqa: E402
 from annotator.services.jobs import _training_options  # noqa: E402
 from radlabel.backbones import PRETRAINED  # noqa: E402
+from radlabel.demo.dicom import LesionSlice, lesion_slices  # noqa: E402
+from radlabel.demo.lesions import CLASS_NAMES, DEMO_WINDOW, window  # noqa: E402
 from worker.ml.classifier import ClassifierConfig, TagSample, train_classifier  # noqa: E402
 from worker.ml.data import InMemoryDatastore, Sample, sample_from_masks  # noqa: E402
-from worker.ml.demo_dicom import LesionSlice, lesion_slices  # noqa: E402
 from worker.ml.lesion_metrics import version_metrics  # noqa: E402
-from worker.ml.synthetic import CLASS_NAMES, DEMO_WINDOW, window  # noqa: E402
 from worker.ml.train import TrainConfig, TrainResult, main  # noqa: E402
 
 RATIOS = {"train": 70, "val": 15, "test": 15}  # a new project's split ratios

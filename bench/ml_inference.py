@@ -25,12 +25,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from radlabel.demo.lesions import CLASS_NAMES
 from worker.ml.data import to_image_tensor
 from worker.ml.engine import Detections, select_device
 from worker.ml.evaluation import coco_metrics
 from worker.ml.model import BACKBONES, build_model
 from worker.ml.predictor import Predictor
-from worker.ml.synthetic import CLASS_NAMES, make_samples
+from worker.ml.synthetic import make_samples
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:

@@ -33,6 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from radlabel.demo.lesions import CLASS_NAMES
 from worker.ml.data import InMemoryDatastore
 from worker.ml.lesion_metrics import (
     choose_threshold,
@@ -46,7 +47,7 @@ from worker.ml.predictor import (
     as_detections,
     uncertainty,
 )
-from worker.ml.synthetic import CLASS_NAMES, make_samples
+from worker.ml.synthetic import make_samples
 from worker.ml.train import TrainConfig, main
 
 
@@ -185,7 +186,7 @@ def get_args() -> argparse.Namespace:
 
 
 def _demo_radius(size: int) -> tuple[float, float]:
-    return (7.0 * size / 512 + 2, 22.0 * size / 512 + 2)  # as worker.ml.demo_dicom places them
+    return (7.0 * size / 512 + 2, 22.0 * size / 512 + 2)  # as radlabel.demo.dicom places them
 
 
 if __name__ == "__main__":

@@ -56,9 +56,9 @@ from annotator.selectors.strategies import (
     strategy_ranked,
 )
 from annotator.services.jobs import _training_options
+from radlabel.demo.lesions import CLASS_NAMES
 from worker.ml.data import InMemoryDatastore, Sample
 from worker.ml.predictor import LOW_SCORE_FLOOR, Predictor, uncertainty
-from worker.ml.synthetic import CLASS_NAMES
 from worker.ml.train import TrainConfig, TrainResult, main
 
 STRATEGY_NAMES = ("random", "unlabelled_first", "-uncertainty")

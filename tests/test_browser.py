@@ -44,6 +44,7 @@ from annotator.models import (
 )
 from annotator.services.annotations import proposals_replace, tag_suggestions_replace
 from annotator.services.studies import upload_ingest
+from radlabel.demo.dicom import lesion_slices
 from tests import factories
 from tests.dicom_files import data_store
 from tests.processes import free_port, require_tool, spawned_database_url, wait_healthy
@@ -93,7 +94,6 @@ def _stack(slices, count: int) -> list[_File]:
 
 
 def _seed(bench: bool) -> dict:
-    from worker.ml.demo_dicom import lesion_slices  # torch: only in this test
     from worker.ml.tag_metrics import classifier_metrics
 
     admin = factories.UserFactory(username="admin", password=PASSWORD)

@@ -221,3 +221,19 @@ def test_the_web_process_never_imports_torch(tmp_path):
         "RADLABEL_VAR_DIR": str(tmp_path),
     }
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def test_seeding_the_demo_never_imports_torch(tmp_path):
+    """seed_demo runs in the web image: its command and the demo data it makes are torch-free."""
+    code = (
+        "import sys, django; django.setup(); import annotator.management.commands.seed_demo; "
+        "from radlabel.demo.dicom import lesion_slices; "
+        "assert lesion_slices(1, 1, seed=1, size=128)[0].masks.any(); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+        "RADLABEL_VAR_DIR": str(tmp_path),
+    }
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)

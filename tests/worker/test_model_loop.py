@@ -28,11 +28,11 @@ from annotator.models import (
     TrainingJob,
 )
 from annotator.services import jobs
+from radlabel.demo.dicom import lesion_slices
+from radlabel.demo.lesions import CLASS_NAMES
 from tests import factories
 from tests.processes import celery_worker, wait_for
 from worker.ml.checkpoint import load_weights
-from worker.ml.demo_dicom import lesion_slices
-from worker.ml.synthetic import CLASS_NAMES
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SIZE = 128

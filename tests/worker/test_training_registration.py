@@ -17,12 +17,12 @@ from annotator import coco
 from annotator.models import Image, ModelVersion, Patient, PreannotationJob, TagSuggestion
 from annotator.selectors.model_versions import training_annotations
 from annotator.services import jobs
+from radlabel.demo.dicom import lesion_slices
 from radlabel.rle import encode_masks
 from tests import factories
 from worker import datastore
 from worker.ml.checkpoint import save_weights_atomic
 from worker.ml.classifier import ClassifierConfig
-from worker.ml.demo_dicom import lesion_slices
 from worker.ml.engine import Detections
 from worker.ml.evaluation import coco_metrics
 from worker.ml.model import build_model, model_config

@@ -29,6 +29,7 @@ from annotator.services import jobs, projects
 from annotator.services.annotations import annotation_create, image_set_status, image_set_tags
 from annotator.services.studies import upload_ingest
 from backend.env import VAR_DIR
+from radlabel.demo.dicom import lesion_slices
 
 DEMO_FILES = [
     "693_UNCI.dcm",  # CT 512x512
@@ -131,8 +132,6 @@ class Command(BaseCommand):
         a nodule slice's exact masks are accepted labels and it is tagged "nodule present", a
         clean one is tagged "normal"; both are marked done. A share of train is left as it
         came for the radiologist."""
-        from worker.ml.demo_dicom import lesion_slices  # torch: only when seeding
-
         self.stdout.write("  making synthetic-lesion CT slices (about a minute)...")
         slices = lesion_slices(LESION_PATIENTS, LESION_SLICES, seed=2026) + lesion_slices(
             CLEAN_PATIENTS, LESION_SLICES, seed=CLEAN_SEED, lesions=(0, 0)

@@ -12,8 +12,8 @@ from django.utils import timezone
 from annotator import coco
 from annotator.models import Annotation, Image, ImageStatus, ModelVersionStatus, WorkerHeartbeat
 from annotator.services import studies
+from radlabel.demo.dicom import lesion_slices
 from tests import factories
-from worker.ml.demo_dicom import lesion_slices
 
 SIZE = 128
 

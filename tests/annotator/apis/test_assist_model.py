@@ -11,10 +11,10 @@ import torch
 from annotator import coco
 from annotator.models import Image, ModelVersionStatus, WorkerHeartbeat
 from annotator.services import studies
+from radlabel.demo.dicom import lesion_slices
 from tests import factories
 from tests.processes import celery_worker, wait_for
 from worker.ml.checkpoint import save_weights_atomic
-from worker.ml.demo_dicom import lesion_slices
 from worker.ml.model import build_model, model_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -16,6 +16,7 @@ from PIL import Image as PILImage
 from annotator import coco
 from annotator.models import AuditEvent, ModelVersion, Patient, Project
 from radlabel.augmentation import OPS, AugmentationSettings
+from radlabel.demo.dicom import lesion_slices
 
 URL = "/api/projects/chest/augmentation/"
 PREVIEW = "/api/projects/chest/augmentation/preview/"
@@ -26,8 +27,6 @@ ALL_OFF = {name: {"enabled": False} for name in OPS}
 def _upload(world, n=1, seed=3):
     """``n`` synthetic CT slices with their lesions as the admin's (accepted) labels; returns
     each image's id and its lesion masks."""
-    from worker.ml.demo_dicom import lesion_slices
-
     client = world.client(world.admin)
     slices = lesion_slices(n, 1, seed=seed, size=SIZE)
     response = client.post(

@@ -7,10 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator.models import Image, PreannotationJob
 from annotator.selectors.images import image_windowed
+from radlabel.demo.dicom import lesion_slices
 from tests import factories
 from worker import tasks
 from worker.ml.checkpoint import save_weights_atomic
-from worker.ml.demo_dicom import lesion_slices
 from worker.ml.lesion_metrics import MAX_MARKS_PER_IMAGE
 from worker.ml.model import build_model, model_config
 from worker.ml.predictor import Predictor, uncertainty

@@ -1,6 +1,6 @@
 """Synthetic-lesion CT studies as real DICOM files, for the demo project and the tests.
 
-Each slice is a real CT slice (see :mod:`worker.ml.synthetic`) with solid or ground-glass
+Each slice is a real CT slice (see :mod:`radlabel.demo.lesions`) with solid or ground-glass
 nodules whose masks are known exactly. The files carry fake patient identifiers (so ingest has
 something to de-identify and patients spread over the splits) and the demo window, which
 becomes each image's default window and so the window the model trains and predicts in.
@@ -16,7 +16,7 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from worker.ml.synthetic import CLASS_NAMES, DEMO_WINDOW, add_lesions, base_slices, placement
+from radlabel.demo.lesions import CLASS_NAMES, DEMO_WINDOW, add_lesions, base_slices, placement
 
 
 @dataclass
