@@ -94,22 +94,7 @@ def _stack(slices, count: int) -> list[_File]:
 
 
 def _seed(bench: bool) -> dict:
-    from worker.ml.tag_metrics import classifier_metrics
-
-    admin = factories.UserFactory(username="admin", password=PASSWORD)
-    admin.is_superuser = admin.is_staff = True
-    admin.save()
-    annotator = factories.UserFactory(username="radiologist", password=PASSWORD)
-    project = factories.ProjectFactory(slug=SLUG, name="Chest CT nodules")
-    factories.MembershipFactory(project=project, user=annotator, role=Role.ANNOTATOR)
-    solid = factories.LabelClassFactory(project=project, name="nodule_solid", color="#e6194b")
-    ggo = factories.LabelClassFactory(project=project, name="nodule_ggo", color="#3cb44b")
-    calc = factories.LabelClassFactory(project=project, name="calcification", color="#f5d547")
-    normal = factories.LabelClassFactory(
-        project=project, name="normal", color="#4363d8", kind="tag"
-    )
-    by_name = {"nodule_solid": solid, "nodule_ggo": ggo}
-
+    admin, project, classes = _seed_project()
     # real CT slices with synthetic lesions of known masks, uploaded through ingest
     slices = lesion_slices(4, 3, seed=41, size=512)
     images = _upload(project, slices, "lesion")
@@ -119,33 +104,75 @@ def _seed(bench: bool) -> dict:
         patients, [Split.TRAIN, Split.VAL, Split.TEST, Split.TRAIN], strict=True
     ):
         Patient.objects.filter(pk=patient.pk).update(split=split)
-
-    # the model loop: three versions (an old one without lesion-level figures, one with them
-    # whose proposals the images hold, one whose test split has no labels), and below a finished
-    # run with its loss curve
     now = timezone.now()
+    versions = _seed_versions(project, classes["normal"], now)
+    rng = np.random.default_rng(3)
+    _seed_proposals(images, slices, classes, versions[1], rng)
+    _seed_tag_suggestions(images[-3:], classes["normal"], versions[1])
+    # one accepted label on a train image that the editing tests do not use: training may start
+    train_image = next(i for i in reversed(images) if i.series.study.patient.split == Split.TRAIN)
+    Annotation.objects.filter(image=train_image).update(
+        status=AnnotationStatus.ACCEPTED, source=Source.HUMAN, touched_by_human=True
+    )
+    bench_info = _seed_bench_stack(project, classes, rng) if bench else {}
+    _seed_jobs(project, admin, versions, images, rng, now)
+    _seed_workers(now)
+    # a 10-frame MR: one worklist row
+    [multi] = upload_ingest(
+        project=project, actor=None, files=[("mr10.dcm", BytesIO(MULTI_FRAME_MR))]
+    )
+    assert multi.code == "stored" and len(multi.image_ids) == 10, multi
+    assert LabelClass.objects.filter(project=project).count() == 4
+    return bench_info
 
-    def at_threshold(found, lesions, images, false_marks, threshold):
-        def est(value, low, high):
-            return {"value": value, "low": low, "high": high}
 
-        recall = found / lesions
-        precision = found / (found + false_marks)
-        return {
-            "threshold": threshold,
-            "images": images,
-            "lesions": lesions,
-            "found": found,
-            "false_marks": false_marks,
-            "precision": est(precision, precision - 0.2, min(1.0, precision + 0.15)),
-            "recall": est(recall, recall - 0.25, min(1.0, recall + 0.15)),
-            "f1": est(0.7, 0.5, 0.85),
-            "all_found": est(0.6, 0.35, 0.85),
-            "fp_per_image": est(false_marks / images, 0.1, 0.9),
-            "bootstrap": {"samples": 2000, "confidence": 0.95, "unit": "patient", "units": 3},
-        }
+def _seed_project():
+    """The admin, the project with its radiologist, and its label classes by name."""
+    admin = factories.UserFactory(username="admin", password=PASSWORD)
+    admin.is_superuser = admin.is_staff = True
+    admin.save()
+    annotator = factories.UserFactory(username="radiologist", password=PASSWORD)
+    project = factories.ProjectFactory(slug=SLUG, name="Chest CT nodules")
+    factories.MembershipFactory(project=project, user=annotator, role=Role.ANNOTATOR)
+    classes = {
+        name: factories.LabelClassFactory(project=project, name=name, color=color)
+        for name, color in (
+            ("nodule_solid", "#e6194b"),
+            ("nodule_ggo", "#3cb44b"),
+            ("calcification", "#f5d547"),
+        )
+    }
+    classes["normal"] = factories.LabelClassFactory(
+        project=project, name="normal", color="#4363d8", kind="tag"
+    )
+    return admin, project, classes
 
-    metrics = [
+
+def _at_threshold(found, lesions, images, false_marks, threshold):
+    def est(value, low, high):
+        return {"value": value, "low": low, "high": high}
+
+    recall = found / lesions
+    precision = found / (found + false_marks)
+    return {
+        "threshold": threshold,
+        "images": images,
+        "lesions": lesions,
+        "found": found,
+        "false_marks": false_marks,
+        "precision": est(precision, precision - 0.2, min(1.0, precision + 0.15)),
+        "recall": est(recall, recall - 0.25, min(1.0, recall + 0.15)),
+        "f1": est(0.7, 0.5, 0.85),
+        "all_found": est(0.6, 0.35, 0.85),
+        "fp_per_image": est(false_marks / images, 0.1, 0.9),
+        "bootstrap": {"samples": 2000, "confidence": 0.95, "unit": "patient", "units": 3},
+    }
+
+
+def _version_metrics() -> list[dict]:
+    """Three versions' figures: an old one without lesion-level figures, one with them (whose
+    proposals the images hold), one whose test split has no labels."""
+    return [
         {
             "val": {"segm_AP": 0.21, "segm_AP50": 0.48, "bbox_AP": 0.26},
             "test": {"segm_AP": 0.19, "segm_AP50": 0.45, "bbox_AP": 0.24},
@@ -155,13 +182,13 @@ def _seed(bench: bool) -> dict:
                 "segm_AP": 0.37,
                 "segm_AP50": 0.71,
                 "bbox_AP": 0.39,
-                "at_threshold": at_threshold(7, 10, 9, 4, 0.55),
+                "at_threshold": _at_threshold(7, 10, 9, 4, 0.55),
             },
             "test": {
                 "segm_AP": 0.35,
                 "segm_AP50": None,
                 "bbox_AP": 0.37,
-                "at_threshold": at_threshold(6, 9, 9, 5, 0.55),
+                "at_threshold": _at_threshold(6, 9, 9, 5, 0.55),
             },
         },
         {
@@ -171,31 +198,36 @@ def _seed(bench: bool) -> dict:
                 "bbox_AP": 0.45,
                 "segm_AP/nodule_solid": 0.52,
                 "segm_AP/nodule_ggo": 0.36,
-                "at_threshold": at_threshold(8, 10, 9, 3, 0.61),
+                "at_threshold": _at_threshold(8, 10, 9, 3, 0.61),
             },
             "test": {"not_measured": "no labels in test"},
         },
     ]
 
-    def classifier(seed: int, signal: float) -> dict:
-        """A tag classifier's figures as the worker computes them, from known scores."""
-        rng = np.random.default_rng(seed)
-        labels = {
-            s: (rng.random((n, 1)) < 0.5).astype(float) for s, n in (("val", 12), ("test", 16))
-        }
-        scores = {s: y * signal + rng.random(y.shape) * (1 - signal) for s, y in labels.items()}
-        thresholds, figures = classifier_metrics(labels, scores, [normal.name])
-        return {
-            "sha256": "1" * 64,
-            "class_map": {"0": normal.pk},
-            "thresholds": thresholds,
-            "exclusive": False,
-            "metrics": figures,
-        }
 
-    classifiers = [{}, classifier(5, 0.3), classifier(6, 0.6)]
+def _classifier(seed: int, signal: float, normal: LabelClass) -> dict:
+    """A tag classifier's figures as the worker computes them, from known scores."""
+    from worker.ml.tag_metrics import classifier_metrics
+
+    rng = np.random.default_rng(seed)
+    labels = {s: (rng.random((n, 1)) < 0.5).astype(float) for s, n in (("val", 12), ("test", 16))}
+    scores = {s: y * signal + rng.random(y.shape) * (1 - signal) for s, y in labels.items()}
+    thresholds, figures = classifier_metrics(labels, scores, [normal.name])
+    return {
+        "sha256": "1" * 64,
+        "class_map": {"0": normal.pk},
+        "thresholds": thresholds,
+        "exclusive": False,
+        "metrics": figures,
+    }
+
+
+def _seed_versions(project, normal: LabelClass, now) -> list:
+    """The model loop's three versions: retired, active and a candidate."""
+    classifiers = [{}, _classifier(5, 0.3, normal), _classifier(6, 0.6, normal)]
     statuses = [ModelVersionStatus.RETIRED, ModelVersionStatus.ACTIVE, ModelVersionStatus.CANDIDATE]
-    versions = [
+    metrics = _version_metrics()
+    return [
         factories.ModelVersionFactory(
             project=project,
             number=n + 1,
@@ -208,11 +240,15 @@ def _seed(bench: bool) -> dict:
         )
         for n in range(3)
     ]
-    rng = np.random.default_rng(3)
+
+
+def _seed_proposals(images, slices, classes, version, rng) -> None:
+    """Each image's proposals from ``version``: its lesions, a runner-up, a box-only
+    calcification and a faint mask."""
     for image, lesion in zip(images, slices, strict=True):
         proposals = [
             {
-                "label_class": by_name[name].pk,
+                "label_class": classes[name].pk,
                 **coco.box_and_mask(mask),
                 "score": float(rng.uniform(0.55, 0.98)),
             }
@@ -223,18 +259,23 @@ def _seed(bench: bool) -> dict:
         runner_up = "nodule_ggo" if lesion.class_names[0] == "nodule_solid" else "nodule_solid"
         proposals.append(
             {
-                "label_class": by_name[runner_up].pk,
+                "label_class": classes[runner_up].pk,
                 **coco.box_and_mask(lesion.masks[0]),
                 "score": proposals[0]["score"] * 0.5,
             }
         )
         # a box-only calcification and a faint mask the model is unsure of
         proposals.append(
-            {"label_class": calc.pk, "box": [300.0, 140.0, 26.0, 22.0], "mask": None, "score": 0.41}
+            {
+                "label_class": classes["calcification"].pk,
+                "box": [300.0, 140.0, 26.0, 22.0],
+                "mask": None,
+                "score": 0.41,
+            }
         )
         proposals.append(
             {
-                "label_class": ggo.pk,
+                "label_class": classes["nodule_ggo"].pk,
                 **coco.box_and_mask(_disc(512, 360, 150, 14)),
                 "score": 0.33,
             }
@@ -242,16 +283,18 @@ def _seed(bench: bool) -> dict:
         proposals_replace(
             image=image,
             proposals=proposals,
-            model_version=versions[1],
+            model_version=version,
             uncertainty=float(rng.uniform(0, 1)),
         )
 
-    # the classifier of v2 suggests "normal" on two images, and holds it below its threshold
-    # on a third
-    for image, probability in zip(images[-3:], (0.87, 0.74, 0.2), strict=True):
+
+def _seed_tag_suggestions(images, normal: LabelClass, version) -> None:
+    """The version's classifier suggests "normal" on the first two images, and holds it below
+    its threshold on the third."""
+    for image, probability in zip(images, (0.87, 0.74, 0.2), strict=True):
         tag_suggestions_replace(
             image=image,
-            model_version=versions[1],
+            model_version=version,
             suggestions=[
                 {
                     "label_class": normal.pk,
@@ -262,29 +305,29 @@ def _seed(bench: bool) -> dict:
             ],
         )
 
-    # one accepted label on a train image that the editing tests do not use: training may start
-    train_image = next(i for i in reversed(images) if i.series.study.patient.split == Split.TRAIN)
-    Annotation.objects.filter(image=train_image).update(
-        status=AnnotationStatus.ACCEPTED, source=Source.HUMAN, touched_by_human=True
-    )
 
-    bench_info = {}
-    if bench:
-        series = _upload(project, _stack(lesion_slices(1, 10, seed=77, size=512), 100), "stack")
-        busy = series[50]
-        specs = []
-        for k in range(50):
-            mask = _disc(512, rng.uniform(60, 450), rng.uniform(60, 450), rng.uniform(6, 28))
-            specs.append(
-                {
-                    "label_class": [solid, ggo, calc][k % 3].pk,
-                    **coco.box_and_mask(mask),
-                    "score": float(rng.uniform(0.3, 0.99)),
-                }
-            )
-        proposals_replace(image=busy, proposals=specs, uncertainty=0.5)
-        bench_info = {"stack": series[0].pk, "busy": busy.pk}
+def _seed_bench_stack(project, classes, rng) -> dict:
+    """A 100-slice series whose middle slice holds 50 proposals."""
+    series = _upload(project, _stack(lesion_slices(1, 10, seed=77, size=512), 100), "stack")
+    busy = series[50]
+    instance_classes = [classes[n] for n in ("nodule_solid", "nodule_ggo", "calcification")]
+    specs = []
+    for k in range(50):
+        mask = _disc(512, rng.uniform(60, 450), rng.uniform(60, 450), rng.uniform(6, 28))
+        specs.append(
+            {
+                "label_class": instance_classes[k % 3].pk,
+                **coco.box_and_mask(mask),
+                "score": float(rng.uniform(0.3, 0.99)),
+            }
+        )
+    proposals_replace(image=busy, proposals=specs, uncertainty=0.5)
+    return {"stack": series[0].pk, "busy": busy.pk}
 
+
+def _seed_jobs(project, admin, versions, images, rng, now) -> None:
+    """A finished training run (with its loss curve) that made the candidate, and a finished
+    pre-annotation by the active version."""
     steps = np.arange(0, 1200, 4)
     loss = (
         2.6 * np.exp(-steps / 260) + 0.35 + rng.normal(0, 0.06, steps.size) * np.exp(-steps / 900)
@@ -323,6 +366,10 @@ def _seed(bench: bool) -> dict:
         started_at=now - timedelta(minutes=30),
         finished_at=now - timedelta(minutes=29),
     )
+
+
+def _seed_workers(now) -> None:
+    """A live gpu worker and a live cpu worker."""
     for hostname, queues, accelerator in (
         ("gpu-0@node-a", ["gpu"], "cuda:0 NVIDIA H100 80GB HBM3"),
         ("cpu-0@node-a", ["cpu"], "cpu"),
@@ -334,13 +381,6 @@ def _seed(bench: bool) -> dict:
             started_at=now - timedelta(hours=3),
             last_seen=now + timedelta(minutes=10),  # stays alive for the whole run
         )
-    # a 10-frame MR: one worklist row
-    [multi] = upload_ingest(
-        project=project, actor=None, files=[("mr10.dcm", BytesIO(MULTI_FRAME_MR))]
-    )
-    assert multi.code == "stored" and len(multi.image_ids) == 10, multi
-    assert LabelClass.objects.filter(project=project).count() == 4
-    return bench_info
 
 
 def _server_env() -> dict[str, str]:

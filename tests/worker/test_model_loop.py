@@ -68,6 +68,31 @@ def _job(model, pk):
 
 
 def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
+    client = _labelled_project()
+    version = _trained_through_a_kill(client)
+    new_ids = _preannotated_through_a_kill(client, version)
+    images = Image.objects.filter(pk__in=new_ids)
+    proposals = Annotation.objects.filter(image__in=images, source=Source.MODEL)
+    before = sorted(proposals.values_list("image_id", "box_x", "box_y", "score"))
+    rerun = client.post("/api/projects/loop/preannotate/", {"image_ids": new_ids}, format="json")
+    assert rerun.status_code == 202
+    with celery_worker():
+        wait_for(
+            lambda: _job(PreannotationJob, rerun.data["id"]).status == JobStatus.SUCCEEDED,
+            timeout=240,
+            what="the re-run",
+        )
+    after = sorted(
+        Annotation.objects.filter(image__in=images, source=Source.MODEL).values_list(
+            "image_id", "box_x", "box_y", "score"
+        )
+    )
+    assert len(after) == len(before), "a re-run replaces proposals, never duplicates them"
+
+
+def _labelled_project():
+    """A project of 8 patients' labelled lesion slices (4 train, 2 val, 2 test) and its admin's
+    client."""
     admin = factories.UserFactory(is_superuser=True, is_staff=True)
     client = APIClient()
     client.force_authenticate(admin)
@@ -91,7 +116,13 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
     for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
         response = client.patch(f"/api/patients/{patient.pk}/", {"split": split}, format="json")
         assert response.status_code == 200
+    return client
 
+
+def _trained_through_a_kill(client):
+    """A retrain whose worker is killed after its first epoch resumes on the next worker,
+    finishes within its budget and registers one version, active (promoted by hand when the
+    rule keeps it a candidate)."""
     started = client.post(
         "/api/projects/loop/training-jobs/",
         {"epochs": 1000, "time_budget_s": BUDGET_S, "image_size": SIZE},
@@ -144,7 +175,12 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
     assert checkpoint["train_seconds"] <= BUDGET_S + 20
     assert not list(models_dir.glob("train-*")), "work folders are removed"
     assert not list(models_dir.glob("resume-*")), "the training state goes with the job"
+    return version
 
+
+def _preannotated_through_a_kill(client, version):
+    """New uploads are pre-annotated by the active version, also when the worker is killed
+    halfway; returns the new images' ids."""
     more = lesion_slices(1, 24, seed=11, size=SIZE)
     new_ids = _upload(client, more)
     job = PreannotationJob.objects.get()
@@ -176,19 +212,4 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
     assert all(p.model_version_id == version.pk for p in proposals)
     per_image = [proposals.filter(image=image).count() for image in images]
     assert max(per_image, default=0) <= 20
-
-    before = sorted(proposals.values_list("image_id", "box_x", "box_y", "score"))
-    rerun = client.post("/api/projects/loop/preannotate/", {"image_ids": new_ids}, format="json")
-    assert rerun.status_code == 202
-    with celery_worker():
-        wait_for(
-            lambda: _job(PreannotationJob, rerun.data["id"]).status == JobStatus.SUCCEEDED,
-            timeout=240,
-            what="the re-run",
-        )
-    after = sorted(
-        Annotation.objects.filter(image__in=images, source=Source.MODEL).values_list(
-            "image_id", "box_x", "box_y", "score"
-        )
-    )
-    assert len(after) == len(before), "a re-run replaces proposals, never duplicates them"
+    return new_ids
