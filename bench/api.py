@@ -24,6 +24,7 @@ import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -196,8 +197,7 @@ class _Previews:
 
 
 def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Previews) -> None:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
+    session = _session(token)
     for _ in range(100):
         try:
             if session.get(f"{url}/api/health/", timeout=2).ok:
@@ -217,6 +217,48 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Pre
 
     print(f"load average at the start: {os.getloadavg()}", flush=True)
     files = _ct_files(args.files + args.single)
+    ingest(url, session, pid, previews, files[: args.files], args.per_request, args.web_workers)
+    if args.single:
+        ingest(url, session, pid, previews, files[args.files :], 1, args.web_workers)
+
+    images = session.get(f"{url}/api/projects/bench/images/?page_size=200", timeout=10).json()
+    saves = _Saves(
+        url=url,
+        pid=pid,
+        image_ids=[item["id"] for item in images["results"]],
+        label_class=label_class["id"],
+        session=session,
+        clients=[_session(token) for _ in range(8)],
+    )
+    saves.one_at_a_time(args.saves)
+    saves.by_image(args.saves // 4)
+    pages(url, session, pid)
+    exports(url, session, pid)
+    print(f"load average at the end: {os.getloadavg()}")
+    print(
+        "reproduce: make bench   (DATABASE_URL=... .venv/bin/python -u bench/api.py "
+        f"--files {args.files} --per-request {args.per_request} --single {args.single} "
+        f"--saves {args.saves} --web-workers {args.web_workers})"
+    )
+
+
+def _session(token: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    return session
+
+
+def ingest(
+    url: str,
+    session: requests.Session,
+    pid: int,
+    previews: _Previews,
+    files: list[bytes],
+    per_request: int,
+    web_workers: int,
+) -> None:
+    """``files`` uploaded ``per_request`` at a time by ``web_workers`` clients, until the cpu
+    worker has rendered every preview."""
 
     def upload(batch: list[bytes]) -> None:
         response = session.post(
@@ -226,105 +268,122 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Pre
         )
         assert response.status_code == 201, response.text
 
-    def ingest(files: list[bytes], per_request: int) -> None:
-        batches = [files[i : i + per_request] for i in range(0, len(files), per_request)]
-        cpu, start = _cpu_seconds(pid), time.perf_counter()
-        worker_cpu = _cpu_seconds(previews.pid)
-        with ThreadPoolExecutor(max_workers=args.web_workers) as pool:
-            list(pool.map(upload, batches))
-        elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
-        previews.wait()
-        rendered = time.perf_counter() - start
-        worker_cpu = _cpu_seconds(previews.pid) - worker_cpu
-        print(
-            f"ingest: {len(files)} CT files 512x512 in {elapsed:.1f} s = "
-            f"{len(files) / elapsed:.1f} files/s ({per_request} files/request, "
-            f"{args.web_workers} clients); web server CPU {cpu / len(files) * 1000:.1f} "
-            f"ms/file; every preview rendered after {rendered:.1f} s = "
-            f"{len(files) / rendered:.1f} files/s, worker CPU "
-            f"{worker_cpu / len(files) * 1000:.1f} ms/file",
-            flush=True,
-        )
+    batches = [files[i : i + per_request] for i in range(0, len(files), per_request)]
+    cpu, start = _cpu_seconds(pid), time.perf_counter()
+    worker_cpu = _cpu_seconds(previews.pid)
+    with ThreadPoolExecutor(max_workers=web_workers) as pool:
+        list(pool.map(upload, batches))
+    elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
+    previews.wait()
+    rendered = time.perf_counter() - start
+    worker_cpu = _cpu_seconds(previews.pid) - worker_cpu
+    print(
+        f"ingest: {len(files)} CT files 512x512 in {elapsed:.1f} s = "
+        f"{len(files) / elapsed:.1f} files/s ({per_request} files/request, "
+        f"{web_workers} clients); web server CPU {cpu / len(files) * 1000:.1f} "
+        f"ms/file; every preview rendered after {rendered:.1f} s = "
+        f"{len(files) / rendered:.1f} files/s, worker CPU "
+        f"{worker_cpu / len(files) * 1000:.1f} ms/file",
+        flush=True,
+    )
 
-    ingest(files[: args.files], args.per_request)
-    if args.single:
-        ingest(files[args.files :], 1)
 
-    images = session.get(f"{url}/api/projects/bench/images/?page_size=200", timeout=10).json()
-    image_ids = [item["id"] for item in images["results"]]
+def _shapes() -> list[dict]:
+    """Three boxes and a box with its mask."""
     mask = np.zeros((512, 512), dtype=np.uint8)
     mask[200:260, 180:250] = 1
     rle = encode_mask(mask)
-    shapes = [{"box": [10 + k * 40, 20, 30, 30]} for k in range(3)] + [
+    return [{"box": [10 + k * 40, 20, 30, 30]} for k in range(3)] + [
         {"box": [180, 200, 70, 60], "mask": rle}
     ]
 
-    def save(index: int, client: requests.Session) -> float:
-        shape = shapes[index % 4]
+
+@dataclass
+class _Saves:
+    """Annotation saves on the uploaded images, from one client and from 8 concurrent ones."""
+
+    url: str
+    pid: int
+    image_ids: list[int]
+    label_class: int
+    session: requests.Session
+    clients: list[requests.Session]
+    shapes: list[dict] = field(default_factory=_shapes)
+
+    def new(self, shape: dict) -> dict:
+        return {"client_key": str(uuid.uuid4()), "label_class": self.label_class, **shape}
+
+    def save(self, index: int, client: requests.Session) -> float:
+        image = self.image_ids[index // 4 % len(self.image_ids)]
         started = time.perf_counter()
         response = client.post(
-            f"{url}/api/images/{image_ids[index // 4 % len(image_ids)]}/annotations/",
+            f"{self.url}/api/images/{image}/annotations/",
             timeout=10,
-            json={"client_key": str(uuid.uuid4()), "label_class": label_class["id"], **shape},
+            json=self.new(self.shapes[index % 4]),
         )
         assert response.status_code == 201, response.text
         return time.perf_counter() - started
 
-    cpu = _cpu_seconds(pid)
-    latencies = [save(i, session) for i in range(args.saves)]
-    cpu = _cpu_seconds(pid) - cpu
-    print(
-        f"annotation save (3 boxes + 1 mask, cycled), {args.saves} sequential: "
-        f"{_percentiles(latencies)}; server CPU {cpu / args.saves * 1000:.1f} ms/request"
-    )
+    def one_at_a_time(self, saves: int) -> None:
+        """``saves`` shapes cycled over the images, one request each: sequential, then twice as
+        many from 8 concurrent clients."""
+        cpu = _cpu_seconds(self.pid)
+        latencies = [self.save(i, self.session) for i in range(saves)]
+        cpu = _cpu_seconds(self.pid) - cpu
+        print(
+            f"annotation save (3 boxes + 1 mask, cycled), {saves} sequential: "
+            f"{_percentiles(latencies)}; server CPU {cpu / saves * 1000:.1f} ms/request"
+        )
+        total = saves * 2
+        cpu, start = _cpu_seconds(self.pid), time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            concurrent = list(pool.map(lambda i: self.save(i, self.clients[i % 8]), range(total)))
+        elapsed, cpu = time.perf_counter() - start, _cpu_seconds(self.pid) - cpu
+        print(
+            f"annotation save, 8 concurrent clients: {total / elapsed:.1f} saves/s, "
+            f"{_percentiles(concurrent)}; server CPU {cpu / total * 1000:.1f} ms/request"
+        )
 
-    clients = []
-    for _ in range(8):
-        client = requests.Session()
-        client.headers["Authorization"] = f"Token {token}"
-        clients.append(client)
-    total = args.saves * 2
-    cpu, start = _cpu_seconds(pid), time.perf_counter()
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        concurrent = list(pool.map(lambda i: save(i, clients[i % 8]), range(total)))
-    elapsed, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
-    print(
-        f"annotation save, 8 concurrent clients: {total / elapsed:.1f} saves/s, "
-        f"{_percentiles(concurrent)}; server CPU {cpu / total * 1000:.1f} ms/request"
-    )
-
-    def new(shape: dict) -> dict:
-        return {"client_key": str(uuid.uuid4()), "label_class": label_class["id"], **shape}
-
-    def image_save(index: int, client: requests.Session, batch: bool) -> float:
+    def image_save(self, index: int, client: requests.Session, batch: bool) -> float:
         """An image's four shapes: one batch request, or one request a shape."""
-        image = f"{url}/api/images/{image_ids[index % len(image_ids)]}/annotations/"
+        image = f"{self.url}/api/images/{self.image_ids[index % len(self.image_ids)]}/annotations/"
         started = time.perf_counter()
         if batch:
             response = client.post(
-                f"{image}batch/", timeout=10, json={"create": [new(s) for s in shapes]}
+                f"{image}batch/", timeout=10, json={"create": [self.new(s) for s in self.shapes]}
             )
             assert response.status_code == 200, response.text
         else:
-            for shape in shapes:
-                response = client.post(image, timeout=10, json=new(shape))
+            for shape in self.shapes:
+                response = client.post(image, timeout=10, json=self.new(shape))
                 assert response.status_code == 201, response.text
         return time.perf_counter() - started
 
-    saves = args.saves // 4
-    for batch, how in ((False, "4 requests"), (True, "1 batch request")):
-        cpu = _cpu_seconds(pid)
-        latencies = [image_save(i, session, batch) for i in range(saves)]
-        cpu = _cpu_seconds(pid) - cpu
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda i, b=batch: image_save(i, clients[i % 8], b), range(saves * 2)))
-        rate = saves * 2 / (time.perf_counter() - start)
-        print(
-            f"an image's 4 shapes (3 boxes + 1 mask) in {how}, {saves} sequential: "
-            f"{_percentiles(latencies)}; server CPU {cpu / saves * 1000:.1f} ms/image; "
-            f"8 concurrent clients: {rate:.1f} images/s"
-        )
+    def by_image(self, saves: int) -> None:
+        """``saves`` images' four shapes in four requests and in one batch: sequential, and
+        twice as many from 8 concurrent clients."""
+        for batch, how in ((False, "4 requests"), (True, "1 batch request")):
+            cpu = _cpu_seconds(self.pid)
+            latencies = [self.image_save(i, self.session, batch) for i in range(saves)]
+            cpu = _cpu_seconds(self.pid) - cpu
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(
+                    pool.map(
+                        lambda i, b=batch: self.image_save(i, self.clients[i % 8], b),
+                        range(saves * 2),
+                    )
+                )
+            rate = saves * 2 / (time.perf_counter() - start)
+            print(
+                f"an image's 4 shapes (3 boxes + 1 mask) in {how}, {saves} sequential: "
+                f"{_percentiles(latencies)}; server CPU {cpu / saves * 1000:.1f} ms/image; "
+                f"8 concurrent clients: {rate:.1f} images/s"
+            )
+
+
+def pages(url: str, session: requests.Session, pid: int) -> None:
+    """The worklist's page of 100 images, 100 times."""
 
     def page() -> float:
         started = time.perf_counter()
@@ -335,18 +394,11 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Pre
         return time.perf_counter() - started
 
     cpu = _cpu_seconds(pid)
-    pages = [page() for _ in range(100)]
+    timings = [page() for _ in range(100)]
     cpu = _cpu_seconds(pid) - cpu
     print(
-        f"page of 100 images (with annotation facts), 100 requests: {_percentiles(pages)}; "
+        f"page of 100 images (with annotation facts), 100 requests: {_percentiles(timings)}; "
         f"server CPU {cpu / 100 * 1000:.1f} ms/request"
-    )
-    exports(url, session, pid)
-    print(f"load average at the end: {os.getloadavg()}")
-    print(
-        "reproduce: make bench   (DATABASE_URL=... .venv/bin/python -u bench/api.py "
-        f"--files {args.files} --per-request {args.per_request} --single {args.single} "
-        f"--saves {args.saves} --web-workers {args.web_workers})"
     )
 
 
