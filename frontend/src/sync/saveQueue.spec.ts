@@ -163,7 +163,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe("SaveQueue", () => {
+describe("SaveQueue: edits", () => {
   it("debounces edits into one request that names the version and carries only the changed fields", async () => {
     const row = server.add();
     const q = queue();
@@ -235,7 +235,9 @@ describe("SaveQueue", () => {
     await q.flush();
     expect(server.edits().map((w) => w.method)).toEqual(["POST"]);
   });
+});
 
+describe("SaveQueue: conflicts", () => {
   it("turns a 412 into a conflict and never overwrites silently", async () => {
     const row = server.add();
     const q = queue();
@@ -283,7 +285,9 @@ describe("SaveQueue", () => {
     expect(server.writes()).toHaveLength(1);
     expect(store.ops.size).toBe(0);
   });
+});
 
+describe("SaveQueue: offline, expired sessions and reloads", () => {
   it("keeps edits while offline and sends them when the network is back", async () => {
     const row = server.add();
     const q = queue();
@@ -347,7 +351,9 @@ describe("SaveQueue", () => {
     await other.flush();
     expect(server.writes()).toHaveLength(0);
   });
+});
 
+describe("SaveQueue: creates and deletes", () => {
   it("creates with the client key once, merging edits made before the POST", async () => {
     const q = queue();
     const created: LocalAnnotation = {
@@ -445,7 +451,9 @@ describe("SaveQueue", () => {
     expect(server.rows.size).toBe(0);
     expect(q.state()).toMatchObject({ mode: "saved", pending: 0 });
   });
+});
 
+describe("SaveQueue: an image's edits in one batch", () => {
   it("saves an image's edits in one request, and a stale one does not hold the others back", async () => {
     const [r1, r2, r3] = [server.add(), server.add(), server.add()];
     const q = queue();
@@ -497,7 +505,9 @@ describe("SaveQueue", () => {
     expect(server.rows.get(good.id)!.status).toBe("accepted");
     expect(q.state().errors.map((o) => o.key)).toEqual([bad.client_key]);
   });
+});
 
+describe("SaveQueue: activity and refused edits", () => {
   it("accumulates active time and sends it once", async () => {
     const q = queue();
     q.addActivity(1, 2.5);
