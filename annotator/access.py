@@ -14,6 +14,7 @@ from django.db.models import Model, QuerySet
 
 from annotator.exceptions import ForbiddenError, NotFoundError
 from annotator.models import (
+    REVIEWERS,
     Annotation,
     Image,
     ImageStatus,
@@ -84,14 +85,13 @@ def image_get_for_user(*, image_id: int, user: User, roles: Collection[str] = AN
 
 
 def check_image_editable(*, image: Image, user: User) -> None:
-    """A reviewed image's labels are locked: only a reviewer or an admin edits them."""
-    if image.status == ImageStatus.REVIEWED and role_for(project=image.project, user=user) not in (
-        Role.ADMIN,
-        Role.REVIEWER,
-    ):
+    """A reviewed (accepted) image's labels are locked for everyone until a reviewer or an
+    admin reopens it."""
+    if image.status == ImageStatus.REVIEWED:
+        reviews = role_for(project=image.project, user=user) in REVIEWERS
         raise ForbiddenError(
-            "This image was reviewed: its labels are locked until a reviewer or an admin "
-            "reopens it.",
+            "This image was accepted in review: its labels are locked until "
+            + ("you reopen it." if reviews else "a reviewer or an admin reopens it."),
             code="image_reviewed",
         )
 

@@ -8,6 +8,7 @@ from annotator.apis import (
     backbones,
     models,
     projects,
+    review,
     studies,
     system,
 )
@@ -63,6 +64,10 @@ urlpatterns = [
         studies.ImageTagSuggestionApi.as_view(),
         name="image-tag-suggestions",
     ),
+    path("images/<int:pk>/review/", review.ImageReviewApi.as_view(), name="image-review"),
+    path("images/<int:pk>/comments/", review.ImageCommentListApi.as_view(), name="image-comments"),
+    path("images/<int:pk>/lease/", review.ImageLeaseApi.as_view(), name="image-lease"),
+    path("projects/<slug:slug>/next/", review.ProjectNextApi.as_view(), name="project-next"),
     path("images/<int:pk>/activity/", studies.ImageActivityApi.as_view(), name="image-activity"),
     path("images/<int:pk>/release/", studies.ImageReleaseApi.as_view(), name="image-release"),
     path("images/<int:pk>/segment/", assist.ImageSegmentApi.as_view(), name="image-segment"),

@@ -20,6 +20,7 @@ from annotator.access import (
     study_get_for_user,
 )
 from annotator.apis.mixins import PaginatedMixin, StrictSerializer
+from annotator.apis.review import ReviewOutput
 from annotator.models import Image, ImageStatus, Patient, Split, Study, SuggestionDecision
 from annotator.selectors.images import (
     GROUPINGS,
@@ -30,6 +31,7 @@ from annotator.selectors.images import (
     image_tag_suggestions,
     series_image_ids,
 )
+from annotator.selectors.review import image_review
 from annotator.selectors.strategies import DEFAULT_STRATEGY, STRATEGIES
 from annotator.selectors.studies import patient_list, study_list, study_with_series
 from annotator.services import annotations, datasets, studies
@@ -295,6 +297,7 @@ class ImageDetailApi(APIView):
         tags = serializers.ListField(child=serializers.IntegerField())
         tag_suggestions = TagSuggestionOutput(many=True)
         active_seconds = serializers.FloatField()
+        review = ReviewOutput()
 
     class InputSerializer(StrictSerializer):
         status = serializers.ChoiceField(choices=IMAGE_PROGRESS)
@@ -322,6 +325,7 @@ class ImageDetailApi(APIView):
             "tags": image_tag_ids(image=image),
             "tag_suggestions": image_tag_suggestions(image=image),
             "active_seconds": image_active_seconds(image=image),
+            "review": image_review(image=image),
         }
 
     @extend_schema(responses=OutputSerializer)

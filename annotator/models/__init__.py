@@ -21,7 +21,8 @@ from annotator.models.jobs import (
     TrainingJob,
     WorkerHeartbeat,
 )
-from annotator.models.projects import LabelClass, LabelKind, Membership, Project, Role
+from annotator.models.projects import REVIEWERS, LabelClass, LabelKind, Membership, Project, Role
+from annotator.models.review import ReviewComment
 from annotator.models.studies import (
     Image,
     ImageStatus,
@@ -35,6 +36,7 @@ from annotator.models.studies import (
 
 __all__ = [
     "ACTIVE_JOB_STATUSES",
+    "REVIEWERS",
     "DicomWebEndpoint",
     "ExportJob",
     "JobStatus",
@@ -58,6 +60,7 @@ __all__ = [
     "Patient",
     "Project",
     "ProposalOutcome",
+    "ReviewComment",
     "Role",
     "SegRevision",
     "Series",

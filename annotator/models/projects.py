@@ -57,6 +57,10 @@ class Role(models.TextChoices):
     REVIEWER = "reviewer", "Reviewer"
 
 
+# Who accepts, returns and reopens images in review.
+REVIEWERS = frozenset({Role.ADMIN, Role.REVIEWER})
+
+
 class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from annotator.models.projects import LabelClass, Project, Role
@@ -126,6 +127,7 @@ class ImageStatus(models.TextChoices):
     UNLABELLED = "unlabelled", "Unlabelled"
     PROPOSED = "proposed", "Proposed"
     IN_PROGRESS = "in_progress", "In progress"
+    RETURNED = "returned", "Returned"
     DONE = "done", "Done"
     REVIEWED = "reviewed", "Reviewed"
 
@@ -186,6 +188,26 @@ class Image(models.Model):
         default=False, help_text="Burned-in annotation: hidden from annotators until released."
     )
     tags = models.ManyToManyField(LabelClass, blank=True, related_name="tagged_images")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who marked it done last: a returned image goes back to them.",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    leased_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The reader Next gave it to; other readers' Next skips it until the lease ends.",
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ImageQuerySet.as_manager()

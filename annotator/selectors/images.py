@@ -62,7 +62,8 @@ def image_list(
 ) -> QuerySet[Image]:
     """Images of a project with their listing facts; only allowlisted filters, and orderings
     that are worklist strategies (``annotator.selectors.strategies``; ``random`` shuffles the
-    project's images for ``user``, by the project alone without one).
+    project's images for ``user``, by the project alone without one). Images a reviewer
+    returned to ``user`` head every order.
 
     Every frame is a row unless ``group=instance``: then each instance is one row, so a
     multi-frame file is listed once and a single-frame image stays its own row. A grouped row
@@ -92,6 +93,9 @@ def image_list(
         fields = GROUPED_FACTS
     seed = f"{project.pk}:{user.pk}" if user is not None else str(project.pk)
     order_by = strategy_order_by(strategy, seed=seed, fields=fields)
+    if user is not None:
+        returned_to_user = When(status=ImageStatus.RETURNED, submitted_by=user.pk, then=0)
+        order_by.insert(0, Case(returned_to_user, default=1, output_field=IntegerField()).asc())
     return queryset.select_related("series__study__patient", "instance").order_by(*order_by)
 
 

@@ -16,7 +16,6 @@ from annotator.coco import rle_counts_total, suppress_across_classes
 from annotator.exceptions import (
     ApplicationError,
     ConflictError,
-    ForbiddenError,
     NotFoundError,
     VersionConflictError,
 )
@@ -36,6 +35,7 @@ from annotator.models import (
     SuggestionDecision,
     TagSuggestion,
 )
+from annotator.services import review
 from annotator.services.audit import audit_event, audit_record
 
 EDITABLE_IMAGE_STATUSES = {ImageStatus.UNLABELLED, ImageStatus.PROPOSED}
@@ -487,17 +487,15 @@ def _untouched_status(image: Image) -> str | None:
 @transaction.atomic
 def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role: str) -> Image:
     """Set an image's progress. Going back to unlabelled or proposed (undoing Done on an image
-    nobody labelled) is allowed only while it is true: no label or tag by a person. Only a
-    reviewer or an admin sets Reviewed, and only they reopen a reviewed image."""
-    reviews = role in ("admin", "reviewer")
+    nobody labelled) is allowed only while it is true: no label or tag by a person. Done
+    submits the image for review (``annotator.services.review``); Reviewed is a reviewer's
+    acceptance, and only a reviewer or an admin reopens a reviewed image."""
+    if status == ImageStatus.REVIEWED:
+        return review.image_review_accept(image=image, actor=actor, role=role)
     before = Image.objects.select_for_update().values_list("status", flat=True).get(pk=image.pk)
-    if before == ImageStatus.REVIEWED and status != before and not reviews:
-        raise ForbiddenError(
-            "Only a reviewer or an admin can reopen a reviewed image.", code="image_reviewed"
-        )
+    if before == ImageStatus.REVIEWED and status != before:
+        review.image_reopen(image=image, actor=actor, role=role, before=before)
     allowed = {ImageStatus.IN_PROGRESS, ImageStatus.DONE}
-    if reviews:
-        allowed.add(ImageStatus.REVIEWED)
     if status in (ImageStatus.UNLABELLED, ImageStatus.PROPOSED):
         untouched = _untouched_status(image)
         if untouched != status:
@@ -507,10 +505,19 @@ def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role
                 code="invalid_status",
             )
         allowed.add(status)
+    if status == ImageStatus.RETURNED:
+        raise ApplicationError(
+            "A reviewer returns an image with a comment: POST /api/images/{id}/review/.",
+            code="invalid_status",
+        )
     if status not in allowed:
         raise ApplicationError(f"You cannot set the status {status!r}.", code="invalid_status")
-    Image.objects.filter(pk=image.pk).update(status=status)
-    image.status = status
+    fields: dict[str, Any] = {"status": status}
+    if status == ImageStatus.DONE and before != ImageStatus.DONE:
+        fields.update(submitted_by=actor, leased_to=None, lease_expires_at=None)
+    Image.objects.filter(pk=image.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(image, name, value)
     audit_record(
         actor=actor,
         project=image.project,

@@ -148,12 +148,17 @@ def test_another_projects_image_is_not_found_like_a_missing_one(world, image):
     assert world.client().post(f"/api/images/{image.pk}/segment/", body).status_code in (401, 403)
 
 
-def test_a_reviewed_image_is_segmented_only_by_reviewers_and_admins(world, image):
+def test_a_reviewed_image_is_segmented_only_once_a_reviewer_reopens_it(world, image):
     Image.objects.filter(pk=image.pk).update(status=ImageStatus.REVIEWED)
     body = {"box": [10, 10, 40, 40], "label_class": world.instance_class.pk}
-    locked = _segment(world, world.annotator, image, **body)
-    assert locked.status_code == 403 and locked.data["code"] == "image_reviewed"
-    assert _segment(world, world.reviewer, image, **body).status_code == 200
+    for who in (world.annotator, world.reviewer):
+        locked = _segment(world, who, image, **body)
+        assert locked.status_code == 403 and locked.data["code"] == "image_reviewed"
+    reopen = world.client(world.reviewer).patch(
+        f"/api/images/{image.pk}/", {"status": "in_progress"}, format="json"
+    )
+    assert reopen.status_code == 200
+    assert _segment(world, world.annotator, image, **body).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,8 @@ from annotator.models import (
     AnnotationStatus,
     DicomWebEndpoint,
     ExportJob,
+    Image,
+    ImageStatus,
     JobStatus,
     ModelVersion,
     ModelVersionStatus,
@@ -40,7 +42,7 @@ from tests.conftest import PASSWORD
 from tests.dicom_files import data_store, pydicom_test_file
 from tests.http_listener import Listener
 
-PUBLIC, ANY, LABELLER, ADMIN = "public", "any", "labeller", "admin"
+PUBLIC, ANY, LABELLER, REVIEWER, ADMIN = "public", "any", "labeller", "reviewer", "admin"
 SERVER_ADMIN = "server admin"  # superusers and staff
 
 # (route name, method) -> who may call it. A route missing here fails the suite.
@@ -87,6 +89,13 @@ POLICY = {
     ("image-activity", "post"): LABELLER,
     ("image-release", "post"): ADMIN,
     ("image-segment", "post"): LABELLER,
+    ("image-review", "get"): ANY,
+    ("image-review", "post"): REVIEWER,
+    ("image-comments", "get"): ANY,
+    ("image-comments", "post"): LABELLER,
+    ("image-lease", "put"): LABELLER,
+    ("image-lease", "delete"): LABELLER,
+    ("project-next", "post"): LABELLER,
     ("annotation-list", "get"): ANY,
     ("annotation-list", "post"): LABELLER,
     ("annotation-bulk", "post"): LABELLER,
@@ -130,6 +139,7 @@ POLICY = {
 ROLE_ALLOWED = {
     ANY: {Role.ADMIN, Role.ANNOTATOR, Role.REVIEWER},
     LABELLER: {Role.ADMIN, Role.ANNOTATOR, Role.REVIEWER},
+    REVIEWER: {Role.ADMIN, Role.REVIEWER},
     ADMIN: {Role.ADMIN},
     SERVER_ADMIN: set(),
 }
@@ -254,6 +264,13 @@ SUCCESS = {
     ),
     ("image-activity", "post"): (200, _json({"seconds": 5})),
     ("image-release", "post"): (204, None),
+    ("image-review", "get"): (200, None),
+    ("image-review", "post"): (200, _json({"decision": "accept"})),
+    ("image-comments", "get"): (200, None),
+    ("image-comments", "post"): (201, _json({"body": "The margin is missed."})),
+    ("image-lease", "put"): (200, None),
+    ("image-lease", "delete"): (204, None),
+    ("project-next", "post"): (200, None),
     ("image-segment", "post"): (
         200,
         _json(lambda o: {"box": [10, 10, 40, 40], "label_class": o["instance_class"].pk}),
@@ -369,8 +386,14 @@ def _tag_suggestion(o, world):
     )
 
 
+def _submitted(o, world):
+    """The shared image, marked done: a reviewer may accept it."""
+    Image.objects.filter(pk=o["image"].pk).update(status=ImageStatus.DONE)
+
+
 # What a route's successful request needs beyond the shared objects.
 SETUP = {
+    ("image-review", "post"): _submitted,
     ("image-tag-suggestions", "post"): _tag_suggestion,
     ("training-job-list", "post"): _trainable,
     ("preannotate", "post"): _active_model,

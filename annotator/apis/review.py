@@ -1,0 +1,173 @@
+"""Second reading: accept or return a submitted image, comments, leases and Next."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.access import LABELLERS, image_get_for_user, project_get_for_user, role_for
+from annotator.apis.mixins import StrictSerializer
+from annotator.exceptions import ApplicationError
+from annotator.models import REVIEWERS
+from annotator.selectors.review import image_review, review_comments
+from annotator.services import review
+
+
+class CommentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    annotation = serializers.IntegerField(allow_null=True)
+    author = serializers.CharField(allow_null=True)
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ReviewOutput(serializers.Serializer):
+    submitted_by = serializers.CharField(allow_null=True)
+    reviewed_by = serializers.CharField(allow_null=True)
+    leased_to = serializers.CharField(allow_null=True)
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
+    comments = CommentOutput(many=True)
+
+
+class ImageReviewApi(APIView):
+    """A reviewer's decision on a submitted image: accept (its labels lock) or return it to
+    the annotator who submitted it, with a comment (on one of its annotations, if named)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        decision = serializers.ChoiceField(choices=["accept", "return"])
+        comment = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+        annotation = serializers.IntegerField(required=False, allow_null=True)
+
+    class OutputSerializer(ReviewOutput):
+        status = serializers.CharField()
+
+    @extend_schema(responses=ReviewOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user)
+        return Response(ReviewOutput(image_review(image=image)).data)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=REVIEWERS)
+        role = role_for(project=image.project, user=request.user) or ""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = data.validated_data
+        if decision["decision"] == "accept":
+            review.image_review_accept(image=image, actor=request.user, role=role)
+        else:
+            if "comment" not in decision:
+                raise ApplicationError(
+                    "Returning an image needs a comment saying why.", code="empty_comment"
+                )
+            review.image_review_return(
+                image=image,
+                actor=request.user,
+                role=role,
+                comment=decision["comment"],
+                annotation_id=decision.get("annotation"),
+            )
+        body = {**image_review(image=image), "status": image.status}
+        return Response(self.OutputSerializer(body).data)
+
+
+class ImageCommentListApi(APIView):
+    """The image's review comments; any labeller may answer one."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+        annotation = serializers.IntegerField(required=False, allow_null=True)
+
+    @extend_schema(responses=CommentOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user)
+        return Response(CommentOutput(review_comments(image=image), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses=CommentOutput(many=True))
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review.review_comment_add(
+            image=image,
+            actor=request.user,
+            body=data.validated_data["body"],
+            annotation_id=data.validated_data.get("annotation"),
+        )
+        comments = CommentOutput(review_comments(image=image), many=True).data
+        return Response(comments, status=status.HTTP_201_CREATED)
+
+
+class LeaseOutput(serializers.Serializer):
+    leased_to = serializers.CharField(allow_null=True)
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ImageLeaseApi(APIView):
+    """Take or renew the reader's lease of the image (409 while another reader holds it), or
+    give it up."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=LeaseOutput)
+    def put(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        review.image_lease(image=image, user=request.user)
+        return Response(LeaseOutput(image_review(image=image)).data)
+
+    def delete(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
+        review.image_lease_release(image=image, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NextOutput(serializers.Serializer):
+    image = serializers.IntegerField(allow_null=True)
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProjectNextApi(APIView):
+    """The next image of the worklist's filter and order for this reader, leased to them so
+    no other reader's Next gives it meanwhile; ``image`` is null at the end of the list."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses=NextOutput,
+        parameters=[
+            OpenApiParameter(
+                "after", int, description="The image the reader leaves; none: continue."
+            )
+        ],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=LABELLERS)
+        role = role_for(project=project, user=request.user) or ""
+        filters = {
+            k: v for k, v in request.query_params.items() if k not in ("page", "page_size", "after")
+        }
+        after = request.query_params.get("after")
+        current = None
+        if after is not None:
+            if not after.isdigit():
+                raise ApplicationError("after is an image id.", code="invalid_filter")
+            current = image_get_for_user(image_id=int(after), user=request.user)
+            if current.project_id != project.pk:
+                raise ApplicationError(
+                    "after is an image of another project.", code="invalid_filter"
+                )
+        image = review.image_next(
+            project=project, user=request.user, role=role, filters=filters, after=current
+        )
+        body = {
+            "image": image.pk if image else None,
+            "lease_expires_at": image.lease_expires_at if image else None,
+        }
+        return Response(NextOutput(body).data)
