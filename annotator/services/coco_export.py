@@ -30,7 +30,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Any
 
 import pydicom
@@ -132,7 +132,7 @@ def _datetime(value: Any, name: str) -> str | None:
     if parsed is None:
         raise ApplicationError(f"{name} is not an ISO 8601 date and time.", code="invalid_option")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.UTC)
+        parsed = timezone.make_aware(parsed, UTC)
     return parsed.isoformat()
 
 

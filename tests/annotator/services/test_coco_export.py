@@ -331,6 +331,17 @@ def test_bad_options_are_refused(world, options):
         coco_export.export_options_validate(project=world.project, options=options)
 
 
+def test_a_time_without_a_zone_is_taken_as_utc(world):
+    options = coco_export.export_options_validate(
+        project=world.project,
+        options={"updated_from": "2026-03-01T08:30:00", "updated_to": "2026-03-02T08:30:00+01:00"},
+    )
+    assert (options["updated_from"], options["updated_to"]) == (
+        "2026-03-01T08:30:00+00:00",
+        "2026-03-02T08:30:00+01:00",
+    )
+
+
 def test_the_job_runs_once_records_its_result_and_is_idempotent(dataset, media_root):
     job = ExportJob.objects.create(
         project=dataset["project"],
