@@ -26,8 +26,11 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from radlabel.rle import bbox_of_mask, decode_mask, encode_mask, mask_iou, rle_to_json
+from radlabel.rle import bbox_of_mask as bbox_of_mask
+from radlabel.rle import decode_mask as decode_mask
+from radlabel.rle import encode_mask as encode_mask
 from radlabel.rle import mask_area as mask_area
+from radlabel.rle import mask_iou, rle_to_json
 
 SPLITS = ("train", "val", "test")
 

@@ -30,7 +30,7 @@ from annotator.models import (
 from annotator.selectors.assist import INTERACTIVE_QUEUE
 from annotator.services import jobs
 from annotator.services.workers import worker_heartbeat_record
-from backend.celery import app
+from backend.celery import app as app  # the app every task here is registered on
 
 logger = logging.getLogger(__name__)
 

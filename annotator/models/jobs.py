@@ -1,5 +1,7 @@
 """Background jobs and model versions. The job row is the truth; a Celery task only moves it."""
 
+from typing import TYPE_CHECKING, ClassVar, Self
+
 from django.conf import settings
 from django.db import models
 
@@ -40,6 +42,9 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    if TYPE_CHECKING:  # each kind of job has its own default manager
+        objects: ClassVar[models.Manager[Self]]
 
     class Meta:
         abstract = True

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from annotator.models import Project
+from annotator.models.jobs import Job
 
-J = TypeVar("J", bound=Model)
+J = TypeVar("J", bound=Job)
 
 
 def job_list(*, model: type[J], project: Project) -> QuerySet[J]:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotator.models import JobStatus, PreannotationJob, Project, TrainingJob, WorkerHeartbeat
@@ -8,7 +9,7 @@ from annotator.models import JobStatus, PreannotationJob, Project, TrainingJob, 
 ALIVE_SECONDS = 90
 
 
-def alive_beats():
+def alive_beats() -> QuerySet[WorkerHeartbeat]:
     """Heartbeats of the workers alive now (seen in the last ``ALIVE_SECONDS``)."""
     return WorkerHeartbeat.objects.filter(
         last_seen__gte=timezone.now() - timedelta(seconds=ALIVE_SECONDS)
@@ -23,7 +24,7 @@ def gpu_worker_has_cuda() -> bool:
     )
 
 
-def worker_status(*, project: Project, user: AbstractBaseUser) -> dict[str, object]:
+def worker_status(*, project: Project, user: User) -> dict[str, object]:
     """Workers seen in the last day, what they serve, and the project's own queued work.
 
     Workers are shared by every project, so only their queues, accelerator and liveness are

@@ -160,7 +160,7 @@ def image_segment(
     chosen = label_class_for(image, label_class)
     version = active_model_version(project=image.project)
     note = _why_not_model(version, image, chosen)
-    if note is None:
+    if note is None and version is not None:
         try:
             answer = _ask_model(image, version, chosen, corners)
         except celery.exceptions.TimeoutError:

@@ -38,6 +38,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -293,7 +294,7 @@ def _image_rule(options: dict[str, Any]) -> str:
     return options.get("images", "all")
 
 
-def _images(project: Project, split: str, options: dict[str, Any]):
+def _images(project: Project, split: str, options: dict[str, Any]) -> QuerySet[Image]:
     """The images in ``split`` of the export."""
     images = Image.objects.cleared().filter(project=project, series__study__patient__split=split)
     if _image_rule(options) == "done":
@@ -301,7 +302,9 @@ def _images(project: Project, split: str, options: dict[str, Any]):
     return images
 
 
-def _annotations(project: Project, split: str, options: dict[str, Any], class_ids: list[int]):
+def _annotations(
+    project: Project, split: str, options: dict[str, Any], class_ids: list[int]
+) -> QuerySet[Annotation]:
     statuses = [AnnotationStatus.ACCEPTED]
     if options.get("include_proposals"):
         statuses.append(AnnotationStatus.PROPOSED)

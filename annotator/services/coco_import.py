@@ -130,10 +130,10 @@ def _match_images(
     keys = {key for entry in images if (key := _content_key(entry))}
     for image in project_images.filter(content_key__in=keys):
         by_key.setdefault(image.content_key, []).append(image)
-    ids = {found[0] for entry in images if (found := _project_id(entry, from_radlabel))}
+    ids = {named[0] for entry in images if (named := _project_id(entry, from_radlabel))}
     by_id = project_images.filter(pk__in=ids).in_bulk()
     secret = project_deid_secret(project)
-    given = {found[0] for entry in images if (found := _sop(entry))}
+    given = {sop[0] for entry in images if (sop := _sop(entry))}
     remapped = {remap_uid(uid, project_secret=secret): uid for uid in given if _UID.match(uid)}
     by_sop: dict[tuple[str, int], tuple[Image, str]] = {}
     for image in project_images.filter(instance__sop_uid__in=given | set(remapped)):
@@ -150,7 +150,7 @@ def _match_images(
         key, content_key = entry["id"], _content_key(entry)
         project_id, sop = _project_id(entry, from_radlabel), _sop(entry)
         same_pixels = by_key.get(content_key, []) if content_key else []
-        found = None
+        found: tuple[Image, str] | None = None
         if len(same_pixels) == 1:
             found = (same_pixels[0], "content_key")
         if found is None and project_id is not None and project_id[0] in by_id:

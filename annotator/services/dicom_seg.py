@@ -45,6 +45,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 import highdicom as hd
 import numpy as np
@@ -189,7 +190,8 @@ def series_seg_build(*, series: Series) -> SegResult:
     first = images[0]
     pixels = np.zeros((len(images), first.rows, first.columns, len(classes)), dtype=bool)
     for image_id, class_id, mask in annotations:
-        pixels[index_of[image_id], :, :, segment_of[class_id] - 1] |= coco.decode_mask(mask).astype(
+        rle = cast("dict[str, Any]", mask)  # mask__isnull=False
+        pixels[index_of[image_id], :, :, segment_of[class_id] - 1] |= coco.decode_mask(rle).astype(
             bool
         )
     types = {c.pk: segment_type_code(c) for c in classes}

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from annotator.models import (
     Split,
     TrainingJob,
 )
+from annotator.models.jobs import Job
 from annotator.selectors.augmentation import project_augmentation
 from annotator.selectors.images import image_list, proposable_images
 from annotator.selectors.model_versions import (
@@ -59,14 +60,14 @@ LEASE_SECONDS = 120
 DEFAULT_BACKBONE = "efficientnet_lite0_fpn"
 GPU_DEFAULT_BACKBONE = "resnet50_fpn"  # when a live worker of the gpu queue has CUDA
 DEFAULT_EPOCHS = 20  # when neither an epoch count nor a time budget is given
-TASKS = {
+TASKS: dict[type[Job], tuple[str, str]] = {
     TrainingJob: ("radlabel.train_model", "gpu"),
     PreannotationJob: ("radlabel.preannotate", "gpu"),
     ExportJob: ("radlabel.coco_export", "cpu"),
     PacsImportJob: ("radlabel.pacs_import", "cpu"),
 }
 
-J = TypeVar("J", bound=models.Model)
+J = TypeVar("J", bound=Job)
 
 
 class JobCancelled(Exception):
@@ -77,7 +78,7 @@ class Heartbeat(Protocol):
     def __call__(self, **progress: Any) -> None: ...
 
 
-def job_enqueue(job: models.Model) -> None:
+def job_enqueue(job: Job) -> None:
     """Send the job's task after the surrounding transaction commits.
 
     If the broker is down the row stays queued and ``jobs_requeue_stale`` sends it later.
@@ -123,7 +124,7 @@ def job_claim(model: type[J], job_id: int, *, lease_seconds: int = LEASE_SECONDS
     return job
 
 
-def job_heartbeat(job: models.Model, *, lease_seconds: int = LEASE_SECONDS, **fields: Any) -> bool:
+def job_heartbeat(job: Job, *, lease_seconds: int = LEASE_SECONDS, **fields: Any) -> bool:
     """Extend the lease and store progress; True means stop (cancelled, or no longer ours)."""
     updated = (
         type(job)
@@ -179,7 +180,7 @@ def job_run(
     return finished
 
 
-def _finish(job: models.Model, status: str, error: str = "", **fields: Any) -> None:
+def _finish(job: Job, status: str, error: str = "", **fields: Any) -> None:
     for name, value in fields.items():
         setattr(job, name, value)
     job.status = status
@@ -191,7 +192,7 @@ def _finish(job: models.Model, status: str, error: str = "", **fields: Any) -> N
     job.save()
 
 
-def job_cancel(*, job: models.Model, actor: AbstractBaseUser) -> models.Model:
+def job_cancel(*, job: J, actor: AbstractBaseUser) -> J:
     with transaction.atomic():
         job = type(job).objects.select_for_update().get(pk=job.pk)
         if job.status not in ACTIVE_JOB_STATUSES:

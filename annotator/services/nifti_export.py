@@ -25,7 +25,7 @@ import gzip
 import json
 import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import nibabel as nib
 import numpy as np
@@ -240,7 +240,8 @@ class VolumeWriter:
             key=lambda row: row[0],
         )
         for category, image_id, mask in masks:
-            labels[:, :, slice_of[image_id]][coco.decode_mask(mask).T.astype(bool)] = category
+            rle = cast("dict[str, Any]", mask)  # mask__isnull=False
+            labels[:, :, slice_of[image_id]][coco.decode_mask(rle).T.astype(bool)] = category
         stem = f"volumes/{split}/{series.pk}"
         image_volume = _image_volume(values)
         entry = {

@@ -147,7 +147,7 @@ def destination_check(url: str) -> str:
             infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError) as error:
             raise DestinationNotAllowed("The host does not resolve.") from error
-        if not _host_allowed(host, [info[4][0] for info in infos]):
+        if not _host_allowed(host, [str(info[4][0]) for info in infos]):
             raise DestinationNotAllowed(
                 "The host is a loopback, private, link-local or reserved address."
             )
@@ -160,7 +160,7 @@ def _pinned_address(connection: HTTPConnection) -> str:
         infos = socket.getaddrinfo(connection._dns_host, connection.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise DestinationNotAllowed("The host does not resolve.") from error
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not _host_allowed(connection.host, addresses):
         raise DestinationNotAllowed("The PACS host now resolves to a refused address.")
     return addresses[0]

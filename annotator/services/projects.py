@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import IntegrityError, transaction
 
 from annotator.exceptions import ApplicationError, ConflictError, ForbiddenError
@@ -28,7 +28,7 @@ def _label_class_state(label_class: LabelClass) -> dict[str, Any]:
 @transaction.atomic
 def project_create(
     *,
-    creator: AbstractBaseUser,
+    creator: User,
     slug: str,
     name: str,
     description: str = "",

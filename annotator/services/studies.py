@@ -476,7 +476,12 @@ def study_delete(*, study: Study, actor: AbstractBaseUser) -> None:
         },
     )
     study.delete()
-    transaction.on_commit(lambda: [default_storage.delete(path) for path in files])
+    transaction.on_commit(lambda: _files_delete(files))
+
+
+def _files_delete(paths: list[str]) -> None:
+    for path in paths:
+        default_storage.delete(path)
 
 
 @transaction.atomic
