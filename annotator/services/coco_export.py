@@ -75,6 +75,8 @@ IMAGE_FORMATS = ("png8", "png16", "none")
 IMAGE_RULES = {
     "done": "only images a person marked done or reviewed, with their labels: an image without "
     "annotations is a confirmed negative",
+    "reviewed": "only images a second reader accepted in review, with their labels: an image "
+    "without annotations is a negative two readers confirmed",
     "all": "every image, whatever its labelling status: an image without annotations may be "
     "unlabelled, see its labelling_status",
 }
@@ -88,7 +90,7 @@ PNG16_MEANING = (
     "values, as DICOM applies it before MONOCHROME1's inversion. Colour images are 8-bit RGB."
 )
 DONE_STATUSES = (ImageStatus.DONE, ImageStatus.REVIEWED)
-PERSON_STATUSES = (ImageStatus.IN_PROGRESS, *DONE_STATUSES)
+PERSON_STATUSES = (ImageStatus.IN_PROGRESS, ImageStatus.RETURNED, *DONE_STATUSES)
 
 _IMAGE_FIELDS = (
     "id",
@@ -179,7 +181,7 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
         raise ApplicationError("image_format is 'png8', 'png16' or 'none'.", code="invalid_option")
     images = options.get("images") or "done"
     if images not in IMAGE_RULES:
-        raise ApplicationError("images is 'done' or 'all'.", code="invalid_option")
+        raise ApplicationError("images is 'done', 'reviewed' or 'all'.", code="invalid_option")
     volumes = options.get("volumes") or "none"
     if volumes not in nifti_export.VOLUMES:
         raise ApplicationError("volumes is 'none' or 'nifti'.", code="invalid_option")
@@ -297,8 +299,11 @@ def _image_rule(options: dict[str, Any]) -> str:
 def _images(project: Project, split: str, options: dict[str, Any]) -> QuerySet[Image]:
     """The images in ``split`` of the export."""
     images = Image.objects.cleared().filter(project=project, series__study__patient__split=split)
-    if _image_rule(options) == "done":
+    rule = _image_rule(options)
+    if rule == "done":
         images = images.filter(status__in=DONE_STATUSES)
+    elif rule == "reviewed":
+        images = images.filter(status=ImageStatus.REVIEWED)
     return images
 
 
@@ -555,8 +560,9 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
             "rule": _image_rule(options),
             "description": IMAGE_RULES[_image_rule(options)],
             "labelling_status": "each image entry's status: unlabelled, proposed (only model "
-            "proposals), in_progress (a person has labelled), done or reviewed; "
-            "person_labelled is true from in_progress on",
+            "proposals), in_progress (a person has labelled), returned (a reviewer sent it back "
+            "to its annotator), done (submitted for review) or reviewed (a second reader "
+            "accepted it); person_labelled is true from in_progress on",
         },
         "layout": {
             "annotations": "annotations/instances_<split>.json",

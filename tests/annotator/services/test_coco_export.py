@@ -19,6 +19,7 @@ from pycocotools.cocoeval import COCOeval
 from pydicom.pixels import apply_modality_lut, pixel_array
 
 from annotator import coco
+from annotator.exceptions import ApplicationError
 from annotator.models import Annotation, ExportJob, Image, JobStatus, Patient
 from annotator.services import annotations, coco_export, jobs, studies
 from tests import factories
@@ -257,6 +258,17 @@ def test_by_default_only_images_a_person_marked_done_leave_with_their_labels(wor
     _mark(frames[4], world.admin, "in_progress")
     reopened, _ = _export(dataset["project"], image_format="none")
     assert frames[4].pk not in {i["id"] for i in _instances(reopened, "test")["images"]}
+
+
+def test_a_reviewed_only_export_holds_the_images_a_second_reader_accepted(world, dataset):
+    archive, summary = _export(dataset["project"], image_format="none", images="reviewed")
+    exported = {s: [i["id"] for i in _instances(archive, s)["images"]] for s in coco.SPLITS}
+    assert exported == {"train": [], "val": [dataset["small"].pk], "test": []}
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["images"]["rule"] == "reviewed"
+    assert "accepted in review" in manifest["images"]["description"]
+    with pytest.raises(ApplicationError, match="'done', 'reviewed' or 'all'"):
+        coco_export.export_options_validate(project=dataset["project"], options={"images": "x"})
 
 
 def test_images_are_full_resolution_pngs_of_the_chosen_window(dataset):
