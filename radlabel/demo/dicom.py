@@ -16,7 +16,7 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from radlabel.demo.lesions import CLASS_NAMES, DEMO_WINDOW, add_lesions, base_slices, placement
+from radlabel.demo.lesions import CLASS_NAMES, DEMO_WINDOW, random_lesion_slice
 
 
 @dataclass
@@ -79,23 +79,11 @@ def lesion_slices(
     """``patients`` × ``slices_per_patient`` CT files with ``lesions`` (1–3; ``(0, 0)``: clean
     slices) known lesions each; patients are told apart by ``seed``."""
     rng = np.random.default_rng(seed)
-    bases = base_slices(size)
-    placements = [placement(hu) for hu in bases]
+    radius = (7.0 * size / 512 + 2, 22.0 * size / 512 + 2)
     out = []
     for patient in range(patients):
         for index in range(slices_per_patient):
-            choice = int(rng.integers(len(bases)))
-            hu, (placeable, noise) = bases[choice], placements[choice]
-            if rng.random() < 0.5:
-                hu, placeable = hu[:, ::-1].copy(), placeable[:, ::-1].copy()
-            synth = add_lesions(
-                hu,
-                rng,
-                placeable=placeable,
-                noise_std=noise,
-                count=lesions,
-                radius=(7.0 * size / 512 + 2, 22.0 * size / 512 + 2),
-            )
+            synth = random_lesion_slice(rng, size=size, count=lesions, radius=radius)
             buffer = BytesIO()
             _dataset(synth.hu, patient=patient, index=index, seed=seed).save_as(
                 buffer, enforce_file_format=True

@@ -265,3 +265,26 @@ def placement(hu: np.ndarray) -> tuple[np.ndarray, float]:
     """Where lesions may go (inside the body, away from bone) and the slice's noise level."""
     body = body_mask(hu)
     return body & (_gaussian_blur(hu, 3.0) < 300.0), scanner_noise_std(hu, body)
+
+
+@cache
+def placements(size: int) -> tuple[tuple[np.ndarray, float], ...]:
+    """``placement`` of each base slice of ``size``."""
+    return tuple(placement(hu) for hu in base_slices(size))
+
+
+def random_lesion_slice(
+    rng: np.random.Generator,
+    *,
+    size: int,
+    count: tuple[int, int] = (1, 3),
+    radius: tuple[float, float] = (7.0, 22.0),
+) -> SyntheticSlice:
+    """A random base slice of ``size``, mirrored half the time, with ``add_lesions``."""
+    choice = int(rng.integers(len(base_slices(size))))
+    hu, (placeable, noise_std) = base_slices(size)[choice], placements(size)[choice]
+    if rng.random() < 0.5:
+        hu, placeable = hu[:, ::-1].copy(), placeable[:, ::-1].copy()
+    return add_lesions(
+        hu, rng, count=count, radius=radius, placeable=placeable, noise_std=noise_std
+    )
