@@ -209,31 +209,31 @@ def test_production_shares_the_cache_through_redis(tmp_path):
     assert run.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
 
 
-def test_the_web_process_never_imports_torch(tmp_path):
-    code = (
-        "import sys, django; django.setup(); import backend.wsgi, backend.urls, worker.tasks; "
-        "from django.urls import get_resolver; get_resolver().url_patterns; "
-        "assert 'torch' not in sys.modules, 'torch was imported'"
-    )
+def _runs_without_torch(code: str, var_dir: Path) -> None:
+    """``code`` runs in a fresh web process (production settings) and never imports torch."""
+    code = f"import sys, django; django.setup(); {code}; "
+    code += "assert 'torch' not in sys.modules, 'torch was imported'"
     env = {
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "backend.settings.base",
-        "RADLABEL_VAR_DIR": str(tmp_path),
+        "RADLABEL_VAR_DIR": str(var_dir),
     }
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def test_the_web_process_never_imports_torch(tmp_path):
+    _runs_without_torch(
+        "import backend.wsgi, backend.urls, worker.tasks; "
+        "from django.urls import get_resolver; get_resolver().url_patterns",
+        tmp_path,
+    )
 
 
 def test_seeding_the_demo_never_imports_torch(tmp_path):
     """seed_demo runs in the web image: its command and the demo data it makes are torch-free."""
-    code = (
-        "import sys, django; django.setup(); import annotator.management.commands.seed_demo; "
+    _runs_without_torch(
+        "import annotator.management.commands.seed_demo; "
         "from radlabel.demo.dicom import lesion_slices; "
-        "assert lesion_slices(1, 1, seed=1, size=128)[0].masks.any(); "
-        "assert 'torch' not in sys.modules, 'torch was imported'"
+        "assert lesion_slices(1, 1, seed=1, size=128)[0].masks.any()",
+        tmp_path,
     )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "backend.settings.base",
-        "RADLABEL_VAR_DIR": str(tmp_path),
-    }
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)

@@ -6,17 +6,14 @@ loses no job, duplicates no proposal and leaves no half-written model.
 """
 
 import hashlib
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotator import coco
 from annotator.models import (
     Annotation,
     Image,
@@ -31,36 +28,13 @@ from annotator.services import jobs
 from radlabel.demo.dicom import lesion_slices
 from radlabel.demo.lesions import CLASS_NAMES
 from tests import factories
+from tests.lesion_uploads import lesions_label, slices_upload
 from tests.processes import celery_worker, wait_for
 from worker.ml.checkpoint import load_weights
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SIZE = 128
 BUDGET_S = 60  # training seconds: the first attempt is killed after its first epoch
-
-
-def _upload(client, slices):
-    response = client.post(
-        "/api/projects/loop/uploads/",
-        {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.data
-    return [f["image_ids"][0] for f in response.data["files"]]
-
-
-def _label(client, image_id, lesion, classes):
-    for mask, label in zip(lesion.masks, lesion.labels, strict=True):
-        response = client.post(
-            f"/api/images/{image_id}/annotations/",
-            {
-                "client_key": str(uuid.uuid4()),
-                "label_class": classes[label - 1],
-                **coco.box_and_mask(mask),
-            },
-            format="json",
-        )
-        assert response.status_code == 201, response.data
 
 
 def _job(model, pk):
@@ -109,9 +83,9 @@ def _labelled_project():
     classes = [c["id"] for c in client.get("/api/projects/loop/").data["label_classes"]]
 
     slices = lesion_slices(8, 2, seed=5, size=SIZE)
-    image_ids = _upload(client, slices)
+    image_ids = slices_upload(client, "loop", slices)
     for image_id, lesion in zip(image_ids, slices, strict=True):
-        _label(client, image_id, lesion, classes)
+        lesions_label(client, image_id, lesion, classes)
     splits = ["train"] * 4 + ["val"] * 2 + ["test"] * 2
     for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
         response = client.patch(f"/api/patients/{patient.pk}/", {"split": split}, format="json")
@@ -182,7 +156,7 @@ def _preannotated_through_a_kill(client, version):
     """New uploads are pre-annotated by the active version, also when the worker is killed
     halfway; returns the new images' ids."""
     more = lesion_slices(1, 24, seed=11, size=SIZE)
-    new_ids = _upload(client, more)
+    new_ids = slices_upload(client, "loop", more)
     job = PreannotationJob.objects.get()
     assert job.image_ids == sorted(new_ids) and job.model_version_id == version.pk
     with celery_worker() as worker:

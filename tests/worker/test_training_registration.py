@@ -6,20 +6,18 @@ exactly), so the figures are known too; the active version is a real, untrained 
 """
 
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotator import coco
 from annotator.models import Image, ModelVersion, Patient, PreannotationJob, TagSuggestion
 from annotator.selectors.model_versions import training_annotations
 from annotator.services import jobs
 from radlabel.demo.dicom import lesion_slices
 from radlabel.rle import encode_masks
 from tests import factories
+from tests.lesion_uploads import lesions_label, slices_upload
 from worker import datastore
 from worker.ml.checkpoint import save_weights_atomic
 from worker.ml.classifier import ClassifierConfig
@@ -54,27 +52,11 @@ def _weights(path: Path) -> str:
 
 def _upload_labelled(client, world, slices, splits) -> list[int]:
     """The slices uploaded, their patients put in ``splits``, each lesion an accepted label."""
-    response = client.post(
-        "/api/projects/chest/uploads/",
-        {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.data
+    image_ids = slices_upload(client, "chest", slices)
     for patient, split in zip(Patient.objects.order_by("pseudonym"), splits, strict=True):
         assert client.patch(f"/api/patients/{patient.pk}/", {"split": split}).status_code == 200
-    image_ids = [entry["image_ids"][0] for entry in response.data["files"]]
     for image_id, lesion in zip(image_ids, slices, strict=True):
-        for mask in lesion.masks:
-            created = client.post(
-                f"/api/images/{image_id}/annotations/",
-                {
-                    "client_key": str(uuid.uuid4()),
-                    "label_class": world.instance_class.pk,
-                    **coco.box_and_mask(mask),
-                },
-                format="json",
-            )
-            assert created.status_code == 201, created.data
+        lesions_label(client, image_id, lesion, world.instance_class.pk)
     return image_ids
 
 

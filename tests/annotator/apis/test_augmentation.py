@@ -5,18 +5,16 @@ what comes back)."""
 import base64
 import io
 import json
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
-from annotator import coco
 from annotator.models import AuditEvent, ModelVersion, Patient, Project
 from radlabel.augmentation import OPS, AugmentationSettings
 from radlabel.demo.dicom import lesion_slices
+from tests.lesion_uploads import lesions_label, slices_upload
 
 URL = "/api/projects/chest/augmentation/"
 PREVIEW = "/api/projects/chest/augmentation/preview/"
@@ -29,28 +27,10 @@ def _upload(world, n=1, seed=3):
     each image's id and its lesion masks."""
     client = world.client(world.admin)
     slices = lesion_slices(n, 1, seed=seed, size=SIZE)
-    response = client.post(
-        "/api/projects/chest/uploads/",
-        {"files": [SimpleUploadedFile(f"{i}.dcm", s.data) for i, s in enumerate(slices)]},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.data
-    images = []
-    for entry, lesion in zip(response.data["files"], slices, strict=True):
-        image_id = entry["image_ids"][0]
-        for mask in lesion.masks:
-            created = client.post(
-                f"/api/images/{image_id}/annotations/",
-                {
-                    "client_key": str(uuid.uuid4()),
-                    "label_class": world.instance_class.pk,
-                    **coco.box_and_mask(mask),
-                },
-                format="json",
-            )
-            assert created.status_code == 201, created.data
-        images.append((image_id, lesion.masks))
-    return images
+    image_ids = slices_upload(client, "chest", slices)
+    for image_id, lesion in zip(image_ids, slices, strict=True):
+        lesions_label(client, image_id, lesion, world.instance_class.pk)
+    return [(image_id, lesion.masks) for image_id, lesion in zip(image_ids, slices, strict=True)]
 
 
 def test_admins_read_the_defaults_with_each_ops_range(world):
