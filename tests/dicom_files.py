@@ -3,8 +3,10 @@
 import importlib.util
 import io
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
+import pydicom
 from pydicom.data import get_testdata_file
 
 
@@ -24,3 +26,22 @@ def zip_of(entries: dict[str, bytes]) -> bytes:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def ct_slices(count: int = 3, without: Iterable[str] = ()) -> list[bytes]:
+    """``count`` slices of one CT series (CT_small at successive table positions), without the
+    attributes named in ``without``."""
+    source = pydicom.dcmread(pydicom_test_file("CT_small.dcm"))
+    for keyword in without:
+        delattr(source, keyword)
+    slices = []
+    for n in range(count):
+        ds = source.copy()
+        ds.SOPInstanceUID = f"{source.SOPInstanceUID}.{n + 1}"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = n + 1
+        ds.ImagePositionPatient = [*source.ImagePositionPatient[:2], -75.7 + 5 * n]
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        slices.append(buffer.getvalue())
+    return slices

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from tests.annotator.dicom.phi import build_phi_dataset
-from tests.dicom_files import pydicom_test_file
+from tests.dicom_files import ct_slices, pydicom_test_file
 from tests.processes import free_port, require_tool
 
 USER = "radlabel"
@@ -73,20 +73,6 @@ def _bytes(ds: pydicom.Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
-
-
-def ct_slices(count: int = 3) -> list[bytes]:
-    """``count`` slices of one CT series (CT_small at successive table positions)."""
-    source = pydicom.dcmread(pydicom_test_file("CT_small.dcm"))
-    slices = []
-    for n in range(count):
-        ds = source.copy()
-        ds.SOPInstanceUID = f"{source.SOPInstanceUID}.{n + 1}"
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.InstanceNumber = n + 1
-        ds.ImagePositionPatient = [*source.ImagePositionPatient[:2], -75.7 + 5 * n]
-        slices.append(_bytes(ds))
-    return slices
 
 
 @pytest.fixture(scope="session", name="orthanc")

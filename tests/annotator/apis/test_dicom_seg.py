@@ -19,25 +19,16 @@ from annotator.services.dicom_seg import segment_type_code
 from tests import factories
 from tests.annotator.apis.test_exports import _accepted_mask, _image, _mask
 from tests.dciodvfy import dciodvfy_errors
-from tests.dicom_files import data_store, pydicom_test_file
+from tests.dicom_files import ct_slices, data_store
 
 
 def _ct_series(world, slices=3, without=()):
     """``slices`` real CT slices of one series (CT_small at three table positions), without
     the attributes named in ``without``."""
-    source = pydicom.dcmread(pydicom_test_file("CT_small.dcm"))
-    for keyword in without:
-        delattr(source, keyword)
-    images = []
-    for n in range(slices):
-        ds = source.copy()
-        ds.SOPInstanceUID = f"{source.SOPInstanceUID}.{n + 1}"
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.InstanceNumber = n + 1
-        ds.ImagePositionPatient = [*source.ImagePositionPatient[:2], -75.7 + 5 * n]
-        buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        images.append(_image(world, buffer.getvalue(), f"slice{n}.dcm"))
+    images = [
+        _image(world, data, f"slice{n}.dcm")
+        for n, data in enumerate(ct_slices(slices, without=without))
+    ]
     assert len({image.series_id for image in images}) == 1
     return images
 
