@@ -1,23 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ModelVersion } from "../api/types";
+import { modelVersion } from "../testing/modelVersions";
 import { METRIC_COLUMNS, metricRows, metricSeries, metricValue, versionAction } from "./metrics";
 
-const v = (number: number, status: ModelVersion["status"], metrics: ModelVersion["metrics"]): ModelVersion => ({
-  id: number * 10,
-  number,
-  status,
-  backbone: "resnet18_fpn",
-  config: {},
-  score_threshold: 0.5,
-  metrics,
-  promotion: {},
-  training_data: {},
-  classifier: {},
-  sha256: "0".repeat(64),
-  training_job: null,
-  created_at: "2026-01-01T00:00:00Z",
-  promoted_at: null,
-});
+const v = (number: number, status: ModelVersion["status"], metrics: ModelVersion["metrics"]): ModelVersion =>
+  modelVersion({ id: number * 10, number, status, metrics });
 
 const versions = [
   v(1, "retired", { val: { segm_AP: 0.2, segm_AP50: 0.5, bbox_AP: 0.25 }, test: { segm_AP: 0.18, segm_AP50: null, bbox_AP: 0.2 } }),

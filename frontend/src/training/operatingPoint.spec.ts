@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AtThreshold, ModelVersion } from "../api/types";
+import { modelVersion } from "../testing/modelVersions";
 import { apText, figuresText, intervalText, pct, perClassText, promotionText, splitSummary } from "./operatingPoint";
 
 const est = (value: number | null, low: number | null = null, high: number | null = null) => ({ value, low, high });
@@ -18,23 +19,8 @@ const figures: AtThreshold = {
   bootstrap: { samples: 2000, confidence: 0.95, unit: "patient", units: 4 },
 };
 
-const version = (over: Partial<ModelVersion>): ModelVersion => ({
-  id: 1,
-  number: 3,
-  status: "candidate",
-  backbone: "resnet18_fpn",
-  config: {},
-  score_threshold: 0.62,
-  metrics: {},
-  promotion: {},
-  training_data: {},
-  classifier: {},
-  sha256: "0".repeat(64),
-  training_job: null,
-  created_at: "2026-01-01T00:00:00Z",
-  promoted_at: null,
-  ...over,
-});
+const version = (over: Partial<ModelVersion>): ModelVersion =>
+  modelVersion({ number: 3, score_threshold: 0.62, ...over });
 
 describe("figures at the operating point", () => {
   it("says how many lesions are found and how many false marks, with intervals", () => {
