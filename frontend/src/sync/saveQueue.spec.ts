@@ -238,14 +238,19 @@ describe("SaveQueue: edits", () => {
 });
 
 describe("SaveQueue: conflicts", () => {
-  it("turns a 412 into a conflict and never overwrites silently", async () => {
+  /** My edit of a label someone else saved first, sent and answered with a conflict. */
+  async function conflicted(): Promise<{ row: Annotation; q: SaveQueue; a: LocalAnnotation }> {
     const row = server.add();
     const q = queue();
     const a = fromServer(row);
-    // someone else saves first
     Object.assign(row, { label_class: 5, version: 4 });
     q.recordAnnotation(1, a.key, ...edit(a, { status: "rejected" }));
     await q.flush();
+    return { row, q, a };
+  }
+
+  it("turns a 412 into a conflict and never overwrites silently", async () => {
+    const { row, q, a } = await conflicted();
     const s = q.state();
     expect(s.conflicts).toHaveLength(1);
     expect(s.conflicts[0].conflict!.theirs!.label_class).toBe(5);
@@ -257,12 +262,7 @@ describe("SaveQueue: conflicts", () => {
   });
 
   it("keeps mine by re-sending on top of their version", async () => {
-    const row = server.add();
-    const q = queue();
-    const a = fromServer(row);
-    Object.assign(row, { label_class: 5, version: 4 });
-    q.recordAnnotation(1, a.key, ...edit(a, { status: "rejected" }));
-    await q.flush();
+    const { row, q, a } = await conflicted();
     q.keepMine(a.key, null);
     await q.flush();
     const last = server.edits().at(-1)!;
@@ -273,12 +273,7 @@ describe("SaveQueue: conflicts", () => {
   });
 
   it("takes theirs by dropping my edit", async () => {
-    const row = server.add();
-    const q = queue();
-    const a = fromServer(row);
-    Object.assign(row, { label_class: 5, version: 4 });
-    q.recordAnnotation(1, a.key, ...edit(a, { status: "rejected" }));
-    await q.flush();
+    const { q, a } = await conflicted();
     const theirs = q.takeTheirs(a.key);
     expect(theirs).toMatchObject({ label_class: 5, version: 4 });
     await vi.advanceTimersByTimeAsync(5000);
