@@ -11,7 +11,6 @@ one PACS import job in this process against a scratch PostgreSQL database. Run:
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -57,7 +56,7 @@ def _setup(media: str) -> None:
 
 
 def _start_orthanc(folder: Path) -> tuple[subprocess.Popen, str]:
-    from tests.orthanc import _plugin
+    from tests.orthanc import _plugin, config_write
     from tests.processes import free_port
 
     binary = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
@@ -65,23 +64,11 @@ def _start_orthanc(folder: Path) -> tuple[subprocess.Popen, str]:
     if not Path(binary).exists() or plugin is None:
         sys.exit("Orthanc and orthanc-dicomweb are not installed")
     port = free_port()
-    config = {
-        "Name": "RadLabelBench",
-        "StorageDirectory": str(folder / "storage"),
-        "IndexDirectory": str(folder / "index"),
-        "HttpPort": port,
-        "DicomServerEnabled": False,
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": True,
-        "RegisteredUsers": {USER: PASSWORD},
-        "Plugins": [plugin],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-    }
-    (folder / "orthanc.json").write_text(json.dumps(config))
-    log = open(folder / "orthanc.log", "w")
-    process = subprocess.Popen(
-        [binary, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
+    config = config_write(
+        folder, name="RadLabelBench", port=port, plugin=plugin, user=USER, password=PASSWORD
     )
+    log = open(folder / "orthanc.log", "w")
+    process = subprocess.Popen([binary, str(config)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:

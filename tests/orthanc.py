@@ -69,6 +69,37 @@ def _plugin() -> str | None:
     return None
 
 
+def config_write(
+    folder: Path,
+    *,
+    name: str,
+    port: int,
+    plugin: str,
+    user: str = USER,
+    password: str = PASSWORD,
+) -> Path:
+    """``folder/orthanc.json``: storage in ``folder``, HTTP on loopback ``port`` with basic
+    authentication, DICOMweb (no WADO-URI), the DICOM port off."""
+    config = {
+        "Name": name,
+        "StorageDirectory": str(folder / "storage"),
+        "IndexDirectory": str(folder / "index"),
+        "HttpPort": port,
+        "HttpServerEnabled": True,
+        "DicomServerEnabled": False,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": True,
+        "RegisteredUsers": {user: password},
+        "Plugins": [plugin],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False},
+        "StorageCompression": False,
+        "HttpsVerifyPeers": False,
+    }
+    path = folder / "orthanc.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
 def _bytes(ds: pydicom.Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
@@ -93,22 +124,7 @@ def orthanc_fixture(tmp_path_factory):
     )
     folder = tmp_path_factory.mktemp("orthanc")
     port = free_port()
-    config = {
-        "Name": "RadLabelTest",
-        "StorageDirectory": str(folder / "storage"),
-        "IndexDirectory": str(folder / "index"),
-        "HttpPort": port,
-        "HttpServerEnabled": True,
-        "DicomServerEnabled": False,
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": True,
-        "RegisteredUsers": {USER: PASSWORD},
-        "Plugins": [plugin],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False},
-        "StorageCompression": False,
-        "HttpsVerifyPeers": False,
-    }
-    (folder / "orthanc.json").write_text(json.dumps(config))
+    config_write(folder, name="RadLabelTest", port=port, plugin=plugin)
     log = open(folder / "orthanc.log", "w")
     process = subprocess.Popen(
         [binary, "--logdir=" + str(folder), str(folder / "orthanc.json")],
