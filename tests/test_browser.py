@@ -127,13 +127,16 @@ def _seed(bench: bool) -> dict:
 
 
 def _seed_project():
-    """The admin, the project with its radiologist, and its label classes by name."""
+    """The admin, the project with its radiologist and its reviewer, and its label classes by
+    name."""
     admin = factories.UserFactory(username="admin", password=PASSWORD)
     admin.is_superuser = admin.is_staff = True
     admin.save()
     annotator = factories.UserFactory(username="radiologist", password=PASSWORD)
+    reviewer = factories.UserFactory(username="second-reader", password=PASSWORD)
     project = factories.ProjectFactory(slug=SLUG, name="Chest CT nodules")
     factories.MembershipFactory(project=project, user=annotator, role=Role.ANNOTATOR)
+    factories.MembershipFactory(project=project, user=reviewer, role=Role.REVIEWER)
     classes = {
         name: factories.LabelClassFactory(project=project, name=name, color=color)
         for name, color in (
@@ -447,6 +450,7 @@ def test_single_page_app_in_chromium():
             "RADLABEL_PASSWORD": PASSWORD,
             "RADLABEL_ADMIN_USER": "admin",
             "RADLABEL_ADMIN_PASSWORD": PASSWORD,
+            "RADLABEL_REVIEWER_USER": "second-reader",
             "RADLABEL_PROJECT": SLUG,
             "RADLABEL_ARTIFACTS": str(ARTIFACTS),
             "CHROMIUM": chromium,

@@ -7,6 +7,8 @@ export const env = {
   user: process.env.RADLABEL_USER ?? "radiologist",
   password: process.env.RADLABEL_PASSWORD ?? "",
   adminUser: process.env.RADLABEL_ADMIN_USER ?? "admin",
+  /** a reviewer of the project, with the annotator's password */
+  reviewerUser: process.env.RADLABEL_REVIEWER_USER ?? "second-reader",
   adminPassword: process.env.RADLABEL_ADMIN_PASSWORD ?? process.env.RADLABEL_PASSWORD ?? "",
   /** run only the tests whose name contains this (or one of several, separated by "|") */
   grep: process.env.RADLABEL_E2E_GREP ?? "",

@@ -754,6 +754,102 @@ await runner.test("tag suggestions: the worklist filters and shows them, y accep
   await context.close();
 });
 
+await runner.test("second reader: a reviewer reads a submitted image read-only, returns it with a comment on a label, the annotator sees it first and fixes it, the reviewer accepts and it locks", async (problems) => {
+  // the 10-frame MR's first frame, which the other tests leave alone
+  const probe = await newContext(browser, problems);
+  await login(await probe.newPage(), "/");
+  const mr = (await api(probe, `/api/projects/${env.project}/images/?modality=MR&ordering=id`)).results[0];
+  const imageId = mr.id;
+  await probe.close();
+  const status = async (context) => (await api(context, `/api/images/${imageId}/`)).status;
+
+  // the annotator draws a box and submits it (done)
+  const annotator = await openAs(browser, problems, imageId);
+  await annotator.page.keyboard.press("b");
+  const corner = (f) => pixelToPage(annotator.page, mr.columns * f, mr.rows * f);
+  await drag(annotator.page, await corner(0.3), await corner(0.6));
+  await annotator.page.waitForSelector("[data-testid=annotation-list] li[data-status=accepted]");
+  await waitSaved(annotator.page);
+  await annotator.page.keyboard.press("v");
+  await annotator.page.keyboard.press("d");
+  await annotator.page.waitForSelector("[data-testid=image-status][data-status=done]");
+  await waitSaved(annotator.page);
+  assert((await status(annotator.context)) === "done", "submitted");
+
+  // the reviewer opens it from the submitted filter: read-only, with Accept / Return
+  const reviewer = await newContext(browser, problems);
+  const rpage = await reviewer.newPage();
+  await login(rpage, `/projects/${env.project}/images?status=done`, env.reviewerUser, env.password);
+  await rpage.waitForSelector("[data-testid=worklist] tbody tr");
+  const submitted = await api(reviewer, `/api/projects/${env.project}/images/?status=done&group=instance`);
+  assert(submitted.results.some((r) => r.instance_id === mr.instance_id), "the submitted filter lists it");
+  await openImage(rpage, imageId, "?status=done");
+  await rpage.waitForSelector("[data-testid=review-accept]");
+  assert((await rpage.getAttribute("[data-testid=viewer]", "data-locked")) === "true", "the labels are read-only to a reviewer reading them");
+  const facts = await rpage.textContent("[data-testid=review-facts]");
+  assert(facts.includes(`Submitted by ${env.user}`), `who submitted it (${facts})`);
+  const before = (await api(reviewer, `/api/images/${imageId}/annotations/`)).length;
+  await rpage.keyboard.press("b");
+  const [cx, cy] = await pixelToPage(rpage, 40, 40);
+  await drag(rpage, [cx, cy], [cx + 60, cy + 60]);
+  await rpage.waitForSelector("[data-testid=review-locked].flash");
+  assert(/read-only until you choose Edit labels/.test(await rpage.textContent("[data-testid=review-locked]")), "the reviewer is told why");
+  await rpage.keyboard.press("v");
+  const target = await rpage.$eval("[data-testid=annotation-list] li[data-status=accepted]", (li) => ({ key: li.dataset.key, id: Number(li.dataset.annotationId) }));
+  await rpage.click(`li[data-key="${target.key}"]`);
+  await shot(rpage, "14-review-reading.png");
+  await rpage.keyboard.press("r");
+  await rpage.waitForSelector("[data-testid=return-dialog]");
+  assert(await rpage.isChecked("[data-testid=return-about-label]"), "the comment is about the selected label");
+  await rpage.fill("[data-testid=return-comment]", "The box misses the lower edge of the nodule.");
+  const rurl = rpage.url();
+  await rpage.keyboard.press("Control+Enter");
+  await rpage.waitForURL((u) => u.href !== rurl);
+  const returned = await api(reviewer, `/api/images/${imageId}/`);
+  assert(returned.status === "returned" && returned.review.comments[0].annotation === target.id, `returned with the comment on the label (${JSON.stringify(returned.review)})`);
+  assert((await api(reviewer, `/api/images/${imageId}/annotations/`)).length === before, "the read-only box drew nothing");
+
+  // the annotator's worklist starts with it; the comment shows beside its label
+  await annotator.page.goto(`${env.url}/projects/${env.project}/images`);
+  await annotator.page.waitForSelector("[data-testid=worklist] tbody tr");
+  const first = await annotator.page.getAttribute("[data-testid=worklist] tbody tr", "data-image-id");
+  assert(Number(first) === imageId, `a returned image heads its annotator's worklist (${first})`);
+  await annotator.page.click(`tr[data-image-id="${imageId}"] td:nth-child(2)`);
+  await annotator.page.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
+  await annotator.page.waitForSelector(`li[data-key="${target.key}"] [data-testid=label-comment]`);
+  assert((await annotator.page.textContent("[data-testid=review-comments]")).includes("misses the lower edge"), "the comment is in the review box");
+  assert((await annotator.page.getAttribute("[data-testid=image-status]", "data-status")) === "returned", "the page says it was returned");
+  await shot(annotator.page, "15-review-returned.png");
+  // the fix: the label's box moves down by 6 px, then Done again
+  const label = (await api(annotator.context, `/api/images/${imageId}/annotations/`)).find((a) => a.id === target.id);
+  await annotator.page.click(`li[data-key="${target.key}"]`);
+  const [x, y, w, h] = label.box;
+  await drag(annotator.page, await pixelToPage(annotator.page, x + w / 2, y + h / 2), await pixelToPage(annotator.page, x + w / 2, y + h / 2 + 6));
+  await annotator.page.keyboard.press("d");
+  await annotator.page.waitForSelector("[data-testid=image-status][data-status=done]");
+  await waitSaved(annotator.page);
+  const fixed = (await api(annotator.context, `/api/images/${imageId}/annotations/`)).find((a) => a.id === target.id);
+  assert(Math.abs(fixed.box[1] - y - 6) < 1 && (await status(annotator.context)) === "done", `fixed and submitted again (${fixed.box})`);
+
+  // the reviewer accepts (A); the labels lock for both
+  await openImage(rpage, imageId, "?status=done");
+  await rpage.waitForSelector("[data-testid=review-accept]");
+  const aurl = rpage.url();
+  await rpage.keyboard.press("a");
+  await rpage.waitForURL((u) => u.href !== aurl);
+  assert((await status(reviewer)) === "reviewed", "accepted");
+  await openImage(annotator.page, imageId);
+  assert((await annotator.page.getAttribute("[data-testid=viewer]", "data-locked")) === "true", "an accepted image is locked");
+  await annotator.page.click(`li[data-key="${target.key}"]`);
+  await annotator.page.keyboard.press("Delete");
+  await annotator.page.waitForSelector("[data-testid=review-locked].flash");
+  assert(/locked until a reviewer reopens/.test(await annotator.page.textContent("[data-testid=review-locked]")), "the page says why");
+  assert((await api(annotator.context, `/api/images/${imageId}/annotations/`)).some((a) => a.id === target.id), "the locked label stays");
+  await shot(annotator.page, "16-review-accepted-locked.png");
+  await annotator.context.close();
+  await reviewer.close();
+});
+
 await runner.test("Models page: versions, loss curve, start and cancel training, promote, pre-annotate; annotators get 403", async (problems) => {
   const context = await newContext(browser, problems);
   const page = await context.newPage();

@@ -1,5 +1,5 @@
 export type Role = "admin" | "annotator" | "reviewer";
-export type ImageStatus = "unlabelled" | "proposed" | "in_progress" | "done" | "reviewed";
+export type ImageStatus = "unlabelled" | "proposed" | "in_progress" | "returned" | "done" | "reviewed";
 export type Split = "train" | "val" | "test";
 export type AnnotationStatus = "proposed" | "accepted" | "rejected";
 export type Box = [number, number, number, number];
@@ -87,6 +87,25 @@ export interface ImageDetail extends ImageListItem {
   /** the classifier's tag probabilities, most probable first */
   tag_suggestions: TagSuggestion[];
   active_seconds: number;
+  review: ImageReview;
+}
+
+/** A reviewer's comment on an image, or on one of its annotations. */
+export interface ReviewComment {
+  id: number;
+  annotation: number | null;
+  author: string | null;
+  body: string;
+  created_at: string;
+}
+
+/** Who submitted and reviewed the image, who reads it now (while their lease runs), what was said. */
+export interface ImageReview {
+  submitted_by: string | null;
+  reviewed_by: string | null;
+  leased_to: string | null;
+  lease_expires_at: string | null;
+  comments: ReviewComment[];
 }
 
 /** A model version's probability that the image has a tag; suggested at or above its threshold. */

@@ -65,6 +65,19 @@ describe("annotation list", () => {
     expect(on.select).toHaveBeenCalledTimes(1);
   });
 
+  it("shows a reviewer's comment beside the label it is about", () => {
+    const list = annotationList({ select: vi.fn(), accept: vi.fn(), reject: vi.fn(), remove: vi.fn() });
+    const comment = { id: 1, annotation: 8, author: "reviewer", body: "Misses the lower edge.", created_at: "2026-12-04T00:00:00Z" };
+    list.update({
+      annotations: [fromServer(annotationRow({ client_key: "drawn", id: 8, source: "human", status: "accepted" })), fromServer(annotationRow({ client_key: "other", id: 9 }))],
+      classes,
+      selectedKey: null,
+      comments: [comment, { ...comment, id: 2, annotation: null, body: "On the image." }],
+    });
+    const rows = [...list.el.querySelectorAll("li[data-key]")];
+    expect(rows.map((r) => r.querySelector('p[data-testid="label-comment"]')?.textContent ?? null)).toEqual(["reviewer: Misses the lower edge.", null]);
+  });
+
   it("says how to start when the image has no labels", () => {
     const list = annotationList({ select: vi.fn(), accept: vi.fn(), reject: vi.fn(), remove: vi.fn() });
     list.update({ annotations: [], classes, selectedKey: null });

@@ -3,7 +3,7 @@
  * the model's runner-up class, accept and reject/delete buttons. Each row publishes its label's
  * key, status, class, source, id, box and mask (area and COCO RLE counts) as data attributes.
  */
-import type { LabelClass } from "../api/types";
+import type { LabelClass, ReviewComment } from "../api/types";
 import type { LocalAnnotation } from "../editing/document";
 import { encodeRle, maskArea, type Mask } from "../viewer/rle";
 import { h } from "./dom";
@@ -12,6 +12,8 @@ export interface AnnotationListState {
   annotations: LocalAnnotation[];
   classes: Map<number, LabelClass>;
   selectedKey: string | null;
+  /** the reviewers' comments: one about a label shows beside it */
+  comments?: ReviewComment[];
 }
 
 export interface AnnotationListHandlers {
@@ -67,6 +69,9 @@ function row(a: LocalAnnotation, s: AnnotationListState, on: AnnotationListHandl
     h("span", { class: "score" }, a.score != null ? a.score.toFixed(2) : a.source),
     button("Accept (A)", null, on.accept, "✓"),
     a.source !== "model" ? button("Delete (Del)", "delete", on.remove, "✕") : button("Reject (R)", "reject", on.reject, "✕"),
+    ...(s.comments ?? [])
+      .filter((c) => a.id != null && c.annotation === a.id)
+      .map((c) => h("p", { class: "ann-comment", "data-testid": "label-comment" }, h("strong", {}, c.author ?? "someone"), `: ${c.body}`)),
   );
   li.addEventListener("click", () => on.select(a.key));
   return li;

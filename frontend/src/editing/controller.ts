@@ -120,11 +120,14 @@ export class EditController {
         return; // window/level on empty image
       }
       this.host.select(hit.key);
+      if (doc.locked) return; // selecting is reading: no move or resize
       const a = doc.get(hit.key)!;
       const screen: [number, number] = [e.clientX, e.clientY];
       this.drag = hit.handle
         ? { kind: "resize", key: hit.key, handle: hit.handle, orig: [...a.box] as Box, screen, moved: false }
         : { kind: "move", key: hit.key, start: p, orig: [...a.box] as Box, screen, moved: false };
+    } else if (doc.refused()) {
+      return stop(e);
     } else if (mode === "box" || mode === "assist") {
       this.drag = { kind: "box", start: p };
     } else {

@@ -66,6 +66,10 @@ export class AnnotationDoc {
   readonly history = new History<Command>();
   tags: number[] = [];
   status: ImageStatus = "unlabelled";
+  /** why the labels cannot be edited now (accepted in review, or shown to a reviewer to read); null: editable */
+  locked: string | null = null;
+  /** told why an edit was refused while the document is locked */
+  onRefused: (why: string) => void = () => {};
   private listeners = new Set<() => void>();
 
   constructor(
@@ -120,6 +124,7 @@ export class AnnotationDoc {
 
   /** Apply a command and record it for undo. Changes that change nothing are dropped. */
   execute(cmd: Command): void {
+    if (this.refused()) return;
     const changes = cmd.changes.filter((c) => !sameChange(c));
     if (!changes.length) return;
     const real = { label: cmd.label, changes };
@@ -127,13 +132,21 @@ export class AnnotationDoc {
     this.applyAll(real.changes);
   }
 
+  /** Whether the document is locked (the edit is refused, and told why). */
+  refused(): boolean {
+    if (this.locked) this.onRefused(this.locked);
+    return this.locked != null;
+  }
+
   undo(): Command | null {
+    if (this.refused()) return null;
     const cmd = this.history.undo();
     if (cmd) this.applyAll([...cmd.changes].reverse().map(invert));
     return cmd;
   }
 
   redo(): Command | null {
+    if (this.refused()) return null;
     const cmd = this.history.redo();
     if (cmd) this.applyAll(cmd.changes);
     return cmd;

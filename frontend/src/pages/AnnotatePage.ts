@@ -16,6 +16,7 @@ import { renderSaveState } from "./annotate/conflicts";
 import { bindKeys } from "./annotate/keys";
 import { remove, setStatus } from "./annotate/labels";
 import { openImage } from "./annotate/load";
+import { reviewAccept, reviewEdit, reviewReopen, reviewReturn } from "./annotate/review";
 import { initialState, type AnnotatePage } from "./annotate/page";
 import { renderCorners, renderOverlay, renderSidebar } from "./annotate/render";
 import { annotateSkeleton } from "./annotate/skeleton";
@@ -52,9 +53,20 @@ export function mountAnnotatePage(root: HTMLElement, ctx: AppContext, slug: stri
     reject: (key) => setStatus(p, [key], "rejected"),
     remove: (key) => remove(p, key),
     tags: { change: (next) => setTags(p, next), reject: (id) => void rejectSuggestion(p, id) },
+    review: {
+      accept: () => void reviewAccept(p),
+      giveBack: () => reviewReturn(p),
+      edit: () => reviewEdit(p),
+      reopen: () => void reviewReopen(p),
+      selectAnnotation: (id) => p.select(s.doc.list().find((a) => a.id === id)?.key ?? null),
+    },
   });
   const newDoc = (id: number) => {
     const d = new AnnotationDoc(id, sink);
+    d.onRefused = (why) => {
+      p.status(why);
+      ui.review.refused();
+    };
     d.onChange(() => {
       if (s.selectedKey && !d.get(s.selectedKey)) s.selectedKey = null;
       p.render();

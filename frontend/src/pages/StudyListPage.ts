@@ -1,14 +1,14 @@
 /** The worklist: the project's images, filtered and sorted, with the query kept in the URL. */
 import type { AppContext } from "../app";
-import { getImage, listImages } from "../api/images";
+import { listImages } from "../api/images";
+import { nextImage } from "../api/review";
 import { getProject } from "../api/projects";
 import { listStrategies } from "../api/strategies";
 import type { ImageListItem, ProjectCounts } from "../api/types";
 import { h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { imagePath, modelsPath, worklistPath } from "../router";
-import { imageAfter, rowDone, WORKLIST_GROUP } from "../worklist/rows";
-import { strategyOf } from "../worklist/strategies";
+import { WORKLIST_GROUP } from "../worklist/rows";
 import { worklistFilters } from "./worklist/Filters";
 import { pager } from "./worklist/Pager";
 import { worklistTable } from "./worklist/WorklistTable";
@@ -34,23 +34,14 @@ export function doneCount(counts: ProjectCounts): number {
 }
 
 /** The worklist's rows in its filter and order, page after page (at most 4000). */
-async function* worklistRows(slug: string, query: URLSearchParams): AsyncGenerator<ImageListItem> {
-  const base = { ...Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size")), group: WORKLIST_GROUP };
-  for (let page = 1; page <= 20; page++) {
-    const res = await listImages(slug, { ...base, page: String(page), page_size: "200" });
-    yield* res.results;
-    if (!res.next) return;
-  }
+/** The worklist's filter and order as Next's server call takes them (no paging). */
+function nextFilters(query: URLSearchParams): Record<string, string> {
+  return { ...Object.fromEntries([...query].filter(([k]) => k !== "page" && k !== "page_size")), group: WORKLIST_GROUP };
 }
 
-/** The first image of the filter that is not done yet (else the first), to continue with. */
-export async function continueImageId(slug: string, query: URLSearchParams): Promise<number | null> {
-  let first: number | null = null;
-  for await (const it of worklistRows(slug, query)) {
-    if (!rowDone(it)) return it.id;
-    first ??= it.id;
-  }
-  return first;
+/** The first image of the filter that is not done yet (else the first), leased to this reader to continue with. */
+export function continueImageId(slug: string, query: URLSearchParams): Promise<number | null> {
+  return nextImage(slug, nextFilters(query), null);
 }
 
 /** Rows the worklist showed last, so the annotate page can start loading before its own requests return. */
@@ -142,7 +133,7 @@ export function mountStudyListPage(root: HTMLElement, ctx: AppContext, slug: str
  * done, or done under a strategy that lists the images not done first), the first remaining
  * image is next.
  */
-export async function nextImageId(slug: string, query: URLSearchParams, currentId: number): Promise<number | null> {
-  const [current, strategies] = await Promise.all([worklistItems.get(currentId) ?? getImage(currentId), listStrategies()]);
-  return imageAfter(worklistRows(slug, query), current, strategyOf(strategies, query)?.not_done_first);
+/** The image after `currentId` in the worklist's filter and order that no other reader holds, leased to this reader. */
+export function nextImageId(slug: string, query: URLSearchParams, currentId: number): Promise<number | null> {
+  return nextImage(slug, nextFilters(query), currentId);
 }

@@ -263,3 +263,46 @@ def test_readers_asking_next_at_the_same_moment_get_different_images(world, imag
     given = [g for g in got if g is not None]
     assert len(given) == len(set(given)) == len(images)
     assert got.count(None) == len(readers) - len(images)
+
+
+def test_next_goes_from_any_frame_of_a_grouped_instance_to_the_next_row(world, images):
+    multi = factories.InstanceFactory(
+        series__study__patient__project=world.project, number_of_frames=3
+    )
+    frames = [factories.ImageFactory(instance=multi, frame_number=n) for n in (1, 2, 3)]
+    client = world.client(world.annotator)
+    rows = [images[0].pk, images[1].pk, images[2].pk, images[3].pk, frames[0].pk]
+    listed = client.get(f"/api/projects/{world.project.slug}/images/?group=instance&ordering=id")
+    assert [row["id"] for row in listed.data["results"]] == rows
+    after_frame = _next(client, world, after=frames[1].pk, group="instance", ordering="id")
+    assert after_frame.data["image"] is None  # the instance is the last row
+    after_first = _next(client, world, after=images[3].pk, group="instance", ordering="id")
+    assert after_first.data["image"] == frames[0].pk
+    # an image the filter no longer lists (now done): the first row not done
+    _status(client, images[0], "done")
+    left = _next(client, world, after=images[0].pk, status="unlabelled", ordering="id")
+    assert left.data["image"] == images[1].pk
+
+
+def test_next_under_a_not_done_first_order_goes_from_a_now_done_image_to_the_first_not_done(
+    world, images
+):
+    client = world.client(world.annotator)
+    _status(client, images[2], "done")
+    # images[2] now sorts among the done ones: Next from it is the first image not done
+    given = _next(client, world, after=images[2].pk, ordering="unlabelled_first").data
+    assert given["image"] == images[0].pk
+    leased = Image.objects.get(pk=images[0].pk)
+    assert leased.leased_to == world.annotator and given["lease_expires_at"] is not None
+    # an image not yet done: the next row
+    assert (
+        _next(client, world, after=images[0].pk, ordering="unlabelled_first").data["image"]
+        == images[1].pk
+    )
+    for image in images:
+        _status(client, image, "done")
+    # all done: the next row
+    assert (
+        _next(client, world, after=images[1].pk, ordering="unlabelled_first").data["image"]
+        == images[2].pk
+    )

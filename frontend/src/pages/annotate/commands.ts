@@ -3,6 +3,7 @@ import type { NamedCommand } from "../../viewer/commands";
 import { clearMeasurements } from "../../viewer/toolGroups";
 import { decide, deleteSelected, pickClass, proposedKeys, selectNext, setStatus, takeRunnerUp } from "./labels";
 import { goNext, markDone, toggleHelp } from "./modal";
+import { reviewAccept, reviewing, reviewReturn } from "./review";
 import type { AnnotatePage } from "./page";
 import { copyToSlice } from "./slices";
 import { acceptSuggestion, rejectSuggestion } from "./tags";
@@ -20,9 +21,13 @@ export function classCommands(p: AnnotatePage): NamedCommand[] {
 
 function labelCommands(p: AnnotatePage): NamedCommand[] {
   return [
-    cmd("label.accept", "Accept the selected label (or the top proposal)", "Labels", ["a", "enter"], () => decide(p, "accepted")),
+    cmd("label.accept", "Accept the selected label (or the top proposal); reviewing: accept the image and go on", "Labels", ["a", "enter"], () =>
+      reviewing(p) ? void reviewAccept(p) : decide(p, "accepted"),
+    ),
     cmd("label.acceptAll", "Accept all proposals on this image", "Labels", ["shift+a"], () => setStatus(p, proposedKeys(p), "accepted", "Accept all")),
-    cmd("label.reject", "Reject the selected proposal (or the top proposal)", "Labels", ["r"], () => decide(p, "rejected")),
+    cmd("label.reject", "Reject the selected proposal (or the top proposal); reviewing: return the image with a comment", "Labels", ["r"], () =>
+      reviewing(p) ? reviewReturn(p) : decide(p, "rejected"),
+    ),
     cmd("label.runnerUp", "Switch the selected label to the model's runner-up class", "Labels", ["x"], () => takeRunnerUp(p)),
     cmd("label.copyNext", "Copy the selected label to the next slice", "Labels", ["c"], () => copyToSlice(p, 1)),
     cmd("label.copyPrev", "Copy the selected label to the previous slice", "Labels", ["shift+c"], () => copyToSlice(p, -1)),

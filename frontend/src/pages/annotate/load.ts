@@ -27,6 +27,7 @@ import type { AnnotatePage } from "./page";
 import { visibleIn } from "./render";
 import { labelSlice } from "./slices";
 import { chooseWindow, keepWindow } from "./windowing";
+import { applyLock, holdLease } from "./review";
 
 /** How long scrolling must pause before the slice shown becomes the one being labelled. */
 const SWITCH_AFTER_MS = 120;
@@ -209,6 +210,8 @@ export async function openImage(p: AnnotatePage): Promise<void> {
   s.annotatedIndex = Math.max(0, ids.indexOf(detail.id));
   s.sliceIds = ids;
   s.doc.load(applyPending(anns.map(fromServer), queue.pendingAnnotations(imageId)), detail.tags, detail.status);
+  applyLock(p);
+  holdLease(p);
   s.hu = (detail.series.modality || detail.modality) === "CT";
   mountTools(p, project);
   mountEditing(p, detail);

@@ -6,6 +6,7 @@ import type { AppContext } from "../../app";
 import type { Box, ImageDetail, LabelClass } from "../../api/types";
 import type { annotationList } from "../../components/AnnotationList";
 import type { LabelPicker } from "../../components/LabelPicker";
+import type { reviewBox } from "../../components/ReviewBox";
 import type { SaveStatus } from "../../components/SaveStatus";
 import type { TagsBox } from "../../components/TagsBox";
 import type { Toolbar } from "../../components/Toolbar";
@@ -76,6 +77,10 @@ export interface AnnotateState {
   assisted: string | null;
   /** counts box → mask requests: only the latest one's answer is laid */
   assistSeq: number;
+  /** a reviewer chose to edit the submitted image's labels (else they are read-only to them) */
+  reviewEditing: boolean;
+  /** another reader holds the image's lease */
+  heldBy: string | null;
 }
 
 export function initialState(imageId: number, doc: AnnotationDoc): AnnotateState {
@@ -114,6 +119,8 @@ export function initialState(imageId: number, doc: AnnotationDoc): AnnotateState
     carried: null,
     assisted: null,
     assistSeq: 0,
+    reviewEditing: false,
+    heldBy: null,
   };
 }
 
@@ -132,6 +139,7 @@ export interface AnnotateUi {
   pickerSlot: HTMLElement;
   annList: ReturnType<typeof annotationList>;
   imageStatus: HTMLElement;
+  review: ReturnType<typeof reviewBox>;
   tags: TagsBox;
   conflictSlot: HTMLElement;
   errorSlot: HTMLElement;

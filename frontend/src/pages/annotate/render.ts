@@ -1,7 +1,14 @@
 /** Drawing the annotate page from its state: the overlay over the image, the corners, the sidebar. */
 import { isVisible } from "../../viewer/overlay";
 import type { AnnotatePage, AnnotateState } from "./page";
+import { canReview } from "./review";
 import type { LocalAnnotation } from "../../editing/document";
+
+const STATUS_TEXT: Partial<Record<string, string>> = {
+  done: "Done ✓ (submitted for review)",
+  reviewed: "Accepted in review ✓",
+  returned: "Returned: see the comment below, fix, then mark done",
+};
 
 export const visibleIn = (s: AnnotateState) => (a: LocalAnnotation) => isVisible(a, s);
 
@@ -44,7 +51,8 @@ export function renderCorners({ s, ui }: AnnotatePage): void {
 export function renderSidebar(p: AnnotatePage): void {
   const { s, ui } = p;
   const doc = s.doc;
-  ui.annList.update({ annotations: doc.list(), classes: s.classes, selectedKey: s.selectedKey });
+  const comments = s.image?.review.comments ?? [];
+  ui.annList.update({ annotations: doc.list(), classes: s.classes, selectedKey: s.selectedKey, comments });
   ui.tags.update({ classes: s.classes, tags: doc.tags, suggestions: s.image?.tag_suggestions ?? [] });
   s.picker?.setActive(s.activeClass);
   s.toolbar?.update({
@@ -59,7 +67,19 @@ export function renderSidebar(p: AnnotatePage): void {
     outline: s.outline,
     measure: s.measureTool,
   });
-  ui.imageStatus.textContent = doc.status === "done" ? "Done ✓" : `Status: ${doc.status.replace("_", " ")}`;
+  ui.imageStatus.textContent = STATUS_TEXT[doc.status] ?? `Status: ${doc.status.replace("_", " ")}`;
   ui.imageStatus.dataset.status = doc.status;
+  ui.review.update({
+    status: doc.status,
+    review: s.image?.review ?? null,
+    reviews: canReview(p),
+    editing: s.reviewEditing,
+    heldBy: s.heldBy,
+    locked: doc.locked,
+    labelName: (id) => {
+      const a = doc.list().find((x) => x.id === id);
+      return a ? (s.classes.get(a.label_class)?.name ?? "a label") : null;
+    },
+  });
   renderCorners(p);
 }

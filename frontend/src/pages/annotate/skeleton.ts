@@ -2,6 +2,7 @@
 import type { AppContext } from "../../app";
 import { annotationList, type AnnotationListHandlers } from "../../components/AnnotationList";
 import { h } from "../../components/dom";
+import { reviewBox, type ReviewBoxHandlers } from "../../components/ReviewBox";
 import { saveStatus } from "../../components/SaveStatus";
 import { tagsBox, type TagsBoxHandlers } from "../../components/TagsBox";
 import { topBar } from "../../components/TopBar";
@@ -14,7 +15,7 @@ export function annotateSkeleton(
   slug: string,
   query: URLSearchParams,
   imageId: number,
-  on: AnnotationListHandlers & { tags: TagsBoxHandlers },
+  on: AnnotationListHandlers & { tags: TagsBoxHandlers; review: ReviewBoxHandlers },
 ): AnnotateUi {
   const crumbImage = h("span", { "data-testid": "crumb-image" }, `Image ${imageId}`);
   const crumbs = h(
@@ -37,6 +38,7 @@ export function annotateSkeleton(
   const pickerSlot = h("div", {});
   const annList = annotationList(on);
   const imageStatus = h("p", { class: "image-status", "data-testid": "image-status" });
+  const review = reviewBox(on.review);
   const tags = tagsBox(on.tags);
   const conflictSlot = h("div", {});
   const errorSlot = h("div", {});
@@ -46,6 +48,7 @@ export function annotateSkeleton(
     conflictSlot,
     errorSlot,
     imageStatus,
+    review.el,
     h("h2", {}, "Class for new labels"),
     pickerSlot,
     h("h2", {}, "Labels on this image"),
@@ -54,5 +57,5 @@ export function annotateSkeleton(
     tags.el,
   );
   const page = h("div", { class: "page annotate" }, topBar(ctx, crumbs, save.el), toolbarSlot, h("main", { class: "stage" }, wrap, sidebar));
-  return { page, wrap, viewportEl, notice, assistInfo, crumbImage, corners, saveStatus: save, toolbarSlot, pickerSlot, annList, imageStatus, tags, conflictSlot, errorSlot };
+  return { page, wrap, viewportEl, notice, assistInfo, crumbImage, corners, saveStatus: save, toolbarSlot, pickerSlot, annList, imageStatus, review, tags, conflictSlot, errorSlot };
 }

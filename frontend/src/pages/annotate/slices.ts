@@ -11,6 +11,7 @@ import { applyPending } from "../../sync/applyPending";
 import { cloneMask } from "../../viewer/rle";
 import { fitCarried } from "./assist";
 import type { AnnotatePage, Carried } from "./page";
+import { applyLock } from "./review";
 
 /**
  * Copy the selected label (box and mask) onto the neighbouring slice, which opens; with `fit`
@@ -81,6 +82,8 @@ export async function labelSlice(p: AnnotatePage): Promise<void> {
   s.selectedKey = null;
   s.doc = p.newDoc(id);
   s.doc.load(applyPending(anns.map(fromServer), queue.pendingAnnotations(id)), detail.tags, detail.status);
+  s.reviewEditing = false;
+  applyLock(p);
   dropCarried(p);
   history.replaceState(null, "", imagePath(p.slug, id, p.query));
   p.ui.crumbImage.textContent = `Image ${id}`;

@@ -4,7 +4,9 @@ import type { LabelClass } from "../../api/types";
 import { clear, h } from "../../components/dom";
 import { orderOptions, strategyOf } from "../../worklist/strategies";
 
-export const STATUSES = ["unlabelled", "proposed", "in_progress", "done", "reviewed"];
+export const STATUSES = ["unlabelled", "proposed", "in_progress", "returned", "done", "reviewed"];
+/** What a status means in review: done is submitted, reviewed is accepted. */
+const STATUS_TITLES: Record<string, string> = { done: "done (submitted)", reviewed: "reviewed (accepted)", returned: "returned to its annotator" };
 export const SPLITS = ["train", "val", "test"];
 export const MODALITIES = ["CT", "MR", "CR", "DX", "US", "MG", "PT", "NM", "XA", "OT"];
 
@@ -29,7 +31,7 @@ export function worklistFilters(change: (changes: Record<string, string>) => voi
     const order = select("ordering", strategy?.name ?? "", orderOptions(strategies));
     order.title = strategy?.description ?? "";
     const controls: HTMLSelectElement[] = [
-      select("status", g("status"), [["", "Any status"], ...STATUSES.map((s): [string, string] => [s, s.replace("_", " ")])]),
+      select("status", g("status"), [["", "Any status"], ...STATUSES.map((s): [string, string] => [s, STATUS_TITLES[s] ?? s.replace("_", " ")])]),
       select("split", g("split"), [["", "Any split"], ...SPLITS.map((s): [string, string] => [s, s])]),
       select("modality", g("modality"), [["", "Any modality"], ...MODALITIES.map((s): [string, string] => [s, s])]),
       select("label_class", g("label_class"), [

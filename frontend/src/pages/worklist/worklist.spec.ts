@@ -44,7 +44,7 @@ describe("worklist", () => {
     expect(names).toEqual(["status", "split", "modality", "label_class", "suggested_tag", "ordering"]);
     const chosen = (name: string) =>
       [...f.el.querySelectorAll(`select[name="${name}"]`)[0].querySelectorAll("option")].filter((o) => (o).selected);
-    expect(chosen("status").map((o) => o.textContent)).toEqual(["done"]);
+    expect(chosen("status").map((o) => o.textContent)).toEqual(["done (submitted)"]);
     expect(chosen("label_class").map((o) => o.textContent)).toEqual(["nodule"]);
     expect(f.el.querySelectorAll('select[name="label_class"]')[0].textContent).not.toContain("normal");
     expect(chosen("suggested_tag").map((o) => o.textContent)).toEqual(["suggested: normal"]);
