@@ -68,6 +68,11 @@ urlpatterns = [
     path("images/<int:pk>/comments/", review.ImageCommentListApi.as_view(), name="image-comments"),
     path("images/<int:pk>/lease/", review.ImageLeaseApi.as_view(), name="image-lease"),
     path("projects/<slug:slug>/next/", review.ProjectNextApi.as_view(), name="project-next"),
+    path(
+        "projects/<slug:slug>/agreement/",
+        review.ProjectAgreementApi.as_view(),
+        name="project-agreement",
+    ),
     path("images/<int:pk>/activity/", studies.ImageActivityApi.as_view(), name="image-activity"),
     path("images/<int:pk>/release/", studies.ImageReleaseApi.as_view(), name="image-release"),
     path("images/<int:pk>/segment/", assist.ImageSegmentApi.as_view(), name="image-segment"),

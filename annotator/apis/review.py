@@ -11,6 +11,7 @@ from annotator.access import LABELLERS, image_get_for_user, project_get_for_user
 from annotator.apis.mixins import StrictSerializer
 from annotator.exceptions import ApplicationError
 from annotator.models import REVIEWERS
+from annotator.selectors.agreement import project_agreement
 from annotator.selectors.review import image_review, review_comments
 from annotator.services import review
 
@@ -171,3 +172,26 @@ class ProjectNextApi(APIView):
             "lease_expires_at": image.lease_expires_at if image else None,
         }
         return Response(NextOutput(body).data)
+
+
+class ProjectAgreementApi(APIView):
+    """Reader agreement: each reader against the final set accepted in review, each pair of
+    readers over the images both read (lesions matched at mask IoU >= 0.5: detection F1 and
+    the mean Dice of matched lesions; tags: Cohen's κ, Fleiss' κ for three readers or more),
+    each figure with the number of images behind it."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("reader", str, description="One reader's username."),
+            OpenApiParameter("label_class", int, description="Lesions of one class only."),
+            OpenApiParameter("from", str, description="Reads submitted from (ISO 8601)."),
+            OpenApiParameter("to", str, description="Reads submitted until (ISO 8601)."),
+        ]
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_get_for_user(slug=slug, user=request.user, roles=REVIEWERS)
+        return Response(
+            project_agreement(project=project, filters=dict(request.query_params.items()))
+        )

@@ -22,7 +22,7 @@ from annotator.models.jobs import (
     WorkerHeartbeat,
 )
 from annotator.models.projects import REVIEWERS, LabelClass, LabelKind, Membership, Project, Role
-from annotator.models.review import ReviewComment
+from annotator.models.review import Read, ReviewComment
 from annotator.models.studies import (
     Image,
     ImageStatus,
@@ -60,6 +60,7 @@ __all__ = [
     "Patient",
     "Project",
     "ProposalOutcome",
+    "Read",
     "ReviewComment",
     "Role",
     "SegRevision",

@@ -515,6 +515,7 @@ def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role
     fields: dict[str, Any] = {"status": status}
     if status == ImageStatus.DONE and before != ImageStatus.DONE:
         fields.update(submitted_by=actor, leased_to=None, lease_expires_at=None)
+        review.read_record(image=image, reader=actor)
     Image.objects.filter(pk=image.pk).update(**fields)
     for name, value in fields.items():
         setattr(image, name, value)

@@ -18,7 +18,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from annotator.exceptions import ApplicationError, ConflictError, ForbiddenError
-from annotator.models import REVIEWERS, Annotation, Image, ImageStatus, Project, ReviewComment
+from annotator.models import (
+    REVIEWERS,
+    Annotation,
+    AnnotationStatus,
+    Image,
+    ImageStatus,
+    Project,
+    Read,
+    ReviewComment,
+)
 from annotator.selectors.images import image_list
 from annotator.selectors.strategies import DONE_STATUSES, strategy_get
 from annotator.services.audit import audit_record
@@ -147,6 +156,19 @@ def image_review_return(
         lease_expires_at=None,
     )
     return image
+
+
+def read_record(*, image: Image, reader: AbstractBaseUser) -> Read:
+    """Keep what a reader submits (``image_set_status`` calls it on Done): the image's accepted
+    labels and its tags as they are now, for the agreement figures."""
+    labels = [
+        {"label_class": a.label_class_id, "box": a.box, "mask": a.mask}
+        for a in Annotation.objects.filter(image=image, status=AnnotationStatus.ACCEPTED).order_by(
+            "pk"
+        )
+    ]
+    tags = sorted(image.tags.values_list("pk", flat=True))
+    return Read.objects.create(image=image, reader=reader, annotations=labels, tags=tags)
 
 
 def image_reopen(*, image: Image, actor: AbstractBaseUser, role: str, before: str) -> None:

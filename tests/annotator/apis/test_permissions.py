@@ -96,6 +96,7 @@ POLICY = {
     ("image-lease", "put"): LABELLER,
     ("image-lease", "delete"): LABELLER,
     ("project-next", "post"): LABELLER,
+    ("project-agreement", "get"): REVIEWER,
     ("annotation-list", "get"): ANY,
     ("annotation-list", "post"): LABELLER,
     ("annotation-bulk", "post"): LABELLER,
@@ -271,6 +272,7 @@ SUCCESS = {
     ("image-lease", "put"): (200, None),
     ("image-lease", "delete"): (204, None),
     ("project-next", "post"): (200, None),
+    ("project-agreement", "get"): (200, None),
     ("image-segment", "post"): (
         200,
         _json(lambda o: {"box": [10, 10, 40, 40], "label_class": o["instance_class"].pk}),
