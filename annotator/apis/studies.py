@@ -219,6 +219,12 @@ class ImageListApi(PaginatedMixin, APIView):
             OpenApiParameter("series", int),
             OpenApiParameter("study", int),
             OpenApiParameter(
+                "readers_disagree",
+                bool,
+                description="true: images whose readers' submissions disagree (a tag, or a "
+                "lesion not matched at mask IoU >= 0.5); false: those whose readers agree.",
+            ),
+            OpenApiParameter(
                 "ordering",
                 enum=list(STRATEGIES),
                 description="A worklist strategy (GET /api/strategies/ lists them); "

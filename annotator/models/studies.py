@@ -208,6 +208,12 @@ class Image(models.Model):
         help_text="The reader Next gave it to; other readers' Next skips it until the lease ends.",
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    readers_disagree = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Whether the readers who submitted it disagree (a lesion one of them did not "
+        "match at mask IoU >= 0.5, or a tag); null until two have.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ImageQuerySet.as_manager()

@@ -15,6 +15,7 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -56,6 +57,11 @@ def _latest_reads(
         reads = reads.filter(submitted_at__gte=since)
     if until is not None:
         reads = reads.filter(submitted_at__lte=until)
+    return _latest(reads)
+
+
+def _latest(reads: QuerySet[Read]) -> Reads:
+    """Each reader's latest read of each image."""
     latest: Reads = {}
     rows = reads.order_by("submitted_at", "id").values_list(
         "reader__username", "image_id", "annotations", "tags"
@@ -63,6 +69,24 @@ def _latest_reads(
     for name, image_id, labels, tags in rows:
         latest[(name, image_id)] = {"annotations": labels, "tags": set(tags)}
     return latest
+
+
+def readers_disagree(*, image: Image) -> bool | None:
+    """Whether the latest reads of the image's readers disagree: a tag one gave and another
+    did not, or a lesion one marked that the other's do not match one to one at mask IoU
+    >= 0.5; None while fewer than two readers submitted it."""
+    sides = list(_latest(Read.objects.filter(image=image).exclude(reader__isnull=True)).values())
+    if len(sides) < 2:
+        return None
+    size = (image.rows, image.columns)
+    for a, b in combinations(sides, 2):
+        lesions = agreement.lesion_agreement(
+            [(_masks(a["annotations"], size), _masks(b["annotations"], size))]
+        )
+        unmatched = max(lesions["lesions_a"], lesions["lesions_b"]) > lesions["matched"]
+        if unmatched or a["tags"] != b["tags"]:
+            return True
+    return False
 
 
 def _final_sets(image_ids: set[int]) -> dict[int, dict[str, Any]]:

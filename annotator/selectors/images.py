@@ -51,6 +51,7 @@ FILTERS = {
     "series",
     "study",
     "quarantined",
+    "readers_disagree",
 }
 GROUPINGS = ("instance",)
 # A grouped row sorts by its instance's values (annotations), not its frame's own.
@@ -120,6 +121,11 @@ def _filtered(queryset: QuerySet[Image], *, role: str, filters: dict[str, str]) 
             if not filters[name].isdigit():
                 raise ApplicationError(f"{name} is an id.", code="invalid_filter")
             queryset = queryset.filter(**{lookup: int(filters[name])})
+    if "readers_disagree" in filters:
+        value = filters["readers_disagree"]
+        if value not in ("true", "false", "1", "0"):
+            raise ApplicationError("readers_disagree is true or false.", code="invalid_filter")
+        queryset = queryset.filter(readers_disagree=value in ("true", "1"))
     if "suggested_tag" in filters:
         if not filters["suggested_tag"].isdigit():
             raise ApplicationError("suggested_tag is an id.", code="invalid_filter")

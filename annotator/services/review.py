@@ -28,6 +28,7 @@ from annotator.models import (
     Read,
     ReviewComment,
 )
+from annotator.selectors.agreement import readers_disagree
 from annotator.selectors.images import image_list
 from annotator.selectors.strategies import DONE_STATUSES, strategy_get
 from annotator.services.audit import audit_record
@@ -160,7 +161,8 @@ def image_review_return(
 
 def read_record(*, image: Image, reader: AbstractBaseUser) -> Read:
     """Keep what a reader submits (``image_set_status`` calls it on Done): the image's accepted
-    labels and its tags as they are now, for the agreement figures."""
+    labels and its tags as they are now, for the agreement figures; the image's
+    ``readers_disagree`` follows (the reviewer's "readers disagree" filter)."""
     labels = [
         {"label_class": a.label_class_id, "box": a.box, "mask": a.mask}
         for a in Annotation.objects.filter(image=image, status=AnnotationStatus.ACCEPTED).order_by(
@@ -168,7 +170,10 @@ def read_record(*, image: Image, reader: AbstractBaseUser) -> Read:
         )
     ]
     tags = sorted(image.tags.values_list("pk", flat=True))
-    return Read.objects.create(image=image, reader=reader, annotations=labels, tags=tags)
+    read = Read.objects.create(image=image, reader=reader, annotations=labels, tags=tags)
+    image.readers_disagree = readers_disagree(image=image)
+    Image.objects.filter(pk=image.pk).update(readers_disagree=image.readers_disagree)
+    return read
 
 
 def image_reopen(*, image: Image, actor: AbstractBaseUser, role: str, before: str) -> None:

@@ -120,3 +120,22 @@ def test_a_submission_keeps_the_labels_and_tags_it_had(world, read_twice):
     assert [r.tags for r in reads] == [[world.tag_class.pk], []]
     assert reads[0].annotations[0]["box"] == [10.0, 10.0, 10.0, 10.0]
     assert Image.objects.get(pk=read_twice.pk).status == ImageStatus.REVIEWED
+
+
+def test_the_reviewer_lists_the_images_whose_readers_disagree(world, read_twice):
+    agreed = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    second = world.project.memberships.get(user__username="annotator-two").user
+    _status(world.client(world.annotator), agreed, "done")
+    _status(world.client(world.admin), agreed, "in_progress")
+    single = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    _status(world.client(second), agreed, "done")
+    _status(world.client(second), single, "done")
+    client = world.client(world.reviewer)
+    url = f"/api/projects/{world.project.slug}/images/"
+    disagree = client.get(f"{url}?readers_disagree=true").data["results"]
+    agree = client.get(f"{url}?readers_disagree=false").data["results"]
+    # the moved square (IoU 1/3) and the cleared tag; two empty reads agree; one read: neither
+    assert [r["id"] for r in disagree] == [read_twice.pk]
+    assert [r["id"] for r in agree] == [agreed.pk]
+    bad = client.get(f"{url}?readers_disagree=maybe")
+    assert (bad.status_code, bad.data["code"]) == (400, "invalid_filter")

@@ -42,6 +42,11 @@ export function worklistFilters(change: (changes: Record<string, string>) => voi
         ["", "Any suggested tag"],
         ...classes.filter((c) => c.kind === "tag").map((c): [string, string] => [String(c.id), `suggested: ${c.name}`]),
       ]),
+      select("readers_disagree", g("readers_disagree"), [
+        ["", "Any readers"],
+        ["true", "Readers disagree"],
+        ["false", "Readers agree"],
+      ]),
       order,
     ];
     for (const c of controls) {

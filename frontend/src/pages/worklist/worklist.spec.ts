@@ -39,15 +39,16 @@ describe("worklist", () => {
 
   it("offers the filters with the query's values chosen, instance classes only, tags for suggestions", () => {
     const f = worklistFilters(vi.fn());
-    f.update({ query: new URLSearchParams("status=done&label_class=1&suggested_tag=2"), classes, strategies: [] });
+    f.update({ query: new URLSearchParams("status=done&label_class=1&suggested_tag=2&readers_disagree=true"), classes, strategies: [] });
     const names = [...f.el.querySelectorAll("select")].map((s) => s.getAttribute("name"));
-    expect(names).toEqual(["status", "split", "modality", "label_class", "suggested_tag", "ordering"]);
+    expect(names).toEqual(["status", "split", "modality", "label_class", "suggested_tag", "readers_disagree", "ordering"]);
     const chosen = (name: string) =>
       [...f.el.querySelectorAll(`select[name="${name}"]`)[0].querySelectorAll("option")].filter((o) => (o).selected);
     expect(chosen("status").map((o) => o.textContent)).toEqual(["done (submitted)"]);
     expect(chosen("label_class").map((o) => o.textContent)).toEqual(["nodule"]);
     expect(f.el.querySelectorAll('select[name="label_class"]')[0].textContent).not.toContain("normal");
     expect(chosen("suggested_tag").map((o) => o.textContent)).toEqual(["suggested: normal"]);
+    expect(chosen("readers_disagree").map((o) => o.textContent)).toEqual(["Readers disagree"]);
   });
 
   it("shows a row per image with its link, facts, class chips and top tag suggestion", () => {
