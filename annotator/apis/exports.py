@@ -64,6 +64,12 @@ class ExportListApi(ProjectJobListMixin, APIView):
         updated_from = serializers.DateTimeField(required=False, allow_null=True)
         updated_to = serializers.DateTimeField(required=False, allow_null=True)
         include_proposals = serializers.BooleanField(required=False, default=False)
+        include_reads = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Each image entry also lists every reader's latest submission (labels "
+            "and tags) under a pseudonym reader-<n>; the annotations stay the final set.",
+        )
         segmentation = serializers.ChoiceField(
             choices=coco_export.SEGMENTATIONS, required=False, default="rle"
         )
@@ -75,7 +81,8 @@ class ExportListApi(ProjectJobListMixin, APIView):
             required=False,
             default="done",
             help_text="'done': only images a person marked done or reviewed (confirmed "
-            "negatives included); 'all': every image, with its labelling status.",
+            "negatives included); 'reviewed': only images a second reader accepted; 'all': "
+            "every image, with its labelling status.",
         )
         volumes = serializers.ChoiceField(
             choices=nifti_export.VOLUMES,

@@ -57,6 +57,7 @@ from annotator.models import (
     LabelClass,
     LabelKind,
     Project,
+    Read,
 )
 from annotator.services import jobs, nifti_export
 from annotator.services.audit import audit_record
@@ -152,6 +153,7 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
         "window",
         "images",
         "volumes",
+        "include_reads",
     }
     unknown = set(options) - known
     if unknown:
@@ -207,6 +209,7 @@ def export_options_validate(*, project: Project, options: dict[str, Any]) -> dic
         "updated_from": updated_from,
         "updated_to": updated_to,
         "include_proposals": bool(options.get("include_proposals", False)),
+        "include_reads": bool(options.get("include_reads", False)),
         "segmentation": segmentation,
         "image_format": image_format,
         "window": window,
@@ -340,6 +343,59 @@ def _tags_by_image(
     )
 
 
+def _reader_pseudonyms(project: Project) -> dict[int, str]:
+    """reader-1, reader-2, … by the order the project's readers were created: no names leave."""
+    readers = (
+        Read.objects.filter(image__project=project, reader__isnull=False)
+        .order_by("reader_id")
+        .values_list("reader_id", flat=True)
+        .distinct()
+    )
+    return {reader: f"reader-{n}" for n, reader in enumerate(readers, start=1)}
+
+
+def _reads_by_image(
+    project: Project, split: str, options: dict[str, Any]
+) -> Iterator[tuple[int, int, Any, list[dict[str, Any]], list[int]]]:
+    """(image, reader, submitted at, labels, tags) of the split's reads, by image then time."""
+    return (
+        Read.objects.filter(image__in=_images(project, split, options), reader__isnull=False)
+        .order_by("image_id", "submitted_at", "id")
+        .values_list("image_id", "reader_id", "submitted_at", "annotations", "tags")
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+
+
+def _read_entry(
+    pseudonym: str,
+    submitted_at: Any,
+    labels: list[dict[str, Any]],
+    tags: list[int],
+    category_of: dict[int, int],
+    tag_names: dict[int, str],
+) -> dict[str, Any]:
+    annotations = []
+    for label in labels:
+        if label["label_class"] not in category_of:
+            continue
+        box = coco.round_box(label["box"])
+        mask = label.get("mask")
+        annotations.append(
+            {
+                "category_id": category_of[label["label_class"]],
+                "bbox": box,
+                "segmentation": mask if mask else coco.box_polygon(box),
+                "has_mask": bool(mask),
+            }
+        )
+    return {
+        "reader": pseudonym,
+        "submitted_at": submitted_at.isoformat(),
+        "tags": [tag_names[t] for t in tags if t in tag_names],
+        "annotations": annotations,
+    }
+
+
 class _JsonWriter:
     """Buffered text writes into a binary zip member."""
 
@@ -387,8 +443,10 @@ def _image_entries(
     split: str,
     options: dict[str, Any],
     tag_names: dict[int, str],
+    category_of: dict[int, int],
 ) -> Iterator[dict[str, Any]]:
-    """The split's image entries in id order; unless the format is ``none``, each image's PNG
+    """The split's image entries in id order (with each reader's latest read under its
+    pseudonym when the options include reads); unless the format is ``none``, each image's PNG
     goes into ``zf`` as its entry is made (``_Pngs``): up to ``RENDER_AHEAD`` PNGs are made ahead
     by ``RENDER_THREADS`` threads, so memory stays bounded while the cores render."""
     rows = (
@@ -396,6 +454,10 @@ def _image_entries(
     )
     tags = _tags_by_image(project, split, options, list(tag_names))
     pending = next(tags, None)
+    with_reads = bool(options.get("include_reads"))
+    pseudonyms = _reader_pseudonyms(project) if with_reads else {}
+    reads = _reads_by_image(project, split, options) if with_reads else iter(())
+    pending_read = next(reads, None)
     render = options.get("image_format", "png8") != "none"
     pngs = _Pngs(options)
     ahead: deque[tuple[dict[str, Any], Future[bytes]]] = deque()
@@ -430,6 +492,21 @@ def _image_entries(
                 "labelling_status": status,
                 "person_labelled": status in PERSON_STATUSES,
             }
+            if with_reads:
+                latest: dict[int, dict[str, Any]] = {}
+                while pending_read is not None and pending_read[0] <= pk:
+                    image_id, reader, submitted_at, labels, read_tags = pending_read
+                    if image_id == pk:
+                        latest[reader] = _read_entry(
+                            pseudonyms[reader],
+                            submitted_at,
+                            labels,
+                            read_tags,
+                            category_of,
+                            tag_names,
+                        )
+                    pending_read = next(reads, None)
+                entry["reads"] = [latest[r] for r in sorted(latest, key=pseudonyms.__getitem__)]
             if not render:
                 yield entry
                 continue
@@ -554,7 +631,7 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
             "patients": "pseudonyms (HMAC of the identity, keyed per project)",
             "uids": "2.25 UIDs remapped with a per-project key",
             "quarantined_images": "excluded (burned-in annotation risk)",
-            "people": "no user names or e-mail addresses",
+            "people": "no user names or e-mail addresses; readers appear as reader-<n>",
         },
         "images": {
             "rule": _image_rule(options),
@@ -563,6 +640,14 @@ def _manifest(project: Project, options: dict[str, Any], summary: dict[str, Any]
             "proposals), in_progress (a person has labelled), returned (a reviewer sent it back "
             "to its annotator), done (submitted for review) or reviewed (a second reader "
             "accepted it); person_labelled is true from in_progress on",
+            "reads": (
+                "each image entry's reads: every reader's latest submission (the labels they "
+                "had accepted and the tags when they marked it done) under a pseudonym "
+                "reader-<n>, the same in every split of this export; the image's annotations "
+                "are the final set"
+                if options.get("include_reads")
+                else "not included (include_reads)"
+            ),
         },
         "layout": {
             "annotations": "annotations/instances_<split>.json",
@@ -637,7 +722,7 @@ def write_export_zip(
                 )
                 images = _write_array(
                     out,
-                    _image_entries(zf, project, split, options, tag_names),
+                    _image_entries(zf, project, split, options, tag_names, category_of),
                     report_images if progress else None,
                 )
                 out.write(',"annotations":')

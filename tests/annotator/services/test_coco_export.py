@@ -271,6 +271,32 @@ def test_a_reviewed_only_export_holds_the_images_a_second_reader_accepted(world,
         coco_export.export_options_validate(project=dataset["project"], options={"images": "x"})
 
 
+def test_an_export_with_reads_carries_each_readers_submission_under_a_pseudonym(world, dataset):
+    """The small CT was marked done by the admin (a read) before it was reviewed; a second
+    reader's later submission of an MR frame is listed beside the first reader's."""
+    frames, small = dataset["frames"], dataset["small"]
+    second = factories.UserFactory(username="second-reader-name")
+    _mark(frames[1], world.admin, "in_progress")
+    _mark(frames[1], second, "done")
+    archive, _ = _export(dataset["project"], image_format="none", include_reads=True)
+    val = {i["id"]: i for i in _instances(archive, "val")["images"]}
+    test = {i["id"]: i for i in _instances(archive, "test")["images"]}
+    [read] = val[small.pk]["reads"]
+    assert read["reader"] == "reader-1" and read["tags"] == ["normal"]
+    assert [r["reader"] for r in test[frames[1].pk]["reads"]] == ["reader-1", "reader-2"]
+    categories = {c["id"] for c in _instances(archive, "test")["categories"]}
+    labels = [a for r in test[frames[1].pk]["reads"] for a in r["annotations"]]
+    assert labels and all(a["category_id"] in categories for a in labels)
+    negative = [(r["reader"], r["annotations"]) for r in test[frames[4].pk]["reads"]]
+    assert negative == [("reader-1", [])]
+    raw = b"".join(archive.read(n) for n in archive.namelist())
+    assert b"second-reader-name" not in raw and world.admin.username.encode() not in raw
+    manifest = json.loads(archive.read("manifest.json"))
+    assert "reader-<n>" in manifest["images"]["reads"]
+    without, _ = _export(dataset["project"], image_format="none")
+    assert "reads" not in _instances(without, "val")["images"][0]
+
+
 def test_images_are_full_resolution_pngs_of_the_chosen_window(dataset):
     ct, frames = dataset["ct"], dataset["frames"]
     archive, _ = _export(dataset["project"], images="all")
