@@ -164,3 +164,17 @@ class DicomWebEndpointAdmin(SuperuserOnly):
 @admin.register(models.WorkerHeartbeat)
 class WorkerHeartbeatAdmin(SuperuserOnly):
     list_display = ["hostname", "queues", "accelerator", "last_seen"]
+
+
+@admin.register(models.ReviewComment)
+class ReviewCommentAdmin(SuperuserOnly):
+    list_display = ["image", "annotation", "author", "created_at"]
+    readonly_fields = ["image", "annotation", "author", "created_at"]
+
+
+@admin.register(models.Read)
+class ReadAdmin(SuperuserOnly):
+    """What a reader submitted: a record, not edited here."""
+
+    list_display = ["image", "reader", "submitted_at"]
+    readonly_fields = ["image", "reader", "submitted_at", "annotations", "tags"]

@@ -122,6 +122,7 @@ class ImageLeaseApi(APIView):
         review.image_lease(image=image, user=request.user)
         return Response(LeaseOutput(image_review(image=image)).data)
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
         review.image_lease_release(image=image, user=request.user)
@@ -174,6 +175,44 @@ class ProjectNextApi(APIView):
         return Response(NextOutput(body).data)
 
 
+class LesionFigures(serializers.Serializer):
+    images = serializers.IntegerField()
+    lesions_a = serializers.IntegerField(help_text="The reader's (or the first reader's).")
+    lesions_b = serializers.IntegerField(help_text="The final set's (or the second reader's).")
+    matched = serializers.IntegerField()
+    f1 = serializers.FloatField(allow_null=True, help_text="Null: no lesion on either side.")
+    mean_dice = serializers.FloatField(allow_null=True, help_text="Null: nothing matched.")
+
+
+class TagFigure(serializers.Serializer):
+    kappa = serializers.FloatField(allow_null=True, help_text="Null: undefined (p_e = 1).")
+    images = serializers.IntegerField()
+
+
+class AgreementFigures(serializers.Serializer):
+    images = serializers.IntegerField()
+    lesions = LesionFigures()
+    tags = serializers.DictField(child=TagFigure())
+
+
+class ReaderAgreement(serializers.Serializer):
+    reader = serializers.CharField()
+    reads = serializers.IntegerField()
+    against_final = AgreementFigures()
+
+
+class PairAgreement(AgreementFigures):
+    readers = serializers.ListField(child=serializers.CharField())
+
+
+class AgreementOutput(serializers.Serializer):
+    readers = ReaderAgreement(many=True)
+    pairs = PairAgreement(many=True)
+    fleiss = serializers.DictField()
+    final_images = serializers.IntegerField()
+    matching = serializers.CharField()
+
+
 class ProjectAgreementApi(APIView):
     """Reader agreement: each reader against the final set accepted in review, each pair of
     readers over the images both read (lesions matched at mask IoU >= 0.5: detection F1 and
@@ -183,12 +222,13 @@ class ProjectAgreementApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        responses=AgreementOutput,
         parameters=[
             OpenApiParameter("reader", str, description="One reader's username."),
             OpenApiParameter("label_class", int, description="Lesions of one class only."),
             OpenApiParameter("from", str, description="Reads submitted from (ISO 8601)."),
             OpenApiParameter("to", str, description="Reads submitted until (ISO 8601)."),
-        ]
+        ],
     )
     def get(self, request: Request, slug: str) -> Response:
         project = project_get_for_user(slug=slug, user=request.user, roles=REVIEWERS)
