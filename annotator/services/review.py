@@ -197,17 +197,25 @@ def _free(now: Any, user: AbstractBaseUser) -> Q:
 
 
 def _take(image_id: int, *, project: Project, user: AbstractBaseUser) -> bool:
-    """Lease the image to ``user`` if nobody else holds it; their other leases end."""
+    """Lease the image to ``user`` if nobody else holds it (audited); their other leases end."""
     now = timezone.now()
+    until = now + LEASE
     with transaction.atomic():
         taken = (
             Image.objects.filter(pk=image_id)
             .filter(_free(now, user))
-            .update(leased_to=user, lease_expires_at=now + LEASE)
+            .update(leased_to=user, lease_expires_at=until)
         )
         if taken:
             Image.objects.filter(project=project, leased_to=user).exclude(pk=image_id).update(
                 leased_to=None, lease_expires_at=None
+            )
+            audit_record(
+                actor=user,
+                project=project,
+                action="image.leased",
+                obj=Image(pk=image_id),
+                after={"until": until.isoformat()},
             )
     return bool(taken)
 
@@ -215,22 +223,15 @@ def _take(image_id: int, *, project: Project, user: AbstractBaseUser) -> bool:
 def image_lease(*, image: Image, user: AbstractBaseUser) -> Image:
     """Take or renew the reader's lease of the image (the viewer renews it while they work);
     409 naming the holder while another reader's lease runs."""
-    if not _take(image.pk, project=image.project, user=user):
-        image.refresh_from_db(fields=["leased_to", "lease_expires_at"])
+    taken = _take(image.pk, project=image.project, user=user)
+    image.refresh_from_db(fields=["leased_to", "lease_expires_at"])
+    if not taken:
         holder = image.leased_to.get_username() if image.leased_to else "another reader"
         raise ConflictError(
             f"{holder} is reading this image until {image.lease_expires_at:%H:%M} UTC.",
             code="image_leased",
             extra={"leased_to": holder},
         )
-    image.refresh_from_db(fields=["leased_to", "lease_expires_at"])
-    audit_record(
-        actor=user,
-        project=image.project,
-        action="image.leased",
-        obj=image,
-        after={"until": image.lease_expires_at.isoformat() if image.lease_expires_at else None},
-    )
     return image
 
 

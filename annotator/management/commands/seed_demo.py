@@ -102,12 +102,16 @@ class Command(BaseCommand):
                     description="Real DICOM from the pydicom-data collection, de-identified.",
                     label_classes=LABEL_CLASSES,
                 )
-                projects.membership_create(
-                    project=project,
-                    actor=admin,
-                    user=get_user_model().objects.get(username="radiologist"),
-                    role=Role.ANNOTATOR,
-                )
+                for username, role in (
+                    ("radiologist", Role.ANNOTATOR),
+                    ("reviewer", Role.REVIEWER),
+                ):
+                    projects.membership_create(
+                        project=project,
+                        actor=admin,
+                        user=get_user_model().objects.get(username=username),
+                        role=role,
+                    )
             folder = demo_data_folder()
             files = [(name, (folder / name).open("rb")) for name in DEMO_FILES]
             try:
@@ -165,11 +169,12 @@ class Command(BaseCommand):
         return sum(o.code == "stored" for o in outcomes)
 
     def _users(self) -> dict[str, str]:
-        """Create the two demo users once; their random passwords live in var/ (untracked)."""
+        """Create the demo users once (an admin, an annotator and a second reader); their random
+        passwords live in var/ (untracked)."""
         path = VAR_DIR / "demo_credentials.json"
         stored = json.loads(path.read_text()) if path.exists() else {}
         user_model = get_user_model()
-        for username, superuser in (("admin", True), ("radiologist", False)):
+        for username, superuser in (("admin", True), ("radiologist", False), ("reviewer", False)):
             if user_model.objects.filter(username=username).exists() and username in stored:
                 continue
             password = secrets.token_urlsafe(9)

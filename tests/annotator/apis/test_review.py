@@ -206,7 +206,9 @@ def test_two_readers_next_never_give_the_same_image(world, images):
     assert "annotator-user is reading this image" in held.data["detail"]
     # only the last lease a reader took holds: their earlier image is free again
     assert Image.objects.get(pk=b).leased_to is None
-    assert "image.leased" not in _actions(images[0])
+    # every lease Next took is audited, the refused one is not
+    assert _actions(images[0]) == ["image.leased"]
+    assert _actions(images[2]) == ["image.leased"]
 
 
 def test_an_expired_lease_frees_the_image(world, images):
