@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
@@ -34,7 +36,7 @@ from annotator.models import (
     SuggestionDecision,
     TagSuggestion,
 )
-from annotator.models.studies import SEES_QUARANTINE
+from annotator.models.studies import SEES_QUARANTINE, ImageQuerySet
 from annotator.selectors.strategies import (
     DEFAULT_STRATEGY,
     DONE_STATUSES,
@@ -100,7 +102,7 @@ def image_list(
     return queryset.select_related("series__study__patient", "instance").order_by(*order_by)
 
 
-def _filtered(queryset: QuerySet[Image], *, role: str, filters: dict[str, str]) -> QuerySet[Image]:
+def _filtered(queryset: ImageQuerySet, *, role: str, filters: dict[str, str]) -> QuerySet[Image]:
     if role in SEES_QUARANTINE and "quarantined" in filters:
         held = filters["quarantined"] in ("1", "true")
         queryset = queryset.quarantined() if held else queryset.cleared()
@@ -171,15 +173,13 @@ def _grouped_by_instance(visible: QuerySet[Image], *, matching: QuerySet[Image])
     )
 
 
-def image_listing_facts(
-    images: list[Image], *, grouped: bool = False
-) -> dict[int, dict[str, object]]:
+def image_listing_facts(images: list[Image], *, grouped: bool = False) -> dict[int, dict[str, Any]]:
     """Per image: classes present and proposal/accepted counts, in one query for a page.
 
     For the rows of a grouped listing the facts are over all frames of the row's instance, and
     carry the row's ``status``, ``uncertainty``, ``max_score`` and ``frames_done``.
     """
-    facts: dict[int, dict[str, object]] = {
+    facts: dict[int, dict[str, Any]] = {
         image.pk: {"classes": [], "proposed_count": 0, "accepted_count": 0, "top_suggestion": None}
         for image in images
     }
@@ -209,9 +209,9 @@ def image_listing_facts(
     for row in rows:
         fact = facts[row_of[row[key]]]
         if row["proposed"] or row["accepted"]:
-            fact["classes"].append(row["label_class_id"])  # type: ignore[union-attr]
-        fact["proposed_count"] += row["proposed"]  # type: ignore[operator]
-        fact["accepted_count"] += row["accepted"]  # type: ignore[operator]
+            fact["classes"].append(row["label_class_id"])
+        fact["proposed_count"] += row["proposed"]
+        fact["accepted_count"] += row["accepted"]
     top = suggested(TagSuggestion.objects.filter(image_id__in=facts)).order_by(
         "image_id", "-probability"
     )
@@ -248,7 +248,7 @@ def image_tag_suggestions(*, image: Image) -> list[dict[str, object]]:
             "label_class": s.label_class_id,
             "probability": s.probability,
             "threshold": s.threshold,
-            "suggested": s.suggested,  # type: ignore[attr-defined]
+            "suggested": s.suggested,
             "decision": s.decision,
             "model_version": s.model_version.number if s.model_version else None,
         }

@@ -86,8 +86,8 @@ def _outcome_link(annotation: Annotation, deleted: list[ProposalOutcome] | None 
         (
             outcome
             for outcome in deleted
-            if outcome.deleted_as["client_key"] == new["client_key"]
-            or all(outcome.deleted_as[k] == new[k] for k in FATE_FIELDS)
+            if (was := outcome.deleted_as or {}).get("client_key") == new["client_key"]
+            or all(was.get(k) == new[k] for k in FATE_FIELDS)
         ),
         None,
     )
@@ -336,7 +336,7 @@ def annotation_update(
         current.status = changes["status"]
     current.version = F("version") + 1
     current.touched_by_human = True
-    current.updated_by = actor
+    current.updated_by_id = actor.pk
     current.save()
     current.refresh_from_db()
     audit_record(
@@ -458,7 +458,7 @@ def annotations_bulk_set_status(
         annotation.status = status
         annotation.version += 1
         annotation.touched_by_human = True
-        annotation.updated_by = actor
+        annotation.updated_by_id = actor.pk
         annotation.save(
             update_fields=["status", "version", "touched_by_human", "updated_by", "updated_at"]
         )
@@ -495,7 +495,7 @@ def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role
     before = Image.objects.select_for_update().values_list("status", flat=True).get(pk=image.pk)
     if before == ImageStatus.REVIEWED and status != before:
         review.image_reopen(image=image, actor=actor, role=role, before=before)
-    allowed = {ImageStatus.IN_PROGRESS, ImageStatus.DONE}
+    allowed: set[str] = {ImageStatus.IN_PROGRESS, ImageStatus.DONE}
     if status in (ImageStatus.UNLABELLED, ImageStatus.PROPOSED):
         untouched = _untouched_status(image)
         if untouched != status:
@@ -692,7 +692,7 @@ def proposals_replace(
         image=image, defaults={"model_version": model_version}
     )
     image.uncertainty = uncertainty
-    image.max_score = max((a.score for a in created), default=None)
+    image.max_score = max((a.score for a in created if a.score is not None), default=None)
     if image.status == ImageStatus.UNLABELLED and created:
         image.status = ImageStatus.PROPOSED
     image.save(update_fields=["uncertainty", "max_score", "status"])
