@@ -492,7 +492,7 @@ def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role
     acceptance, and only a reviewer or an admin reopens a reviewed image."""
     if status == ImageStatus.REVIEWED:
         return review.image_review_accept(image=image, actor=actor, role=role)
-    before = Image.objects.select_for_update().values_list("status", flat=True).get(pk=image.pk)
+    before = review.image_status_locked(image)
     if before == ImageStatus.REVIEWED and status != before:
         review.image_reopen(image=image, actor=actor, role=role, before=before)
     allowed: set[str] = {ImageStatus.IN_PROGRESS, ImageStatus.DONE}
@@ -514,18 +514,10 @@ def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role
         raise ApplicationError(f"You cannot set the status {status!r}.", code="invalid_status")
     fields: dict[str, Any] = {"status": status}
     if status == ImageStatus.DONE and before != ImageStatus.DONE:
-        fields.update(submitted_by=actor, leased_to=None, lease_expires_at=None)
+        fields.update(submitted_by=actor, **review.RELEASED)
         review.read_record(image=image, reader=actor)
-    Image.objects.filter(pk=image.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(image, name, value)
-    audit_record(
-        actor=actor,
-        project=image.project,
-        action="image.status_changed",
-        obj=image,
-        before={"status": before},
-        after={"status": status},
+    review.image_status_write(
+        image, actor=actor, action="image.status_changed", before=before, **fields
     )
     return image
 

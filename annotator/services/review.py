@@ -42,11 +42,19 @@ def _check_reviewer(role: str) -> None:
         raise ForbiddenError("Only a reviewer or an admin reviews images.", code="not_reviewer")
 
 
-def _locked_status(image: Image) -> str:
+# an image that leaves its reader's hands: its lease ends
+RELEASED: dict[str, Any] = {"leased_to": None, "lease_expires_at": None}
+
+
+def image_status_locked(image: Image) -> str:
+    """The image's status, its row locked until the transaction ends."""
     return Image.objects.select_for_update().values_list("status", flat=True).get(pk=image.pk)
 
 
-def _set(image: Image, *, actor: AbstractBaseUser, action: str, before: str, **fields: Any) -> None:
+def image_status_write(
+    image: Image, *, actor: AbstractBaseUser, action: str, before: str, **fields: Any
+) -> None:
+    """Write the image's status (and review fields), and audit the change as ``action``."""
     Image.objects.filter(pk=image.pk).update(**fields)
     for name, value in fields.items():
         setattr(image, name, value)
@@ -64,21 +72,20 @@ def _set(image: Image, *, actor: AbstractBaseUser, action: str, before: str, **f
 def image_review_accept(*, image: Image, actor: AbstractBaseUser, role: str) -> Image:
     """Accept a submitted image: its labels are the final set and locked."""
     _check_reviewer(role)
-    before = _locked_status(image)
+    before = image_status_locked(image)
     if before != ImageStatus.DONE:
         raise ApplicationError(
             f"Only a submitted (done) image can be accepted; this one is {before!r}.",
             code="invalid_transition",
         )
-    _set(
+    image_status_write(
         image,
         actor=actor,
         action="image.review_accepted",
         before=before,
         status=ImageStatus.REVIEWED,
         reviewed_by=actor,
-        leased_to=None,
-        lease_expires_at=None,
+        **RELEASED,
     )
     return image
 
@@ -139,22 +146,21 @@ def image_review_return(
     """Send a submitted (or accepted) image back to the annotator who submitted it, with a
     comment saying why."""
     _check_reviewer(role)
-    before = _locked_status(image)
+    before = image_status_locked(image)
     if before not in DONE_STATUSES:
         raise ApplicationError(
             f"Only a submitted or accepted image can be returned; this one is {before!r}.",
             code="invalid_transition",
         )
     review_comment_add(image=image, actor=actor, body=comment, annotation_id=annotation_id)
-    _set(
+    image_status_write(
         image,
         actor=actor,
         action="image.review_returned",
         before=before,
         status=ImageStatus.RETURNED,
         reviewed_by=actor,
-        leased_to=None,
-        lease_expires_at=None,
+        **RELEASED,
     )
     return image
 
