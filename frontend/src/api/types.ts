@@ -425,3 +425,58 @@ export interface TagClassifier {
   metrics?: { val?: TagSplitMetrics; test?: TagSplitMetrics; train?: { images: number } };
   comparison?: { candidate: number; active: number; difference: number; low: number; high: number; images: number } | null;
 }
+
+// ---- reader agreement (reviewers and admins) ----
+
+/** Lesions of side a (a reader) and side b (the final set, or a pair's second reader), matched at mask IoU ≥ 0.5. */
+export interface LesionAgreement {
+  images: number;
+  lesions_a: number;
+  lesions_b: number;
+  matched: number;
+  /** null when neither side marked a lesion */
+  f1: number | null;
+  /** null when nothing matched */
+  mean_dice: number | null;
+}
+
+/** Cohen's κ of one tag over the images both sides read; null when there is none or chance agreement is 1. */
+export interface TagKappa {
+  kappa: number | null;
+  images: number;
+}
+
+export interface AgreementFigures {
+  images: number;
+  lesions: LesionAgreement;
+  tags: Record<string, TagKappa>;
+}
+
+export interface ReaderAgreement {
+  reader: string;
+  /** images the reader submitted */
+  reads: number;
+  /** over those of their images accepted in review */
+  against_final: AgreementFigures;
+}
+
+/** Two readers over the images both submitted. */
+export interface PairAgreement extends AgreementFigures {
+  readers: [string, string];
+}
+
+/** Fleiss' κ per tag over the images read by the most readers (three or more). */
+export type FleissAgreement = { not_measured: string; images: 0 } | { readers_per_image: number; images: number; tags: Record<string, number | null> };
+
+export interface ProjectAgreement {
+  readers: ReaderAgreement[];
+  pairs: PairAgreement[];
+  fleiss: FleissAgreement;
+  /** images of the reads accepted in review */
+  final_images: number;
+  /** how lesions are matched, in words */
+  matching: string;
+}
+
+/** `reader` a username, `label_class` an instance class id, `from` / `to` ISO dates or date-times of submission. */
+export type AgreementFilters = Partial<Record<"reader" | "label_class" | "from" | "to", string>>;
