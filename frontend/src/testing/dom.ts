@@ -1,6 +1,6 @@
 /**
  * A small stand-in for the browser's document, enough for components built with `h()` to
- * render under Node: elements, text, attributes, dataset, classes, listeners, and lookup by
+ * render under Node: elements (SVG too), text, attributes, dataset, classes, listeners, and lookup by
  * `tag[attr="value"]` selectors.
  */
 type Listener = (e: { target: FakeNode; stopPropagation(): void; preventDefault(): void }) => void;
@@ -99,6 +99,7 @@ class FakeElement extends FakeNode {
 export function installFakeDocument(): void {
   (globalThis as { document?: unknown }).document = {
     createElement: (tag: string) => new FakeElement(tag),
+    createElementNS: (_ns: string, tag: string) => new FakeElement(tag),
     createTextNode: (text: string) => new FakeNode(text),
     activeElement: null,
   };
