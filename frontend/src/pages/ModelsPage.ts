@@ -1,7 +1,8 @@
 /**
  * The model loop for project admins: train (with options) and watch the run, compare model
  * versions (detector and tag classifier), promote or roll back, see how much each version helps the people labelling,
- * pre-annotate, see which workers serve which queue, and set and preview the augmentation.
+ * pre-annotate, see which workers serve which queue, set and preview the augmentation, and see how
+ * far the readers agree with the final set and with each other.
  * Polls every 2 s while a job is queued or running, every 15 s otherwise.
  */
 import type { AppContext } from "../app";
@@ -20,6 +21,7 @@ import { h, type Unmount } from "../components/dom";
 import { topBar } from "../components/TopBar";
 import { worklistPath } from "../router";
 import { isActive } from "../training/format";
+import { agreementSection } from "./models/AgreementSection";
 import { augmentationSection } from "./models/AugmentationSection";
 import { classifierSection } from "./models/ClassifierSection";
 import { EMPTY_STATE, type ModelsState, type RunAction, type Section } from "./models/common";
@@ -104,6 +106,7 @@ export function mountModelsPage(root: HTMLElement, ctx: AppContext, slug: string
     preannotationSection(slug, worklistQuery, run),
     workersSection(),
     augmentationSection(slug),
+    agreementSection(slug),
   ];
   const show = (s: ModelsState) => {
     state = s;

@@ -14,6 +14,8 @@ export interface ValueCell {
   /** what the figure rests on, e.g. "of 25 decided" (proposals) */
   basis: string;
   measured: boolean;
+  /** when not measured: why (shown on hover) */
+  why?: string;
 }
 
 function cell(f: ValueFigure, format: (x: number) => string, basis: string): ValueCell {

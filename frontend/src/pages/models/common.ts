@@ -77,7 +77,7 @@ export function cancelButton(job: { cancel_requested: boolean }, testid: string,
 export function figureCell(c: ValueCell, key: string): HTMLElement {
   return h(
     "td",
-    { class: c.measured ? "num" : "num muted", "data-figure": key, "data-measured": String(c.measured) },
+    { class: c.measured ? "num" : "num muted", "data-figure": key, "data-measured": String(c.measured), title: c.why },
     h("div", {}, c.text),
     h("div", { class: "muted small" }, c.basis),
   );
