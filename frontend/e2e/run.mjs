@@ -905,6 +905,21 @@ await runner.test("Models page: versions, loss curve, start and cancel training,
   const share = v2.accepted_unchanged.value;
   assert(summary.startsWith(share == null ? "v2: accepted unchanged not measured" : `v2: ${Math.round(share * 100)} % accepted unchanged`), `the summary line says what the API measured (${summary}; ${share})`);
 
+  // reader agreement: a row and a bar per reader the API lists (the second-reader test's annotator, when it ran)
+  await page.waitForSelector("[data-testid=agreement-section][data-state=loaded]");
+  const agreement = await api(context, `/api/projects/${env.project}/agreement/`);
+  const agreeRows = await page.$$eval("[data-testid=agreement-readers] tbody tr[data-reader]", (trs) => trs.map((tr) => tr.dataset.reader));
+  const agreeBars = await page.$$eval("[data-testid=agreement-bar]", (gs) => gs.map((g) => g.dataset.key));
+  const listedReaders = agreement.readers.map((r) => r.reader).join();
+  assert(agreeRows.join() === listedReaders && agreeBars.join() === listedReaders, `a row and a bar per reader (${agreeRows}; ${agreeBars}; ${listedReaders})`);
+  const mine = agreement.readers.find((r) => r.reader === env.user);
+  if (mine) {
+    const reviewed = await page.textContent(`[data-testid=agreement-readers] tr[data-reader="${env.user}"] [data-figure=images]`);
+    assert(Number(reviewed) === mine.against_final.images && mine.against_final.images >= 1, `${env.user}'s reviewed images (${reviewed})`);
+  }
+  await page.locator("[data-testid=agreement-section]").scrollIntoViewIfNeeded();
+  await page.locator("[data-testid=agreement-section]").screenshot({ path: join(env.artifacts, "18-models-agreement.png") });
+
   // the finished run: its loss curve and status; how close the next automatic retrain is
   await page.waitForSelector("[data-testid=training-job][data-status=succeeded]");
   const retrain = await page.textContent("[data-testid=retrain-status]");
