@@ -23,6 +23,7 @@ from annotator.models import (
     ModelVersion,
     Patient,
     Project,
+    Read,
     Role,
     Series,
     Study,
@@ -86,13 +87,39 @@ def image_get_for_user(*, image_id: int, user: User, roles: Collection[str] = AN
 
 def check_image_editable(*, image: Image, user: User) -> None:
     """A reviewed (accepted) image's labels are locked for everyone until a reviewer or an
-    admin reopens it."""
+    admin reopens it; a reader blinded to an image's other reads cannot edit it either."""
+    check_labels_readable(image=image, user=user)
     if image.status == ImageStatus.REVIEWED:
         reviews = role_for(project=image.project, user=user) in REVIEWERS
         raise ForbiddenError(
             "This image was accepted in review: its labels are locked until "
             + ("you reopen it." if reviews else "a reviewer or an admin reopens it."),
             code="image_reviewed",
+        )
+
+
+def sees_model_output(*, project: Project, role: str | None) -> bool:
+    """Whether a member sees model proposals and tag suggestions: not an annotator of a project
+    whose reads are unassisted."""
+    return not (project.unassisted_reads and role == Role.ANNOTATOR)
+
+
+def check_labels_readable(*, image: Image, user: User) -> None:
+    """Blinded reads: while an image waits for more independent reads, a reader who already
+    submitted theirs sees none of its labels (they are the next reader's); a reviewer or an
+    admin sees them."""
+    if image.project.reads_per_image <= 1 or image.status in (
+        ImageStatus.DONE,
+        ImageStatus.REVIEWED,
+    ):
+        return
+    if role_for(project=image.project, user=user) in REVIEWERS:
+        return
+    if Read.objects.filter(image=image, reader_id=user.pk).exists():
+        raise ForbiddenError(
+            "You have read this image; it waits for its other independent reads, which are "
+            "blinded until all are in.",
+            code="read_blinded",
         )
 
 

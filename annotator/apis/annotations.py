@@ -11,7 +11,10 @@ from annotator.access import (
     LABELLERS,
     annotation_get_for_user,
     check_image_editable,
+    check_labels_readable,
     image_get_for_user,
+    role_for,
+    sees_model_output,
 )
 from annotator.apis.mixins import StrictSerializer
 from annotator.exceptions import ApplicationError, VersionConflictError
@@ -87,7 +90,12 @@ class AnnotationListApi(APIView):
     @extend_schema(responses=AnnotationOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user)
-        return Response(AnnotationOutput(annotation_list(image=image), many=True).data)
+        check_labels_readable(image=image, user=request.user)
+        role = role_for(project=image.project, user=request.user)
+        listed = annotation_list(
+            image=image, model_output=sees_model_output(project=image.project, role=role)
+        )
+        return Response(AnnotationOutput(listed, many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: AnnotationOutput, 200: AnnotationOutput}
@@ -160,7 +168,9 @@ class AnnotationDetailApi(APIView):
 
     @extend_schema(responses=AnnotationOutput)
     def get(self, request: Request, pk: int) -> Response:
-        return _respond(annotation_get_for_user(annotation_id=pk, user=request.user))
+        annotation = annotation_get_for_user(annotation_id=pk, user=request.user)
+        check_labels_readable(image=annotation.image, user=request.user)
+        return _respond(annotation)
 
     @extend_schema(
         request=InputSerializer,

@@ -61,6 +61,12 @@ class ProjectOutput(serializers.Serializer):
         help_text="An image takes one tag at most: the classifier's softmax; otherwise a sigmoid "
         "per tag."
     )
+    reads_per_image = serializers.IntegerField(
+        help_text="Independent reads of each image (1-3), each by another annotator, blinded."
+    )
+    unassisted_reads = serializers.BooleanField(
+        help_text="Annotators see no model proposals or tag suggestions."
+    )
 
 
 class ProjectListApi(PaginatedMixin, APIView):
@@ -74,6 +80,8 @@ class ProjectListApi(PaginatedMixin, APIView):
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
         promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
         tags_exclusive = serializers.BooleanField(required=False)
+        reads_per_image = serializers.IntegerField(min_value=1, max_value=3, required=False)
+        unassisted_reads = serializers.BooleanField(required=False)
         label_classes = LabelClassInput(many=True, required=False)
 
     class ListOutputSerializer(ProjectOutput):
@@ -124,6 +132,8 @@ def _project_data(project, user) -> dict:
         "retrain_threshold": project.retrain_threshold,
         "promotion_min_val_lesions": project.promotion_min_val_lesions,
         "tags_exclusive": project.tags_exclusive,
+        "reads_per_image": project.reads_per_image,
+        "unassisted_reads": project.unassisted_reads,
     }
 
 
@@ -140,6 +150,8 @@ class ProjectDetailApi(APIView):
         retrain_threshold = serializers.IntegerField(min_value=1, required=False)
         promotion_min_val_lesions = serializers.IntegerField(min_value=1, required=False)
         tags_exclusive = serializers.BooleanField(required=False)
+        reads_per_image = serializers.IntegerField(min_value=1, max_value=3, required=False)
+        unassisted_reads = serializers.BooleanField(required=False)
 
     def _output(self, project, user) -> dict:
         role = role_for(project=project, user=user)

@@ -13,10 +13,12 @@ from annotator.access import (
     ADMINS,
     LABELLERS,
     check_image_editable,
+    check_labels_readable,
     image_get_for_user,
     patient_get_for_user,
     project_get_for_user,
     role_for,
+    sees_model_output,
     study_get_for_user,
 )
 from annotator.apis.mixins import PaginatedMixin, StrictSerializer
@@ -247,7 +249,9 @@ class ImageListApi(PaginatedMixin, APIView):
         grouped = "group" in filters
 
         def serialize(page: list) -> list:
-            facts = image_listing_facts(page, grouped=grouped)
+            facts = image_listing_facts(
+                page, grouped=grouped, model_output=sees_model_output(project=project, role=role)
+            )
             data = [_list_item(image, facts[image.pk]) for image in page]
             return ImageListItem(data, many=True).data
 
@@ -309,7 +313,8 @@ class ImageDetailApi(APIView):
         status = serializers.ChoiceField(choices=IMAGE_PROGRESS)
 
     def _output(self, image: Image, role: str) -> dict:
-        facts = image_listing_facts([image])[image.pk]
+        assisted = sees_model_output(project=image.project, role=role)
+        facts = image_listing_facts([image], model_output=assisted)[image.pk]
         series = image.series
         return {
             **ImageListItem(_list_item(image, facts)).data,
@@ -329,7 +334,7 @@ class ImageDetailApi(APIView):
             },
             "preview_url": f"/api/images/{image.pk}/preview.png",
             "tags": image_tag_ids(image=image),
-            "tag_suggestions": image_tag_suggestions(image=image),
+            "tag_suggestions": image_tag_suggestions(image=image) if assisted else [],
             "active_seconds": image_active_seconds(image=image),
             "review": image_review(image=image),
         }
@@ -337,6 +342,7 @@ class ImageDetailApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
         image = image_get_for_user(image_id=pk, user=request.user)
+        check_labels_readable(image=image, user=request.user)
         return Response(self._output(image, role_for(project=image.project, user=request.user)))
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)

@@ -27,6 +27,18 @@ class Project(models.Model):
         help_text="An image takes one tag class at most (softmax); otherwise any (a sigmoid per "
         "tag).",
     )
+    reads_per_image = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+        help_text="Independent reads of each image (1-3): with more than one, each image is "
+        "served to that many annotators in turn, none seeing another's labels, and waits for a "
+        "reviewer's adjudication when all are in.",
+    )
+    unassisted_reads = models.BooleanField(
+        default=False,
+        help_text="Annotators see no model proposals or tag suggestions (to measure automation "
+        "bias).",
+    )
     # radlabel.augmentation.AugmentationSettings as JSON, validated by services.augmentation;
     # an op left out takes its default.
     augmentation = models.JSONField(default=dict, blank=True)

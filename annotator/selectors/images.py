@@ -33,6 +33,7 @@ from annotator.models import (
     ImageStatus,
     ModelVersion,
     Project,
+    Source,
     SuggestionDecision,
     TagSuggestion,
 )
@@ -173,8 +174,11 @@ def _grouped_by_instance(visible: QuerySet[Image], *, matching: QuerySet[Image])
     )
 
 
-def image_listing_facts(images: list[Image], *, grouped: bool = False) -> dict[int, dict[str, Any]]:
-    """Per image: classes present and proposal/accepted counts, in one query for a page.
+def image_listing_facts(
+    images: list[Image], *, grouped: bool = False, model_output: bool = True
+) -> dict[int, dict[str, Any]]:
+    """Per image: classes present and proposal/accepted counts, in one query for a page;
+    without the model's labels and tag suggestions unless ``model_output`` (unassisted reads).
 
     For the rows of a grouped listing the facts are over all frames of the row's instance, and
     carry the row's ``status``, ``uncertainty``, ``max_score`` and ``frames_done``.
@@ -198,6 +202,8 @@ def image_listing_facts(images: list[Image], *, grouped: bool = False) -> dict[i
         row_of = {pk: pk for pk in facts}
         annotations = Annotation.objects.filter(image_id__in=facts)
         key = "image_id"
+    if not model_output:
+        annotations = annotations.exclude(source=Source.MODEL)
     rows = (
         annotations.values(key, "label_class_id")
         .annotate(
@@ -212,9 +218,9 @@ def image_listing_facts(images: list[Image], *, grouped: bool = False) -> dict[i
             fact["classes"].append(row["label_class_id"])
         fact["proposed_count"] += row["proposed"]
         fact["accepted_count"] += row["accepted"]
-    top = suggested(TagSuggestion.objects.filter(image_id__in=facts)).order_by(
-        "image_id", "-probability"
-    )
+    top = suggested(
+        TagSuggestion.objects.filter(image_id__in=facts if model_output else [])
+    ).order_by("image_id", "-probability")
     for suggestion in top.values("image_id", "label_class_id", "probability"):
         fact = facts[suggestion["image_id"]]
         if fact["top_suggestion"] is None:

@@ -516,6 +516,8 @@ def image_set_status(*, image: Image, actor: AbstractBaseUser, status: str, role
     if status == ImageStatus.DONE and before != ImageStatus.DONE:
         fields.update(submitted_by=actor, **review.RELEASED)
         review.read_record(image=image, reader=actor)
+        if review.reads_pending(image=image):
+            fields["status"] = review.image_reset_for_next_reader(image=image, actor=actor)
     review.image_status_write(
         image, actor=actor, action="image.status_changed", before=before, **fields
     )

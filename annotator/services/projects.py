@@ -37,6 +37,8 @@ def project_create(
     retrain_threshold: int | None = None,
     promotion_min_val_lesions: int | None = None,
     tags_exclusive: bool = False,
+    reads_per_image: int = 1,
+    unassisted_reads: bool = False,
 ) -> Project:
     if not (creator.is_superuser or creator.is_staff):
         raise ForbiddenError("Only server administrators create projects.")
@@ -49,6 +51,8 @@ def project_create(
         split_val=ratios["val"],
         split_test=ratios["test"],
         tags_exclusive=tags_exclusive,
+        reads_per_image=reads_per_image,
+        unassisted_reads=unassisted_reads,
     )
     if retrain_threshold is not None:
         project.retrain_threshold = retrain_threshold
@@ -83,6 +87,8 @@ def project_update(
     retrain_threshold: int | None = None,
     promotion_min_val_lesions: int | None = None,
     tags_exclusive: bool | None = None,
+    reads_per_image: int | None = None,
+    unassisted_reads: bool | None = None,
 ) -> Project:
     before = _settings(project)
     if name is not None:
@@ -95,6 +101,10 @@ def project_update(
         project.promotion_min_val_lesions = promotion_min_val_lesions
     if tags_exclusive is not None:
         project.tags_exclusive = tags_exclusive
+    if reads_per_image is not None:
+        project.reads_per_image = reads_per_image
+    if unassisted_reads is not None:
+        project.unassisted_reads = unassisted_reads
     project.full_clean()
     project.save()
     audit_record(
@@ -116,6 +126,8 @@ def _settings(project: Project) -> dict[str, Any]:
         "retrain_threshold": project.retrain_threshold,
         "promotion_min_val_lesions": project.promotion_min_val_lesions,
         "tags_exclusive": project.tags_exclusive,
+        "reads_per_image": project.reads_per_image,
+        "unassisted_reads": project.unassisted_reads,
     }
 
 

@@ -27,6 +27,9 @@ from annotator.models import (
     Project,
     Read,
     ReviewComment,
+    Source,
+    SuggestionDecision,
+    TagSuggestion,
 )
 from annotator.selectors.agreement import readers_disagree
 from annotator.selectors.images import image_list
@@ -182,6 +185,49 @@ def read_record(*, image: Image, reader: AbstractBaseUser) -> Read:
     return read
 
 
+def reads_pending(*, image: Image) -> bool:
+    """Whether the image waits for more independent reads than its readers gave so far."""
+    wanted = image.project.reads_per_image
+    if wanted <= 1:
+        return False
+    readers = Read.objects.filter(image=image, reader__isnull=False).values("reader").distinct()
+    return readers.count() < wanted
+
+
+def image_reset_for_next_reader(*, image: Image, actor: AbstractBaseUser) -> str:
+    """After one of several independent reads is kept (``read_record``), the image goes back to
+    where its first reader started, so the next reader sees none of it: the labels people made
+    go, the model's proposals are as the model proposed them, the tags and tag decisions are
+    undone. Audited; returns the image's status now (proposed or unlabelled)."""
+    people = Annotation.objects.filter(image=image).exclude(source=Source.MODEL)
+    removed = people.count()
+    people.delete()
+    proposals = Annotation.objects.filter(image=image, source=Source.MODEL)
+    for proposal in proposals.select_related("proposal_outcome"):
+        outcome = getattr(proposal, "proposal_outcome", None)
+        if outcome is not None:
+            proposal.label_class_id = outcome.label_class_id
+            proposal.box_x, proposal.box_y, proposal.box_w, proposal.box_h = outcome.box
+            proposal.mask = outcome.mask
+        proposal.status = AnnotationStatus.PROPOSED
+        proposal.touched_by_human = False
+        proposal.version += 1
+        proposal.save()
+    image.tags.clear()
+    TagSuggestion.objects.filter(image=image).update(
+        decision=SuggestionDecision.PENDING, decided_by=None, decided_at=None
+    )
+    status = ImageStatus.PROPOSED if proposals.exists() else ImageStatus.UNLABELLED
+    audit_record(
+        actor=actor,
+        project=image.project,
+        action="image.read_kept",
+        obj=image,
+        after={"removed_labels": removed, "proposals_restored": proposals.count()},
+    )
+    return status.value
+
+
 def image_reopen(*, image: Image, actor: AbstractBaseUser, role: str, before: str) -> None:
     """Reopening an accepted image (its labels unlock) is a reviewer's or an admin's, and
     audited; ``image_set_status`` calls it inside its transaction."""
@@ -264,6 +310,12 @@ def image_next(
     takeable = rows.filter(_free(now, user)).exclude(
         Q(status=ImageStatus.RETURNED, submitted_by__isnull=False) & ~Q(submitted_by=user)
     )
+    if project.reads_per_image > 1:
+        # an independent read is another reader's: Next skips the images this one has read
+        read = Read.objects.filter(reader_id=user.pk).values("image_id")
+        takeable = takeable.exclude(
+            Q(id__in=read) & ~Q(status__in=[ImageStatus.RETURNED, *DONE_STATUSES])
+        )
     status_field = "group_status" if grouped else "status"
     listed = list(rows.values_list("id", "instance_id", status_field))
     allowed = set(takeable.values_list("id", flat=True))
