@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +33,10 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from backend.processes import web_command, worker_command  # noqa: E402
 from radlabel.rle import encode_mask  # noqa: E402
 from tests.dicom_files import data_store  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -129,30 +130,18 @@ def main() -> None:
             .stdout.strip()
             .splitlines()[-1]
         )
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         server = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "backend.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.web_workers),
-                "--log-level",
-                "warning",
-            ],
+            web_command(
+                bind=f"127.0.0.1:{port}",
+                workers=args.web_workers,
+                options=("--log-level", "warning"),
+            ),
             cwd=ROOT,
             env=env,
         )
         worker = subprocess.Popen(
-            [
-                *(python, "-m", "celery", "-A", "backend", "worker", "--queues", "cpu"),
-                *("--concurrency", "1", "--loglevel", "WARNING", "--hostname", "bench@%h"),
-            ],
+            worker_command(queues="cpu", concurrency=1, hostname="bench@%h", loglevel="WARNING"),
             cwd=ROOT,
             env=env,
         )

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,6 +17,8 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
+
+from backend.processes import worker_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,26 +96,12 @@ def celery_worker(queues: str = "cpu,gpu", *, timeout: float = 90) -> Iterator[W
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "backend",
-            "worker",
-            "--queues",
-            queues,
-            "--concurrency",
-            "1",
-            "--prefetch-multiplier",
-            "1",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            f"test-{uuid.uuid4().hex[:8]}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
+        worker_command(
+            queues=queues,
+            concurrency=1,
+            hostname=f"test-{uuid.uuid4().hex[:8]}@%h",
+            options=("--without-mingle", "--without-gossip"),
+        ),
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -44,6 +44,7 @@ from annotator.models import (
 )
 from annotator.services.annotations import proposals_replace, tag_suggestions_replace
 from annotator.services.studies import upload_ingest
+from backend.processes import web_command
 from radlabel.demo.dicom import lesion_slices
 from tests import factories
 from tests.dicom_files import data_store
@@ -419,22 +420,11 @@ def test_single_page_app_in_chromium():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "backend.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "3",
-                "--threads",
-                "4",
-                "--keep-alive",
-                "30",
-                "--access-logfile",
-                "-",
-            ],
+            web_command(
+                bind=f"127.0.0.1:{port}",
+                workers=3,
+                options=("--threads", "4", "--keep-alive", "30", "--access-logfile", "-"),
+            ),
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from backend.processes import beat_command, web_command, worker_command
 
 
 class Command(BaseCommand):
@@ -25,53 +26,16 @@ class Command(BaseCommand):
         parser.add_argument("--web-workers", type=int, default=2)
 
     def handle(self, *args: Any, bind: str, web_workers: int, **options: Any) -> None:
-        python = sys.executable
-        beat_schedule = str(settings.CELERY_BEAT_SCHEDULE_FILENAME)
         commands = {
-            "web": [
-                python,
-                "-m",
-                "gunicorn",
-                "backend.wsgi:application",
-                "--bind",
-                bind,
-                "--workers",
-                str(web_workers),
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "5",
-            ],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "backend",
-                "worker",
-                "--queues",
-                "cpu,gpu,interactive",
-                "--concurrency",
-                "2",
-                "--prefetch-multiplier",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "embedded@%h",
-            ],
-            "beat": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "backend",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                beat_schedule,
-            ],
+            "web": web_command(
+                bind=bind,
+                workers=web_workers,
+                options=("--access-logfile", "-", "--graceful-timeout", "5"),
+            ),
+            "worker": worker_command(
+                queues="cpu,gpu,interactive", concurrency=2, hostname="embedded@%h"
+            ),
+            "beat": beat_command(schedule=str(settings.CELERY_BEAT_SCHEDULE_FILENAME)),
         }
         processes = {
             name: subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
