@@ -35,6 +35,8 @@ from __future__ import annotations
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
+from annotator.dicom.reader import PIXEL_MODULE_US
+
 PROFILE_NAME = "PS3.15 E.1 Basic Application Level Confidentiality Profile"
 PROFILE_EDITION = "DICOM PS3.15 2024c"
 
@@ -105,14 +107,8 @@ KEPT_BY_MODULE: dict[str, tuple[str, ...]] = {
         "ReferencedFrameNumber",
     ),
     "image pixel": (
-        "SamplesPerPixel",
+        *PIXEL_MODULE_US,
         "PhotometricInterpretation",
-        "Rows",
-        "Columns",
-        "BitsAllocated",
-        "BitsStored",
-        "HighBit",
-        "PixelRepresentation",
         "PlanarConfiguration",
         "PixelAspectRatio",
         "SmallestImagePixelValue",

@@ -32,7 +32,9 @@ PHOTOMETRIC_MONOCHROME = frozenset({"MONOCHROME1", "MONOCHROME2"})
 PHOTOMETRIC_COLOUR = frozenset(
     {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "PALETTE COLOR"}
 )
-_PIXEL_MODULE_US = (
+#: The Image Pixel module's US attributes that every image carries and ingest checks for
+#: consistency; de-identification keeps them (``profile.KEPT_BY_MODULE``).
+PIXEL_MODULE_US = (
     "SamplesPerPixel",
     "Rows",
     "Columns",
@@ -272,7 +274,7 @@ def _check_pixel_module(ds: Dataset, ts: UID) -> None:
     def bad(detail: str) -> DicomRejected:
         return DicomRejected("inconsistent_pixel_module", detail)
 
-    v = {keyword: _us_value(ds, keyword) for keyword in _PIXEL_MODULE_US}
+    v = {keyword: _us_value(ds, keyword) for keyword in PIXEL_MODULE_US}
     rows, cols = v["Rows"], v["Columns"]
     spp, bits_alloc = v["SamplesPerPixel"], v["BitsAllocated"]
     bits_stored, high_bit = v["BitsStored"], v["HighBit"]
