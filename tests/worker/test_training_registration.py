@@ -8,20 +8,25 @@ exactly), so the figures are known too; the active version is a real, untrained 
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from annotator.models import Image, ModelVersion, Patient, PreannotationJob, TagSuggestion
+from annotator.models import (
+    Image,
+    ModelVersion,
+    Patient,
+    PreannotationJob,
+    TagSuggestion,
+    TrainingJob,
+)
 from annotator.selectors.model_versions import training_annotations
 from annotator.services import jobs
 from radlabel.demo.dicom import lesion_slices
-from radlabel.rle import encode_masks
 from tests import factories
+from tests.detections import exact_detections
 from tests.lesion_uploads import lesions_label, slices_upload
 from worker import datastore
 from worker.ml.checkpoint import save_weights_atomic
 from worker.ml.classifier import ClassifierConfig
-from worker.ml.engine import Detections
 from worker.ml.evaluation import coco_metrics
 from worker.ml.model import build_model, model_config
 from worker.ml.train import TrainResult
@@ -30,17 +35,29 @@ pytestmark = pytest.mark.slow
 SIZE = 64
 
 
-def _exact(samples) -> list[Detections]:
-    return [
-        Detections(
-            image_id=s.image_id,
-            boxes=s.boxes,
-            labels=s.labels,
-            scores=np.full(len(s.labels), 0.9, np.float32),
-            mask_rles=encode_masks(s.masks),
-        )
-        for s in samples
-    ]
+def _exact_result(store, weights_path: Path, sha256: str) -> TrainResult:
+    """A training's result whose val and test detections find each lesion exactly."""
+    samples = {split: store.samples(split) for split in ("val", "test")}
+    found = {split: exact_detections(s, score=0.9) for split, s in samples.items()}
+    return TrainResult(
+        weights_path=weights_path,
+        sha256=sha256,
+        metrics={s: coco_metrics(samples[s], found[s], store.class_names) for s in found},
+        loss_curve=[],
+        detections=found,
+    )
+
+
+def _retrain(world, monkeypatch, train_main) -> TrainingJob:
+    """A retrain of the project by its admin, run here with ``train_main`` in place of training;
+    it succeeds."""
+    monkeypatch.setattr(datastore, "train_main", train_main)
+    started = jobs.training_job_start(
+        project=world.project, actor=world.admin, options={"image_size": SIZE}
+    )
+    job = datastore.training_run(job_id=started.pk)
+    assert job.status == "succeeded", job.error
+    return job
 
 
 def _weights(path: Path) -> str:
@@ -83,22 +100,9 @@ def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
     def exact_training(config, store, **kwargs):
         path = Path(config.output_dir) / "model.pt"
         shutil.copy(active_file, path)
-        samples = {split: store.samples(split) for split in ("val", "test")}
-        found = {split: _exact(s) for split, s in samples.items()}
-        return TrainResult(
-            weights_path=path,
-            sha256=active.sha256,
-            metrics={s: coco_metrics(samples[s], found[s], store.class_names) for s in found},
-            loss_curve=[],
-            detections=found,
-        )
+        return _exact_result(store, path, active.sha256)
 
-    monkeypatch.setattr(datastore, "train_main", exact_training)
-    started = jobs.training_job_start(
-        project=world.project, actor=world.admin, options={"image_size": SIZE}
-    )
-    job = datastore.training_run(job_id=started.pk)
-    assert job.status == "succeeded", job.error
+    job = _retrain(world, monkeypatch, exact_training)
 
     version = ModelVersion.objects.get(pk=job.model_version_id)
     assert version.score_threshold == version.metrics["operating_point"]["threshold"]
@@ -128,15 +132,7 @@ def test_a_trained_version_is_measured_at_its_threshold_and_compared_on_val(
 def _untrained_detector(config, store, **kwargs):
     """In place of training: an untrained network whose val and test detections are exact."""
     path = Path(config.output_dir) / "model.pt"
-    samples = {split: store.samples(split) for split in ("val", "test")}
-    found = {split: _exact(s) for split, s in samples.items()}
-    return TrainResult(
-        weights_path=path,
-        sha256=_weights(path),
-        metrics={s: coco_metrics(samples[s], found[s], store.class_names) for s in found},
-        loss_curve=[],
-        detections=found,
-    )
+    return _exact_result(store, path, _weights(path))
 
 
 def test_a_retrain_trains_the_tag_classifier_and_the_version_holds_its_figures(
@@ -168,12 +164,7 @@ def test_a_retrain_trains_the_tag_classifier_and_the_version_holds_its_figures(
             done = client.patch(f"/api/images/{image_id}/", {"status": "done"}, format="json")
             assert done.status_code == 200, done.data
 
-    monkeypatch.setattr(datastore, "train_main", _untrained_detector)
-    started = jobs.training_job_start(
-        project=world.project, actor=world.admin, options={"image_size": SIZE}
-    )
-    job = datastore.training_run(job_id=started.pk)
-    assert job.status == "succeeded", job.error
+    job = _retrain(world, monkeypatch, _untrained_detector)
 
     classifier = ModelVersion.objects.get(pk=job.model_version_id).classifier
     assert classifier["class_map"] == {"0": world.tag_class.pk}
@@ -220,12 +211,7 @@ def test_a_retrain_without_a_tag_that_train_can_teach_says_so(world, media_root,
     _upload_labelled(
         client, world, lesion_slices(3, 1, seed=12, size=SIZE), ["train", "val", "test"]
     )
-    monkeypatch.setattr(datastore, "train_main", _untrained_detector)
-    started = jobs.training_job_start(
-        project=world.project, actor=world.admin, options={"image_size": SIZE}
-    )
-    job = datastore.training_run(job_id=started.pk)
-    assert job.status == "succeeded", job.error
+    job = _retrain(world, monkeypatch, _untrained_detector)
     classifier = ModelVersion.objects.get(pk=job.model_version_id).classifier
     assert classifier == {
         "not_trained": "train holds no tagged image and no finished image without it"

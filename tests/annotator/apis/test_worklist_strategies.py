@@ -21,9 +21,14 @@ IMAGES = [
 @pytest.fixture
 def images(world):
     """The images of ``IMAGES`` in the project, a to f by id."""
+    return _images_of(world.project)
+
+
+def _images_of(project):
+    """An image a study for each row of ``IMAGES``, in its order."""
     return [
         factories.ImageFactory(
-            instance__series__study__patient__project=world.project,
+            instance__series__study__patient__project=project,
             status=status,
             uncertainty=uncertainty,
             tag_uncertainty=_tag_uncertainty(uncertainty),
@@ -146,15 +151,7 @@ def test_the_database_orders_as_the_strategy_ranks(world, name):
     """The worklist's order and the rule's Python ranking (the bench's) are one rule; also for
     grouped rows, whose facts are their instance's."""
     series = factories.SeriesFactory(study__patient__project=world.project)
-    images = [
-        factories.ImageFactory(
-            instance__series__study__patient__project=world.project,
-            status=status,
-            uncertainty=uncertainty,
-            tag_uncertainty=_tag_uncertainty(uncertainty),
-        )
-        for status, uncertainty in IMAGES
-    ] + [
+    images = _images_of(world.project) + [
         factories.ImageFactory(
             instance__series=series, status=status, uncertainty=uncertainty, position=position
         )

@@ -88,6 +88,14 @@ def reject(data: bytes, **kwargs) -> DicomRejected:
     return exc
 
 
+def reject_fast(data: bytes, **kwargs) -> DicomRejected:
+    """``reject``, and the refusal comes within two seconds."""
+    start = time.perf_counter()
+    exc = reject(data, **kwargs)
+    assert time.perf_counter() - start < 2.0
+    return exc
+
+
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_real_file_validates_or_is_rejected_with_its_code(path: Path):
     data = path.read_bytes()
@@ -221,9 +229,7 @@ def test_every_cut_of_the_header_is_rejected_with_a_code():
 
 def test_lo_element_declaring_0xfffffff0_bytes_fails_fast():
     data = crafted.set_implicit_length(read_bytes(crafted.IMPLICIT_MR), 0x0010, 0x0020, 0xFFFFFFF0)
-    start = time.perf_counter()
-    exc = reject(data)
-    assert time.perf_counter() - start < 2.0
+    exc = reject_fast(data)
     assert exc.code == "dicom_invalid"
     assert "absurd length" in exc.detail
 
@@ -232,9 +238,7 @@ def test_pixel_data_declaring_0xfffffff0_bytes_fails_fast():
     data = bytearray(read_bytes(crafted.CT))
     pos = crafted.find_element(bytes(data), 0x7FE0, 0x0010, start=crafted.body_offset(bytes(data)))
     data[pos + 8 : pos + 12] = (0xFFFFFFF0).to_bytes(4, "little")
-    start = time.perf_counter()
-    assert reject(bytes(data)).code == "dicom_invalid"
-    assert time.perf_counter() - start < 2.0
+    assert reject_fast(bytes(data)).code == "dicom_invalid"
 
 
 def test_bad_vr_in_file_meta():
@@ -254,9 +258,7 @@ def test_duplicate_file_meta_element():
 
 def test_sequences_nested_ten_thousand_deep_fail_fast():
     data = crafted.nested_sequences(10_000)
-    start = time.perf_counter()
-    exc = reject(data)
-    assert time.perf_counter() - start < 2.0
+    exc = reject_fast(data)
     assert exc.code == "dicom_invalid"
     assert "nested deeper" in exc.detail
 
@@ -422,10 +424,7 @@ def test_deflated_data_set_that_inflates_past_the_limit():
     ds.add_new(0x00091011, "OB", b"\x00" * 4_000_000)
     data = crafted.encode(ds)
     assert len(data) < 1_000_000
-    start = time.perf_counter()
-    exc = reject(data, max_bytes=2_000_000)
-    assert exc.code == "file_too_large"
-    assert time.perf_counter() - start < 2.0
+    assert reject_fast(data, max_bytes=2_000_000).code == "file_too_large"
 
 
 def test_deflated_file_validates():

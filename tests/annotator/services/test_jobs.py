@@ -155,13 +155,19 @@ def test_training_needs_accepted_labels_on_train(world):
     assert (response.status_code, response.data["code"]) == (409, "no_training_data")
 
 
-def test_retrain_is_due_after_enough_new_accepted_labels(world):
+def _two_of_three_accepted(world):
+    """A retrain threshold of 3 and an image with 2 accepted labels; the image."""
     world.project.retrain_threshold = 3
     world.project.save()
     image = factories.ImageFactory(instance__series__study__patient__project=world.project)
     factories.AnnotationFactory.create_batch(
         2, image=image, label_class=world.instance_class, status="accepted"
     )
+    return image
+
+
+def test_retrain_is_due_after_enough_new_accepted_labels(world):
+    image = _two_of_three_accepted(world)
     assert jobs.retrain_due(project=world.project) is False
     factories.AnnotationFactory(image=image, label_class=world.instance_class, status="accepted")
     assert jobs.retrain_due(project=world.project) is True
@@ -277,12 +283,7 @@ def test_a_fine_tune_that_names_no_backbone_keeps_the_active_versions(world):
 
 
 def test_the_models_page_hears_how_close_the_next_retrain_is(world):
-    world.project.retrain_threshold = 3
-    world.project.save()
-    image = factories.ImageFactory(instance__series__study__patient__project=world.project)
-    factories.AnnotationFactory.create_batch(
-        2, image=image, label_class=world.instance_class, status="accepted"
-    )
+    _two_of_three_accepted(world)
     status = world.client(world.admin).get("/api/projects/chest/retrain/")
     assert status.data == {"accepted_since_last_version": 2, "threshold": 3, "due": False}
     assert world.client(world.annotator).get("/api/projects/chest/retrain/").status_code == 403
