@@ -67,6 +67,12 @@ urlpatterns = [
     path("images/<int:pk>/review/", review.ImageReviewApi.as_view(), name="image-review"),
     path("images/<int:pk>/comments/", review.ImageCommentListApi.as_view(), name="image-comments"),
     path("images/<int:pk>/lease/", review.ImageLeaseApi.as_view(), name="image-lease"),
+    path("images/<int:pk>/reads/", review.ImageReadsApi.as_view(), name="image-reads"),
+    path(
+        "images/<int:pk>/adjudicate/",
+        review.ImageAdjudicateApi.as_view(),
+        name="image-adjudicate",
+    ),
     path("projects/<slug:slug>/next/", review.ProjectNextApi.as_view(), name="project-next"),
     path(
         "projects/<slug:slug>/agreement/",

@@ -12,8 +12,8 @@ from annotator.apis.mixins import StrictSerializer
 from annotator.exceptions import ApplicationError
 from annotator.models import REVIEWERS
 from annotator.selectors.agreement import project_agreement
-from annotator.selectors.review import image_review, review_comments
-from annotator.services import review
+from annotator.selectors.review import image_reads, image_review, review_comments
+from annotator.services import adjudication, review
 
 
 class CommentOutput(serializers.Serializer):
@@ -235,3 +235,58 @@ class ProjectAgreementApi(APIView):
         return Response(
             project_agreement(project=project, filters=dict(request.query_params.items()))
         )
+
+
+class ReadOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    reader = serializers.CharField(allow_null=True)
+    submitted_at = serializers.DateTimeField()
+    annotations = serializers.ListField(
+        child=serializers.DictField(), help_text="[{label_class, box, mask}], as submitted."
+    )
+    tags = serializers.ListField(child=serializers.IntegerField())
+
+
+class ImageReadsApi(APIView):
+    """Each reader's latest read of the image, for the reviewer who adjudicates it."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ReadOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=REVIEWERS)
+        return Response(ReadOutput(image_reads(image=image), many=True).data)
+
+
+class ImageAdjudicateApi(APIView):
+    """The final set of an image whose reads are in: the labels picked from the reads (each
+    ``{"read": id, "label": index}``) and the tags chosen; then accept it in review."""
+
+    permission_classes = [IsAuthenticated]
+
+    class Pick(StrictSerializer):
+        read = serializers.IntegerField()
+        label = serializers.IntegerField(min_value=0)
+
+    class InputSerializer(StrictSerializer):
+        picks = serializers.ListField(child=serializers.DictField(), max_length=500)
+        tags = serializers.ListField(child=serializers.IntegerField(), max_length=100)
+
+    @extend_schema(request=InputSerializer, responses=ReadOutput(many=True))
+    def post(self, request: Request, pk: int) -> Response:
+        image = image_get_for_user(image_id=pk, user=request.user, roles=REVIEWERS)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        picks = []
+        for raw in data.validated_data["picks"]:
+            pick = self.Pick(data=raw)
+            pick.is_valid(raise_exception=True)
+            picks.append(dict(pick.validated_data))
+        adjudication.image_adjudicate(
+            image=image,
+            actor=request.user,
+            role=role_for(project=image.project, user=request.user) or "",
+            picks=picks,
+            tags=data.validated_data["tags"],
+        )
+        return Response(ReadOutput(image_reads(image=image), many=True).data)

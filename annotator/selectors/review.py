@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from annotator.models import Image, ReviewComment
+from annotator.models import Image, Read, ReviewComment
 
 
 def _name(user: object) -> str | None:
@@ -36,3 +36,22 @@ def image_review(*, image: Image) -> dict[str, object]:
         "lease_expires_at": row.lease_expires_at if active else None,
         "comments": review_comments(image=image),
     }
+
+
+def image_reads(*, image: Image) -> list[dict[str, object]]:
+    """Each reader's latest read of the image (what they submitted), in the order they first
+    read it: the reads a reviewer adjudicates."""
+    latest: dict[int | None, Read] = {}
+    reads = Read.objects.filter(image=image).select_related("reader")
+    for read in reads.order_by("submitted_at", "id"):
+        latest[read.reader_id] = read  # a reader keeps the place of their first read
+    return [
+        {
+            "id": read.pk,
+            "reader": _name(read.reader),
+            "submitted_at": read.submitted_at,
+            "annotations": read.annotations,
+            "tags": read.tags,
+        }
+        for read in latest.values()
+    ]

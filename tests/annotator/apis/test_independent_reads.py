@@ -155,3 +155,62 @@ def test_reads_per_image_is_one_to_three(world, reads):
         f"/api/projects/{world.project.slug}/", {"reads_per_image": 2}, format="json"
     )
     assert refused.status_code == 403
+
+
+def _both_read(world, second, image):
+    _draw(world.client(world.annotator), image, world, [5, 5, 10, 10])
+    _done(world.client(world.annotator), image)
+    _draw(world.client(second), image, world, [30, 30, 8, 8])
+    _draw(world.client(second), image, world, [40, 4, 6, 6])
+    assert _done(world.client(second), image).data["status"] == "done"
+
+
+def test_the_reviewer_adjudicates_the_reads_into_the_final_set(two_reads):
+    world, second, image, proposal = two_reads
+    reviewer = world.client(world.reviewer)
+    early = reviewer.post(
+        f"/api/images/{image.pk}/adjudicate/", {"picks": [], "tags": []}, format="json"
+    )
+    assert (early.status_code, early.data["code"]) == (400, "invalid_transition")
+    _both_read(world, second, image)
+    reads = reviewer.get(f"/api/images/{image.pk}/reads/").data
+    assert [(r["reader"], len(r["annotations"])) for r in reads] == [
+        ("annotator-user", 1),
+        ("annotator-two", 2),
+    ]
+    picks = [{"read": reads[0]["id"], "label": 0}, {"read": reads[1]["id"], "label": 1}]
+    body = {"picks": picks, "tags": [world.tag_class.pk]}
+    done = reviewer.post(f"/api/images/{image.pk}/adjudicate/", body, format="json")
+    assert done.status_code == 200, done.data
+    final = reviewer.get(f"/api/images/{image.pk}/annotations/").data
+    people = sorted(a["box"] for a in final if a["source"] == "human")
+    assert people == [[5.0, 5.0, 10.0, 10.0], [40.0, 4.0, 6.0, 6.0]]
+    assert [a["id"] for a in final if a["source"] == "model"] == [proposal.pk]
+    assert reviewer.get(f"/api/images/{image.pk}/").data["tags"] == [world.tag_class.pk]
+    event = AuditEvent.objects.get(action="image.adjudicated")
+    assert event.after["picks"] == picks and event.after["replaced_labels"] == 2
+    accepted = reviewer.post(f"/api/images/{image.pk}/review/", {"decision": "accept"})
+    assert accepted.status_code == 200 and accepted.data["status"] == "reviewed"
+
+
+@pytest.mark.parametrize(
+    ("pick", "code"),
+    [({"read": 999999, "label": 0}, "unknown_read"), ({"read": None, "label": 5}, "unknown_label")],
+)
+def test_a_bad_pick_changes_nothing(two_reads, pick, code):
+    world, second, image, _ = two_reads
+    _both_read(world, second, image)
+    reviewer = world.client(world.reviewer)
+    reads = reviewer.get(f"/api/images/{image.pk}/reads/").data
+    pick = {**pick, "read": pick["read"] or reads[0]["id"]}
+    before = sorted(Annotation.objects.filter(image=image).values_list("id", flat=True))
+    response = reviewer.post(
+        f"/api/images/{image.pk}/adjudicate/", {"picks": [pick], "tags": []}, format="json"
+    )
+    assert (response.status_code, response.data["code"]) == (400, code)
+    assert sorted(Annotation.objects.filter(image=image).values_list("id", flat=True)) == before
+    annotator = world.client(world.annotator).post(
+        f"/api/images/{image.pk}/adjudicate/", {"picks": [], "tags": []}, format="json"
+    )
+    assert annotator.status_code == 403
+    assert world.client(world.annotator).get(f"/api/images/{image.pk}/reads/").status_code == 403

@@ -97,6 +97,8 @@ POLICY = {
     ("image-lease", "delete"): LABELLER,
     ("project-next", "post"): LABELLER,
     ("project-agreement", "get"): REVIEWER,
+    ("image-reads", "get"): REVIEWER,
+    ("image-adjudicate", "post"): REVIEWER,
     ("annotation-list", "get"): ANY,
     ("annotation-list", "post"): LABELLER,
     ("annotation-bulk", "post"): LABELLER,
@@ -273,6 +275,8 @@ SUCCESS = {
     ("image-lease", "delete"): (204, None),
     ("project-next", "post"): (200, None),
     ("project-agreement", "get"): (200, None),
+    ("image-reads", "get"): (200, None),
+    ("image-adjudicate", "post"): (200, _json({"picks": [], "tags": []})),
     ("image-segment", "post"): (
         200,
         _json(lambda o: {"box": [10, 10, 40, 40], "label_class": o["instance_class"].pk}),
@@ -396,6 +400,7 @@ def _submitted(o, world):
 # What a route's successful request needs beyond the shared objects.
 SETUP = {
     ("image-review", "post"): _submitted,
+    ("image-adjudicate", "post"): _submitted,
     ("image-tag-suggestions", "post"): _tag_suggestion,
     ("training-job-list", "post"): _trainable,
     ("preannotate", "post"): _active_model,
