@@ -132,3 +132,16 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "a
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_finished(model, pk: int, *, timeout: float, what: str):
+    """The job row ``pk`` of ``model`` once a worker has finished it (succeeded or failed)."""
+    from annotator.models import JobStatus  # bench scripts import this module before Django
+
+    return wait_for(
+        lambda: model.objects.filter(
+            pk=pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
+        ).first(),
+        timeout=timeout,
+        what=what,
+    )

@@ -14,7 +14,7 @@ from annotator.models import ExportJob, Image, JobStatus
 from annotator.services import annotations, coco_export, studies
 from tests import factories
 from tests.dicom_files import data_store
-from tests.processes import celery_worker, wait_for
+from tests.processes import celery_worker, wait_finished, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,13 +76,7 @@ def test_a_cpu_worker_runs_an_export_without_loading_torch_and_a_gpu_worker_load
     )
     with celery_worker("cpu") as worker:
         job = coco_export.export_create(project=project, actor=admin, options={"images": "all"})
-        finished = wait_for(
-            lambda: ExportJob.objects.filter(
-                pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
-            ).first(),
-            timeout=90,
-            what="the export",
-        )
+        finished = wait_finished(ExportJob, job.pk, timeout=90, what="the export")
         assert finished.status == JobStatus.SUCCEEDED, finished.error
         assert len(_process_tree(worker.process.pid)) > 1, "the pool's process ran the export"
         assert not _torch_loaded(worker.process.pid), "the cpu worker loaded torch"

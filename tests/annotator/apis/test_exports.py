@@ -17,7 +17,7 @@ from annotator.models import Annotation, AuditEvent, ExportJob, Image, JobStatus
 from annotator.services import annotations, studies
 from tests import factories
 from tests.dicom_files import data_store, pydicom_test_file
-from tests.processes import celery_worker, wait_for
+from tests.processes import celery_worker, wait_finished
 
 ROOT = Path(__file__).resolve().parents[3]
 CT = data_store("693_UNCI.dcm").read_bytes()
@@ -385,13 +385,7 @@ def test_a_real_celery_worker_on_redis_runs_the_export(media_root):
     with celery_worker("cpu") as worker:
         created = client.post("/api/projects/chest/exports/", {"images": "all"}, format="json")
         assert created.status_code == 202
-        job = wait_for(
-            lambda: ExportJob.objects.filter(
-                pk=created.data["id"], status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
-            ).first(),
-            timeout=90,
-            what="the export",
-        )
+        job = wait_finished(ExportJob, created.data["id"], timeout=90, what="the export")
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert "radlabel.coco_export" in worker.output, worker.output[-3000:]
     _, body = _download(client, job.pk)

@@ -28,7 +28,7 @@ from tests.annotator.dicom.phi import SENTINELS, load_source
 from tests.dicom_files import pydicom_test_file
 from tests.http_listener import Listener
 from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fixture
-from tests.processes import celery_worker, wait_for
+from tests.processes import celery_worker, wait_finished
 
 ENDPOINTS = "/api/projects/chest/pacs/endpoints/"
 
@@ -313,13 +313,7 @@ def test_a_real_celery_worker_on_redis_runs_the_pacs_import(
             format="json",
         )
         assert created.status_code == 202, created.data
-        job = wait_for(
-            lambda: PacsImportJob.objects.filter(
-                pk=created.data["id"], status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
-            ).first(),
-            timeout=120,
-            what="the PACS import",
-        )
+        job = wait_finished(PacsImportJob, created.data["id"], timeout=120, what="the PACS import")
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert "radlabel.pacs_import" in worker.output, worker.output[-3000:]
     assert [r["code"] for r in job.report] == ["stored"] * 3
