@@ -850,6 +850,67 @@ await runner.test("second reader: a reviewer reads a submitted image read-only, 
   await reviewer.close();
 });
 
+await runner.test("independent reads: the second reader starts blind, the reviewer sees both reads in two colours and picks the final set", async (problems) => {
+  const admin = await newContext(browser, problems);
+  const apage = await admin.newPage();
+  await login(apage, "/", env.adminUser, env.adminPassword);
+  const setReads = async (n) => assert((await apiSend(admin, "PATCH", `/api/projects/${env.project}/`, { reads_per_image: n })).status === 200, `reads_per_image ${n}`);
+  await setReads(2);
+  try {
+    const frame = (await api(admin, `/api/projects/${env.project}/images/?modality=MR&ordering=id`)).results[1];
+    const corner = (page, f) => pixelToPage(page, frame.columns * f, frame.rows * f);
+    const readOnce = async (page, from, to) => {
+      await page.keyboard.press("b");
+      await drag(page, await corner(page, from), await corner(page, to));
+      await page.waitForSelector("[data-testid=annotation-list] li[data-status=accepted]");
+      await page.keyboard.press("v");
+      await page.keyboard.press("d");
+      await waitSaved(page);
+    };
+    // the radiologist reads it; the image goes back to where they started, and they are blinded
+    const first = await openAs(browser, problems, frame.id);
+    await readOnce(first.page, 0.2, 0.4);
+    const blinded = await apiSend(first.context, "GET", `/api/images/${frame.id}/annotations/`);
+    assert(blinded.status === 403 && blinded.body.code === "read_blinded", `the first reader is blinded (${blinded.status})`);
+    // the admin reads it second: none of the first read is there
+    await openImage(apage, frame.id);
+    assert(!(await apage.$("[data-testid=annotation-list] li.ann")), "the second reader starts with no labels");
+    await readOnce(apage, 0.5, 0.7);
+    assert((await api(admin, `/api/images/${frame.id}/`)).status === "done", "both reads are in: it waits for the reviewer");
+
+    // the reviewer sees both reads, a colour each, and makes the first reader's box the final set
+    const reviewer = await newContext(browser, problems);
+    const rpage = await reviewer.newPage();
+    await login(rpage, `/projects/${env.project}/images/${frame.id}`, env.reviewerUser, env.password);
+    await rpage.waitForSelector("[data-testid=viewer][data-ready=true]", { timeout: 30_000 });
+    await rpage.waitForSelector("[data-testid=reads-box] input[data-testid=read-pick]");
+    const heads = await rpage.$$eval("[data-testid=reads-box] .read-head", (ps) => ps.map((p) => p.textContent));
+    assert(heads.length === 2 && heads[0].includes(env.user) && heads[1].includes(env.adminUser), `two reads, in reading order (${heads})`);
+    await shot(rpage, "17-adjudication.png");
+    await rpage.check("[data-testid=reads-box] .read:first-of-type input[data-testid=read-pick]");
+    const before = await rpage.getAttribute("[data-testid=annotation-list] li.ann", "data-annotation-id");
+    const [answer] = await Promise.all([rpage.waitForResponse((r) => r.url().includes("/adjudicate/")), rpage.click("[data-testid=adjudicate]")]);
+    assert(answer.status() === 200, `adjudicated (${answer.status()})`);
+    await rpage.waitForFunction((old) => {
+      const li = document.querySelector("[data-testid=annotation-list] li.ann");
+      return li && li.dataset.annotationId !== old;
+    }, before);
+    const [final] = (await api(reviewer, `/api/images/${frame.id}/annotations/`)).filter((a) => a.source === "human");
+    const reads = await api(reviewer, `/api/images/${frame.id}/reads/`);
+    const near = final.box.every((v, i) => Math.abs(v - reads[0].annotations[0].box[i]) < 0.01);
+    assert(near, `the final set is the first reader's box (${final.box} vs ${reads[0].annotations[0].box})`);
+    await shot(rpage, "17b-adjudicated.png");
+    await rpage.click("[data-testid=review-accept]");
+    await rpage.waitForURL((u) => !u.pathname.endsWith(`/images/${frame.id}`));
+    assert((await api(reviewer, `/api/images/${frame.id}/`)).status === "reviewed", "accepted");
+    await first.context.close();
+    await reviewer.close();
+  } finally {
+    await setReads(1);
+    await admin.close();
+  }
+});
+
 await runner.test("Models page: versions, loss curve, start and cancel training, promote, pre-annotate; annotators get 403", async (problems) => {
   const context = await newContext(browser, problems);
   const page = await context.newPage();

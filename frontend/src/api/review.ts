@@ -1,6 +1,6 @@
 /** Second reading: a reviewer's decision, comments, the reader's lease and Next. */
-import { query, request } from "./http";
-import type { ImageReview, ImageStatus, ReviewComment } from "./types";
+import { getJson, query, request } from "./http";
+import type { ImageRead, ImageReview, ImageStatus, ReviewComment } from "./types";
 
 export async function reviewImage(id: number, decision: "accept" | "return", comment?: string, annotation?: number | null) {
   const body = decision === "return" ? { decision, comment, annotation: annotation ?? null } : { decision };
@@ -21,4 +21,14 @@ export async function nextImage(slug: string, filters: Record<string, string>, a
   const q = query({ ...filters, ...(after != null ? { after: String(after) } : {}) });
   const res = await request<{ image: number | null }>(`/api/projects/${encodeURIComponent(slug)}/next/${q}`, { method: "POST" });
   return res.data.image;
+}
+
+/** Each reader's latest read of the image (reviewers and admins). */
+export function getReads(id: number, signal?: AbortSignal): Promise<ImageRead[]> {
+  return getJson(`/api/images/${id}/reads/`, signal);
+}
+
+/** The image's final set: the labels picked from its reads and the tags chosen. */
+export async function adjudicate(id: number, picks: { read: number; label: number }[], tags: number[]) {
+  return (await request<ImageRead[]>(`/api/images/${id}/adjudicate/`, { method: "POST", body: { picks, tags } })).data;
 }

@@ -43,6 +43,10 @@ export interface LabelClass {
 
 export interface Project extends ProjectSummary {
   split_ratios: { train: number; val: number; test: number };
+  /** independent reads of each image (1-3), each by another annotator, blinded */
+  reads_per_image: number;
+  /** annotators see no model proposals or tag suggestions */
+  unassisted_reads: boolean;
   label_classes: LabelClass[];
   counts: ProjectCounts;
 }
@@ -97,6 +101,15 @@ export interface ReviewComment {
   author: string | null;
   body: string;
   created_at: string;
+}
+
+/** One reader's latest read of an image: what they submitted, for the reviewer who adjudicates. */
+export interface ImageRead {
+  id: number;
+  reader: string | null;
+  submitted_at: string;
+  annotations: { label_class: number; box: Box; mask: { size: [number, number]; counts: string } | null }[];
+  tags: number[];
 }
 
 /** Who submitted and reviewed the image, who reads it now (while their lease runs), what was said. */

@@ -16,7 +16,7 @@ import { renderSaveState } from "./annotate/conflicts";
 import { bindKeys } from "./annotate/keys";
 import { remove, setStatus } from "./annotate/labels";
 import { openImage } from "./annotate/load";
-import { reviewAccept, reviewEdit, reviewReopen, reviewReturn } from "./annotate/review";
+import { reviewAccept, reviewAdjudicate, reviewEdit, reviewReopen, reviewReturn } from "./annotate/review";
 import { initialState, type AnnotatePage } from "./annotate/page";
 import { renderCorners, renderOverlay, renderSidebar } from "./annotate/render";
 import { annotateSkeleton } from "./annotate/skeleton";
@@ -60,6 +60,7 @@ export function mountAnnotatePage(root: HTMLElement, ctx: AppContext, slug: stri
       reopen: () => void reviewReopen(p),
       selectAnnotation: (id) => p.select(s.doc.list().find((a) => a.id === id)?.key ?? null),
     },
+    reads: { adjudicate: (picks, tags) => void reviewAdjudicate(p, picks, tags) },
   });
   const newDoc = (id: number) => {
     const d = new AnnotationDoc(id, sink);

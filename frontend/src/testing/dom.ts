@@ -72,7 +72,11 @@ class FakeElement extends FakeNode {
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]);
   }
   click() {
-    for (const fn of this.listeners.get("click") ?? []) fn({ target: this, stopPropagation() {}, preventDefault() {} });
+    this.dispatchEvent({ type: "click" });
+  }
+  dispatchEvent(e: { type: string }) {
+    for (const fn of this.listeners.get(e.type) ?? []) fn({ target: this, stopPropagation() {}, preventDefault() {} });
+    return true;
   }
   querySelectorAll(selector: string): FakeElement[] {
     const m = /^([a-z0-9]*)(?:\[([\w-]+)(?:="([^"]*)")?\])?$/.exec(selector);

@@ -37,6 +37,8 @@ export interface OverlayState {
   cursor: { x: number; y: number; r: number; erase: boolean } | null;
   /** a box being drawn, image pixels */
   draft: [number, number, number, number] | null;
+  /** independent reads' boxes being adjudicated, each in its reader's colour */
+  reads?: { box: [number, number, number, number]; color: string }[];
 }
 
 export function isVisible(a: LocalAnnotation, s: Pick<OverlayState, "showProposals" | "showAccepted">): boolean {
@@ -181,6 +183,16 @@ export class AnnotationOverlay {
       ctx.lineWidth = 3;
       ctx.strokeStyle = "#ffd166";
       ctx.strokeRect(ax - 5, ay - 5, bx - ax + 10, by - ay + 10);
+      ctx.setLineDash([]);
+    }
+
+    for (const { box, color } of s.reads ?? []) {
+      const [ax, ay] = toCanvas([box[0], box[1]]);
+      const [bx, by] = toCanvas([box[0] + box[2], box[1] + box[3]]);
+      ctx.setLineDash([3, 3]);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = color;
+      ctx.strokeRect(ax - 2, ay - 2, bx - ax + 4, by - ay + 4);
       ctx.setLineDash([]);
     }
 

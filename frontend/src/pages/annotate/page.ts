@@ -3,9 +3,10 @@
  * few page-wide actions (render, select, change tool) every part calls.
  */
 import type { AppContext } from "../../app";
-import type { Box, ImageDetail, LabelClass } from "../../api/types";
+import type { Box, ImageDetail, ImageRead, LabelClass } from "../../api/types";
 import type { annotationList } from "../../components/AnnotationList";
 import type { LabelPicker } from "../../components/LabelPicker";
+import type { readsBox } from "../../components/ReadsBox";
 import type { reviewBox } from "../../components/ReviewBox";
 import type { SaveStatus } from "../../components/SaveStatus";
 import type { TagsBox } from "../../components/TagsBox";
@@ -81,6 +82,8 @@ export interface AnnotateState {
   reviewEditing: boolean;
   /** another reader holds the image's lease */
   heldBy: string | null;
+  /** the image's independent reads, for a reviewer adjudicating it (two or more) */
+  reads: ImageRead[];
 }
 
 export function initialState(imageId: number, doc: AnnotationDoc): AnnotateState {
@@ -121,6 +124,7 @@ export function initialState(imageId: number, doc: AnnotationDoc): AnnotateState
     assistSeq: 0,
     reviewEditing: false,
     heldBy: null,
+    reads: [],
   };
 }
 
@@ -140,6 +144,7 @@ export interface AnnotateUi {
   annList: ReturnType<typeof annotationList>;
   imageStatus: HTMLElement;
   review: ReturnType<typeof reviewBox>;
+  reads: ReturnType<typeof readsBox>;
   tags: TagsBox;
   conflictSlot: HTMLElement;
   errorSlot: HTMLElement;

@@ -1,4 +1,5 @@
 /** Drawing the annotate page from its state: the overlay over the image, the corners, the sidebar. */
+import { READER_COLOURS } from "../../components/ReadsBox";
 import { isVisible } from "../../viewer/overlay";
 import type { AnnotatePage, AnnotateState } from "./page";
 import { canReview } from "./review";
@@ -37,6 +38,7 @@ export function renderOverlay({ s, ui, queue }: AnnotatePage): void {
       .map((o) => o.key),
     cursor: s.cursor,
     draft: s.draft,
+    reads: s.reads.flatMap((r, i) => r.annotations.map((a) => ({ box: a.box, color: READER_COLOURS[i % READER_COLOURS.length] }))),
   });
   ui.wrap.dataset.overlayMs = (performance.now() - t0).toFixed(2);
   ui.notice.textContent = onSlice ? "" : "Loading this slice's labels…";
@@ -69,6 +71,7 @@ export function renderSidebar(p: AnnotatePage): void {
   });
   ui.imageStatus.textContent = STATUS_TEXT[doc.status] ?? `Status: ${doc.status.replace("_", " ")}`;
   ui.imageStatus.dataset.status = doc.status;
+  ui.reads.update({ reads: s.reads, classes: s.classes });
   ui.review.update({
     status: doc.status,
     review: s.image?.review ?? null,

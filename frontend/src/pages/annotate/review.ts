@@ -5,9 +5,11 @@
  * until a reviewer reopens it. Every reader holds a lease on the image they have open, renewed
  * while the page is open, so another reader's Next skips it.
  */
+import { listAnnotations } from "../../api/annotations";
 import { getImage, setImageStatus } from "../../api/images";
 import { ApiError } from "../../api/http";
-import { leaseImage, reviewImage } from "../../api/review";
+import { adjudicate, getReads, leaseImage, reviewImage } from "../../api/review";
+import { fromServer } from "../../editing/document";
 import { returnDialog } from "../../components/ReviewBox";
 import { closeModal, goNext, openModal } from "./modal";
 import type { AnnotatePage } from "./page";
@@ -34,11 +36,41 @@ function lockReason(p: AnnotatePage): string | null {
   return null;
 }
 
-/** Lock or unlock the labels after the image or the reader's choice changed, and redraw. */
+/** Lock or unlock the labels after the image or the reader's choice changed, and redraw;
+ * a reviewer of a submitted image gets its independent reads, when it has several. */
 export function applyLock(p: AnnotatePage): void {
   p.s.doc.locked = lockReason(p);
   p.ui.wrap.dataset.locked = p.s.doc.locked ? "true" : "false";
+  p.s.reads = [];
   p.renderSidebar();
+  const imageId = p.s.imageId;
+  if (p.s.doc.status !== "done" || !canReview(p)) return;
+  void getReads(imageId, p.signal).then(
+    (reads) => {
+      if (p.s.imageId !== imageId) return;
+      p.s.reads = reads.length > 1 ? reads : [];
+      p.renderSidebar();
+      p.render();
+    },
+    () => {},
+  );
+}
+
+/** The picked labels and tags become the image's final set; the page shows it. */
+export async function reviewAdjudicate(p: AnnotatePage, picks: { read: number; label: number }[], tags: number[]): Promise<void> {
+  try {
+    await p.queue.flush();
+    await adjudicate(p.s.imageId, picks, tags);
+    const [detail, anns] = await Promise.all([getImage(p.s.imageId, p.signal), listAnnotations(p.s.imageId, p.signal)]);
+    p.s.image = detail;
+    p.s.doc.load(anns.map(fromServer), detail.tags, detail.status);
+    p.s.reviewEditing = true;
+    applyLock(p);
+    p.render();
+    p.status("The picked labels are the final set: check them, then accept (A).");
+  } catch (e) {
+    failed(p, e);
+  }
 }
 
 /** The image's review facts and status again, from the server. */

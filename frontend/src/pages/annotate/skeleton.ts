@@ -2,6 +2,7 @@
 import type { AppContext } from "../../app";
 import { annotationList, type AnnotationListHandlers } from "../../components/AnnotationList";
 import { h } from "../../components/dom";
+import { readsBox, type ReadsBoxHandlers } from "../../components/ReadsBox";
 import { reviewBox, type ReviewBoxHandlers } from "../../components/ReviewBox";
 import { saveStatus } from "../../components/SaveStatus";
 import { tagsBox, type TagsBoxHandlers } from "../../components/TagsBox";
@@ -15,7 +16,7 @@ export function annotateSkeleton(
   slug: string,
   query: URLSearchParams,
   imageId: number,
-  on: AnnotationListHandlers & { tags: TagsBoxHandlers; review: ReviewBoxHandlers },
+  on: AnnotationListHandlers & { tags: TagsBoxHandlers; review: ReviewBoxHandlers; reads: ReadsBoxHandlers },
 ): AnnotateUi {
   const crumbImage = h("span", { "data-testid": "crumb-image" }, `Image ${imageId}`);
   const crumbs = h(
@@ -39,6 +40,7 @@ export function annotateSkeleton(
   const annList = annotationList(on);
   const imageStatus = h("p", { class: "image-status", "data-testid": "image-status" });
   const review = reviewBox(on.review);
+  const reads = readsBox(on.reads);
   const tags = tagsBox(on.tags);
   const conflictSlot = h("div", {});
   const errorSlot = h("div", {});
@@ -49,6 +51,7 @@ export function annotateSkeleton(
     errorSlot,
     imageStatus,
     review.el,
+    reads.el,
     h("h2", {}, "Class for new labels"),
     pickerSlot,
     h("h2", {}, "Labels on this image"),
@@ -57,5 +60,5 @@ export function annotateSkeleton(
     tags.el,
   );
   const page = h("div", { class: "page annotate" }, topBar(ctx, crumbs, save.el), toolbarSlot, h("main", { class: "stage" }, wrap, sidebar));
-  return { page, wrap, viewportEl, notice, assistInfo, crumbImage, corners, saveStatus: save, toolbarSlot, pickerSlot, annList, imageStatus, review, tags, conflictSlot, errorSlot };
+  return { page, wrap, viewportEl, notice, assistInfo, crumbImage, corners, saveStatus: save, toolbarSlot, pickerSlot, annList, imageStatus, review, reads, tags, conflictSlot, errorSlot };
 }
