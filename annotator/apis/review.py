@@ -226,6 +226,7 @@ class ProjectAgreementApi(APIView):
         parameters=[
             OpenApiParameter("reader", str, description="One reader's username."),
             OpenApiParameter("label_class", int, description="Lesions of one class only."),
+            OpenApiParameter("image", int, description="One image's figures."),
             OpenApiParameter("from", str, description="Reads submitted from (ISO 8601)."),
             OpenApiParameter("to", str, description="Reads submitted until (ISO 8601)."),
         ],

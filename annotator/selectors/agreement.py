@@ -139,7 +139,7 @@ def _compare(
     return {"images": len(pairs), "lesions": lesions, "tags": tags}
 
 
-FILTERS = ("reader", "label_class", "from", "to")
+FILTERS = ("reader", "label_class", "image", "from", "to")
 
 
 def _when(filters: dict[str, str], name: str) -> datetime | None:
@@ -159,8 +159,9 @@ def _when(filters: dict[str, str], name: str) -> datetime | None:
 def project_agreement(*, project: Project, filters: dict[str, str]) -> dict[str, Any]:
     """Agreement per reader against the final set, and per pair of readers who read the same
     images, with Fleiss' κ per tag where three or more readers read an image. Filters:
-    ``reader`` (a username), ``label_class`` (lesions of one class), ``from`` / ``to`` (when
-    the reads were submitted); any other is a 400 naming it."""
+    ``reader`` (a username), ``label_class`` (lesions of one class), ``image`` (one image's
+    figures), ``from`` / ``to`` (when the reads were submitted); any other is a 400 naming
+    it."""
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
         raise ApplicationError(
@@ -176,8 +177,13 @@ def project_agreement(*, project: Project, filters: dict[str, str]) -> dict[str,
             f"label_class {label_class!r} is not a class of this project.", code="invalid_filter"
         )
     lesion_class = int(label_class) if label_class is not None else None
+    image = filters.get("image")
+    if image is not None and not image.isdigit():
+        raise ApplicationError(f"image is an image id, not {image!r}.", code="invalid_filter")
     reader, since, until = filters.get("reader"), _when(filters, "from"), _when(filters, "to")
     latest = _latest_reads(project, reader=reader, since=since, until=until)
+    if image is not None:
+        latest = {key: read for key, read in latest.items() if key[1] == int(image)}
     image_ids = {image_id for _, image_id in latest}
     sizes = {
         pk: (rows, columns)

@@ -86,6 +86,10 @@ def test_filters_narrow_the_reads(world, read_twice):
     client = world.client(world.admin)
     one = _agreement(client, world, "?reader=annotator-user").data
     assert [r["reader"] for r in one["readers"]] == ["annotator-user"] and one["pairs"] == []
+    one_image = _agreement(client, world, f"?image={read_twice.pk}").data
+    assert [p["images"] for p in one_image["pairs"]] == [1]
+    other = factories.ImageFactory(instance__series__study__patient__project=world.project)
+    assert _agreement(client, world, f"?image={other.pk}").data["readers"] == []
     later = _agreement(client, world, "?from=2999-01-01").data
     assert later["readers"] == [] and later["final_images"] == 0
     other_class = factories.LabelClassFactory(project=world.project, name="mass")
@@ -100,6 +104,7 @@ def test_filters_narrow_the_reads(world, read_twice):
         ("?colour=red", "unknown_filter_field", "colour"),
         ("?label_class=abc", "invalid_filter", "'abc' is not a class of this project"),
         ("?from=yesterday", "invalid_filter", "from is a date"),
+        ("?image=x", "invalid_filter", "image is an image id"),
     ],
 )
 def test_bad_filters_are_named(world, read_twice, query, code, words):
