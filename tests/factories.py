@@ -142,3 +142,24 @@ class PreannotationJobFactory(factory.django.DjangoModelFactory):
     model_version = factory.SubFactory(
         ModelVersionFactory, project=factory.SelfAttribute("..project")
     )
+
+
+def api_project(slug: str, name: str, classes: list[str]):
+    """A server admin's API client, and the project (with these instance classes) it created
+    through the API."""
+    from rest_framework.test import APIClient
+
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    client = APIClient()
+    client.force_authenticate(admin)
+    created = client.post(
+        "/api/projects/",
+        {
+            "slug": slug,
+            "name": name,
+            "label_classes": [{"name": c, "color": "#ff0000"} for c in classes],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.data
+    return client

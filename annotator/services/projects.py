@@ -91,20 +91,18 @@ def project_update(
     unassisted_reads: bool | None = None,
 ) -> Project:
     before = _settings(project)
-    if name is not None:
-        project.name = name
-    if description is not None:
-        project.description = description
-    if retrain_threshold is not None:
-        project.retrain_threshold = retrain_threshold
-    if promotion_min_val_lesions is not None:
-        project.promotion_min_val_lesions = promotion_min_val_lesions
-    if tags_exclusive is not None:
-        project.tags_exclusive = tags_exclusive
-    if reads_per_image is not None:
-        project.reads_per_image = reads_per_image
-    if unassisted_reads is not None:
-        project.unassisted_reads = unassisted_reads
+    given = {
+        "name": name,
+        "description": description,
+        "retrain_threshold": retrain_threshold,
+        "promotion_min_val_lesions": promotion_min_val_lesions,
+        "tags_exclusive": tags_exclusive,
+        "reads_per_image": reads_per_image,
+        "unassisted_reads": unassisted_reads,
+    }
+    for field, value in given.items():
+        if value is not None:
+            setattr(project, field, value)
     project.full_clean()
     project.save()
     audit_record(

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from annotator.models import (
     Annotation,
@@ -67,19 +66,7 @@ def test_retrain_promote_preannotate_and_survive_sigkill(media_root):
 def _labelled_project():
     """A project of 8 patients' labelled lesion slices (4 train, 2 val, 2 test) and its admin's
     client."""
-    admin = factories.UserFactory(is_superuser=True, is_staff=True)
-    client = APIClient()
-    client.force_authenticate(admin)
-    created = client.post(
-        "/api/projects/",
-        {
-            "slug": "loop",
-            "name": "Loop",
-            "label_classes": [{"name": name, "color": "#ff0000"} for name in CLASS_NAMES],
-        },
-        format="json",
-    )
-    assert created.status_code == 201
+    client = factories.api_project("loop", "Loop", list(CLASS_NAMES))
     classes = [c["id"] for c in client.get("/api/projects/loop/").data["label_classes"]]
 
     slices = lesion_slices(8, 2, seed=5, size=SIZE)

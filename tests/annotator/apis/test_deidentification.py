@@ -9,7 +9,6 @@ import subprocess
 import pytest
 from django.db import connection
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from annotator.models import Image, Study
 from tests import factories
@@ -43,19 +42,7 @@ def test_no_sentinel_phi_survives_ingest_anywhere(media_root, caplog):
     ]
     assert all(_find(_bytes(phi), [n]) for n in SENTINELS), "the fixture carries every sentinel"
 
-    admin = factories.UserFactory(is_superuser=True, is_staff=True)
-    client = APIClient()
-    client.force_authenticate(admin)
-    created = client.post(
-        "/api/projects/",
-        {
-            "slug": "phi",
-            "name": "PHI check",
-            "label_classes": [{"name": "nodule", "color": "#ff0000"}],
-        },
-        format="json",
-    )
-    assert created.status_code == 201
+    client = factories.api_project("phi", "PHI check", ["nodule"])
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = client.post(
