@@ -46,11 +46,18 @@ def _masks(labels: list[dict[str, Any]], size: tuple[int, int]) -> list[np.ndarr
 
 
 def _latest_reads(
-    project: Project, *, reader: str | None, since: datetime | None, until: datetime | None
+    project: Project,
+    *,
+    reader: str | None,
+    image: int | None,
+    since: datetime | None,
+    until: datetime | None,
 ) -> Reads:
     reads = Read.objects.filter(image__project=project, image__quarantined=False).exclude(
         reader__isnull=True
     )
+    if image is not None:
+        reads = reads.filter(image_id=image)
     if reader is not None:
         reads = reads.filter(reader__username=reader)
     if since is not None:
@@ -181,9 +188,13 @@ def project_agreement(*, project: Project, filters: dict[str, str]) -> dict[str,
     if image is not None and not image.isdigit():
         raise ApplicationError(f"image is an image id, not {image!r}.", code="invalid_filter")
     reader, since, until = filters.get("reader"), _when(filters, "from"), _when(filters, "to")
-    latest = _latest_reads(project, reader=reader, since=since, until=until)
-    if image is not None:
-        latest = {key: read for key, read in latest.items() if key[1] == int(image)}
+    latest = _latest_reads(
+        project,
+        reader=reader,
+        image=int(image) if image is not None else None,
+        since=since,
+        until=until,
+    )
     image_ids = {image_id for _, image_id in latest}
     sizes = {
         pk: (rows, columns)

@@ -12,16 +12,14 @@ from django.db import transaction
 from annotator.exceptions import ApplicationError, ForbiddenError
 from annotator.models import (
     REVIEWERS,
-    Annotation,
     AnnotationStatus,
     Image,
     ImageStatus,
     Read,
-    Source,
 )
 from annotator.services.annotations import annotation_create, image_set_tags
 from annotator.services.audit import audit_record
-from annotator.services.review import image_status_locked
+from annotator.services.review import image_status_locked, people_labels_remove
 
 
 @transaction.atomic
@@ -58,9 +56,7 @@ def image_adjudicate(
                 code="unknown_label",
             )
         chosen.append(read.annotations[pick["label"]])
-    people = Annotation.objects.filter(image=image).exclude(source=Source.MODEL)
-    replaced = people.count()
-    people.delete()
+    replaced = people_labels_remove(image=image)
     for label in chosen:
         annotation_create(
             image=image,

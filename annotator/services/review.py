@@ -194,14 +194,18 @@ def reads_pending(*, image: Image) -> bool:
     return readers.count() < wanted
 
 
+def people_labels_remove(*, image: Image) -> int:
+    """Remove the labels people made on the image (the model's proposals stay); how many."""
+    _, removed = Annotation.objects.filter(image=image).exclude(source=Source.MODEL).delete()
+    return removed.get(Annotation._meta.label, 0)
+
+
 def image_reset_for_next_reader(*, image: Image, actor: AbstractBaseUser) -> str:
     """After one of several independent reads is kept (``read_record``), the image goes back to
     where its first reader started, so the next reader sees none of it: the labels people made
     go, the model's proposals are as the model proposed them, the tags and tag decisions are
     undone. Audited; returns the image's status now (proposed or unlabelled)."""
-    people = Annotation.objects.filter(image=image).exclude(source=Source.MODEL)
-    removed = people.count()
-    people.delete()
+    removed = people_labels_remove(image=image)
     proposals = Annotation.objects.filter(image=image, source=Source.MODEL)
     for proposal in proposals.select_related("proposal_outcome"):
         outcome = getattr(proposal, "proposal_outcome", None)
