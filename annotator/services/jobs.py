@@ -98,6 +98,24 @@ def job_enqueue(job: Job) -> None:
     transaction.on_commit(send)
 
 
+def job_start(
+    model: type[J],
+    *,
+    project: Project,
+    actor: AbstractBaseUser | None,
+    action: str,
+    after: dict[str, Any],
+    **fields: Any,
+) -> J:
+    """Create a job row of ``model`` with ``fields``, audit it as ``action`` and send its task
+    once the transaction commits: all of it, or none."""
+    with transaction.atomic():
+        job = model.objects.create(project=project, created_by=actor, **fields)
+        audit_record(actor=actor, project=project, action=action, obj=job, after=after)
+        job_enqueue(job)
+    return job
+
+
 def job_claim(model: type[J], job_id: int, *, lease_seconds: int = LEASE_SECONDS) -> J | None:
     now = timezone.now()
     with transaction.atomic():
@@ -279,12 +297,14 @@ def training_job_start(
     # the project's augmentation as it is now: the version's config records what trained it
     clean["augmentation"] = project_augmentation(project=project).to_json()
     try:
-        with transaction.atomic():
-            job = TrainingJob.objects.create(project=project, created_by=actor, options=clean)
-            audit_record(
-                actor=actor, project=project, action="training.started", obj=job, after=clean
-            )
-            job_enqueue(job)
+        job = job_start(
+            TrainingJob,
+            project=project,
+            actor=actor,
+            action="training.started",
+            after=clean,
+            options=clean,
+        )
     except IntegrityError as error:
         running = TrainingJob.objects.filter(
             project=project, status__in=ACTIVE_JOB_STATUSES
@@ -324,19 +344,15 @@ def preannotation_start(
             "No images to pre-annotate (quarantined, or of a modality the model never saw).",
             code="no_images",
         )
-    with transaction.atomic():
-        job = PreannotationJob.objects.create(
-            project=project, created_by=actor, model_version=version, image_ids=ids
-        )
-        audit_record(
-            actor=actor,
-            project=project,
-            action="preannotation.started",
-            obj=job,
-            after={"images": len(ids), "model_version": version.number},
-        )
-        job_enqueue(job)
-    return job
+    return job_start(
+        PreannotationJob,
+        project=project,
+        actor=actor,
+        action="preannotation.started",
+        after={"images": len(ids), "model_version": version.number},
+        model_version=version,
+        image_ids=ids,
+    )
 
 
 def retrain_due(*, project: Project) -> bool:

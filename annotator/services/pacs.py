@@ -34,7 +34,7 @@ import urllib3
 from dicomweb_client.api import DICOMwebClient
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from pydicom import dcmread
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -51,7 +51,7 @@ from annotator.models import (
     Series,
 )
 from annotator.services import dicom_seg, jobs, studies
-from annotator.services.audit import audit_record
+from annotator.services.audit import audit_record, audit_saved
 
 logger = logging.getLogger(__name__)
 # dicomweb-client logs searched values and UIDs at INFO, urllib3 request lines at DEBUG: both
@@ -294,18 +294,14 @@ def endpoint_create(
         project=project, name=name, url=url, auth=auth, username=username, secret=secret
     )
     endpoint.full_clean(exclude=["project"], validate_unique=False)
-    try:
-        with transaction.atomic():
-            endpoint.save()
-            audit_record(
-                actor=actor,
-                project=project,
-                action="pacs.endpoint_created",
-                obj=endpoint,
-                after=endpoint_state(endpoint),
-            )
-    except IntegrityError as error:
-        raise ConflictError("An endpoint with this name exists.", code="duplicate_name") from error
+    audit_saved(
+        conflict=ConflictError("An endpoint with this name exists.", code="duplicate_name"),
+        actor=actor,
+        project=project,
+        action="pacs.endpoint_created",
+        obj=endpoint,
+        after=endpoint_state(endpoint),
+    )
     return endpoint
 
 
@@ -418,19 +414,15 @@ def pacs_import_create(
     if not all(isinstance(u, str) and len(u) <= 64 and _UID.match(u) for u in uids):
         raise ApplicationError("Study UIDs are dotted numbers.", code="invalid_studies")
     destination_check(endpoint.url)
-    with transaction.atomic():
-        job = PacsImportJob.objects.create(
-            project=project, created_by=actor, endpoint=endpoint, study_uids=uids
-        )
-        audit_record(
-            actor=actor,
-            project=project,
-            action="pacs.import_created",
-            obj=job,
-            after={"endpoint": endpoint.pk, "studies": len(uids)},
-        )
-        jobs.job_enqueue(job)
-    return job
+    return jobs.job_start(
+        PacsImportJob,
+        project=project,
+        actor=actor,
+        action="pacs.import_created",
+        after={"endpoint": endpoint.pk, "studies": len(uids)},
+        endpoint=endpoint,
+        study_uids=uids,
+    )
 
 
 def _counts(job: PacsImportJob) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from annotator.exceptions import ApplicationError, ConflictError, ForbiddenError
 from annotator.models import Annotation, LabelClass, LabelKind, Membership, Project, Role
-from annotator.services.audit import audit_record
+from annotator.services.audit import audit_record, audit_saved
 from annotator.services.datasets import split_ratios_validate
 
 
@@ -148,18 +148,14 @@ def label_class_create(
         segment_type=segment_type,
     )
     label_class.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            label_class.save()
-            audit_record(
-                actor=actor,
-                project=project,
-                action="label_class.created",
-                obj=label_class,
-                after=_label_class_state(label_class),
-            )
-    except IntegrityError as error:
-        raise ConflictError(f"A label class named {name!r} exists.", code="name_taken") from error
+    audit_saved(
+        conflict=ConflictError(f"A label class named {name!r} exists.", code="name_taken"),
+        actor=actor,
+        project=project,
+        action="label_class.created",
+        obj=label_class,
+        after=_label_class_state(label_class),
+    )
     return label_class
 
 
@@ -182,19 +178,15 @@ def label_class_update(
         if field in changes:
             setattr(label_class, field, changes[field])
     label_class.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            label_class.save()
-            audit_record(
-                actor=actor,
-                project=label_class.project,
-                action="label_class.updated",
-                obj=label_class,
-                before=before,
-                after=_label_class_state(label_class),
-            )
-    except IntegrityError as error:
-        raise ConflictError("A label class with that name exists.", code="name_taken") from error
+    audit_saved(
+        conflict=ConflictError("A label class with that name exists.", code="name_taken"),
+        actor=actor,
+        project=label_class.project,
+        action="label_class.updated",
+        obj=label_class,
+        before=before,
+        after=_label_class_state(label_class),
+    )
     return label_class
 
 
@@ -238,18 +230,15 @@ def membership_create(
             raise ApplicationError(f"No user named {username!r}.", code="unknown_user")
     if role not in Role.values:
         raise ApplicationError(f"Unknown role {role!r}.", code="invalid_role")
-    try:
-        with transaction.atomic():
-            membership = Membership.objects.create(project=project, user=user, role=role)
-            audit_record(
-                actor=actor,
-                project=project,
-                action="membership.created",
-                obj=membership,
-                after={"user": user.get_username(), "role": role},
-            )
-    except IntegrityError as error:
-        raise ConflictError("That user is already a member.", code="already_member") from error
+    membership = Membership(project=project, user=user, role=role)
+    audit_saved(
+        conflict=ConflictError("That user is already a member.", code="already_member"),
+        actor=actor,
+        project=project,
+        action="membership.created",
+        obj=membership,
+        after={"user": user.get_username(), "role": role},
+    )
     return membership
 
 
