@@ -71,26 +71,51 @@ def image_status_write(
     )
 
 
-@transaction.atomic
-def image_review_accept(*, image: Image, actor: AbstractBaseUser, role: str) -> Image:
-    """Accept a submitted image: its labels are the final set and locked."""
+def _review_decide(
+    image: Image,
+    *,
+    actor: AbstractBaseUser,
+    role: str,
+    allowed: tuple[str, ...],
+    only: str,
+    action: str,
+    status: str,
+    comment: str | None = None,
+    annotation_id: int | None = None,
+) -> Image:
+    """A reviewer's decision on an image whose status is one of ``allowed`` (``only`` says
+    which, when it is not): the reviewer's ``comment`` if any, then the image takes ``status``,
+    the reviewer recorded and the lease ended."""
     _check_reviewer(role)
     before = image_status_locked(image)
-    if before != ImageStatus.DONE:
-        raise ApplicationError(
-            f"Only a submitted (done) image can be accepted; this one is {before!r}.",
-            code="invalid_transition",
-        )
+    if before not in allowed:
+        raise ApplicationError(f"Only {only}; this one is {before!r}.", code="invalid_transition")
+    if comment is not None:
+        review_comment_add(image=image, actor=actor, body=comment, annotation_id=annotation_id)
     image_status_write(
         image,
         actor=actor,
-        action="image.review_accepted",
+        action=action,
         before=before,
-        status=ImageStatus.REVIEWED,
+        status=status,
         reviewed_by=actor,
         **RELEASED,
     )
     return image
+
+
+@transaction.atomic
+def image_review_accept(*, image: Image, actor: AbstractBaseUser, role: str) -> Image:
+    """Accept a submitted image: its labels are the final set and locked."""
+    return _review_decide(
+        image,
+        actor=actor,
+        role=role,
+        allowed=(ImageStatus.DONE,),
+        only="a submitted (done) image can be accepted",
+        action="image.review_accepted",
+        status=ImageStatus.REVIEWED,
+    )
 
 
 def _comment_annotation(image: Image, annotation_id: int | None) -> Annotation | None:
@@ -148,24 +173,17 @@ def image_review_return(
 ) -> Image:
     """Send a submitted (or accepted) image back to the annotator who submitted it, with a
     comment saying why."""
-    _check_reviewer(role)
-    before = image_status_locked(image)
-    if before not in DONE_STATUSES:
-        raise ApplicationError(
-            f"Only a submitted or accepted image can be returned; this one is {before!r}.",
-            code="invalid_transition",
-        )
-    review_comment_add(image=image, actor=actor, body=comment, annotation_id=annotation_id)
-    image_status_write(
+    return _review_decide(
         image,
         actor=actor,
+        role=role,
+        allowed=DONE_STATUSES,
+        only="a submitted or accepted image can be returned",
         action="image.review_returned",
-        before=before,
         status=ImageStatus.RETURNED,
-        reviewed_by=actor,
-        **RELEASED,
+        comment=comment,
+        annotation_id=annotation_id,
     )
-    return image
 
 
 def read_record(*, image: Image, reader: AbstractBaseUser) -> Read:
