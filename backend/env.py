@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,3 +54,36 @@ def private_sqlite_database(path: Path) -> None:
         existing = path.with_name(path.name + suffix)
         if existing.exists():
             existing.chmod(0o600)
+
+
+_S3_URL_OPTIONS = {"endpoint_url", "region_name", "addressing_style", "signature_version"}
+
+
+def file_storage(url: str) -> dict[str, object]:
+    """The ``STORAGES["default"]`` entry: a local folder (``MEDIA_ROOT``) when ``url`` is empty
+    and ``AWS_STORAGE_BUCKET_NAME`` is unset, else django-storages' S3 backend.
+
+    ``url`` is ``s3://BUCKET[/PREFIX][?endpoint_url=...&region_name=...]``; the other
+    ``AWS_*`` settings django-storages reads (``AWS_S3_ENDPOINT_URL``, ``AWS_S3_REGION_NAME``,
+    credentials in ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``) apply as well.
+    Names are never overwritten: a second file of the same name gets a name of its own, as
+    on a local folder.
+    """
+    if not url and not env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options: dict[str, object] = {"file_overwrite": False, "default_acl": None}
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise ImproperlyConfigured(
+                f"RADLABEL_STORAGE_URL must look like s3://bucket/prefix, not {parts.scheme}://…"
+            )
+        query = dict(parse_qsl(parts.query))
+        unknown = sorted(set(query) - _S3_URL_OPTIONS)
+        if unknown:
+            raise ImproperlyConfigured(
+                f"RADLABEL_STORAGE_URL has unknown options {unknown}; "
+                f"known: {sorted(_S3_URL_OPTIONS)}"
+            )
+        options.update(query, bucket_name=parts.netloc, location=parts.path.strip("/"))
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

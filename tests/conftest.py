@@ -1,23 +1,49 @@
 """Shared fixtures: real PostgreSQL (from DATABASE_URL), a media folder per test, role clients."""
 
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 import redis
 from django.conf import settings
+from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
 from annotator.models import Role
 from backend import celery_app
 from tests import factories
+from tests.object_store import ObjectStore, seaweedfs
 
 PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
+    """A stored-files folder and a host work folder of the test's own."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RADLABEL_WORK_DIR = tmp_path / "work"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory) -> Iterator[ObjectStore]:
+    """One real S3-compatible server for the session (SeaweedFS on loopback)."""
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as store:
+        yield store
+
+
+@pytest.fixture
+def s3_storage(settings, object_store):
+    """``default_storage`` in the object store, under a prefix of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": object_store.options(f"test-{uuid.uuid4().hex[:12]}"),
+        },
+    }
+    return default_storage
 
 
 @pytest.fixture

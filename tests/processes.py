@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from backend.processes import worker_command
+from backend.processes import web_command, worker_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,13 +87,24 @@ def wait_healthy(base_url: str, process: subprocess.Popen, *, seconds: float = 6
 
 
 @contextmanager
-def celery_worker(queues: str = "cpu,gpu", *, timeout: float = 90) -> Iterator[Worker]:
+def celery_worker(
+    queues: str = "cpu,gpu",
+    *,
+    timeout: float = 90,
+    environment: Mapping[str, str] | None = None,
+    cwd: Path = ROOT,
+) -> Iterator[Worker]:
+    """A worker on this test's database and broker, sharing its media and work folders unless
+    ``environment`` says otherwise (a worker on another host has folders of its own)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
         "DATABASE_URL": spawned_database_url(),
         "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "RADLABEL_WORK_DIR": str(settings.RADLABEL_WORK_DIR),
+        "PYTHONPATH": str(ROOT),
+        **(environment or {}),
     }
     process = subprocess.Popen(
         worker_command(
@@ -102,7 +113,7 @@ def celery_worker(queues: str = "cpu,gpu", *, timeout: float = 90) -> Iterator[W
             hostname=f"test-{uuid.uuid4().hex[:8]}@%h",
             options=("--without-mingle", "--without-gossip"),
         ),
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -115,13 +126,46 @@ def celery_worker(queues: str = "cpu,gpu", *, timeout: float = 90) -> Iterator[W
             raise RuntimeError(f"the worker did not start:\n{worker.output[-3000:]}")
         yield worker
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM the process group, SIGKILL it if it has not stopped within 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def web_server(
+    environment: Mapping[str, str],
+    log: Path,
+    *,
+    workers: int = 2,
+    options: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """gunicorn on a free loopback port with ``environment``, logging to ``log``; its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            web_command(bind=f"127.0.0.1:{port}", workers=workers, options=options),
+            cwd=ROOT,
+            env=dict(environment),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_healthy(url, server)
+        yield url
+    finally:
+        _stop(server)
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "a condition"):

@@ -44,11 +44,10 @@ from annotator.models import (
 )
 from annotator.services.annotations import proposals_replace, tag_suggestions_replace
 from annotator.services.studies import upload_ingest
-from backend.processes import web_command
 from radlabel.demo.dicom import lesion_slices
 from tests import factories
 from tests.dicom_files import data_store
-from tests.processes import free_port, require_tool, spawned_database_url, wait_healthy
+from tests.processes import require_tool, spawned_database_url, web_server
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
@@ -394,6 +393,7 @@ def _server_env() -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
         "DATABASE_URL": spawned_database_url(),
         "RADLABEL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "RADLABEL_WORK_DIR": str(settings.RADLABEL_WORK_DIR),
         # jobs started from the browser queue on a Redis database no worker consumes
         "TEST_REDIS_URL": urlunsplit(broker._replace(path="/14")),
     }
@@ -414,64 +414,42 @@ def test_single_page_app_in_chromium():
     bench = _seed(bench="bench" in scripts)
 
     env = _server_env()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = ARTIFACTS / "gunicorn.log"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            web_command(
-                bind=f"127.0.0.1:{port}",
-                workers=3,
-                options=("--threads", "4", "--keep-alive", "30", "--access-logfile", "-"),
-            ),
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    options = ("--threads", "4", "--keep-alive", "30", "--access-logfile", "-")
     try:
-        wait_healthy(url, server)
-        browser_env = {
-            **os.environ,
-            "RADLABEL_URL": url,
-            "RADLABEL_USER": "radiologist",
-            "RADLABEL_PASSWORD": PASSWORD,
-            "RADLABEL_ADMIN_USER": "admin",
-            "RADLABEL_ADMIN_PASSWORD": PASSWORD,
-            "RADLABEL_REVIEWER_USER": "second-reader",
-            "RADLABEL_PROJECT": SLUG,
-            "RADLABEL_ARTIFACTS": str(ARTIFACTS),
-            "CHROMIUM": chromium,
-        }
-        for script in scripts:
-            result = subprocess.run(
-                ["npm", "run", "--silent", script],
-                cwd=FRONTEND,
-                env=browser_env,
-                capture_output=True,
-                text=True,
-                timeout=int(os.environ.get("RADLABEL_E2E_TIMEOUT_S", "900")),
-            )
-            sys.stdout.write(f"--- npm run {script}\n{result.stdout}{result.stderr}")
-            assert result.returncode == 0, (
-                f"npm run {script} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-            )
-        if bench:
-            sys.stdout.write(
-                "figures reproduced by: RADLABEL_BROWSER_RUN='e2e bench' "
-                "DATABASE_URL=postgres://postgres@127.0.0.1:5432/radlabel "
-                ".venv/bin/python -m pytest tests/test_browser.py -s\n"
-            )
+        with web_server(env, log, workers=3, options=options) as url:
+            browser_env = {
+                **os.environ,
+                "RADLABEL_URL": url,
+                "RADLABEL_USER": "radiologist",
+                "RADLABEL_PASSWORD": PASSWORD,
+                "RADLABEL_ADMIN_USER": "admin",
+                "RADLABEL_ADMIN_PASSWORD": PASSWORD,
+                "RADLABEL_REVIEWER_USER": "second-reader",
+                "RADLABEL_PROJECT": SLUG,
+                "RADLABEL_ARTIFACTS": str(ARTIFACTS),
+                "CHROMIUM": chromium,
+            }
+            for script in scripts:
+                result = subprocess.run(
+                    ["npm", "run", "--silent", script],
+                    cwd=FRONTEND,
+                    env=browser_env,
+                    capture_output=True,
+                    text=True,
+                    timeout=int(os.environ.get("RADLABEL_E2E_TIMEOUT_S", "900")),
+                )
+                sys.stdout.write(f"--- npm run {script}\n{result.stdout}{result.stderr}")
+                assert result.returncode == 0, (
+                    f"npm run {script} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+                )
+            if bench:
+                sys.stdout.write(
+                    "figures reproduced by: RADLABEL_BROWSER_RUN='e2e bench' "
+                    "DATABASE_URL=postgres://postgres@127.0.0.1:5432/radlabel "
+                    ".venv/bin/python -m pytest tests/test_browser.py -s\n"
+                )
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, 15)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, 9)
-                server.wait()
         with contextlib.suppress(Exception):  # leftover messages only cost a little memory
             import redis
 

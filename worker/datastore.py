@@ -7,7 +7,6 @@ its stored default window, scaled to ``[0, 1]`` (colour images as luminance).
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -19,6 +18,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
+from annotator import storage
 from annotator.exceptions import ApplicationError
 from annotator.models import (
     Image,
@@ -200,10 +200,16 @@ class ProjectDatastore(Datastore):
         return samples
 
 
-def models_dir(project: Project) -> Path:
-    path = Path(settings.MEDIA_ROOT) / "projects" / str(project.pk) / "models"
+def work_dir(project: Project) -> Path:
+    """This host's scratch for a project's trainings (never shared with other hosts)."""
+    path = Path(settings.RADLABEL_WORK_DIR) / "projects" / str(project.pk) / "training"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _publish_weights(project: Project, local: Path, name: str, sha256: str) -> str:
+    """The trained file stored (verified) under the project's models; its stored name."""
+    return storage.publish(local, f"projects/{project.pk}/models/{name}", sha256)
 
 
 def _paired_with_active(
@@ -222,7 +228,7 @@ def _paired_with_active(
         return None
     try:
         predictor = serving_predictor(active)
-    except (CorruptWeightsError, OSError):
+    except (CorruptWeightsError, OSError, storage.StoredFileError):
         logger.exception("could not load v%s to compare with it", active.number)
         return None
     # The active model's labels are its own class indices; compare them as today's classes.
@@ -264,7 +270,7 @@ def _train_config(job: TrainingJob, output_dir: Path, init: ModelVersion | None)
         epochs=options.get("epochs", jobs.DEFAULT_EPOCHS),
         time_budget_s=options.get("time_budget_s"),
         min_val_lesions=job.project.promotion_min_val_lesions,
-        init_weights=Path(settings.MEDIA_ROOT) / init.weights_file if init else None,
+        init_weights=storage.local_copy(init.weights_file, init.sha256) if init else None,
         init_sha256=init.sha256 if init else None,
         resume_path=_resume_dir(job) / "training.pth",
     )
@@ -272,7 +278,7 @@ def _train_config(job: TrainingJob, output_dir: Path, init: ModelVersion | None)
 
 def _resume_dir(job: TrainingJob) -> Path:
     """The training state of a job's attempts: kept when a worker dies, so a retry resumes."""
-    return models_dir(job.project) / f"resume-{job.pk}"
+    return work_dir(job.project) / f"resume-{job.pk}"
 
 
 def _progress_reporter(job: TrainingJob, heartbeat: jobs.Heartbeat) -> ProgressCallback:
@@ -304,9 +310,10 @@ def _progress_reporter(job: TrainingJob, heartbeat: jobs.Heartbeat) -> ProgressC
 
 
 def _tag_predictor(version: ModelVersion) -> TagPredictor:
+    classifier = version.classifier
     return TagPredictor(
-        Path(settings.MEDIA_ROOT) / version.classifier["weights_file"],
-        expected_sha256=version.classifier["sha256"],
+        storage.local_copy(classifier["weights_file"], classifier["sha256"]),
+        expected_sha256=classifier["sha256"],
     )
 
 
@@ -325,7 +332,7 @@ def _tags_paired_with_active(
         return None
     try:
         predictor = _tag_predictor(active)
-    except (CorruptWeightsError, OSError):
+    except (CorruptWeightsError, OSError, storage.StoredFileError):
         logger.exception("could not load v%s's tag classifier to compare with it", active.number)
         return None
     labels = np.stack([sample.labels for sample in val])
@@ -356,10 +363,9 @@ def _train_tags(
     result = train_classifier(
         cfg, splits, [c.name for c in classes], work / "tags.pt", groups=patients
     )
-    final = models_dir(project) / f"job{job.pk}-tags-{result.sha256[:16]}.pt"
-    os.replace(result.weights_path, final)
+    name = f"job{job.pk}-tags-{result.sha256[:16]}.pt"
     return {
-        "weights_file": str(final.relative_to(settings.MEDIA_ROOT)),
+        "weights_file": _publish_weights(project, result.weights_path, name, result.sha256),
         "sha256": result.sha256,
         "class_map": {str(index): c.pk for index, c in enumerate(classes)},
         "thresholds": result.thresholds,
@@ -379,9 +385,9 @@ def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
     project = job.project
     classes = instance_classes(project)
     active = active_model_version(project=project)
-    for stale in models_dir(project).glob(f"train-{job.pk}-*"):
+    for stale in work_dir(project).glob(f"train-{job.pk}-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an attempt whose worker died
-    work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=models_dir(project)))
+    work = Path(tempfile.mkdtemp(prefix=f"train-{job.pk}-", dir=work_dir(project)))
     config = _train_config(job, work, active if job.options.get("init") == "active" else None)
     try:
         datastore = ProjectDatastore(project, classes)
@@ -397,8 +403,9 @@ def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
             datastore.class_names,
             groups={split: datastore.patients(split) for split in splits},
         )
-        final = models_dir(project) / f"job{job.pk}-{result.sha256[:16]}.pt"
-        os.replace(result.weights_path, final)
+        weights_file = _publish_weights(
+            project, result.weights_path, f"job{job.pk}-{result.sha256[:16]}.pt", result.sha256
+        )
         comparison = (
             _paired_with_active(active, datastore, matches["val"], threshold) if active else None
         )
@@ -409,7 +416,7 @@ def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
             backbone=config.backbone,
             config={**job.options, "min_size": config.min_size, "max_size": config.max_size},
             class_map={str(index): lc.pk for index, lc in enumerate(classes, 1)},
-            weights_file=str(final.relative_to(settings.MEDIA_ROOT)),
+            weights_file=weights_file,
             sha256=result.sha256,
             score_threshold=threshold,
             metrics=metrics,
@@ -439,7 +446,7 @@ def serving_predictor(version: ModelVersion) -> Predictor:
     the image's uncertainty.
     """
     return _predictor(
-        str(Path(settings.MEDIA_ROOT) / version.weights_file),
+        str(storage.local_copy(version.weights_file, version.sha256)),
         version.sha256,
         min(version.score_threshold, LOW_SCORE_FLOOR),
     )

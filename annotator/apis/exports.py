@@ -1,7 +1,6 @@
 """COCO exports (a background job, downloaded by admins), COCO import and DICOM-SEG download."""
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +14,7 @@ from annotator.apis.mixins import ProjectJobListMixin, StrictSerializer
 from annotator.exceptions import ApplicationError
 from annotator.models import ExportJob, Split
 from annotator.services import coco_export, coco_import, dicom_seg, nifti_export
+from annotator.storage import open_stored_file
 
 
 class ExportOutput(serializers.ModelSerializer):
@@ -134,7 +134,7 @@ class ExportDownloadApi(APIView):
         job = job_get_for_user(model=ExportJob, job_id=pk, user=request.user)
         coco_export.export_downloaded(job=job, actor=request.user)
         response = FileResponse(
-            default_storage.open(job.result_file, "rb"),
+            open_stored_file(job.result_file),
             as_attachment=True,
             filename=f"radlabel-{job.project.slug}-export-{job.pk}.zip",
             content_type="application/zip",

@@ -1,6 +1,5 @@
 """Patients, studies and images: listing, files for the viewer, tags and time on task."""
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -12,8 +11,8 @@ from rest_framework.views import APIView
 from annotator.access import (
     ADMINS,
     LABELLERS,
-    check_image_editable,
     check_labels_readable,
+    image_get_for_editing,
     image_get_for_user,
     patient_get_for_user,
     project_get_for_user,
@@ -37,6 +36,7 @@ from annotator.selectors.review import image_review
 from annotator.selectors.strategies import DEFAULT_STRATEGY, STRATEGIES
 from annotator.selectors.studies import patient_list, study_list, study_with_series
 from annotator.services import annotations, datasets, studies
+from annotator.storage import open_stored_file
 
 IMAGE_PROGRESS = ImageStatus.values
 
@@ -363,7 +363,7 @@ def _file_response(request: Request, path: str, etag: str, content_type: str) ->
     if request.headers.get("If-None-Match") == quoted:
         response: HttpResponse = HttpResponseNotModified()
     else:
-        response = FileResponse(default_storage.open(path, "rb"), content_type=content_type)
+        response = FileResponse(open_stored_file(path), content_type=content_type)
         response["Content-Disposition"] = "inline"
     response["ETag"] = quoted
     response["Cache-Control"] = "private, max-age=3600"
@@ -407,8 +407,7 @@ class ImageTagsApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=InputSerializer)
     def put(self, request: Request, pk: int) -> Response:
-        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
-        check_image_editable(image=image, user=request.user)
+        image = image_get_for_editing(image_id=pk, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         annotations.image_set_tags(image=image, actor=request.user, **data.validated_data)
@@ -428,8 +427,7 @@ class ImageTagSuggestionApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=TagSuggestionOutput(many=True))
     def post(self, request: Request, pk: int) -> Response:
-        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
-        check_image_editable(image=image, user=request.user)
+        image = image_get_for_editing(image_id=pk, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         annotations.tag_suggestion_decide(

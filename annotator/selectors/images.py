@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.storage import default_storage
 from django.db.models import (
     Aggregate,
     BooleanField,
@@ -24,7 +23,7 @@ from django.db.models import (
     When,
 )
 
-from annotator import dicom
+from annotator import dicom, storage
 from annotator.exceptions import ApplicationError
 from annotator.models import (
     Annotation,
@@ -286,7 +285,7 @@ _LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 def image_windowed(image: Image, window: tuple[float, float] | None = None) -> np.ndarray:
     """The frame as float32 ``[0, 1]`` (H, W) through ``window``, else the image's default
     window, else its own range; colour frames as luminance."""
-    dataset = dicom.open_stored(default_storage, image.instance.file)
+    dataset = dicom.open_stored(storage.reader, image.instance.file)
     pixels = dicom.frame_pixels(dataset, image.frame_number - 1)
     if pixels.ndim == 3:
         return (pixels.astype(np.float32) @ _LUMINANCE) / 255.0

@@ -31,18 +31,18 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 import pydicom
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotator import coco, dicom
+from annotator import coco, dicom, storage
 from annotator.dicom.deid import DEIDENTIFICATION_METHOD
 from annotator.dicom.pixels import render_png16
 from annotator.dicom.profile import PROFILE_EDITION, PROFILE_NAME
@@ -260,8 +260,7 @@ def _export_work(job: ExportJob, heartbeat: jobs.Heartbeat) -> dict[str, Any]:
             project=project, options=job.options, target=local, progress=progress
         )
         sha256, size = _digest(local)
-        with open(local, "rb") as stream:
-            stored = default_storage.save(path, File(stream))
+        stored = storage.publish(Path(local), path, sha256)
     logger.info("export %s of project %s written (%d bytes)", job.pk, project.pk, size)
     return {
         "result_file": stored,
@@ -535,7 +534,7 @@ class _Pngs:
             stored.set_result(preview)
             return stored
         if self.source is None or self.source[0] != row["instance_id"]:
-            dataset = dicom.open_stored(default_storage, row["instance__file"])
+            dataset = dicom.open_stored(storage.reader, row["instance__file"])
             self.source = (row["instance_id"], dataset)
         return pool.submit(_render, self.source[1], row, self.options, entry)
 

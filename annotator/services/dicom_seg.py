@@ -51,14 +51,13 @@ import highdicom as hd
 import numpy as np
 import pydicom
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import SegmentationStorage
 
-from annotator import coco, dicom
+from annotator import coco, dicom, storage
 from annotator.dicom.deid import add_missing_type2, remap_uid
 from annotator.exceptions import ConflictError
 from annotator.models import Annotation, AnnotationStatus, Image, LabelClass, SegRevision, Series
@@ -110,7 +109,7 @@ def source_datasets(series: Series) -> tuple[list[pydicom.Dataset], list[Image]]
             continue
         seen.add(image.instance_id)
         # files stored before ingest kept empty Type 2 attributes lack some of them
-        datasets.append(add_missing_type2(dicom.open_stored(default_storage, image.instance.file)))
+        datasets.append(add_missing_type2(dicom.open_stored(storage.reader, image.instance.file)))
     return datasets, images
 
 

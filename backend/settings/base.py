@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from backend.env import BASE_DIR, VAR_DIR, env, local_secret, private_sqlite_database
+from backend.env import (
+    BASE_DIR,
+    VAR_DIR,
+    env,
+    file_storage,
+    local_secret,
+    private_sqlite_database,
+)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = local_secret("secret_key", "DJANGO_SECRET_KEY")
@@ -92,10 +99,20 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 MEDIA_ROOT = env.path("RADLABEL_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# This host's own scratch, never shared: training work folders and resume states, and a cache
+# of model weights read from a remote store.
+RADLABEL_WORK_DIR = env.path("RADLABEL_WORK_DIR", default=str(VAR_DIR / "work"))
+# Stored files (DICOM, previews, model weights, exports): MEDIA_ROOT, or an S3-compatible
+# store when RADLABEL_STORAGE_URL=s3://bucket/prefix?endpoint_url=... (backend.env.file_storage).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage(env.str("RADLABEL_STORAGE_URL", default="")),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# or set the settings django-storages reads (credentials: AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY in the environment).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
 
 # Uploads: caps apply before a byte of the body is parsed (annotator.middleware).
 RADLABEL_MAX_REQUEST_BYTES = env.int("RADLABEL_MAX_REQUEST_BYTES", default=2 * 1024**3)

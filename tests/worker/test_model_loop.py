@@ -93,7 +93,8 @@ def _trained_through_a_kill(client):
     job_id = started.data["id"]
     project_id = _job(TrainingJob, job_id).project_id
     models_dir = Path(settings.MEDIA_ROOT) / "projects" / str(project_id) / "models"
-    training_state = models_dir / f"resume-{job_id}" / "training.pth"
+    work_dir = Path(settings.RADLABEL_WORK_DIR) / "projects" / str(project_id) / "training"
+    training_state = work_dir / f"resume-{job_id}" / "training.pth"
 
     with celery_worker() as worker:
         wait_for(training_state.exists, timeout=240, what="training to complete an epoch")
@@ -134,8 +135,9 @@ def _trained_through_a_kill(client):
     assert checkpoint["resumed_epochs"] >= 1, "the second attempt resumed, not restarted"
     # Both attempts together trained for the budget, give or take the step that crossed it.
     assert checkpoint["train_seconds"] <= BUDGET_S + 20
-    assert not list(models_dir.glob("train-*")), "work folders are removed"
-    assert not list(models_dir.glob("resume-*")), "the training state goes with the job"
+    assert not list(work_dir.glob("train-*")), "work folders are removed"
+    assert not list(work_dir.glob("resume-*")), "the training state goes with the job"
+    assert not list(models_dir.glob(".partial-*")), "no half-published weights are left"
     return version
 
 

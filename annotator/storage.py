@@ -1,0 +1,175 @@
+"""Stored files: the one home of how RadLabel reads and writes through Django's storage.
+
+Every stored file (de-identified DICOM, previews, model weights, export zips) lives in
+``default_storage``: a folder on the web host by default, an S3-compatible object store when
+``RADLABEL_STORAGE_URL`` says so (``backend.env.file_storage``). Nothing outside this module
+and the storage calls it wraps assumes a file has a path on this host.
+
+- ``open_stored_file``: a stored file opened for reading; a missing one is a clear 404 and an
+  unreachable store a 503, never a 500.
+- ``publish``: a local file written under a temporary name, its checksum verified by reading
+  it back, then moved to its final name; only then may a row point at it.
+- ``local_copy``: a stored file as a path on this host (model weights for ``torch.load``),
+  from a checksum-keyed cache in the host's work folder when the store is remote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, default_storage
+
+from annotator.exceptions import ApplicationError
+
+CHUNK = 1024 * 1024
+
+
+class StoredFileError(ApplicationError):
+    """A stored file that cannot be read or written as asked."""
+
+
+class StoredFileMissing(StoredFileError):
+    status = 404
+    code = "stored_file_missing"
+
+
+class FileStoreUnavailable(StoredFileError):
+    status = 503
+    code = "file_store_unavailable"
+
+
+class ChecksumMismatch(StoredFileError):
+    status = 500
+    code = "checksum_mismatch"
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a remote store raises when it cannot be reached or refuses (botocore, if used)."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # only local storage is configured without boto3
+        return ()
+    return (BotoCoreError, ClientError)
+
+
+@contextmanager
+def _translated(name: str) -> Iterator[None]:
+    try:
+        yield
+    except FileNotFoundError as missing:
+        raise StoredFileMissing(f"The stored file {name} is missing from the file store.") from (
+            missing
+        )
+    except _store_errors() as error:
+        raise FileStoreUnavailable(
+            "The file store could not be reached or refused the request; try again later."
+        ) from error
+
+
+def open_stored_file(name: str, storage: Storage = default_storage) -> IO[Any]:
+    """``name`` opened for binary reading; StoredFileMissing / FileStoreUnavailable otherwise."""
+    with _translated(name):
+        return storage.open(name, "rb")
+
+
+class _Reader:
+    """``default_storage`` as ``dicom.open_stored`` reads it, with ``open_stored_file``'s
+    errors: ``dicom.open_stored(storage.reader, name)``."""
+
+    def open(self, name: str, mode: str = "rb") -> IO[Any]:
+        return open_stored_file(name)
+
+
+reader = _Reader()
+
+
+def stream_sha256(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def stored_sha256(name: str, storage: Storage = default_storage) -> str:
+    with open_stored_file(name, storage) as stream:
+        return stream_sha256(stream)
+
+
+def _local_path(storage: Storage, name: str) -> Path | None:
+    """The file's path on this host when the storage is a local folder, else None."""
+    try:
+        return Path(storage.path(name))
+    except NotImplementedError:
+        return None
+
+
+def publish(local: Path, name: str, sha256: str, storage: Storage = default_storage) -> str:
+    """Store ``local`` as ``name`` (or the free name the storage picks) and return the stored
+    name, once its bytes read back from the store match ``sha256``.
+
+    The file is written under a temporary name first; a reader finds it only after the move,
+    and a row may point at it only after this returns. A mismatch removes it and raises.
+    """
+    folder, base = os.path.split(name)
+    temporary = f"{folder}/.partial-{uuid.uuid4().hex}-{base}"
+    with _translated(name):
+        with local.open("rb") as stream:
+            temporary = storage.save(temporary, File(stream))
+        try:
+            if stored_sha256(temporary, storage) != sha256:
+                raise ChecksumMismatch(f"{name} did not read back with its checksum; not stored.")
+            final = storage.get_available_name(name)
+            source, target = _local_path(storage, temporary), _local_path(storage, final)
+            if source is not None and target is not None:
+                os.replace(source, target)  # one rename on a local folder
+                return final
+            with storage.open(temporary, "rb") as stream:
+                return storage.save(final, stream)
+        finally:
+            if storage.exists(temporary):
+                storage.delete(temporary)
+
+
+def delete_stored(name: str, storage: Storage = default_storage) -> None:
+    with _translated(name):
+        storage.delete(name)
+
+
+def local_copy(name: str, sha256: str, storage: Storage = default_storage) -> Path:
+    """A path on this host holding the stored file ``name`` whose checksum is ``sha256``.
+
+    A local storage answers with the file itself (its reader checks the checksum); a remote
+    one is copied once into ``RADLABEL_WORK_DIR/cache``, keyed by checksum and verified
+    before it is kept, so a corrupt download is never reused.
+    """
+    path = _local_path(storage, name)
+    if path is not None:
+        return path
+    cache = Path(settings.RADLABEL_WORK_DIR) / "cache"
+    cached = cache / f"{sha256}{Path(name).suffix}"
+    if cached.exists():
+        return cached
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=cache, delete=False) as partial:
+        try:
+            with open_stored_file(name, storage) as stream:
+                shutil.copyfileobj(stream, partial, CHUNK)
+            partial.close()
+            with open(partial.name, "rb") as written:
+                if stream_sha256(written) != sha256:
+                    raise ChecksumMismatch(f"{name} in the file store does not match its checksum.")
+            os.replace(partial.name, cached)
+        finally:
+            if os.path.exists(partial.name):
+                os.unlink(partial.name)
+    return cached
