@@ -98,6 +98,14 @@ def check_image_editable(*, image: Image, user: User) -> None:
         )
 
 
+def image_get_for_editing(*, image_id: int, user: User) -> Image:
+    """An image whose labels ``user`` may change: a labeller's, not locked by review, not
+    blinded to them."""
+    image = image_get_for_user(image_id=image_id, user=user, roles=LABELLERS)
+    check_image_editable(image=image, user=user)
+    return image
+
+
 def sees_model_output(*, project: Project, role: str | None) -> bool:
     """Whether a member sees model proposals and tag suggestions: not an annotator of a project
     whose reads are unassisted."""
