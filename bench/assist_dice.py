@@ -21,9 +21,7 @@ them); the other methods are then measured on the same lesions:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from io import BytesIO
 from pathlib import Path
@@ -31,14 +29,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pydicom
+from _django import django_setup
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
+django_setup()
 
-import django  # noqa: E402
-
-django.setup()
+from ml_demo_learning import demo_splits  # noqa: E402  (a fresh run's splits, as trained)
 
 from annotator.management.commands.seed_demo import LESION_PATIENTS, LESION_SLICES  # noqa: E402
 from annotator.segmentation import (  # noqa: E402
@@ -51,9 +46,6 @@ from annotator.segmentation import (  # noqa: E402
 from radlabel.demo.dicom import lesion_slices  # noqa: E402
 from radlabel.demo.lesions import DEMO_WINDOW, window  # noqa: E402
 from radlabel.rle import decode_mask  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "bench"))
-from ml_demo_learning import demo_splits  # noqa: E402  (a fresh run's splits, as trained)
 
 SEED_DEMO_SEED = 2026
 JITTER = 0.10  # of the lesion's size, each side

@@ -14,48 +14,23 @@ from __future__ import annotations
 import io
 import os
 import resource
-import sys
 import tempfile
 import time
 import uuid
 import zipfile
 from multiprocessing import get_context
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _django import django_setup, scratch_database
+
 SCRATCH = "radlabel_bench_export"
 
 
-def _scratch_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/radlabel")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{SCRATCH}"))
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    parts = urlsplit(_scratch_url())
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}"')
-        connection.execute(f'CREATE DATABASE "{SCRATCH}"')
-
-
 def _setup() -> None:
-    os.environ["DATABASE_URL"] = _scratch_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.test")
+    scratch_database(SCRATCH)
     scratch = tempfile.mkdtemp(prefix="radlabel-bench-export-")
     os.environ.setdefault("RADLABEL_VAR_DIR", os.path.join(scratch, "var"))
     os.environ.setdefault("RADLABEL_MEDIA_ROOT", os.path.join(scratch, "media"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_setup(settings="backend.settings.test", migrate=True)
 
 
 def _masks(count: int, size: int):
@@ -229,7 +204,6 @@ def measure_rendering(count: int = 40) -> tuple[float, int]:
 
 
 def main() -> None:
-    _recreate_database()
     _setup()
     print("command: DATABASE_URL=... .venv/bin/python bench/export.py")
     print(f"scratch database: {SCRATCH}")

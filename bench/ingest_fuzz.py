@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _django import django_setup
 
 
 def main() -> int:
@@ -32,16 +30,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="radlabel-fuzz-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'fuzz.sqlite3'}")
     os.environ["RADLABEL_MEDIA_ROOT"] = str(work / "media")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    django_setup(migrate=True)
     from annotator.models import Project
     from tests.dicom_mutations import SOURCES, fuzz_ingest, mutants, partial_rows_and_files
 
-    call_command("migrate", verbosity=0, interactive=False)
     logging.disable(logging.ERROR)  # the decoders' complaints about broken inputs; counted below
     project = Project.objects.create(slug=f"fuzz-{args.seed}", name="Ingest fuzz")
     started = time.monotonic()

@@ -41,14 +41,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import torch
+from _django import django_setup
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
-
-import django  # noqa: E402
-
-django.setup()
+django_setup()
 
 from annotator.management.commands.seed_demo import (  # noqa: E402
     CLEAN_PATIENTS,

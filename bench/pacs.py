@@ -18,41 +18,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pydicom
 import requests
+from _django import django_setup, scratch_database
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 SCRATCH = "radlabel_bench_pacs"
 STUDIES = 10
 SLICES = 20
 USER, PASSWORD = "bench", "bench-password"
 
 
-def _scratch_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/radlabel")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{SCRATCH}"))
-
-
 def _setup(media: str) -> None:
-    import psycopg
-
-    admin = urlunsplit(urlsplit(_scratch_url())._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}"')
-        connection.execute(f'CREATE DATABASE "{SCRATCH}"')
-    os.environ["DATABASE_URL"] = _scratch_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.test")
+    scratch_database(SCRATCH)
     os.environ["RADLABEL_MEDIA_ROOT"] = media
     os.environ.setdefault("RADLABEL_VAR_DIR", str(Path(media).parent / "var"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_setup(settings="backend.settings.test", migrate=True)
 
 
 def _start_orthanc(folder: Path) -> tuple[subprocess.Popen, str]:

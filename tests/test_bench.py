@@ -18,14 +18,19 @@ from worker.ml.data import sample_from_masks
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 PROJECT_PACKAGES = {"annotator", "backend", "tests", "worker"}
-SCRIPTS = sorted(BENCH.glob("*.py"))
+# the scripts; a module named _* is what they share (bench/_django.py), imported, not run
+SCRIPTS = sorted(p for p in BENCH.glob("*.py") if not p.name.startswith("_"))
 
 
 def _bench_module(name):
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # as an import would (dataclasses look their module up)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(BENCH))  # as running it would: its own folder first
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
     return module
 
 
