@@ -17,6 +17,7 @@ from annotator.models import Annotation, AuditEvent, ExportJob, Image, JobStatus
 from annotator.services import annotations, studies
 from tests import factories
 from tests.dicom_files import data_store, pydicom_test_file
+from tests.labels import accepted_label
 from tests.processes import celery_worker, wait_finished
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -42,31 +43,15 @@ def _accepted_mask(world, image, y0, x0, size, label_class=None):
     """One accepted label with a square mask, drawn by the admin (of the world's instance class
     unless another is given)."""
     mask = _mask(image, y0, x0, size)
-    annotations.annotation_create(
-        image=image,
-        actor=world.admin,
-        client_key=uuid.uuid4(),
-        label_class=(label_class or world.instance_class).pk,
-        box=coco.bbox_of_mask(mask),
-        mask=mask,
-    )
+    accepted_label(world, image, mask, label_class)
     return mask
 
 
 def _labelled(world, image, count=2):
-    created = []
-    for n in range(count):
-        mask = _mask(image, 20 + 40 * n, 30 + 50 * n, 25)
-        annotation, _ = annotations.annotation_create(
-            image=image,
-            actor=world.admin,
-            client_key=uuid.uuid4(),
-            label_class=world.instance_class.pk,
-            box=coco.bbox_of_mask(mask),
-            mask=mask,
-        )
-        created.append(annotation)
-    return created
+    return [
+        accepted_label(world, image, _mask(image, 20 + 40 * n, 30 + 50 * n, 25))
+        for n in range(count)
+    ]
 
 
 def _mark_done(client, image):

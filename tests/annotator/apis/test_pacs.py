@@ -27,6 +27,7 @@ from tests.annotator.apis.test_exports import _accepted_mask, _image
 from tests.annotator.dicom.phi import SENTINELS, load_source
 from tests.dicom_files import pydicom_test_file
 from tests.http_listener import Listener
+from tests.labels import accepted_label
 from tests.orthanc import PASSWORD, USER, orthanc_fixture  # noqa: F401 - the fixture
 from tests.processes import celery_worker, wait_finished
 
@@ -422,15 +423,7 @@ def test_a_dicom_seg_is_pushed_back_and_orthanc_holds_it(
     image = Image.objects.order_by("position").first()
     mask = np.zeros((image.rows, image.columns), np.uint8)
     mask[10:40, 20:50] = 1
-    rle = coco.encode_mask(mask)
-    annotations.annotation_create(
-        image=image,
-        actor=world.admin,
-        client_key=uuid.uuid4(),
-        label_class=world.instance_class.pk,
-        box=coco.bbox_of_mask(rle),
-        mask=rle,
-    )
+    accepted_label(world, image, coco.encode_mask(mask))
 
     def push():
         return client.post(
