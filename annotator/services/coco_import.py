@@ -236,6 +236,50 @@ def _skip(entry: dict[str, Any], reason: str, detail: str) -> dict[str, Any]:
     return {**entry, "status": "skipped", "reason": reason, "detail": detail}
 
 
+def _annotation_target(
+    annotation: coco.ParsedAnnotation,
+    entry: dict[str, Any],
+    *,
+    parsed: coco.ParsedInstances,
+    images: dict[Any, tuple[Image, str]],
+    missing_images: dict[Any, str],
+    classes: dict[Any, LabelClass],
+) -> tuple[Image, LabelClass, list[float], dict[str, Any] | None]:
+    """The image, class, box and mask an annotation of the file makes (``entry`` learns how
+    its image matched); an ``ApplicationError`` whose code and detail say why it is skipped."""
+    found = images.get(_hashable(annotation.image_id))
+    if found is None:
+        raise ApplicationError(
+            missing_images.get(_hashable(annotation.image_id), "No image entry has this image_id."),
+            code="unknown_image",
+        )
+    image, entry["matched_by"] = found
+    label_class = classes.get(_hashable(annotation.category_id))
+    if label_class is None:
+        name = parsed.categories.get(_hashable(annotation.category_id))
+        raise ApplicationError(
+            f"No active instance class named {name!r}."
+            if name is not None
+            else "No category entry has this category_id.",
+            code="unknown_category",
+        )
+    box = coco.valid_bbox(annotation.bbox, image.rows, image.columns)
+    if box is None:
+        raise ApplicationError(
+            f"bbox is not [x, y, w, h] inside the {image.columns}x{image.rows} image.",
+            code="bad_bbox",
+        )
+    if not annotation.has_mask or annotation.segmentation in (None, []):
+        return image, label_class, box, None
+    mask = coco.segmentation_to_rle(annotation.segmentation, image.rows, image.columns)
+    if mask is None:
+        raise ApplicationError(
+            "segmentation is not polygons or an RLE of the image's size.",
+            code="bad_segmentation",
+        )
+    return image, label_class, box, mask or None
+
+
 @transaction.atomic
 def coco_import(
     *,
@@ -263,56 +307,15 @@ def coco_import(
     report = []
     for annotation in parsed.annotations:
         entry = {"index": annotation.index, "id": annotation.coco_id}
-        found = images.get(_hashable(annotation.image_id))
-        if found is None:
-            report.append(
-                _skip(
-                    entry,
-                    "unknown_image",
-                    missing_images.get(
-                        _hashable(annotation.image_id), "No image entry has this image_id."
-                    ),
-                )
-            )
-            continue
-        image, matched_by = found
-        entry["matched_by"] = matched_by
-        label_class = classes.get(_hashable(annotation.category_id))
-        if label_class is None:
-            name = parsed.categories.get(_hashable(annotation.category_id))
-            report.append(
-                _skip(
-                    entry,
-                    "unknown_category",
-                    f"No active instance class named {name!r}."
-                    if name is not None
-                    else "No category entry has this category_id.",
-                )
-            )
-            continue
-        box = coco.valid_bbox(annotation.bbox, image.rows, image.columns)
-        if box is None:
-            report.append(
-                _skip(
-                    entry,
-                    "bad_bbox",
-                    f"bbox is not [x, y, w, h] inside the {image.columns}x{image.rows} image.",
-                )
-            )
-            continue
-        mask = None
-        if annotation.has_mask and annotation.segmentation not in (None, []):
-            mask = coco.segmentation_to_rle(annotation.segmentation, image.rows, image.columns)
-            if mask is None:
-                report.append(
-                    _skip(
-                        entry,
-                        "bad_segmentation",
-                        "segmentation is not polygons or an RLE of the image's size.",
-                    )
-                )
-                continue
         try:
+            image, label_class, box, mask = _annotation_target(
+                annotation,
+                entry,
+                parsed=parsed,
+                images=images,
+                missing_images=missing_images,
+                classes=classes,
+            )
             created, new = annotation_create(
                 image=image,
                 actor=actor,
@@ -321,7 +324,7 @@ def coco_import(
                 ),
                 label_class=label_class.pk,
                 box=box,
-                mask=mask or None,
+                mask=mask,
                 status=as_status,
                 source=Source.IMPORT,
             )
