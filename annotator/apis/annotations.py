@@ -8,10 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.access import (
-    LABELLERS,
     annotation_get_for_user,
     check_image_editable,
     check_labels_readable,
+    image_get_for_editing,
     image_get_for_user,
     role_for,
     sees_model_output,
@@ -101,8 +101,7 @@ class AnnotationListApi(APIView):
         request=InputSerializer, responses={201: AnnotationOutput, 200: AnnotationOutput}
     )
     def post(self, request: Request, pk: int) -> Response:
-        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
-        check_image_editable(image=image, user=request.user)
+        image = image_get_for_editing(image_id=pk, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         annotation, created = annotations.annotation_create(
@@ -268,8 +267,7 @@ class AnnotationBatchApi(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
-        check_image_editable(image=image, user=request.user)
+        image = image_get_for_editing(image_id=pk, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -313,8 +311,7 @@ class AnnotationBulkApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
-        check_image_editable(image=image, user=request.user)
+        image = image_get_for_editing(image_id=pk, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         updated = annotations.annotations_bulk_set_status(

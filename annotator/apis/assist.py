@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.access import LABELLERS, check_image_editable, image_get_for_user
+from annotator.access import image_get_for_editing
 from annotator.apis.annotations import RleField
 from annotator.apis.mixins import StrictSerializer
 from annotator.services import assist
@@ -48,8 +48,7 @@ class ImageSegmentApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        image = image_get_for_user(image_id=pk, user=request.user, roles=LABELLERS)
-        check_image_editable(image=image, user=request.user)
+        image = image_get_for_editing(image_id=pk, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = assist.image_segment(image=image, **data.validated_data)

@@ -37,7 +37,6 @@ from typing import IO, Any
 import pydicom
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -223,11 +222,14 @@ def export_create(
 ) -> ExportJob:
     """Queue an export; the worker picks it up once this transaction commits."""
     options = export_options_validate(project=project, options=options)
-    with transaction.atomic():
-        job = ExportJob.objects.create(project=project, created_by=actor, options=options)
-        audit_record(actor=actor, project=project, action="export.created", obj=job, after=options)
-        jobs.job_enqueue(job)
-    return job
+    return jobs.job_start(
+        ExportJob,
+        project=project,
+        actor=actor,
+        action="export.created",
+        after=options,
+        options=options,
+    )
 
 
 def export_downloaded(*, job: ExportJob, actor: AbstractBaseUser) -> None:
