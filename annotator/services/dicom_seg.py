@@ -88,6 +88,14 @@ class SegResult:
     segments: dict[int, str]
     frames: int
 
+    def revision(self) -> dict[str, Any]:
+        """Which revision of its SEG series this instance is, as audit events record it."""
+        return {
+            "sop_instance_uid": self.sop_instance_uid,
+            "instance_number": self.instance_number,
+            "previous_sop_instance_uid": self.previous_sop_instance_uid,
+        }
+
 
 def source_datasets(series: Series) -> tuple[list[pydicom.Dataset], list[Image]]:
     images = list(
@@ -312,12 +320,7 @@ def series_seg_export(*, series: Series, actor: AbstractBaseUser) -> SegResult:
         project=series.study.project,
         action="series.seg_exported",
         obj=series,
-        after={
-            "sop_instance_uid": result.sop_instance_uid,
-            "instance_number": result.instance_number,
-            "previous_sop_instance_uid": result.previous_sop_instance_uid,
-            "segments": len(result.segments),
-        },
+        after={**result.revision(), "segments": len(result.segments)},
     )
     logger.info(
         "DICOM-SEG %d of series %s built (%d frames)",

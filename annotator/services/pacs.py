@@ -589,18 +589,11 @@ def pacs_push_seg(
         project=series.study.project,
         action="pacs.seg_pushed",
         obj=series,
-        after={
-            "endpoint": endpoint.pk,
-            "sop_instance_uid": result.sop_instance_uid,
-            "instance_number": result.instance_number,
-            "previous_sop_instance_uid": result.previous_sop_instance_uid,
-        },
+        after={"endpoint": endpoint.pk, **result.revision()},
     )
     return {
-        "sop_instance_uid": result.sop_instance_uid,
+        **result.revision(),
         "series_instance_uid": result.series_instance_uid,
         "study_instance_uid": series.study.study_uid,
-        "instance_number": result.instance_number,
-        "previous_sop_instance_uid": result.previous_sop_instance_uid,
         "segments": result.segments,
     }
