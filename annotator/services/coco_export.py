@@ -58,6 +58,7 @@ from annotator.models import (
     Project,
     Read,
 )
+from annotator.selectors.strategies import DONE_STATUSES
 from annotator.services import jobs, nifti_export
 from annotator.services.audit import audit_record
 
@@ -89,7 +90,6 @@ PNG16_MEANING = (
     "stored values: read it from the DICOM file. default_window is [centre, width] in modality "
     "values, as DICOM applies it before MONOCHROME1's inversion. Colour images are 8-bit RGB."
 )
-DONE_STATUSES = (ImageStatus.DONE, ImageStatus.REVIEWED)
 PERSON_STATUSES = (ImageStatus.IN_PROGRESS, ImageStatus.RETURNED, *DONE_STATUSES)
 
 _IMAGE_FIELDS = (
