@@ -46,6 +46,7 @@ from worker.ml.checkpoint import CorruptWeightsError
 from worker.ml.classifier import ClassifierConfig, TagPredictor, TagSample, train_classifier
 from worker.ml.data import Datastore, Sample
 from worker.ml.engine import NonFiniteLossError
+from worker.ml.launch import train_in_processes
 from worker.ml.lesion_metrics import (
     MAX_MARKS_PER_IMAGE,
     ImageMatches,
@@ -62,7 +63,7 @@ from worker.ml.predictor import (
     uncertainty,
 )
 from worker.ml.tag_metrics import paired_auroc_difference
-from worker.ml.train import ProgressCallback, TrainConfig
+from worker.ml.train import ProgressCallback, TrainConfig, TrainResult
 from worker.ml.train import main as train_main
 
 logger = logging.getLogger(__name__)
@@ -381,6 +382,26 @@ def _train_tags(
     }
 
 
+def _train_detector(
+    config: TrainConfig, datastore: ProjectDatastore, work: Path, on_progress: ProgressCallback
+) -> TrainResult:
+    """Train in this process, or in ``RADLABEL_TRAIN_PROCESSES`` processes under torchrun (the
+    samples written into ``work`` for them)."""
+    processes = settings.RADLABEL_TRAIN_PROCESSES
+    if processes > 1:
+        return train_in_processes(
+            config,
+            datastore,
+            processes=processes,
+            work_dir=work / "processes",
+            on_progress=on_progress,
+        )
+    result = train_main(config, datastore, on_progress=on_progress)
+    if result is None:
+        raise RuntimeError("one training process returned no result")
+    return result
+
+
 def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
     project = job.project
     classes = instance_classes(project)
@@ -392,7 +413,7 @@ def _train(job: TrainingJob, heartbeat: jobs.Heartbeat) -> dict[str, object]:
     try:
         datastore = ProjectDatastore(project, classes)
         try:
-            result = train_main(config, datastore, on_progress=_progress_reporter(job, heartbeat))
+            result = _train_detector(config, datastore, work, _progress_reporter(job, heartbeat))
         except NonFiniteLossError as error:
             raise ApplicationError(f"Training diverged: {error}") from error
         splits = ("val", "test")

@@ -254,6 +254,8 @@ LOGGING = {
 }
 # The held-out quality gate: a model proposes only once its val segm AP reaches this.
 RADLABEL_PROMOTION_MIN_SEGM_AP = env.float("RADLABEL_PROMOTION_MIN_SEGM_AP", default=0.1)
+# Training processes of a retrain (torchrun, DistributedDataParallel): one per GPU on a GPU host.
+RADLABEL_TRAIN_PROCESSES = env.int("RADLABEL_TRAIN_PROCESSES", default=1)
 CELERY_BEAT_SCHEDULE = {
     "retrain-check": {
         "task": "radlabel.retrain_check",
