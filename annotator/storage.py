@@ -11,6 +11,8 @@ and the storage calls it wraps assumes a file has a path on this host.
   it back, then moved to its final name; only then may a row point at it.
 - ``local_copy``: a stored file as a path on this host (model weights for ``torch.load``),
   from a checksum-keyed cache in the host's work folder when the store is remote.
+- ``folder_copy``: a media folder copied into the configured store, each file verified
+  (``manage.py copy_media_to_store``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -134,10 +137,20 @@ def publish(local: Path, name: str, sha256: str, storage: Storage = default_stor
                 os.replace(source, target)  # one rename on a local folder
                 return final
             with storage.open(temporary, "rb") as stream:
-                return storage.save(final, stream)
+                return _saved_verified(storage, final, stream, sha256)
         finally:
             if storage.exists(temporary):
                 storage.delete(temporary)
+
+
+def _saved_verified(storage: Storage, name: str, stream: IO[bytes], sha256: str) -> str:
+    """``stream`` saved as ``name`` (or the free name the storage picks), then read back; a
+    copy whose checksum is not ``sha256`` is removed."""
+    stored = storage.save(name, File(stream))
+    if stored_sha256(stored, storage) != sha256:
+        storage.delete(stored)
+        raise ChecksumMismatch(f"{name} did not read back with its checksum; not stored.")
+    return stored
 
 
 def delete_stored(name: str, storage: Storage = default_storage) -> None:
@@ -173,3 +186,58 @@ def local_copy(name: str, sha256: str, storage: Storage = default_storage) -> Pa
             if os.path.exists(partial.name):
                 os.unlink(partial.name)
     return cached
+
+
+def regular_files(root: Path) -> list[Path]:
+    """Regular files under ``root`` (or ``root`` itself), sorted; symbolic links are never
+    followed."""
+    if root.is_file() and not root.is_symlink():
+        return [root]
+    found = []
+    for folder, _, names in os.walk(root, followlinks=False):
+        for name in names:
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                found.append(path)
+    return sorted(found)
+
+
+@dataclass
+class FolderCopy:
+    copied: list[str] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)  # stored under the name, other bytes
+
+
+def folder_copy(
+    source: Path,
+    storage: Storage = default_storage,
+    on_file: Callable[[str, str], None] | None = None,
+) -> FolderCopy:
+    """Every regular file under ``source`` stored under its path relative to ``source``, and
+    read back to check its checksum (a copy that does not match is removed and raises); a
+    file already stored with the same bytes is left, one stored with other bytes is reported
+    and never overwritten. Half-published files (``.partial-*``) are not copied.
+    ``on_file(name, outcome)`` hears each file's outcome."""
+    report = FolderCopy()
+    for path in regular_files(source):
+        name = path.relative_to(source).as_posix()
+        if path.name.startswith(".partial-"):
+            continue
+        with path.open("rb") as stream:
+            sha256 = stream_sha256(stream)
+        with _translated(name):
+            exists = storage.exists(name)
+        if exists:
+            outcome = "already_there" if stored_sha256(name, storage) == sha256 else "differing"
+        else:
+            with _translated(name), path.open("rb") as stream:
+                stored = _saved_verified(storage, name, stream, sha256)
+            outcome = "copied"
+            if stored != name:  # another process stored the name between the check and here
+                delete_stored(stored, storage)
+                outcome = "differing"
+        getattr(report, outcome).append(name)
+        if on_file is not None:
+            on_file(name, outcome)
+    return report

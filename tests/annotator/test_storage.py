@@ -2,11 +2,13 @@
 never overwriting, a checksum-keyed local copy, and clear errors instead of 500s."""
 
 import hashlib
+import io
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
 
 from annotator import storage
 from annotator.models import Image
@@ -140,3 +142,46 @@ def test_a_file_missing_from_the_store_answers_404_naming_it(world, s3_storage):
     assert missing.status_code == 404
     assert missing.json()["code"] == "stored_file_missing"
     assert "missing from the file store" in missing.json()["detail"]
+
+
+def _media_folder(root):
+    files = {
+        "projects/1/instances/a.dcm": b"DICM" * 100,
+        "projects/1/previews/a_1.png": b"\x89PNG" * 50,
+        "projects/1/models/.partial-0123-job1.pt": b"half",
+    }
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return files
+
+
+def test_a_media_folder_is_copied_into_the_store_and_verified(s3_storage, tmp_path):
+    files = _media_folder(tmp_path / "old-media")
+    out = io.StringIO()
+    call_command("copy_media_to_store", "--source", str(tmp_path / "old-media"), stdout=out)
+    assert "2 copied and verified, 0 already stored" in out.getvalue()
+    for name, data in files.items():
+        if ".partial-" in name:
+            assert not s3_storage.exists(name), "half-published files are not copied"
+        else:
+            assert s3_storage.open(name).read() == data
+
+    again = io.StringIO()
+    call_command("copy_media_to_store", "--source", str(tmp_path / "old-media"), stdout=again)
+    assert "0 copied and verified, 2 already stored with the same bytes" in again.getvalue()
+
+
+def test_a_file_stored_with_other_bytes_is_reported_and_left(s3_storage, tmp_path):
+    _media_folder(tmp_path / "old-media")
+    s3_storage.save("projects/1/instances/a.dcm", ContentFile(b"other"))
+    with pytest.raises(CommandError, match="projects/1/instances/a.dcm"):
+        call_command("copy_media_to_store", "--source", str(tmp_path / "old-media"))
+    assert s3_storage.open("projects/1/instances/a.dcm").read() == b"other"
+    assert s3_storage.exists("projects/1/previews/a_1.png"), "the other files are copied"
+
+
+def test_copying_needs_an_object_store(tmp_path):
+    _media_folder(tmp_path / "old-media")
+    with pytest.raises(CommandError, match="RADLABEL_STORAGE_URL"):
+        call_command("copy_media_to_store", "--source", str(tmp_path / "old-media"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,19 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotator.models import Project
 from annotator.services.studies import upload_ingest
-
-
-def dicom_candidates(root: Path) -> list[Path]:
-    """Regular files under ``root``; symbolic links are never followed."""
-    if root.is_file() and not root.is_symlink():
-        return [root]
-    found = []
-    for folder, _, names in os.walk(root, followlinks=False):
-        for name in sorted(names):
-            path = Path(folder) / name
-            if path.is_file() and not path.is_symlink():
-                found.append(path)
-    return sorted(found)
+from annotator.storage import regular_files
 
 
 class Command(BaseCommand):
@@ -39,7 +26,7 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(f"{path} does not exist.")
         failed = stored = 0
-        for file_path in dicom_candidates(path):
+        for file_path in regular_files(path):
             with file_path.open("rb") as stream:
                 outcomes = upload_ingest(
                     project=target,
