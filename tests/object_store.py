@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.processes import free_port, require_tool
+from tests.processes import free_port, require_tool, stop_process
 
 BUCKET = "radlabel-test"
 _PORTS = (
@@ -52,6 +52,18 @@ class ObjectStore:
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
         }
+
+    def client(self):
+        """A boto3 S3 client with the store's own key, to look at what is stored."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
 
     def options(self, prefix: str) -> dict[str, object]:
         """django-storages' S3Storage options for this store under ``prefix``."""
@@ -111,26 +123,13 @@ def seaweedfs(folder: Path) -> Iterator[ObjectStore]:
         _wait_ready(store, process, folder)
         yield store
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 
 def _wait_ready(store: ObjectStore, process: subprocess.Popen, folder: Path) -> None:
     """Until the bucket answers a signed listing (the server is up and the bucket made)."""
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=store.endpoint,
-        aws_access_key_id=store.access_key,
-        aws_secret_access_key=store.secret_key,
-        region_name="us-east-1",
-    )
+    client = store.client()
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -142,4 +141,3 @@ def _wait_ready(store: ObjectStore, process: subprocess.Popen, folder: Path) -> 
         except Exception:  # noqa: BLE001 - not up yet: connection refused, no bucket yet
             time.sleep(0.5)
     raise AssertionError("SeaweedFS did not become ready")
-

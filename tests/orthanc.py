@@ -23,7 +23,7 @@ import requests
 
 from tests.annotator.dicom.phi import build_phi_dataset
 from tests.dicom_files import ct_slices, pydicom_test_file
-from tests.processes import free_port, require_tool
+from tests.processes import free_port, require_tool, stop_process
 
 USER = "radlabel"
 PASSWORD = "orthanc-test-password"
@@ -131,6 +131,7 @@ def orthanc_fixture(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=folder,
+        start_new_session=True,
     )
     server = Orthanc(url=f"http://127.0.0.1:{port}", process=process)
     deadline = time.monotonic() + 60
@@ -163,9 +164,5 @@ def orthanc_fixture(tmp_path_factory):
     try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()

@@ -126,11 +126,12 @@ def celery_worker(
             raise RuntimeError(f"the worker did not start:\n{worker.output[-3000:]}")
         yield worker
     finally:
-        _stop(process)
+        stop_process(process)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the process group, SIGKILL it if it has not stopped within 20 s."""
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM the process group of a server started in a session of its own, SIGKILL it if
+    it has not stopped within 20 s."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -165,7 +166,7 @@ def web_server(
         wait_healthy(url, server)
         yield url
     finally:
-        _stop(server)
+        stop_process(server)
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "a condition"):

@@ -15,7 +15,6 @@ import uuid
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
@@ -151,13 +150,7 @@ def test_a_worker_that_shares_no_disk_trains_preannotates_and_exports(
 
     for host in (web_host, worker_host):
         assert _files(host / "media") == [], f"{host.name} kept files on its own disk"
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=object_store.endpoint,
-        aws_access_key_id=object_store.access_key,
-        aws_secret_access_key=object_store.secret_key,
-        region_name="us-east-1",
-    )
+    s3 = object_store.client()
     listed = s3.list_objects_v2(Bucket=object_store.bucket, Prefix=f"{prefix}/")["Contents"]
     keys = {item["Key"].removeprefix(f"{prefix}/") for item in listed}
     assert version.weights_file in keys

@@ -25,6 +25,8 @@ def test_compose_has_the_production_services():
         services
     )
     assert services["orthanc"]["profiles"] == ["pacs"]
+    assert services["seaweedfs"]["profiles"] == ["s3"]
+    assert services["seaweedfs"]["command"][0] == "mini"
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
     assert {"web", "worker-cpu", "worker-gpu", "beat", "migrate"} <= set(OUR_SERVICES)
