@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pydicom.datadict import dictionary_VR
 
@@ -75,14 +76,26 @@ _PIXEL_DATA = 0x7FE00010
 _UNDEFINED = 0xFFFFFFFF
 
 
+class ElementSpan(NamedTuple):
+    """Where a top-level element of the data set lies in the file: its header starts at
+    ``start``, its value at ``value`` and it ends before ``end``."""
+
+    start: int
+    value: int
+    end: int
+
+
 @dataclass(frozen=True)
 class Part10Layout:
-    """What the scan learnt: the transfer syntax and the file meta values."""
+    """What the scan learnt: the transfer syntax, the file meta values and where each
+    top-level element of the data set lies in the file (none for a deflated data set, whose
+    elements lie in the inflated body, not in the file)."""
 
     transfer_syntax: str
     media_storage_sop_class: str
     media_storage_sop_instance: str
     body_offset: int
+    spans: dict[int, ElementSpan] = field(default_factory=dict)
 
 
 def _fmt_tag(tag: int) -> str:
@@ -143,6 +156,7 @@ def scan_part10(data: bytes, *, max_bytes: int) -> Part10Layout:
         media_storage_sop_class=sop_class,
         media_storage_sop_instance=sop_instance,
         body_offset=body_offset,
+        spans=walker.spans if ts != DEFLATED_EXPLICIT_VR_LE else {},
     )
 
 
@@ -242,6 +256,7 @@ class _Walker:
         self.u16 = struct.Struct(prefix + "H")
         self.u32 = struct.Struct(prefix + "I")
         self.count = 0
+        self.spans: dict[int, ElementSpan] = {}
 
     # -- failures -------------------------------------------------------------------
     def _short(self, end: int, what: str) -> DicomRejected:
@@ -288,6 +303,7 @@ class _Walker:
                     "dicom_invalid", f"element {_fmt_tag(tag)} is duplicated or out of order"
                 )
             last = tag
+            start = pos
             if group == 0x0002:
                 raise DicomRejected(
                     "dicom_invalid", f"file meta element {_fmt_tag(tag)} inside the data set"
@@ -313,6 +329,7 @@ class _Walker:
                 else:
                     (length,) = self.u16.unpack_from(buf, pos + 6)
                     pos += 8
+            value = pos
             if length == _UNDEFINED:
                 if tag == _PIXEL_DATA and vr in (b"OB", b"OW", b""):
                     pos = self._fragments(pos, end)
@@ -330,11 +347,13 @@ class _Walker:
                         "dicom_invalid",
                         f"element {_fmt_tag(tag)} has an undefined length but is no sequence",
                     )
-                continue
-            self._check_length(tag, length, pos, end)
-            if vr == b"SQ" or (self.implicit and _is_sequence_tag(tag)):
-                self._sequence(pos, pos + length, depth=depth + 1, defined=True)
-            pos += length
+            else:
+                self._check_length(tag, length, pos, end)
+                if vr == b"SQ" or (self.implicit and _is_sequence_tag(tag)):
+                    self._sequence(pos, pos + length, depth=depth + 1, defined=True)
+                pos += length
+            if depth == 0:
+                self.spans[tag] = ElementSpan(start, value, pos)
         if item_end:
             raise self._short(end, "an item without its delimiter")
         return pos

@@ -142,10 +142,13 @@ class DeidResult:
     deidentification_codes: tuple[str, ...]
 
 
-def _element(tag: BaseTag, vr: str, value: object) -> DataElement:
+def _element(tag: BaseTag, vr: str, value: object, *, kept: bool = False) -> DataElement:
     # Values come from a data set read_validated already checked, or are our own
-    # dummies; validating them again would only cost time.
-    return DataElement(tag, vr, value, validation_mode=pydicom.config.IGNORE)
+    # dummies; validating them again would only cost time. A value ``kept`` from the source
+    # data set is already in its converted form, so it is not converted again either.
+    return DataElement(
+        tag, vr, value, already_converted=kept, validation_mode=pydicom.config.IGNORE
+    )
 
 
 class _Cleaner:
@@ -189,7 +192,7 @@ class _Cleaner:
             return None  # only UIDs and sequences of them can be replaced
         if action == "D":
             return _element(tag, vr, _DUMMY_BY_VR.get(vr))
-        return _element(tag, vr, elem.value)
+        return _element(tag, vr, elem.value, kept=True)
 
     def uid_value(self, value: object) -> object:
         """Replace every UID that is not a well-known one (SOP classes, transfer syntaxes)."""

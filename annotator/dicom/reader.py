@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ from pydicom.pixels import apply_color_lut, get_decoder
 from pydicom.tag import BaseTag
 from pydicom.uid import UID, AllTransferSyntaxes, UncompressedTransferSyntaxes
 
-from annotator.dicom._scan import MAX_SEQUENCE_DEPTH, check_uid, scan_part10
+from annotator.dicom._scan import MAX_SEQUENCE_DEPTH, ElementSpan, check_uid, scan_part10
 from annotator.dicom.errors import DicomRejected
 
 DEFAULT_MAX_BYTES = 512 * 2**20
@@ -57,13 +58,31 @@ def open_stored(storage: Storage, name: str) -> Dataset:
         return pydicom.dcmread(stream)
 
 
-def read_validated(
+@dataclass(frozen=True, eq=False)
+class ValidatedFile:
+    """A file ``read_validated`` accepted: its data set, its bytes, their transfer syntax,
+    and where each top-level element of the data set lies in them (none when the data set is
+    deflated), so a writer can reuse the bytes of values it keeps."""
+
+    dataset: Dataset
+    data: bytes
+    transfer_syntax: UID
+    spans: dict[int, ElementSpan]
+
+
+def read_validated(*, data: bytes, filename: str, **limits: int) -> Dataset:
+    """The data set of ``read_validated_file`` (``limits``: its ``max_bytes`` and
+    ``max_decoded_bytes``)."""
+    return read_validated_file(data=data, filename=filename, **limits).dataset
+
+
+def read_validated_file(
     *,
     data: bytes,
     filename: str,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
-) -> Dataset:
+) -> ValidatedFile:
     """Parse one uploaded file strictly and prove its pixels decode.
 
     Order of checks (each failure raises ``DicomRejected`` naming the reason):
@@ -98,7 +117,7 @@ def read_validated(
         raise
 
 
-def _read_validated(data: bytes, *, max_bytes: int, max_decoded_bytes: int) -> Dataset:
+def _read_validated(data: bytes, *, max_bytes: int, max_decoded_bytes: int) -> ValidatedFile:
     if len(data) > max_bytes:
         raise DicomRejected(
             "file_too_large", f"file is {len(data)} bytes, the limit is {max_bytes} bytes"
@@ -127,7 +146,7 @@ def _read_validated(data: bytes, *, max_bytes: int, max_decoded_bytes: int) -> D
     _check_decoded_size(ds, max_decoded_bytes)
     if ts not in UncompressedTransferSyntaxes:
         _decode_all_frames(ds, ts)
-    return ds
+    return ValidatedFile(ds, data, ts, layout.spans)
 
 
 def _require_decoder(ts: UID) -> None:

@@ -97,15 +97,15 @@ def _prepare(
 ) -> _Written | FileOutcome:
     """Validate, de-identify and store one file's data set; its rows are made later."""
     try:
-        dataset = dicom.read_validated(
+        source = dicom.read_validated_file(
             data=data,
             filename=name,
             max_bytes=settings.RADLABEL_MAX_FILE_BYTES,
             max_decoded_bytes=settings.RADLABEL_MAX_DECODED_BYTES,
         )
-        result = dicom.deidentify(dataset, project_secret=secret)
-        windows = dicom.default_windows(dataset)
-        payload = dicom.dataset_to_bytes(result.dataset)
+        result = dicom.deidentify(source.dataset, project_secret=secret)
+        windows = dicom.default_windows(source.dataset)
+        payload = dicom.dataset_to_bytes(result.dataset, source=source)
     except dicom.DicomRejected as rejected:
         return FileOutcome(name, rejected.status, rejected.code, rejected.detail)
     file_name = default_storage.save(
@@ -147,17 +147,26 @@ def _ingest(
             else:
                 outcomes.append(None)
                 written.append(prepared)
-        new, repeated = _split_new(project=project, written=written)
+        new, repeated = _split_new(written=written)
+        try:
+            stored = _index(project=project, group=new) if new else {}
+        except IntegrityError:  # some were stored before: index the others
+            new, known = _split_new(written=new, known=_known(project=project, written=new))
+            repeated += known
+            stored = _index_all(project=project, new=new)
         for one in repeated:
             default_storage.delete(one.file_name)
-        stored = _index_all(project=project, new=new)
     except BaseException:
         for one in written:
             default_storage.delete(one.file_name)
         raise
     for one, outcome in stored.items():
         outcomes[one.position] = outcome
-    image_ids = _image_ids_of(project=project, sop_uids={o.result.sop_uid for o in repeated})
+    image_ids = (
+        _image_ids_of(project=project, sop_uids={o.result.sop_uid for o in repeated})
+        if repeated
+        else {}
+    )
     for one in repeated:
         outcomes[one.position] = FileOutcome(
             one.name,
@@ -172,14 +181,20 @@ def _ingest(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _split_new(
-    *, project: Project, written: list[_Written]
-) -> tuple[list[_Written], list[_Written]]:
-    """The files whose instance is new, and those already stored or earlier in the upload."""
+def _known(*, project: Project, written: list[_Written]) -> set[str]:
+    """The instances of ``written`` that are already stored."""
     uids = {one.result.sop_uid for one in written}
-    known = set(
+    return set(
         Instance.objects.filter(project=project, sop_uid__in=uids).values_list("sop_uid", flat=True)
     )
+
+
+def _split_new(
+    *, written: list[_Written], known: set[str] | None = None
+) -> tuple[list[_Written], list[_Written]]:
+    """The files whose instance is new, and those ``known`` (already stored) or earlier in
+    the upload."""
+    known = set(known or ())
     new, repeated = [], []
     for one in written:
         if one.result.sop_uid in known:
@@ -235,9 +250,14 @@ def _index(*, project: Project, group: list[_Written]) -> dict[_Written, FileOut
     and series looked up once, instances and images made in one statement each."""
     patients: dict[str, Patient] = {}
     studies: dict[str, Study] = {}
-    series_of: dict[tuple[str, str], Series] = {}
+    series_of = _series_known(project=project, group=group)
+    for series in series_of.values():
+        studies[series.study.study_uid] = series.study
+        patients[series.study.patient.pseudonym] = series.study.patient
     for one in group:
         result = one.result
+        if (result.study_uid, result.series_uid) in series_of:
+            continue
         if result.patient_pseudonym not in patients:
             patients[result.patient_pseudonym] = patient_get_or_create(
                 project=project, pseudonym=result.patient_pseudonym
@@ -292,6 +312,27 @@ def _index(*, project: Project, group: list[_Written]) -> dict[_Written, FileOut
             ids[instance.pk],
         )
         for one, instance in zip(group, instances, strict=True)
+    }
+
+
+def _series_known(*, project: Project, group: list[_Written]) -> dict[tuple[str, str], Series]:
+    """The series of ``group`` already stored, with their study and patient, in one query:
+    those whose study belongs to the patient the file names (any other file takes the
+    lookups one by one, as a new series does)."""
+    pseudonyms: dict[tuple[str, str], set[str]] = {}
+    for one in group:
+        key = (one.result.study_uid, one.result.series_uid)
+        pseudonyms.setdefault(key, set()).add(one.result.patient_pseudonym)
+    found = Series.objects.filter(
+        study__project=project,
+        study__study_uid__in={study for study, _ in pseudonyms},
+        series_uid__in={series for _, series in pseudonyms},
+    ).select_related("study__patient")
+    return {
+        key: series
+        for series in found
+        if pseudonyms.get(key := (series.study.study_uid, series.series_uid))
+        == {series.study.patient.pseudonym}
     }
 
 

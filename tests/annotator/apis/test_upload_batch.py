@@ -77,3 +77,26 @@ def test_the_same_instance_twice_in_one_request_is_stored_once(world, media_root
     assert codes == ["stored", "already_stored"], response.data
     assert Instance.objects.filter(project=world.project).count() == 1
     assert len(list((media_root / f"projects/{world.project.pk}/instances").iterdir())) == 1
+
+
+def test_a_request_with_stored_and_new_instances_stores_the_new_ones_once(world, media_root):
+    first, second, third = _ct_files(3)
+    assert _upload(world, [first]).status_code == 201
+    response = _upload(world, [second, first, third])
+    assert response.status_code == 201, response.data
+    codes = [f["code"] for f in response.data["files"]]
+    assert codes == ["stored", "already_stored", "stored"], response.data
+    assert Instance.objects.filter(project=world.project).count() == 3
+    assert Image.objects.filter(project=world.project).count() == 3
+    assert len(list((media_root / f"projects/{world.project.pk}/instances").iterdir())) == 3
+    stored = _upload(world, [first]).data["files"][0]
+    assert stored["code"] == "already_stored" and len(stored["image_ids"]) == 1
+
+
+def test_files_of_a_stored_series_join_it(world):
+    files = _ct_files(3)
+    assert _upload(world, files[:1]).status_code == 201
+    assert _upload(world, files[1:]).status_code == 201
+    images = Image.objects.filter(project=world.project)
+    assert images.values("series").distinct().count() == 1
+    assert images.values("series__study__patient").distinct().count() == 1
