@@ -9,14 +9,17 @@ and the storage calls it wraps assumes a file has a path on this host.
   unreachable store a 503, never a 500.
 - ``publish``: a local file written under a temporary name, its checksum verified by reading
   it back, then moved to its final name; only then may a row point at it.
-- ``local_copy``: a stored file as a path on this host (model weights for ``torch.load``),
-  from a checksum-keyed cache in the host's work folder when the store is remote.
+- ``local_copy``: a stored file as a path on this host (model weights for ``torch.load``,
+  images a worker reads again at each retrain: ``CachedReader``), from a checksum-keyed cache
+  in the host's work folder when the store is remote, its least recently used files evicted
+  past ``RADLABEL_CACHE_BYTES``.
 - ``folder_copy``: a media folder copied into the configured store, each file verified
   (``manage.py copy_media_to_store``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -171,6 +174,7 @@ def local_copy(name: str, sha256: str, storage: Storage = default_storage) -> Pa
     cache = Path(settings.RADLABEL_WORK_DIR) / "cache"
     cached = cache / f"{sha256}{Path(name).suffix}"
     if cached.exists():
+        cached.touch()  # recently used: evicted last
         return cached
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=cache, delete=False) as partial:
@@ -185,7 +189,35 @@ def local_copy(name: str, sha256: str, storage: Storage = default_storage) -> Pa
         finally:
             if os.path.exists(partial.name):
                 os.unlink(partial.name)
+    _evict(cache, keep=cached, limit=settings.RADLABEL_CACHE_BYTES)
     return cached
+
+
+def _evict(cache: Path, *, keep: Path, limit: int) -> None:
+    """The least recently used files of ``cache`` removed until it holds ``limit`` bytes."""
+    entries = []
+    for path in cache.iterdir():
+        with contextlib.suppress(FileNotFoundError):  # another process evicted it
+            entries.append((path.stat().st_mtime, path.stat().st_size, path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        if path != keep:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            total -= size
+
+
+@dataclass(frozen=True)
+class CachedReader:
+    """One stored file read through this host's checksum-keyed copy (``local_copy``), for
+    ``dicom.open_stored``: the images a worker reads at each retrain come from the store once."""
+
+    sha256: str
+
+    def open(self, name: str, mode: str = "rb") -> IO[Any]:
+        return local_copy(name, self.sha256).open("rb")
 
 
 def regular_files(root: Path) -> list[Path]:

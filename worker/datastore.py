@@ -104,7 +104,7 @@ def tag_samples(
         tagged = {tag.pk for tag in image.tags.all()}
         absent = 0.0 if image.status in done else np.nan
         labels = np.array([1.0 if c.pk in tagged else absent for c in classes], np.float32)
-        pixels = windowed[image.pk] if image.pk in windowed else image_windowed(image)
+        pixels = windowed[image.pk] if image.pk in windowed else image_windowed(image, cached=True)
         samples.append(TagSample(image=pixels, labels=labels, image_id=image.pk))
         patients.append(image.series.study.patient_id)
     return samples, patients
@@ -191,7 +191,7 @@ class ProjectDatastore(Datastore):
             )
             samples.append(
                 Sample(
-                    image=image_windowed(image),
+                    image=image_windowed(image, cached=True),
                     boxes=boxes,
                     labels=labels,
                     masks=masks,

@@ -119,7 +119,7 @@ def segment_box(image_id: int, version_id: int, box: list[float], label: int) ->
 
     image = Image.objects.select_related("instance").get(pk=image_id)
     version = ModelVersion.objects.get(pk=version_id)
-    found = serving_predictor(version).segment_box(image_windowed(image), box, label)
+    found = serving_predictor(version).segment_box(image_windowed(image, cached=True), box, label)
     return {"mask": found.mask_rle, "score": found.score}
 
 

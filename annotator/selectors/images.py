@@ -282,10 +282,15 @@ def project_counts(*, project: Project, role: str) -> dict[str, object]:
 _LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def image_windowed(image: Image, window: tuple[float, float] | None = None) -> np.ndarray:
+def image_windowed(
+    image: Image, window: tuple[float, float] | None = None, *, cached: bool = False
+) -> np.ndarray:
     """The frame as float32 ``[0, 1]`` (H, W) through ``window``, else the image's default
-    window, else its own range; colour frames as luminance."""
-    dataset = dicom.open_stored(storage.reader, image.instance.file)
+    window, else its own range; colour frames as luminance. ``cached``: read through this
+    host's copy of the stored file (a worker reading it again, from a remote store)."""
+    instance = image.instance
+    source = storage.CachedReader(instance.sha256) if cached else storage.reader
+    dataset = dicom.open_stored(source, instance.file)
     pixels = dicom.frame_pixels(dataset, image.frame_number - 1)
     if pixels.ndim == 3:
         return (pixels.astype(np.float32) @ _LUMINANCE) / 255.0

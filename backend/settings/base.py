@@ -102,6 +102,8 @@ MEDIA_ROOT = env.path("RADLABEL_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # This host's own scratch, never shared: training work folders and resume states, and a cache
 # of model weights read from a remote store.
 RADLABEL_WORK_DIR = env.path("RADLABEL_WORK_DIR", default=str(VAR_DIR / "work"))
+# The most that cache holds (its least recently used files go first).
+RADLABEL_CACHE_BYTES = env.int("RADLABEL_CACHE_BYTES", default=20 * 1024**3)
 # Stored files (DICOM, previews, model weights, exports): MEDIA_ROOT, or an S3-compatible
 # store when RADLABEL_STORAGE_URL=s3://bucket/prefix?endpoint_url=... (backend.env.file_storage).
 STORAGES = {

@@ -3,6 +3,7 @@ never overwriting, a checksum-keyed local copy, and clear errors instead of 500s
 
 import hashlib
 import io
+import os
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -185,3 +186,35 @@ def test_copying_needs_an_object_store(tmp_path):
     _media_folder(tmp_path / "old-media")
     with pytest.raises(CommandError, match="RADLABEL_STORAGE_URL"):
         call_command("copy_media_to_store", "--source", str(tmp_path / "old-media"))
+
+
+def test_a_worker_reads_an_image_from_the_store_once(world, s3_storage, settings):
+    from annotator.selectors.images import image_windowed
+
+    client = world.client(world.admin)
+    response = _upload(client, "chest", [("ct.dcm", CT)])
+    image = Image.objects.select_related("instance").get(
+        pk=response.data["files"][0]["image_ids"][0]
+    )
+    first = image_windowed(image, cached=True)
+    s3_storage.delete(image.instance.file)
+    assert (image_windowed(image, cached=True) == first).all(), "read again from this host"
+    with pytest.raises(storage.StoredFileMissing):
+        image_windowed(image)
+
+
+def test_the_cache_evicts_its_least_recently_used_files(s3_storage, settings, tmp_path):
+    names = []
+    for n in range(3):
+        data = bytes([n]) * 1000
+        names.append(
+            (s3_storage.save(f"f{n}.bin", ContentFile(data)), hashlib.sha256(data).hexdigest())
+        )
+    settings.RADLABEL_CACHE_BYTES = 2500
+    paths = [storage.local_copy(name, sha) for name, sha in names[:2]]
+    os.utime(paths[0], (1, 1))
+    os.utime(paths[1], (2, 2))
+    storage.local_copy(*names[0])  # used again: now the most recent
+    kept = storage.local_copy(*names[2])
+    cached = sorted(p.name for p in kept.parent.iterdir())
+    assert cached == sorted([paths[0].name, kept.name]), "the least recently used one went"
