@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -245,16 +246,26 @@ def _new_annotation(
 
 
 def _batch_create(
-    *, image: Image, actor: AbstractBaseUser, creates: list[dict[str, Any]]
+    *,
+    image: Image,
+    actor: AbstractBaseUser,
+    creates: list[dict[str, Any]],
+    look_up_keys: bool,
 ) -> list[tuple[Annotation, bool]]:
     """A batch's creates with ``annotation_create``'s rule, each step done once for all: one
-    lookup of the client keys and of the classes, one insert of the rows and of their audit
-    events. A key another request creates at the same moment falls back to one at a time."""
+    lookup of the classes, one insert of the rows and of their audit events. The client keys
+    are looked up first only when ``look_up_keys``; without, a key already taken fails the
+    insert (``IntegrityError``) and the caller starts again with them looked up. With, a key
+    another request creates at the same moment falls back to one at a time."""
     keys = [item["client_key"] for item in creates]
-    existing = {
-        a.client_key: a
-        for a in Annotation.objects.filter(project_id=image.project_id, client_key__in=keys)
-    }
+    existing = (
+        {
+            a.client_key: a
+            for a in Annotation.objects.filter(project_id=image.project_id, client_key__in=keys)
+        }
+        if look_up_keys
+        else {}
+    )
     for annotation in existing.values():
         _same_image(annotation, image)
     wanted = {item["label_class"] for item in creates if item["client_key"] not in existing}
@@ -262,7 +273,7 @@ def _batch_create(
         c.pk: c
         for c in LabelClass.objects.filter(
             pk__in=wanted, project_id=image.project_id, is_active=True, kind=LabelKind.INSTANCE
-        )
+        ).order_by()
     }
     new = [
         _new_annotation(
@@ -277,27 +288,37 @@ def _batch_create(
     ]
     if not new:
         return [(existing[key], False) for key in keys]
-    try:
-        with transaction.atomic():
-            Annotation.objects.bulk_create(new)
-            deleted = _deleted_outcomes(image.pk)
-            for annotation in new:
-                _outcome_link(annotation, deleted)
-            AuditEvent.objects.bulk_create(
-                audit_event(
-                    actor=actor,
-                    project=image.project,
-                    action="annotation.created",
-                    obj=annotation,
-                    after=annotation_state(annotation),
-                )
-                for annotation in new
-            )
-            _image_touched(image)
-    except IntegrityError:
-        return [annotation_create(image=image, actor=actor, **item) for item in creates]
+    if not look_up_keys:
+        _batch_insert(image=image, actor=actor, new=new)
+    else:
+        try:
+            with transaction.atomic():
+                _batch_insert(image=image, actor=actor, new=new)
+        except IntegrityError:
+            return [annotation_create(image=image, actor=actor, **item) for item in creates]
     made = {annotation.client_key: annotation for annotation in new}
     return [(made[key], True) if key in made else (existing[key], False) for key in keys]
+
+
+def _batch_insert(*, image: Image, actor: AbstractBaseUser, new: list[Annotation]) -> None:
+    """The rows of a batch's new annotations, their links to deleted proposals they bring
+    back, their audit events and the image's progress (already in progress: left as it is)."""
+    Annotation.objects.bulk_create(new)
+    deleted = _deleted_outcomes(image.pk)
+    for annotation in new:
+        _outcome_link(annotation, deleted)
+    AuditEvent.objects.bulk_create(
+        audit_event(
+            actor=actor,
+            project=image.project,
+            action="annotation.created",
+            obj=annotation,
+            after=annotation_state(annotation),
+        )
+        for annotation in new
+    )
+    if image.status in EDITABLE_IMAGE_STATUSES:
+        _image_touched(image)
 
 
 def _same_image(annotation: Annotation, image: Image) -> Annotation:
@@ -375,7 +396,6 @@ class BatchResult:
     deleted: list[int]
 
 
-@transaction.atomic
 def annotations_batch_apply(
     *,
     image: Image,
@@ -387,7 +407,9 @@ def annotations_batch_apply(
     """Several saves of one image's labels as one: creates as ``annotation_create`` takes them,
     edits (``id``, ``version`` and the fields they change) and deletes (``id``, ``version``).
     When any edit or delete is stale (or its row is gone) nothing is applied, and the error
-    lists each such row (``extra["conflicts"]``: its id and current row, None when gone)."""
+    lists each such row (``extra["conflicts"]``: its id and current row, None when gone).
+    A create whose client key is taken (a retried save) makes the batch start again, in a new
+    transaction, with the keys looked up."""
     ids = [item["id"] for item in (*updates, *deletes)]
     if len(set(ids)) != len(ids):
         raise ApplicationError(
@@ -399,12 +421,36 @@ def annotations_batch_apply(
         raise ApplicationError(
             "A client key is created more than once in this batch.", code="duplicate_client_key"
         )
-    rows = {
-        row.pk: row
-        for row in Annotation.objects.select_for_update()
-        .select_related("image")
-        .filter(image=image, pk__in=ids)
-    }
+    apply = functools.partial(
+        _batch_apply, image=image, actor=actor, creates=creates, updates=updates, deletes=deletes
+    )
+    try:
+        return apply(look_up_keys=False)
+    except IntegrityError:
+        return apply(look_up_keys=True)
+
+
+@transaction.atomic
+def _batch_apply(
+    *,
+    image: Image,
+    actor: AbstractBaseUser,
+    creates: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    deletes: list[dict[str, int]],
+    look_up_keys: bool,
+) -> BatchResult:
+    ids = [item["id"] for item in (*updates, *deletes)]
+    rows = (
+        {
+            row.pk: row
+            for row in Annotation.objects.select_for_update()
+            .select_related("image")
+            .filter(image=image, pk__in=ids)
+        }
+        if ids
+        else {}
+    )
     conflicts = [
         {"id": item["id"], "current": rows.get(item["id"])}
         for item in (*updates, *deletes)
@@ -416,7 +462,11 @@ def annotations_batch_apply(
             "current one: nothing was saved.",
             extra={"conflicts": conflicts},
         )
-    created = _batch_create(image=image, actor=actor, creates=creates) if creates else []
+    created = (
+        _batch_create(image=image, actor=actor, creates=creates, look_up_keys=look_up_keys)
+        if creates
+        else []
+    )
     updated = [
         annotation_update(
             annotation=rows[item["id"]],

@@ -201,3 +201,16 @@ def test_a_deleted_proposal_created_again_in_a_batch_is_that_proposal_again(worl
     [outcome] = ProposalOutcome.objects.filter(image=image)
     restored = Annotation.objects.get(client_key=proposal.client_key)
     assert outcome.annotation_id == restored.pk and outcome.deleted_as is None
+
+
+def test_four_creates_take_one_statement_per_step(world, image, django_assert_num_queries):
+    client = world.client(world.annotator)
+    client.post(_url(image), {"create": [_new(world)]}, format="json")  # the image in progress
+    # the image and the role; in the batch's transaction (here a savepoint and its release)
+    # the classes, the rows, the deleted proposals and the audit events
+    with django_assert_num_queries(8):
+        response = client.post(
+            _url(image), {"create": [_new(world) for _ in range(4)]}, format="json"
+        )
+    assert response.status_code == 200, response.data
+    assert Annotation.objects.filter(image=image).count() == 5
