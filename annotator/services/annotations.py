@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -421,66 +420,54 @@ def annotations_batch_apply(
         raise ApplicationError(
             "A client key is created more than once in this batch.", code="duplicate_client_key"
         )
-    apply = functools.partial(
-        _batch_apply, image=image, actor=actor, creates=creates, updates=updates, deletes=deletes
-    )
+
+    @transaction.atomic
+    def apply(look_up_keys: bool) -> BatchResult:
+        rows = (
+            {
+                row.pk: row
+                for row in Annotation.objects.select_for_update()
+                .select_related("image")
+                .filter(image=image, pk__in=ids)
+            }
+            if ids
+            else {}
+        )
+        conflicts = [
+            {"id": item["id"], "current": rows.get(item["id"])}
+            for item in (*updates, *deletes)
+            if item["id"] not in rows or rows[item["id"]].version != item["version"]
+        ]
+        if conflicts:
+            raise VersionConflictError(
+                f"{len(conflicts)} of the batch's edits are based on a version that is not the "
+                "current one: nothing was saved.",
+                extra={"conflicts": conflicts},
+            )
+        created = (
+            _batch_create(image=image, actor=actor, creates=creates, look_up_keys=look_up_keys)
+            if creates
+            else []
+        )
+        updated = [
+            annotation_update(
+                annotation=rows[item["id"]],
+                actor=actor,
+                expected_version=item["version"],
+                **{k: v for k, v in item.items() if k not in ("id", "version")},
+            )
+            for item in updates
+        ]
+        for item in deletes:
+            annotation_delete(
+                annotation=rows[item["id"]], actor=actor, expected_version=item["version"]
+            )
+        return BatchResult(created=created, updated=updated, deleted=[i["id"] for i in deletes])
+
     try:
         return apply(look_up_keys=False)
     except IntegrityError:
         return apply(look_up_keys=True)
-
-
-@transaction.atomic
-def _batch_apply(
-    *,
-    image: Image,
-    actor: AbstractBaseUser,
-    creates: list[dict[str, Any]],
-    updates: list[dict[str, Any]],
-    deletes: list[dict[str, int]],
-    look_up_keys: bool,
-) -> BatchResult:
-    ids = [item["id"] for item in (*updates, *deletes)]
-    rows = (
-        {
-            row.pk: row
-            for row in Annotation.objects.select_for_update()
-            .select_related("image")
-            .filter(image=image, pk__in=ids)
-        }
-        if ids
-        else {}
-    )
-    conflicts = [
-        {"id": item["id"], "current": rows.get(item["id"])}
-        for item in (*updates, *deletes)
-        if item["id"] not in rows or rows[item["id"]].version != item["version"]
-    ]
-    if conflicts:
-        raise VersionConflictError(
-            f"{len(conflicts)} of the batch's edits are based on a version that is not the "
-            "current one: nothing was saved.",
-            extra={"conflicts": conflicts},
-        )
-    created = (
-        _batch_create(image=image, actor=actor, creates=creates, look_up_keys=look_up_keys)
-        if creates
-        else []
-    )
-    updated = [
-        annotation_update(
-            annotation=rows[item["id"]],
-            actor=actor,
-            expected_version=item["version"],
-            **{field: value for field, value in item.items() if field not in ("id", "version")},
-        )
-        for item in updates
-    ]
-    for item in deletes:
-        annotation_delete(
-            annotation=rows[item["id"]], actor=actor, expected_version=item["version"]
-        )
-    return BatchResult(created=created, updated=updated, deleted=[item["id"] for item in deletes])
 
 
 @transaction.atomic
