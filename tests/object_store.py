@@ -42,13 +42,19 @@ class ObjectStore:
     access_key: str
     secret_key: str
 
-    def storage_url(self, prefix: str) -> str:
-        return f"s3://{self.bucket}/{prefix}?endpoint_url={self.endpoint}&region_name=us-east-1"
+    def storage_url(self, prefix: str, endpoint: str | None = None) -> str:
+        endpoint = endpoint or self.endpoint
+        return f"s3://{self.bucket}/{prefix}?endpoint_url={endpoint}&region_name=us-east-1"
 
-    def environment(self, prefix: str) -> dict[str, str]:
-        """What a RadLabel process needs to keep its files in this store under ``prefix``."""
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rsplit(":", 1)[1])
+
+    def environment(self, prefix: str, endpoint: str | None = None) -> dict[str, str]:
+        """What a RadLabel process needs to keep its files in this store under ``prefix``
+        (reaching it at ``endpoint``, when not at the store's own)."""
         return {
-            "RADLABEL_STORAGE_URL": self.storage_url(prefix),
+            "RADLABEL_STORAGE_URL": self.storage_url(prefix, endpoint),
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
         }

@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,9 +93,11 @@ def celery_worker(
     timeout: float = 90,
     environment: Mapping[str, str] | None = None,
     cwd: Path = ROOT,
+    prefix: Sequence[str] = (),
 ) -> Iterator[Worker]:
     """A worker on this test's database and broker, sharing its media and work folders unless
-    ``environment`` says otherwise (a worker on another host has folders of its own)."""
+    ``environment`` says otherwise (a worker on another host has folders of its own); its
+    command run under ``prefix`` (``ip netns exec NAME``: on another host)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
@@ -107,12 +109,15 @@ def celery_worker(
         **(environment or {}),
     }
     process = subprocess.Popen(
-        worker_command(
-            queues=queues,
-            concurrency=1,
-            hostname=f"test-{uuid.uuid4().hex[:8]}@%h",
-            options=("--without-mingle", "--without-gossip"),
-        ),
+        [
+            *prefix,
+            *worker_command(
+                queues=queues,
+                concurrency=1,
+                hostname=f"test-{uuid.uuid4().hex[:8]}@%h",
+                options=("--without-mingle", "--without-gossip"),
+            ),
+        ],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

@@ -14,6 +14,7 @@ import os
 import uuid
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -24,6 +25,7 @@ from radlabel.demo.lesions import CLASS_NAMES
 from tests import factories
 from tests.conftest import PASSWORD
 from tests.lesion_uploads import lesions_label
+from tests.network import other_host
 from tests.processes import celery_worker, spawned_database_url, wait_for, web_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -68,11 +70,29 @@ class _Api:
         return job
 
 
+def _through(host, object_store, prefix: str, broker_url: str) -> dict[str, str]:
+    """The database, broker and store as the other host reaches them: through its link."""
+    database = urlsplit(spawned_database_url())
+    broker = urlsplit(broker_url)
+    return {
+        "DATABASE_URL": urlunsplit(
+            database._replace(
+                netloc=f"{database.username}@{host.gateway}:{host.forward(database.port)}"
+            )
+        ),
+        "TEST_REDIS_URL": urlunsplit(
+            broker._replace(netloc=f"{host.gateway}:{host.forward(broker.port or 6379)}")
+        ),
+        **object_store.environment(
+            prefix, endpoint=f"http://{host.gateway}:{host.forward(object_store.port)}"
+        ),
+    }
+
+
 def test_a_worker_that_shares_no_disk_trains_preannotates_and_exports(
     tmp_path, settings, object_store
 ):
     prefix = f"e2e-{uuid.uuid4().hex[:12]}"
-    store = object_store.environment(prefix)
     # this process writes labels through the ORM only; its files would go to the same store
     settings.STORAGES = {
         **settings.STORAGES,
@@ -83,10 +103,8 @@ def test_a_worker_that_shares_no_disk_trains_preannotates_and_exports(
     }
     secrets = {"DJANGO_SECRET_KEY": os.urandom(24).hex(), "RADLABEL_DEID_KEY": os.urandom(24).hex()}
     web_host, worker_host = tmp_path / "web", tmp_path / "worker"
-    hosts = {
+    folders = {
         host: {
-            **store,
-            **secrets,
             "RADLABEL_VAR_DIR": str(host / "var"),
             "RADLABEL_MEDIA_ROOT": str(host / "media"),
             "RADLABEL_WORK_DIR": str(host / "work"),
@@ -96,7 +114,9 @@ def test_a_worker_that_shares_no_disk_trains_preannotates_and_exports(
     worker_host.mkdir(parents=True)
     web_env = {
         **os.environ,
-        **hosts[web_host],
+        **object_store.environment(prefix),
+        **secrets,
+        **folders[web_host],
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
         "DATABASE_URL": spawned_database_url(),
         "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
@@ -107,7 +127,16 @@ def test_a_worker_that_shares_no_disk_trains_preannotates_and_exports(
 
     with (
         web_server(web_env, tmp_path / "gunicorn.log") as url,
-        celery_worker(environment=hosts[worker_host], cwd=worker_host) as worker,
+        other_host() as host,
+        celery_worker(
+            environment={
+                **_through(host, object_store, prefix, settings.CELERY_BROKER_URL),
+                **secrets,
+                **folders[worker_host],
+            },
+            cwd=worker_host,
+            prefix=host.command,
+        ) as worker,
     ):
         api = _Api(url, "script-admin")
         slices = lesion_slices(8, 2, seed=5, size=SIZE)
