@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -83,9 +84,25 @@ def _translated(name: str) -> Iterator[None]:
 
 
 def open_stored_file(name: str, storage: Storage = default_storage) -> IO[Any]:
-    """``name`` opened for binary reading; StoredFileMissing / FileStoreUnavailable otherwise."""
+    """``name`` opened for binary reading; StoredFileMissing / FileStoreUnavailable otherwise.
+
+    An object of an S3 store is streamed from one GET: django-storages' own file asks for the
+    object's head first and spools all of it to a temporary file before the first byte.
+    """
     with _translated(name):
-        return storage.open(name, "rb")
+        bucket = getattr(storage, "bucket", None)
+        if bucket is None:
+            return storage.open(name, "rb")
+        from botocore.exceptions import ClientError
+        from storages.utils import clean_name
+
+        key = storage._normalize_name(clean_name(name))  # type: ignore[attr-defined]
+        try:
+            return bucket.Object(key).get()["Body"]
+        except ClientError as error:
+            if error.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+                raise FileNotFoundError(name) from error
+            raise
 
 
 class _Reader:
@@ -93,7 +110,11 @@ class _Reader:
     errors: ``dicom.open_stored(storage.reader, name)``."""
 
     def open(self, name: str, mode: str = "rb") -> IO[Any]:
-        return open_stored_file(name)
+        stream = open_stored_file(name)
+        if stream.seekable():
+            return stream
+        with stream:  # pydicom seeks: a streamed object is read whole first
+            return io.BytesIO(stream.read())
 
 
 reader = _Reader()
