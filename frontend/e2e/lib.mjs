@@ -1,6 +1,7 @@
 // Shared helpers for the browser tests and the viewer benchmark.
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { stringToCounts } from "../src/viewer/cocoString.js";
 
 export const env = {
   url: (process.env.RADLABEL_URL ?? "http://127.0.0.1:8000").replace(/\/$/, ""),
@@ -125,7 +126,7 @@ export async function apiSend(context, method, path, data) {
 
 /** Pixels set in a COCO compressed RLE (pycocotools' string format). */
 export function rleArea(counts) {
-  return rleRuns(counts).reduce((sum, n, i) => (i % 2 ? sum + n : sum), 0);
+  return stringToCounts(counts).reduce((sum, n, i) => (i % 2 ? sum + n : sum), 0);
 }
 
 /** Intersection over union of two COCO compressed RLEs of the same image. */
@@ -133,7 +134,7 @@ export function rleIou(a, b) {
   const set = (counts) => {
     const on = new Set();
     let at = 0;
-    rleRuns(counts).forEach((n, i) => {
+    stringToCounts(counts).forEach((n, i) => {
       if (i % 2) for (let k = 0; k < n; k++) on.add(at + k);
       at += n;
     });
@@ -146,27 +147,6 @@ export function rleIou(a, b) {
   return both / (x.size + y.size - both || 1);
 }
 
-/** The run lengths of a COCO compressed RLE: off, on, off, ... in column-major order. */
-function rleRuns(counts) {
-  const cnts = [];
-  let p = 0;
-  while (p < counts.length) {
-    let x = 0;
-    let k = 0;
-    let more = true;
-    while (more) {
-      const c = counts.charCodeAt(p) - 48;
-      x |= (c & 0x1f) << (5 * k);
-      more = (c & 0x20) !== 0;
-      p++;
-      k++;
-      if (!more && c & 0x10) x |= -1 << (5 * k);
-    }
-    if (cnts.length > 2) x += cnts[cnts.length - 2];
-    cnts.push(x);
-  }
-  return cnts;
-}
 
 export class Runner {
   constructor() {
