@@ -5,7 +5,6 @@ values. Series that are not a regular volume are skipped and listed with the rea
 
 import io
 import json
-import uuid
 import zipfile
 
 import nibabel as nib
@@ -17,11 +16,12 @@ from pydicom.pixels import apply_modality_lut, pixel_array
 from annotator import coco
 from annotator.exceptions import ApplicationError
 from annotator.models import Image, Instance
-from annotator.services import annotations, coco_export
+from annotator.services import coco_export
 from tests import factories
 from tests.annotator.apis.test_dicom_seg import _ct_series, media
 from tests.annotator.apis.test_exports import _download, _image, _mark_done, _mask
 from tests.dicom_files import pydicom_test_file
+from tests.labels import accepted_label
 
 pytestmark = pytest.mark.usefixtures("eager")
 
@@ -29,14 +29,7 @@ pytestmark = pytest.mark.usefixtures("eager")
 def _accept(world, image, label_class, y0, x0, size):
     """An accepted square mask of ``label_class``; returns it decoded."""
     mask = _mask(image, y0, x0, size)
-    annotations.annotation_create(
-        image=image,
-        actor=world.admin,
-        client_key=uuid.uuid4(),
-        label_class=label_class.pk,
-        box=coco.bbox_of_mask(mask),
-        mask=mask,
-    )
+    accepted_label(world, image, mask, label_class)
     return coco.decode_mask(mask).astype(bool)
 
 
