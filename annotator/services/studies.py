@@ -246,18 +246,23 @@ def _index_all(*, project: Project, new: list[_Written]) -> dict[_Written, FileO
 
 @transaction.atomic
 def _index(*, project: Project, group: list[_Written]) -> dict[_Written, FileOutcome]:
-    """The patient, study, series, instance and image rows of ``group``, each patient, study
-    and series looked up once, instances and images made in one statement each."""
+    """The patient, study, series, instance and image rows of ``group``: the stored series
+    (with their studies and patients) and the other patients looked up in one query each, any
+    other patient, study and series once, instances and images made in one statement each."""
     patients: dict[str, Patient] = {}
     studies: dict[str, Study] = {}
     series_of = _series_known(project=project, group=group)
     for series in series_of.values():
         studies[series.study.study_uid] = series.study
         patients[series.study.patient.pseudonym] = series.study.patient
+    missing = {one.result.patient_pseudonym for one in group} - patients.keys()
+    if missing:
+        patients.update(
+            (patient.pseudonym, patient)
+            for patient in Patient.objects.filter(project=project, pseudonym__in=missing)
+        )
     for one in group:
         result = one.result
-        if (result.study_uid, result.series_uid) in series_of:
-            continue
         if result.patient_pseudonym not in patients:
             patients[result.patient_pseudonym] = patient_get_or_create(
                 project=project, pseudonym=result.patient_pseudonym
@@ -316,24 +321,16 @@ def _index(*, project: Project, group: list[_Written]) -> dict[_Written, FileOut
 
 
 def _series_known(*, project: Project, group: list[_Written]) -> dict[tuple[str, str], Series]:
-    """The series of ``group`` already stored, with their study and patient, in one query:
-    those whose study belongs to the patient the file names (any other file takes the
-    lookups one by one, as a new series does)."""
-    pseudonyms: dict[tuple[str, str], set[str]] = {}
-    for one in group:
-        key = (one.result.study_uid, one.result.series_uid)
-        pseudonyms.setdefault(key, set()).add(one.result.patient_pseudonym)
+    """The series of ``group`` already stored, with their study and its patient, in one
+    query."""
+    pairs = {(one.result.study_uid, one.result.series_uid) for one in group}
     found = Series.objects.filter(
         study__project=project,
-        study__study_uid__in={study for study, _ in pseudonyms},
-        series_uid__in={series for _, series in pseudonyms},
+        study__study_uid__in={study for study, _ in pairs},
+        series_uid__in={series for _, series in pairs},
     ).select_related("study__patient")
-    return {
-        key: series
-        for series in found
-        if pseudonyms.get(key := (series.study.study_uid, series.series_uid))
-        == {series.study.patient.pseudonym}
-    }
+    keyed = {(series.study.study_uid, series.series_uid): series for series in found}
+    return {key: series for key, series in keyed.items() if key in pairs}
 
 
 def _image_row(

@@ -5,7 +5,7 @@ import io
 import pydicom
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotator.models import Image, Instance
+from annotator.models import Image, Instance, Patient
 from tests.dicom_files import data_store
 
 
@@ -100,3 +100,17 @@ def test_files_of_a_stored_series_join_it(world):
     images = Image.objects.filter(project=world.project)
     assert images.values("series").distinct().count() == 1
     assert images.values("series__study__patient").distinct().count() == 1
+
+
+def test_every_patient_a_request_names_is_made_once(world):
+    files = _ct_files(6)
+    for number, (name, data) in enumerate(files):
+        source = pydicom.dcmread(io.BytesIO(data))
+        source.PatientID = f"PATIENT-{number % 3}"
+        buffer = io.BytesIO()
+        source.save_as(buffer, enforce_file_format=True)
+        files[number] = (name, buffer.getvalue())
+    assert _upload(world, files[:1]).status_code == 201
+    assert _upload(world, files[1:]).status_code == 201
+    assert Patient.objects.filter(project=world.project).count() == 3
+    assert Image.objects.filter(project=world.project).count() == 6
