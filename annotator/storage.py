@@ -177,6 +177,13 @@ def _saved_verified(storage: Storage, name: str, stream: IO[bytes], sha256: str)
     return stored
 
 
+def save_file(name: str, content: File, storage: Storage = default_storage) -> str:
+    """``content`` stored as ``name`` (or the free name the storage picks); its stored name.
+    An unreachable store raises FileStoreUnavailable."""
+    with _translated(name):
+        return storage.save(name, content)
+
+
 def delete_stored(name: str, storage: Storage = default_storage) -> None:
     with _translated(name):
         storage.delete(name)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -16,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from pydicom import Dataset
 
-from annotator import dicom
+from annotator import dicom, storage
 from annotator.models import Image, Instance, Patient, Project, Series, Study
 from annotator.selectors.images import proposable_images
 from annotator.selectors.model_versions import active_model_version
@@ -93,9 +94,10 @@ class _Written:
 
 
 def _prepare(
-    *, project: Project, secret: bytes, position: int, name: str, data: bytes
+    *, project: Project, secret: bytes, position: int, name: str, data: bytes, saves: _Saves
 ) -> _Written | FileOutcome:
-    """Validate, de-identify and store one file's data set; its rows are made later."""
+    """Validate, de-identify and store one file's data set (``saves`` writes it while the next
+    file is read); its rows are made later."""
     try:
         source = dicom.read_validated_file(
             data=data,
@@ -108,19 +110,47 @@ def _prepare(
         payload = dicom.dataset_to_bytes(result.dataset, source=source)
     except dicom.DicomRejected as rejected:
         return FileOutcome(name, rejected.status, rejected.code, rejected.detail)
-    file_name = default_storage.save(
-        f"projects/{project.pk}/instances/{result.sop_uid}.dcm", ContentFile(payload)
-    )
-    return _Written(
+    written = _Written(
         position,
         name,
         result,
         windows,
         _frame_content_keys(result.dataset, result.number_of_frames),
-        file_name,
+        "",
         hashlib.sha256(payload).hexdigest(),
         len(payload),
     )
+    saves.submit(written, f"projects/{project.pk}/instances/{result.sop_uid}.dcm", payload)
+    return written
+
+
+class _Saves:
+    """Stored files written a few at a time beside the request's parsing (an object store
+    answers each write after a round trip), with at most ``IN_FLIGHT`` payloads waiting in
+    memory. ``finish`` names every file written, then raises the first failed write's error."""
+
+    THREADS = 4
+    IN_FLIGHT = 8
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="ingest-save")
+        self._saves: list[tuple[Future[str], _Written]] = []
+
+    def submit(self, written: _Written, name: str, payload: bytes) -> None:
+        running = [future for future, _ in self._saves if not future.done()]
+        if len(running) >= self.IN_FLIGHT:
+            wait(running, return_when=FIRST_COMPLETED)
+        future = self._pool.submit(storage.save_file, name, ContentFile(payload))
+        self._saves.append((future, written))
+
+    def finish(self) -> None:
+        self._pool.shutdown(wait=True)
+        errors = [future.exception() for future, _ in self._saves if future.exception()]
+        for future, written in self._saves:
+            if future.exception() is None:
+                written.file_name = future.result()
+        if errors:
+            raise errors[0]
 
 
 def _ingest(
@@ -133,20 +163,29 @@ def _ingest(
     secret = project_deid_secret(project)
     outcomes: list[FileOutcome | None] = []
     written: list[_Written] = []
+    saves = _Saves()
     try:
-        for position, (name, item) in enumerate(items):
-            prepared = (
-                FileOutcome(name, item.status, item.code, item.detail)
-                if isinstance(item, dicom.DicomRejected)
-                else _prepare(
-                    project=project, secret=secret, position=position, name=name, data=item
+        try:
+            for position, (name, item) in enumerate(items):
+                prepared = (
+                    FileOutcome(name, item.status, item.code, item.detail)
+                    if isinstance(item, dicom.DicomRejected)
+                    else _prepare(
+                        project=project,
+                        secret=secret,
+                        position=position,
+                        name=name,
+                        data=item,
+                        saves=saves,
+                    )
                 )
-            )
-            if isinstance(prepared, FileOutcome):
-                outcomes.append(prepared)
-            else:
-                outcomes.append(None)
-                written.append(prepared)
+                if isinstance(prepared, FileOutcome):
+                    outcomes.append(prepared)
+                else:
+                    outcomes.append(None)
+                    written.append(prepared)
+        finally:
+            saves.finish()
         new, repeated = _split_new(written=written)
         try:
             stored = _index(project=project, group=new) if new else {}
@@ -158,7 +197,8 @@ def _ingest(
             default_storage.delete(one.file_name)
     except BaseException:
         for one in written:
-            default_storage.delete(one.file_name)
+            if one.file_name:
+                default_storage.delete(one.file_name)
         raise
     for one, outcome in stored.items():
         outcomes[one.position] = outcome

@@ -218,3 +218,31 @@ def test_the_cache_evicts_its_least_recently_used_files(s3_storage, settings, tm
     kept = storage.local_copy(*names[2])
     cached = sorted(p.name for p in kept.parent.iterdir())
     assert cached == sorted([paths[0].name, kept.name]), "the least recently used one went"
+
+
+def test_an_upload_the_store_fails_midway_answers_503_and_keeps_nothing(
+    world, s3_storage, monkeypatch
+):
+    from botocore.exceptions import EndpointConnectionError
+    from storages.backends.s3 import S3Storage
+
+    from annotator.models import Instance
+    from tests.dicom_files import ct_slices
+
+    saved = S3Storage._save
+    calls = []
+
+    def flaky(self, name, content):
+        calls.append(name)
+        if len(calls) == 3:
+            raise EndpointConnectionError(endpoint_url="http://store")
+        return saved(self, name, content)
+
+    monkeypatch.setattr(S3Storage, "_save", flaky)
+    client = world.client(world.admin)
+    response = _upload(client, "chest", [(f"{n}.dcm", data) for n, data in enumerate(ct_slices(6))])
+    assert response.status_code == 503, response.data
+    assert response.data["code"] == "file_store_unavailable"
+    assert not Instance.objects.exists()
+    _, files = s3_storage.listdir(f"projects/{world.project.pk}/instances")
+    assert files == [], "the files written before the failure are removed"
