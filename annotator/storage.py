@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import io
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -90,19 +89,27 @@ def open_stored_file(name: str, storage: Storage = default_storage) -> IO[Any]:
     object's head first and spools all of it to a temporary file before the first byte.
     """
     with _translated(name):
-        bucket = getattr(storage, "bucket", None)
-        if bucket is None:
+        obj = _s3_object(storage, name)
+        if obj is None:
             return storage.open(name, "rb")
         from botocore.exceptions import ClientError
-        from storages.utils import clean_name
 
-        key = storage._normalize_name(clean_name(name))  # type: ignore[attr-defined]
         try:
-            return bucket.Object(key).get()["Body"]
+            return obj.get()["Body"]
         except ClientError as error:
             if error.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
                 raise FileNotFoundError(name) from error
             raise
+
+
+def _s3_object(storage: Storage, name: str) -> Any:
+    """The boto3 object behind ``name`` when the storage is django-storages' S3, else None."""
+    bucket = getattr(storage, "bucket", None)
+    if bucket is None:
+        return None
+    from storages.utils import clean_name
+
+    return bucket.Object(storage._normalize_name(clean_name(name)))  # type: ignore[attr-defined]
 
 
 class _Reader:
@@ -144,24 +151,29 @@ def publish(local: Path, name: str, sha256: str, storage: Storage = default_stor
     """Store ``local`` as ``name`` (or the free name the storage picks) and return the stored
     name, once its bytes read back from the store match ``sha256``.
 
-    The file is written under a temporary name first; a reader finds it only after the move,
-    and a row may point at it only after this returns. A mismatch removes it and raises.
+    The file is written and verified under a temporary name, then moved to its final name (a
+    rename on a local folder, a copy inside the store on S3); a reader finds it only after the
+    move, and a row may point at it only after this returns. A mismatch removes it and raises.
     """
     folder, base = os.path.split(name)
-    temporary = f"{folder}/.partial-{uuid.uuid4().hex}-{base}"
     with _translated(name):
         with local.open("rb") as stream:
-            temporary = storage.save(temporary, File(stream))
+            temporary = _saved_verified(
+                storage, f"{folder}/.partial-{uuid.uuid4().hex}-{base}", stream, sha256
+            )
         try:
-            if stored_sha256(temporary, storage) != sha256:
-                raise ChecksumMismatch(f"{name} did not read back with its checksum; not stored.")
             final = storage.get_available_name(name)
             source, target = _local_path(storage, temporary), _local_path(storage, final)
             if source is not None and target is not None:
-                os.replace(source, target)  # one rename on a local folder
+                os.replace(source, target)
                 return final
-            with storage.open(temporary, "rb") as stream:
-                return _saved_verified(storage, final, stream, sha256)
+            # the only other storage backend.env configures: S3, where the copy stays inside
+            target_object = _s3_object(storage, final)
+            source_key = _s3_object(storage, temporary).key
+            target_object.copy_from(
+                CopySource={"Bucket": target_object.bucket_name, "Key": source_key}
+            )
+            return final
         finally:
             if storage.exists(temporary):
                 storage.delete(temporary)
@@ -207,18 +219,34 @@ def local_copy(name: str, sha256: str, storage: Storage = default_storage) -> Pa
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=cache, delete=False) as partial:
         try:
+            digest = hashlib.sha256()
             with open_stored_file(name, storage) as stream:
-                shutil.copyfileobj(stream, partial, CHUNK)
+                for chunk in iter(lambda: stream.read(CHUNK), b""):
+                    digest.update(chunk)
+                    partial.write(chunk)
             partial.close()
-            with open(partial.name, "rb") as written:
-                if stream_sha256(written) != sha256:
-                    raise ChecksumMismatch(f"{name} in the file store does not match its checksum.")
+            if digest.hexdigest() != sha256:
+                raise ChecksumMismatch(f"{name} in the file store does not match its checksum.")
             os.replace(partial.name, cached)
         finally:
             if os.path.exists(partial.name):
                 os.unlink(partial.name)
-    _evict(cache, keep=cached, limit=settings.RADLABEL_CACHE_BYTES)
+    _cache_added(cache, keep=cached)
     return cached
+
+
+_added_since_sweep = 0
+
+
+def _cache_added(cache: Path, *, keep: Path) -> None:
+    """Sweep the cache once a twentieth of its limit was added since the last sweep (a sweep
+    reads every entry: once per copy would make a first retrain quadratic)."""
+    global _added_since_sweep
+    limit = settings.RADLABEL_CACHE_BYTES
+    _added_since_sweep += keep.stat().st_size
+    if _added_since_sweep >= limit // 20:
+        _added_since_sweep = 0
+        _evict(cache, keep=keep, limit=limit)
 
 
 def _evict(cache: Path, *, keep: Path, limit: int) -> None:
@@ -226,7 +254,8 @@ def _evict(cache: Path, *, keep: Path, limit: int) -> None:
     entries = []
     for path in cache.iterdir():
         with contextlib.suppress(FileNotFoundError):  # another process evicted it
-            entries.append((path.stat().st_mtime, path.stat().st_size, path))
+            stat = path.stat()
+            entries.append((stat.st_mtime, stat.st_size, path))
     total = sum(size for _, size, _ in entries)
     for _, size, path in sorted(entries):
         if total <= limit:
