@@ -19,7 +19,6 @@ which rule was used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -261,7 +260,9 @@ def _export_work(job: ExportJob, heartbeat: jobs.Heartbeat) -> dict[str, Any]:
         summary = write_export_zip(
             project=project, options=job.options, target=local, progress=progress
         )
-        sha256, size = _digest(local)
+        with open(local, "rb") as stream:
+            sha256 = storage.stream_sha256(stream)
+        size = os.path.getsize(local)
         stored = storage.publish(Path(local), path, sha256)
     logger.info("export %s of project %s written (%d bytes)", job.pk, project.pk, size)
     return {
@@ -270,16 +271,6 @@ def _export_work(job: ExportJob, heartbeat: jobs.Heartbeat) -> dict[str, Any]:
         "result_size": size,
         "summary": summary,
     }
-
-
-def _digest(path: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def _classes(
