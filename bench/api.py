@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import redis
 import requests
 
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from backend.processes import web_command, worker_command  # noqa: E402
 from radlabel.rle import encode_mask  # noqa: E402
-from tests.dicom_files import data_store  # noqa: E402
+from tests.dicom_files import ct_512_files  # noqa: E402
 from tests.processes import free_port  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -64,20 +63,6 @@ def _percentiles(samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
     pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
     return f"p50 {pick(0.50):.1f} ms, p95 {pick(0.95):.1f} ms, p99 {pick(0.99):.1f} ms"
-
-
-def _ct_files(count: int) -> list[bytes]:
-    source = pydicom.dcmread(data_store("693_UNCI.dcm"))
-    files = []
-    for i in range(count):
-        source.SOPInstanceUID = pydicom.uid.generate_uid()
-        source.file_meta.MediaStorageSOPInstanceUID = source.SOPInstanceUID
-        source.PatientID = f"BENCH-{i // 20}"
-        source.InstanceNumber = i
-        buffer = io.BytesIO()
-        source.save_as(buffer, enforce_file_format=True)
-        files.append(buffer.getvalue())
-    return files
 
 
 def main() -> None:
@@ -205,7 +190,7 @@ def run(url: str, token: str, pid: int, args: argparse.Namespace, previews: _Pre
     label_class = session.get(f"{url}/api/projects/bench/", timeout=10).json()["label_classes"][0]
 
     print(f"load average at the start: {os.getloadavg()}", flush=True)
-    files = _ct_files(args.files + args.single)
+    files = ct_512_files(args.files + args.single)
     ingest(url, session, pid, previews, files[: args.files], args.per_request, args.web_workers)
     if args.single:
         ingest(url, session, pid, previews, files[args.files :], 1, args.web_workers)

